@@ -1,0 +1,106 @@
+// Package cli holds ferry's commands. Each command parses its flags into an
+// options struct and calls a plain runX function that tests call directly.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, listed in `ferry --help`.
+const (
+	ExitOK         = 0
+	ExitError      = 1
+	ExitUsage      = 2
+	ExitRefused    = 3
+	ExitNotFound   = 4
+	ExitNotAllowed = 5
+)
+
+const exitCodesHelp = `
+Exit codes:
+  0  ok
+  1  error
+  2  usage (bad flags or arguments)
+  3  refused by a guard or a rule (validation, state transition, move guard)
+  4  not found
+  5  not allowed (missing or wrong token, role without the right)
+`
+
+// globals are the flags every command shares.
+type globals struct {
+	server string
+	token  string
+	json   bool
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Main runs ferry with args and returns the process exit code.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(g.stderr, "ferry:", err)
+	return exitCode(err)
+}
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ferry",
+		Short:         "Control panel for a hosting co-op: hosting orders, their items, hosts, and safe moves between servers",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
+	root.SetHelpTemplate(root.HelpTemplate() + exitCodesHelp)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:7080"), "control plane URL (env FERRY_SERVER)")
+	pf.StringVar(&g.token, "token", os.Getenv("FERRY_TOKEN"), "API token (env FERRY_TOKEN)")
+	for _, add := range []func(*globals) *cobra.Command{
+		// Each command group lives in its own file.
+	} {
+		root.AddCommand(add(g))
+	}
+	return root
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// usageError marks a bad flag or argument: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
+	return ExitError
+}
