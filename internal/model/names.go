@@ -1,0 +1,220 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/idna"
+)
+
+var (
+	labelRe    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	svcLabelRe = regexp.MustCompile(`^_[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	memberRe   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
+	hostRe     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	loginRe    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	dbNameRe   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	tokenNmRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+)
+
+var idnaProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.StrictDomainName(true), idna.Transitional(false))
+
+// reservedLogins are system accounts a member may never take over.
+var reservedLogins = map[string]bool{
+	"root": true, "daemon": true, "bin": true, "sys": true, "sync": true, "games": true,
+	"man": true, "lp": true, "mail": true, "news": true, "uucp": true, "proxy": true,
+	"www-data": true, "backup": true, "list": true, "irc": true, "nobody": true,
+	"systemd-network": true, "systemd-resolve": true, "messagebus": true, "sshd": true,
+	"mysql": true, "postgres": true, "knot": true, "ferry": true, "_apt": true,
+	"admin": true, "operator": true, "staff": true, "users": true, "sudo": true,
+}
+
+// reservedDatabases are server-internal databases and roles.
+var reservedDatabases = map[string]bool{
+	"mysql": true, "information_schema": true, "performance_schema": true, "sys": true,
+	"postgres": true, "template0": true, "template1": true, "root": true, "test": true,
+}
+
+// NormalizeDomain checks a domain name against RFC 1123 and returns it in
+// lower case, international names as punycode (A-labels). minLabels is 2 for
+// a site's identifier, 1 where a single label is allowed.
+func NormalizeDomain(s string, minLabels int) (string, error) {
+	return normalizeName(s, minLabels, false, false)
+}
+
+// normalizeName is NormalizeDomain with the DNS owner-name extras: a leading
+// "*." wildcard and underscore labels (_sip._tcp, _dmarc).
+func normalizeName(s string, minLabels int, wildcard, underscore bool) (string, error) {
+	if s == "" {
+		return "", errorString("is empty")
+	}
+	if len(s) > 253*4 {
+		return "", errorString("is longer than 253 characters")
+	}
+	s = strings.TrimSuffix(s, ".")
+	var prefix string
+	if wildcard && strings.HasPrefix(s, "*.") {
+		prefix, s = "*.", s[2:]
+	}
+	var ulabels []string
+	if underscore {
+		for strings.HasPrefix(s, "_") {
+			i := strings.IndexByte(s, '.')
+			if i < 0 {
+				break
+			}
+			l := strings.ToLower(s[:i])
+			if !svcLabelRe.MatchString(l) {
+				return "", errorString("has an invalid service label %q", s[:i])
+			}
+			ulabels = append(ulabels, l)
+			s = s[i+1:]
+		}
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || unicode.IsSpace(r) {
+			return "", errorString("contains a space or control character")
+		}
+	}
+	a, err := idnaProfile.ToASCII(s)
+	if err != nil {
+		return "", errorString("is not a valid domain name (%v)", err)
+	}
+	a = strings.ToLower(a)
+	labels := strings.Split(a, ".")
+	if len(labels) < minLabels {
+		return "", errorString("needs at least %d labels", minLabels)
+	}
+	for _, l := range labels {
+		if !labelRe.MatchString(l) {
+			return "", errorString("has an invalid label %q (letters, digits and inner hyphens, 1 to 63 characters)", l)
+		}
+	}
+	if labelRe.MatchString(labels[len(labels)-1]) && allDigits(labels[len(labels)-1]) {
+		return "", errorString("has an all-numeric top-level label")
+	}
+	out := prefix + strings.Join(append(ulabels, a), ".")
+	if len(out) > 253 {
+		return "", errorString("is longer than 253 characters")
+	}
+	return out, nil
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateMemberName checks a member's short name: [a-z0-9-], 1 to 32.
+func ValidateMemberName(s string) error {
+	if !memberRe.MatchString(s) {
+		return errorString("must be 1 to 32 lower-case letters, digits or inner hyphens")
+	}
+	return nil
+}
+
+// ValidateHostName checks a host's name: one DNS label.
+func ValidateHostName(s string) error {
+	if !hostRe.MatchString(s) {
+		return errorString("must be one DNS label: lower-case letters, digits, inner hyphens, 1 to 63 characters")
+	}
+	return nil
+}
+
+// ValidateLogin checks a Unix login name and refuses system accounts.
+func ValidateLogin(s string) error {
+	if !loginRe.MatchString(s) {
+		return errorString("must start with a lower-case letter or _, then up to 31 lower-case letters, digits, _ or -")
+	}
+	if reservedLogins[s] {
+		return errorString("%q is a system account", s)
+	}
+	return nil
+}
+
+// ValidateDatabaseName checks a MariaDB or PostgreSQL database or role name.
+// The rule is the intersection of both servers' safe identifiers, so a name
+// never needs quoting tricks.
+func ValidateDatabaseName(s string) error {
+	if !dbNameRe.MatchString(s) || len(s) > 63 {
+		return errorString("must start with a lower-case letter, then up to 62 lower-case letters, digits or _")
+	}
+	if reservedDatabases[s] {
+		return errorString("%q is reserved by the database server", s)
+	}
+	return nil
+}
+
+// ValidateTokenName checks a token's name, which the audit log shows as who.
+func ValidateTokenName(s string) error {
+	if !tokenNmRe.MatchString(s) {
+		return errorString("must be 1 to 64 letters, digits, '.', '_', '@' or '-'")
+	}
+	return nil
+}
+
+// CleanRelPath checks a path relative to an order's directory: no absolute
+// path, no "..", no control characters. It returns the cleaned path.
+func CleanRelPath(s string) (string, error) {
+	if s == "" {
+		return "", errorString("is empty")
+	}
+	if len(s) > 1024 {
+		return "", errorString("is longer than 1024 characters")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return "", errorString("contains a control character")
+		}
+	}
+	if strings.HasPrefix(s, "/") {
+		return "", errorString("must be relative to the order's directory, not absolute")
+	}
+	for _, part := range strings.Split(s, "/") {
+		if part == ".." {
+			return "", errorString("must not contain \"..\"")
+		}
+	}
+	c := path.Clean(s)
+	if c == "." {
+		return "", errorString("must name a directory inside the order's directory")
+	}
+	return c, nil
+}
+
+// ParseAddr checks an IPv4 or IPv6 address.
+func ParseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, errorString("%q is not an IPv4 or IPv6 address", s)
+	}
+	return a, nil
+}
+
+// msgError is a validation message without a field; callers add the field.
+type msgError struct{ msg string }
+
+func (e *msgError) Error() string { return e.msg }
+
+func errorString(format string, args ...any) error {
+	return &msgError{msg: fmt.Sprintf(format, args...)}
+}
+
+// at puts a validation message under a field name.
+func at(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*FieldError); ok {
+		return prefixField(field, err)
+	}
+	return &FieldError{Field: field, Message: err.Error()}
+}

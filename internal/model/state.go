@@ -1,0 +1,140 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+)
+
+// State is an item's life-cycle state, from the co-op's state-transition
+// table. pending-* states are work for a node; the others are results.
+type State string
+
+// Item states.
+const (
+	StateNone           State = ""
+	StatePendingInsert  State = "pending-insert"
+	StatePendingUpdate  State = "pending-update"
+	StatePendingDelete  State = "pending-delete"
+	StatePendingDisable State = "pending-disable"
+	StatePendingRestore State = "pending-restore"
+	StateActive         State = "active"
+	StateDisabled       State = "disabled"
+	StateDeleted        State = "deleted"
+	StateSoftError      State = "soft-error"
+	StateHardError      State = "hard-error"
+	StateTransferLimbo  State = "transfer-limbo"
+)
+
+// States lists every item state, in the order the docs show them.
+var States = []State{
+	StatePendingInsert, StatePendingUpdate, StatePendingDelete, StatePendingDisable,
+	StatePendingRestore, StateActive, StateDisabled, StateDeleted, StateSoftError,
+	StateHardError, StateTransferLimbo,
+}
+
+// Actor says who asks for a transition: the control plane (an admin, a
+// member, the move engine) or the node that applies the item.
+type Actor int
+
+// Actors.
+const (
+	ByControlPlane Actor = iota
+	ByNode
+)
+
+func (a Actor) String() string {
+	if a == ByNode {
+		return "node"
+	}
+	return "control plane"
+}
+
+var nodeResults = []State{StateSoftError, StateHardError}
+
+// transitions is the co-op's table: from → to → who may make the move.
+var transitions = map[State]map[State]Actor{
+	StateNone:           {StatePendingInsert: ByControlPlane},
+	StateActive:         {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane, StatePendingDisable: ByControlPlane, StateTransferLimbo: ByControlPlane},
+	StateDisabled:       {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane},
+	StateSoftError:      {StatePendingRestore: ByControlPlane},
+	StateTransferLimbo:  {StatePendingDelete: ByControlPlane},
+	StatePendingInsert:  byNode(StateActive),
+	StatePendingUpdate:  byNode(StateActive),
+	StatePendingRestore: byNode(StateActive),
+	StatePendingDelete:  byNode(StateDeleted),
+	StatePendingDisable: byNode(StateDisabled),
+}
+
+func byNode(ok State) map[State]Actor {
+	m := map[State]Actor{ok: ByNode}
+	for _, s := range nodeResults {
+		m[s] = ByNode
+	}
+	return m
+}
+
+// ErrTransition is wrapped by every refused state transition.
+var ErrTransition = errors.New("illegal state transition")
+
+// TransitionError names both states of a refused transition.
+type TransitionError struct {
+	From, To State
+	By       Actor
+	Allowed  bool // the transition exists, but for another actor
+}
+
+func (e *TransitionError) Error() string {
+	from := string(e.From)
+	if from == "" {
+		from = "none"
+	}
+	if e.Allowed {
+		return fmt.Sprintf("illegal state transition from %q to %q: only the %s may make it", from, e.To, otherActor(e.By))
+	}
+	return fmt.Sprintf("illegal state transition from %q to %q", from, e.To)
+}
+
+// Unwrap lets callers match ErrTransition.
+func (e *TransitionError) Unwrap() error { return ErrTransition }
+
+func otherActor(a Actor) Actor {
+	if a == ByNode {
+		return ByControlPlane
+	}
+	return ByNode
+}
+
+// CheckTransition refuses any transition the table does not list for by.
+func CheckTransition(from, to State, by Actor) error {
+	who, ok := transitions[from][to]
+	if !ok {
+		return &TransitionError{From: from, To: to, By: by}
+	}
+	if who != by {
+		return &TransitionError{From: from, To: to, By: by, Allowed: true}
+	}
+	return nil
+}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Pending reports whether s is work waiting for a node.
+func (s State) Pending() bool {
+	switch s {
+	case StatePendingInsert, StatePendingUpdate, StatePendingDelete, StatePendingDisable, StatePendingRestore:
+		return true
+	}
+	return false
+}
+
+// Live reports whether an item in s exists or will exist on its host: every
+// state but deleted.
+func (s State) Live() bool { return s != StateDeleted }

@@ -1,0 +1,124 @@
+// Package store keeps ferry's state: members, hosts, orders, items, tokens,
+// the audit log, moves and node tasks. It is the only package with SQL.
+// Two drivers implement it, embedded SQLite (the default) and PostgreSQL,
+// and one conformance suite runs against both.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"ferry/internal/model"
+)
+
+// Errors every driver returns the same way.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// Store opens transactions. Every change the control plane makes is one
+// Update, so a refused request leaves nothing half-written.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction, committed if fn returns nil.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Driver names the driver: "sqlite" or "postgres".
+	Driver() string
+	Close() error
+}
+
+// Filters for list queries. Zero fields do not filter.
+type (
+	OrderFilter struct {
+		Member     string
+		Host       string
+		Identifier string
+		State      model.OrderState
+		// Text matches a substring of the identifier, the member or the host,
+		// or any server name or DNS name of the order's items.
+		Text string
+	}
+	ItemFilter struct {
+		OrderID int64
+		Host    string
+		Kind    model.Kind
+		States  []model.State
+		// Member limits to items of that member's orders.
+		Member string
+	}
+	AuditFilter struct {
+		OrderID int64
+		Limit   int // newest first; 0 means 100
+	}
+	MoveFilter struct {
+		OrderID    int64
+		ActiveOnly bool
+	}
+	TaskFilter struct {
+		MoveID int64
+		Host   string
+		States []model.TaskState
+	}
+)
+
+// Tx is one transaction. Create methods set the ID and timestamps of what
+// they are given. Get methods return ErrNotFound; Create methods return
+// ErrConflict on a duplicate key.
+type Tx interface {
+	CreateMember(ctx context.Context, m *model.Member) error
+	GetMember(ctx context.Context, name string) (model.Member, error)
+	ListMembers(ctx context.Context) ([]model.Member, error)
+	UpdateMember(ctx context.Context, m *model.Member) error
+	DeleteMember(ctx context.Context, name string) error
+
+	CreateHost(ctx context.Context, h *model.Host) error
+	GetHost(ctx context.Context, name string) (model.Host, error)
+	ListHosts(ctx context.Context) ([]model.Host, error)
+	// UpdateHost writes the host's admin fields (addresses, roles, state,
+	// capacity), not its heartbeat.
+	UpdateHost(ctx context.Context, h *model.Host) error
+	DeleteHost(ctx context.Context, name string) error
+	RecordHeartbeat(ctx context.Context, host string, hb model.Heartbeat) error
+
+	CreateOrder(ctx context.Context, o *model.Order) error
+	GetOrder(ctx context.Context, id int64) (model.Order, error)
+	ListOrders(ctx context.Context, f OrderFilter) ([]model.Order, error)
+	UpdateOrder(ctx context.Context, o *model.Order) error
+
+	// CreateItem stores the item and its identities (model.Spec.Identities).
+	CreateItem(ctx context.Context, it *model.Item) error
+	GetItem(ctx context.Context, id int64) (model.Item, error)
+	ListItems(ctx context.Context, f ItemFilter) ([]model.Item, error)
+	// UpdateItem writes every field of the item and rewrites its identities.
+	UpdateItem(ctx context.Context, it *model.Item) error
+	// HoldersOf lists the items (any state but deleted) claiming identity.
+	HoldersOf(ctx context.Context, identity string) ([]model.Holder, error)
+
+	CreateToken(ctx context.Context, t *model.Token) error
+	// TokenByHash finds a token, revoked or not, by its secret's SHA-256.
+	TokenByHash(ctx context.Context, hash string) (model.Token, error)
+	GetToken(ctx context.Context, id int64) (model.Token, error)
+	ListTokens(ctx context.Context) ([]model.Token, error)
+	RevokeToken(ctx context.Context, id int64, at time.Time) error
+
+	AppendAudit(ctx context.Context, e *model.AuditEntry) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)
+
+	CreateMove(ctx context.Context, m *model.Move) error
+	GetMove(ctx context.Context, id int64) (model.Move, error)
+	ListMoves(ctx context.Context, f MoveFilter) ([]model.Move, error)
+	UpdateMove(ctx context.Context, m *model.Move) error
+
+	CreateTask(ctx context.Context, t *model.Task) error
+	GetTask(ctx context.Context, id int64) (model.Task, error)
+	ListTasks(ctx context.Context, f TaskFilter) ([]model.Task, error)
+	// LeaseTasks hands up to max queued tasks of host, or leased ones whose
+	// lease ran out before now, to the caller until now+lease, counting an
+	// attempt for each.
+	LeaseTasks(ctx context.Context, host string, now time.Time, lease time.Duration, max int) ([]model.Task, error)
+	// UpdateTask writes the task's state, result, error and lease.
+	UpdateTask(ctx context.Context, t *model.Task) error
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# lab-deps.sh installs the Debian packages that `ferry lab` needs. It is
+# idempotent: when everything is installed it only asks dpkg and exits.
+# No service is left running afterwards: a policy-rc.d refuses every start
+# during the install, and anything a postinst started anyway is stopped.
+set -eu
+
+PACKAGES="openssh-server rsync mariadb-server mariadb-client apache2 php8.2-fpm
+php8.2-mysql php8.2-pgsql postgresql-15 knot knot-dnsutils dnsutils cron
+iproute2 nftables acl attr curl util-linux"
+
+missing=""
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	if [ "$status" != "installed" ]; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "lab-deps: all packages installed"
+	exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "lab-deps: missing:$missing; run as root to install" >&2
+	exit 1
+fi
+
+echo "lab-deps: installing:$missing"
+
+# Refuse service starts during the install (exit 101 = action forbidden).
+policy=/usr/sbin/policy-rc.d
+saved=""
+if [ -e "$policy" ]; then
+	saved=$(mktemp)
+	cp -p "$policy" "$saved"
+fi
+restore_policy() {
+	if [ -n "$saved" ]; then
+		mv "$saved" "$policy"
+	else
+		rm -f "$policy"
+	fi
+}
+trap restore_policy EXIT
+printf '#!/bin/sh\nexit 101\n' >"$policy"
+chmod 755 "$policy"
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086 # word splitting of the package list is wanted
+apt-get install -y -qq --no-install-recommends $missing
+
+# Stop anything a postinst started in spite of the policy, by pid file.
+for pidfile in /run/mysqld/mysqld.pid /run/apache2/apache2.pid \
+	/run/php/php8.2-fpm.pid /run/knot/knot.pid /run/sshd.pid /run/crond.pid; do
+	if [ -s "$pidfile" ]; then
+		pid=$(cat "$pidfile")
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "lab-deps: stopping pid $pid ($pidfile)"
+			kill "$pid" || true
+		fi
+	fi
+done
+echo "lab-deps: done"
