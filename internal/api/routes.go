@@ -1,0 +1,263 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"ferry/internal/model"
+	"ferry/internal/panel"
+	"ferry/internal/store"
+)
+
+// WhoAmI is the answer of GET /api/v1/whoami.
+type WhoAmI struct {
+	Name   string          `json:"name"`
+	Role   model.TokenRole `json:"role"`
+	Member string          `json:"member,omitempty"`
+	Host   string          `json:"host,omitempty"`
+}
+
+// TokenInput creates a token.
+type TokenInput struct {
+	Name   string          `json:"name"`
+	Role   model.TokenRole `json:"role"`
+	Member string          `json:"member,omitempty"`
+	Host   string          `json:"host,omitempty"`
+}
+
+// NewToken is a created token with its secret, shown once.
+type NewToken struct {
+	model.Token
+	Secret string `json:"secret"`
+}
+
+// StateInput asks for an item state change.
+type StateInput struct {
+	State model.State `json:"state"`
+}
+
+// SpecInput replaces an item's spec.
+type SpecInput struct {
+	Spec model.Spec `json:"spec"`
+}
+
+// MemberPatch changes a member.
+type MemberPatch struct {
+	FriendlyName string `json:"friendly_name"`
+}
+
+func (s *Server) routes() {
+	p := s.panel
+	s.Handle("GET /api/v1/whoami", func(_ context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		return WhoAmI{Name: c.Name, Role: c.Role, Member: c.Member, Host: c.Host}, nil
+	})
+
+	s.Handle("GET /api/v1/members", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		return p.ListMembers(ctx, c)
+	})
+	s.Handle("POST /api/v1/members", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var m model.Member
+		if err := Decode(r, &m); err != nil {
+			return nil, err
+		}
+		return p.CreateMember(ctx, c, m)
+	})
+	s.Handle("GET /api/v1/members/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.GetMember(ctx, c, r.PathValue("name"))
+	})
+	s.Handle("PATCH /api/v1/members/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var in MemberPatch
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.UpdateMember(ctx, c, model.Member{Name: r.PathValue("name"), FriendlyName: in.FriendlyName})
+	})
+	s.Handle("DELETE /api/v1/members/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return map[string]string{"deleted": r.PathValue("name")}, p.DeleteMember(ctx, c, r.PathValue("name"))
+	})
+
+	s.Handle("GET /api/v1/hosts", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		return p.ListHosts(ctx, c)
+	})
+	s.Handle("POST /api/v1/hosts", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var h model.Host
+		if err := Decode(r, &h); err != nil {
+			return nil, err
+		}
+		return p.CreateHost(ctx, c, h)
+	})
+	s.Handle("GET /api/v1/hosts/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.GetHost(ctx, c, r.PathValue("name"))
+	})
+	s.Handle("PATCH /api/v1/hosts/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var in panel.HostPatch
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.UpdateHost(ctx, c, r.PathValue("name"), in)
+	})
+	s.Handle("DELETE /api/v1/hosts/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return map[string]string{"deleted": r.PathValue("name")}, p.DeleteHost(ctx, c, r.PathValue("name"))
+	})
+
+	s.Handle("GET /api/v1/orders", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		q := r.URL.Query()
+		return p.ListOrders(ctx, c, store.OrderFilter{
+			Member: q.Get("member"), Host: q.Get("host"), Identifier: q.Get("identifier"),
+			State: model.OrderState(q.Get("state")), Text: q.Get("q"),
+		})
+	})
+	s.Handle("POST /api/v1/orders", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var o model.Order
+		if err := Decode(r, &o); err != nil {
+			return nil, err
+		}
+		return p.CreateOrder(ctx, c, o)
+	})
+	s.Handle("GET /api/v1/orders/{ref}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.GetOrder(ctx, c, r.PathValue("ref"))
+	})
+	s.Handle("DELETE /api/v1/orders/{ref}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.DeleteOrder(ctx, c, r.PathValue("ref"))
+	})
+	s.Handle("GET /api/v1/orders/{ref}/items", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		o, err := p.GetOrder(ctx, c, r.PathValue("ref"))
+		if err != nil {
+			return nil, err
+		}
+		return p.ListItems(ctx, c, store.ItemFilter{OrderID: o.ID})
+	})
+
+	s.Handle("GET /api/v1/items", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		states, err := queryStates(r)
+		if err != nil {
+			return nil, err
+		}
+		f := store.ItemFilter{Host: r.URL.Query().Get("host"), Kind: model.Kind(r.URL.Query().Get("kind")), States: states}
+		if ref := r.URL.Query().Get("order"); ref != "" {
+			o, err := p.GetOrder(ctx, c, ref)
+			if err != nil {
+				return nil, err
+			}
+			f.OrderID = o.ID
+		}
+		if f.Kind != "" && !f.Kind.Valid() {
+			return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: "kind", Message: "unknown item kind " + string(f.Kind)}
+		}
+		return p.ListItems(ctx, c, f)
+	})
+	s.Handle("POST /api/v1/items", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var in panel.ItemInput
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.CreateItem(ctx, c, in)
+	})
+	s.Handle("GET /api/v1/items/{id}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		return p.GetItem(ctx, c, id)
+	})
+	s.Handle("PATCH /api/v1/items/{id}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		var in SpecInput
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.UpdateItem(ctx, c, id, in.Spec)
+	})
+	s.Handle("DELETE /api/v1/items/{id}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		return p.SetItemState(ctx, c, id, model.StatePendingDelete)
+	})
+	s.Handle("POST /api/v1/items/{id}/state", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		var in StateInput
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.SetItemState(ctx, c, id, in.State)
+	})
+
+	s.Handle("GET /api/v1/tokens", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		return p.ListTokens(ctx, c)
+	})
+	s.Handle("POST /api/v1/tokens", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var in TokenInput
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		t, secret, err := p.CreateToken(ctx, c, model.Token{Name: in.Name, Role: in.Role, Member: in.Member, Host: in.Host})
+		if err != nil {
+			return nil, err
+		}
+		return NewToken{Token: t, Secret: secret}, nil
+	})
+	s.Handle("DELETE /api/v1/tokens/{ref}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.RevokeToken(ctx, c, r.PathValue("ref"))
+	})
+
+	s.Handle("GET /api/v1/audit", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		limit, err := queryInt(r, "limit")
+		if err != nil {
+			return nil, err
+		}
+		return p.ListAudit(ctx, c, r.URL.Query().Get("order"), int(limit))
+	})
+
+	s.Handle("GET /api/v1/node/work", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		wait, err := queryDuration(r, "wait", 0, 60*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		return p.NodeWork(ctx, c, wait)
+	})
+	s.Handle("GET /api/v1/node/dns", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		return p.DNSRecords(ctx, c)
+	})
+	s.Handle("POST /api/v1/node/items/{id}/report", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		var in panel.Report
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.ReportItem(ctx, c, id, in)
+	})
+	s.Handle("POST /api/v1/node/tasks/{id}/report", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		var in panel.TaskReport
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.ReportTask(ctx, c, id, in)
+	})
+	s.Handle("POST /api/v1/node/heartbeat", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var hb model.Heartbeat
+		if err := Decode(r, &hb); err != nil {
+			return nil, err
+		}
+		return map[string]bool{"ok": true}, p.Heartbeat(ctx, c, hb)
+	})
+
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such API endpoint: " + r.Method + " " + r.URL.Path})
+	})
+}

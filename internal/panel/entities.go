@@ -1,0 +1,453 @@
+package panel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"ferry/internal/model"
+	"ferry/internal/store"
+)
+
+func (p *Panel) view(ctx context.Context, fn func(store.Tx) error) error {
+	return p.store.View(ctx, fn)
+}
+
+// CreateMember adds a member. Admins only.
+func (p *Panel) CreateMember(ctx context.Context, c Caller, m model.Member) (model.Member, error) {
+	if !c.IsAdmin() {
+		return m, forbidden("only admins add members")
+	}
+	if err := m.Validate(); err != nil {
+		return m, err
+	}
+	m.CreatedAt = p.Now()
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateMember(ctx, &m); err != nil {
+			return fmt.Errorf("member %q: %w", m.Name, err)
+		}
+		return p.audit(ctx, tx, c, "member.create", "member/"+m.Name, 0, nil, m)
+	})
+	return m, err
+}
+
+// GetMember returns a member; members see only themselves.
+func (p *Panel) GetMember(ctx context.Context, c Caller, name string) (model.Member, error) {
+	if !c.IsAdmin() && !(c.Role == model.RoleMember && c.Member == name) {
+		return model.Member{}, forbidden("a %s token cannot read member %q", c.Role, name)
+	}
+	var m model.Member
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		m, err = tx.GetMember(ctx, name)
+		return err
+	})
+	return m, err
+}
+
+// ListMembers lists members; a member token sees only its own.
+func (p *Panel) ListMembers(ctx context.Context, c Caller) ([]model.Member, error) {
+	if c.Role == model.RoleMember {
+		m, err := p.GetMember(ctx, c, c.Member)
+		return []model.Member{m}, err
+	}
+	if !c.IsAdmin() {
+		return nil, forbidden("a %s token cannot list members", c.Role)
+	}
+	var ms []model.Member
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		ms, err = tx.ListMembers(ctx)
+		return err
+	})
+	return ms, err
+}
+
+// UpdateMember changes a member's friendly name. Admins only.
+func (p *Panel) UpdateMember(ctx context.Context, c Caller, m model.Member) (model.Member, error) {
+	if !c.IsAdmin() {
+		return m, forbidden("only admins change members")
+	}
+	if err := m.Validate(); err != nil {
+		return m, err
+	}
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		old, err := tx.GetMember(ctx, m.Name)
+		if err != nil {
+			return err
+		}
+		m.CreatedAt = old.CreatedAt
+		if err := tx.UpdateMember(ctx, &m); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, "member.update", "member/"+m.Name, 0, old, m)
+	})
+	return m, err
+}
+
+// DeleteMember removes a member that has no live orders. Admins only.
+func (p *Panel) DeleteMember(ctx context.Context, c Caller, name string) error {
+	if !c.IsAdmin() {
+		return forbidden("only admins delete members")
+	}
+	return p.store.Update(ctx, func(tx store.Tx) error {
+		old, err := tx.GetMember(ctx, name)
+		if err != nil {
+			return err
+		}
+		orders, err := tx.ListOrders(ctx, store.OrderFilter{Member: name})
+		if err != nil {
+			return err
+		}
+		for _, o := range orders {
+			if o.State != model.OrderDeleted {
+				return refused("member %q still has order %s (%s); delete it first", name, o.Identifier, o.State)
+			}
+		}
+		if err := tx.DeleteMember(ctx, name); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, "member.delete", "member/"+name, 0, old, nil)
+	})
+}
+
+// CreateHost adds a host. Admins only.
+func (p *Panel) CreateHost(ctx context.Context, c Caller, h model.Host) (model.Host, error) {
+	if !c.IsAdmin() {
+		return h, forbidden("only admins add hosts")
+	}
+	if err := h.Validate(); err != nil {
+		return h, err
+	}
+	h.CreatedAt = p.Now()
+	h.Heartbeat = model.Heartbeat{}
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateHost(ctx, &h); err != nil {
+			return fmt.Errorf("host %q: %w", h.Name, err)
+		}
+		return p.audit(ctx, tx, c, "host.create", "host/"+h.Name, 0, nil, h)
+	})
+	return h, err
+}
+
+// GetHost returns a host; a node token sees only its own host.
+func (p *Panel) GetHost(ctx context.Context, c Caller, name string) (model.Host, error) {
+	if !c.IsAdmin() && !(c.Role == model.RoleNode && c.Host == name) {
+		return model.Host{}, forbidden("a %s token cannot read hosts", c.Role)
+	}
+	var h model.Host
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		h, err = tx.GetHost(ctx, name)
+		return err
+	})
+	return h, err
+}
+
+// ListHosts lists hosts. Admins only.
+func (p *Panel) ListHosts(ctx context.Context, c Caller) ([]model.Host, error) {
+	if !c.IsAdmin() {
+		return nil, forbidden("a %s token cannot list hosts", c.Role)
+	}
+	var hs []model.Host
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		hs, err = tx.ListHosts(ctx)
+		return err
+	})
+	return hs, err
+}
+
+// HostPatch holds the host fields an update may change; nil leaves one alone.
+type HostPatch struct {
+	Addresses    []string         `json:"addresses,omitempty"`
+	Roles        []model.Role     `json:"roles,omitempty"`
+	State        *model.HostState `json:"state,omitempty"`
+	DiskCapacity *int64           `json:"disk_capacity,omitempty"`
+}
+
+// UpdateHost changes a host's addresses, roles, state or capacity. A host is
+// retired only when no live order or item remains on it. Admins only.
+func (p *Panel) UpdateHost(ctx context.Context, c Caller, name string, patch HostPatch) (model.Host, error) {
+	if !c.IsAdmin() {
+		return model.Host{}, forbidden("only admins change hosts")
+	}
+	var h model.Host
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		old, err := tx.GetHost(ctx, name)
+		if err != nil {
+			return err
+		}
+		h = old
+		if patch.Addresses != nil {
+			h.Addresses = patch.Addresses
+		}
+		if patch.Roles != nil {
+			h.Roles = patch.Roles
+		}
+		if patch.State != nil {
+			h.State = *patch.State
+		}
+		if patch.DiskCapacity != nil {
+			h.DiskCapacity = *patch.DiskCapacity
+		}
+		if err := h.Validate(); err != nil {
+			return err
+		}
+		if h.State == model.HostRetired && old.State != model.HostRetired {
+			if err := hostEmpty(ctx, tx, name, "retire"); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateHost(ctx, &h); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, "host.update", "host/"+name, 0, old, h)
+	})
+	return h, err
+}
+
+func hostEmpty(ctx context.Context, tx store.Tx, name, verb string) error {
+	orders, err := tx.ListOrders(ctx, store.OrderFilter{Host: name})
+	if err != nil {
+		return err
+	}
+	for _, o := range orders {
+		if o.State != model.OrderDeleted {
+			return refused("cannot %s host %q: order %s (%s) is still on it", verb, name, o.Identifier, o.State)
+		}
+	}
+	items, err := tx.ListItems(ctx, store.ItemFilter{Host: name})
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.State != model.StateDeleted {
+			return refused("cannot %s host %q: item %d (%s, %s) is still on it", verb, name, it.ID, it.Kind, it.State)
+		}
+	}
+	return nil
+}
+
+// DeleteHost removes a host that holds nothing. Admins only.
+func (p *Panel) DeleteHost(ctx context.Context, c Caller, name string) error {
+	if !c.IsAdmin() {
+		return forbidden("only admins delete hosts")
+	}
+	return p.store.Update(ctx, func(tx store.Tx) error {
+		old, err := tx.GetHost(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := hostEmpty(ctx, tx, name, "delete"); err != nil {
+			return err
+		}
+		if err := tx.DeleteHost(ctx, name); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, "host.delete", "host/"+name, 0, old, nil)
+	})
+}
+
+// ResolveOrder finds an order by id or by identifier. An identifier names
+// the order that is not in transfer-limbo (the one a member sees), or the
+// limbo one when it is the only live one.
+func ResolveOrder(ctx context.Context, tx store.Tx, ref string) (model.Order, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return tx.GetOrder(ctx, id)
+	}
+	d, err := model.NormalizeDomain(ref, 1)
+	if err != nil {
+		return model.Order{}, fmt.Errorf("order %q: %w", ref, store.ErrNotFound)
+	}
+	os, err := tx.ListOrders(ctx, store.OrderFilter{Identifier: d})
+	if err != nil {
+		return model.Order{}, err
+	}
+	var limbo *model.Order
+	for i, o := range os {
+		switch o.State {
+		case model.OrderActive:
+			return o, nil
+		case model.OrderTransferLimbo:
+			limbo = &os[i]
+		}
+	}
+	if limbo != nil {
+		return *limbo, nil
+	}
+	return model.Order{}, fmt.Errorf("order %q: %w", ref, store.ErrNotFound)
+}
+
+// mayReadOrder says whether c may see order o.
+func mayReadOrder(c Caller, o model.Order) bool {
+	switch c.Role {
+	case model.RoleAdmin:
+		return true
+	case model.RoleMember:
+		return o.Member == c.Member
+	case model.RoleNode:
+		return o.Host == c.Host
+	}
+	return false
+}
+
+// GetOrder returns an order by id or identifier, if c may see it. Members
+// get not-found for other members' orders, so ids don't leak what exists.
+func (p *Panel) GetOrder(ctx context.Context, c Caller, ref string) (model.Order, error) {
+	var o model.Order
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		o, err = p.readableOrder(ctx, tx, c, ref)
+		return err
+	})
+	return o, err
+}
+
+func (p *Panel) readableOrder(ctx context.Context, tx store.Tx, c Caller, ref string) (model.Order, error) {
+	o, err := ResolveOrder(ctx, tx, ref)
+	if err != nil {
+		return o, err
+	}
+	if !mayReadOrder(c, o) {
+		if c.Role == model.RoleMember {
+			return model.Order{}, fmt.Errorf("order %q: %w", ref, store.ErrNotFound)
+		}
+		return model.Order{}, forbidden("a %s token cannot read order %s", c.Role, o.Identifier)
+	}
+	return o, nil
+}
+
+// ListOrders lists orders matching f; members see only their own.
+func (p *Panel) ListOrders(ctx context.Context, c Caller, f store.OrderFilter) ([]model.Order, error) {
+	switch c.Role {
+	case model.RoleAdmin:
+	case model.RoleMember:
+		if f.Member != "" && f.Member != c.Member {
+			return nil, forbidden("a member token lists only its own orders")
+		}
+		f.Member = c.Member
+	default:
+		return nil, forbidden("a %s token cannot list orders", c.Role)
+	}
+	var os []model.Order
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		os, err = tx.ListOrders(ctx, f)
+		return err
+	})
+	return os, err
+}
+
+// CreateOrder adds a hosting order for a member on a host. Admins only.
+func (p *Panel) CreateOrder(ctx context.Context, c Caller, o model.Order) (model.Order, error) {
+	if !c.IsAdmin() {
+		return o, forbidden("only admins add orders")
+	}
+	o.State = model.OrderActive
+	if err := o.Validate(); err != nil {
+		return o, err
+	}
+	o.CreatedAt, o.UpdatedAt = p.Now(), p.Now()
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetMember(ctx, o.Member); err != nil {
+			return fieldNotFound("member", "member %q", o.Member, err)
+		}
+		h, err := tx.GetHost(ctx, o.Host)
+		if err != nil {
+			return fieldNotFound("host", "host %q", o.Host, err)
+		}
+		if !h.HasRole(model.RoleWeb) {
+			return &model.FieldError{Field: "host", Message: fmt.Sprintf("host %q has no web role", h.Name)}
+		}
+		if h.State != model.HostActive {
+			return &model.FieldError{Field: "host", Message: fmt.Sprintf("host %q is %s and takes no new orders", h.Name, h.State)}
+		}
+		others, err := tx.ListOrders(ctx, store.OrderFilter{Identifier: o.Identifier})
+		if err != nil {
+			return err
+		}
+		for _, x := range others {
+			if x.State != model.OrderDeleted {
+				return &model.FieldError{Field: "identifier", Message: fmt.Sprintf("order %s already exists (id %d, %s)", x.Identifier, x.ID, x.State)}
+			}
+		}
+		if err := tx.CreateOrder(ctx, &o); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, "order.create", fmt.Sprintf("order/%d", o.ID), o.ID, nil, o)
+	})
+	return o, err
+}
+
+func fieldNotFound(field, format string, arg any, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &model.FieldError{Field: field, Message: fmt.Sprintf(format+" does not exist", arg)}
+	}
+	return err
+}
+
+// DeleteOrder deletes an order: every live item goes to pending-delete (limbo
+// ones too), the order to deleted, and its host's node is asked to remove
+// the order's directory once the items are gone. Admins only.
+func (p *Panel) DeleteOrder(ctx context.Context, c Caller, ref string) (model.Order, error) {
+	if !c.IsAdmin() {
+		return model.Order{}, forbidden("only admins delete orders")
+	}
+	var o model.Order
+	var hosts []string
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		o, err = ResolveOrder(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if o.State == model.OrderDeleted {
+			return refused("order %s (id %d) is already deleted", o.Identifier, o.ID)
+		}
+		if moves, err := tx.ListMoves(ctx, store.MoveFilter{OrderID: o.ID, ActiveOnly: true}); err != nil {
+			return err
+		} else if len(moves) > 0 {
+			return refused("order %s is being moved (move %d, %s); abort or finish the move first", o.Identifier, moves[0].ID, moves[0].Phase)
+		}
+		hosts, err = p.deleteOrderTx(ctx, tx, c, o)
+		return err
+	})
+	p.wakeup.notify(hosts...)
+	return o, err
+}
+
+// deleteOrderTx marks an order deleted, its live items pending-delete, and
+// queues the removal of its directory; it returns the hosts to wake.
+func (p *Panel) deleteOrderTx(ctx context.Context, tx store.Tx, c Caller, o model.Order) ([]string, error) {
+	items, err := tx.ListItems(ctx, store.ItemFilter{OrderID: o.ID})
+	if err != nil {
+		return nil, err
+	}
+	hosts := []string{o.Host}
+	for _, it := range items {
+		if it.State == model.StateDeleted || it.State == model.StatePendingDelete {
+			continue
+		}
+		if err := p.setStateTx(ctx, tx, c, &it, model.StatePendingDelete, model.ByControlPlane); err != nil {
+			return nil, fmt.Errorf("order %s: item %d: %w", o.Identifier, it.ID, err)
+		}
+		hosts = append(hosts, it.Host)
+	}
+	before := o
+	o.State = model.OrderDeleted
+	o.UpdatedAt = p.Now()
+	if err := tx.UpdateOrder(ctx, &o); err != nil {
+		return nil, err
+	}
+	task := &model.Task{Host: o.Host, Kind: TaskRemoveOrderDir, Payload: mustJSON(o), State: model.TaskQueued, CreatedAt: p.Now(), UpdatedAt: p.Now()}
+	if err := tx.CreateTask(ctx, task); err != nil {
+		return nil, err
+	}
+	return hosts, p.audit(ctx, tx, c, "order.delete", fmt.Sprintf("order/%d", o.ID), o.ID, before, o)
+}
+
+// TaskRemoveOrderDir is the node task that removes a deleted order's
+// directory once none of its items is left on the host.
+const TaskRemoveOrderDir = "remove-order-dir"

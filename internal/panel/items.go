@@ -1,0 +1,348 @@
+package panel
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"ferry/internal/model"
+	"ferry/internal/store"
+)
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// forCaller returns the item as c may see it: secrets redacted for all but
+// the node that applies it.
+func forCaller(c Caller, it model.Item) model.Item {
+	if c.Role != model.RoleNode {
+		it.Spec = it.Spec.Redacted()
+	}
+	return it
+}
+
+// mayWriteOrder says whether c may change items of order o.
+func mayWriteOrder(c Caller, o model.Order) error {
+	switch {
+	case c.IsAdmin():
+		return nil
+	case c.Role == model.RoleMember && o.Member == c.Member:
+		return nil
+	case c.Role == model.RoleMember:
+		return fmt.Errorf("order %d: %w", o.ID, store.ErrNotFound)
+	}
+	return forbidden("a %s token cannot change items", c.Role)
+}
+
+// ItemInput is what a caller gives to create an item.
+type ItemInput struct {
+	Order string     `json:"order"`
+	Kind  model.Kind `json:"kind"`
+	Host  string     `json:"host,omitempty"`
+	Spec  model.Spec `json:"spec"`
+}
+
+// CreateItem adds an item to an order, in pending-insert, and wakes the
+// host that will apply it. Host-bound items go to the order's host; dns
+// items to the given dns host, or the first active one.
+func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.Item, error) {
+	var it model.Item
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		o, err := ResolveOrder(ctx, tx, in.Order)
+		if err != nil {
+			return fieldNotFound("order", "order %q", in.Order, err)
+		}
+		if err := mayWriteOrder(c, o); err != nil {
+			return err
+		}
+		if o.State != model.OrderActive {
+			return refused("order %s (id %d) is %s: items cannot be added to it", o.Identifier, o.ID, o.State)
+		}
+		it = model.Item{OrderID: o.ID, Kind: in.Kind, Spec: in.Spec, CreatedAt: p.Now(), UpdatedAt: p.Now()}
+		if err := it.Spec.Normalize(in.Kind, o.Identifier); err != nil {
+			return err
+		}
+		if it.Host, err = itemHost(ctx, tx, o, in.Kind, in.Host); err != nil {
+			return err
+		}
+		if err := p.checkReferences(ctx, tx, o, it); err != nil {
+			return err
+		}
+		return p.insertItemTx(ctx, tx, c, &it)
+	})
+	if err != nil {
+		return model.Item{}, err
+	}
+	p.wakeup.notify(it.Host)
+	return forCaller(c, it), nil
+}
+
+// insertItemTx stores a new item in pending-insert after the uniqueness rule.
+func (p *Panel) insertItemTx(ctx context.Context, tx store.Tx, c Caller, it *model.Item) error {
+	if err := model.CheckTransition(model.StateNone, model.StatePendingInsert, model.ByControlPlane); err != nil {
+		return err
+	}
+	it.State = model.StatePendingInsert
+	if err := checkUnique(ctx, tx, *it); err != nil {
+		return err
+	}
+	if err := tx.CreateItem(ctx, it); err != nil {
+		return err
+	}
+	return p.audit(ctx, tx, c, "item.create", fmt.Sprintf("item/%d", it.ID), it.OrderID, nil, it)
+}
+
+// InsertItem stores a new item in tx (the move engine's copies), applying
+// the same rules as CreateItem except order ownership.
+func (p *Panel) InsertItem(ctx context.Context, tx store.Tx, c Caller, it *model.Item) error {
+	it.CreatedAt, it.UpdatedAt = p.Now(), p.Now()
+	return p.insertItemTx(ctx, tx, c, it)
+}
+
+func itemHost(ctx context.Context, tx store.Tx, o model.Order, k model.Kind, want string) (string, error) {
+	if k.HostBound() {
+		if want != "" && want != o.Host {
+			return "", &model.FieldError{Field: "host", Message: fmt.Sprintf("a %s item lives on its order's host %q", k, o.Host)}
+		}
+		return o.Host, nil
+	}
+	hosts, err := tx.ListHosts(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, h := range hosts {
+		if h.HasRole(model.RoleDNS) && h.State == model.HostActive && (want == "" || h.Name == want) {
+			return h.Name, nil
+		}
+	}
+	if want != "" {
+		return "", &model.FieldError{Field: "host", Message: fmt.Sprintf("%q is not an active dns host", want)}
+	}
+	return "", &model.FieldError{Field: "host", Message: "there is no active host with the dns role to serve this record"}
+}
+
+// checkReferences makes sure the logins and databases an item names belong
+// to the same order: a site, a job or a grant cannot use another member's
+// account or database.
+func (p *Panel) checkReferences(ctx context.Context, tx store.Tx, o model.Order, it model.Item) error {
+	var needLogin string
+	switch it.Kind {
+	case model.KindWebConf, model.KindScheduledJob:
+		needLogin = it.Spec.Login
+	case model.KindMySQLUser:
+		if len(it.Spec.Databases) == 0 {
+			return nil
+		}
+	default:
+		return nil
+	}
+	items, err := tx.ListItems(ctx, store.ItemFilter{OrderID: o.ID})
+	if err != nil {
+		return err
+	}
+	logins, dbs := map[string]bool{}, map[string]bool{}
+	for _, x := range items {
+		if !x.State.Live() || x.State == model.StatePendingDelete {
+			continue
+		}
+		switch x.Kind {
+		case model.KindUserAccount:
+			logins[x.Spec.Login] = true
+		case model.KindMySQLDB:
+			dbs[x.Spec.Name] = true
+		}
+	}
+	if needLogin != "" && !logins[needLogin] {
+		return &model.FieldError{Field: "spec.login", Message: fmt.Sprintf("order %s has no user-account %q; add it first", o.Identifier, needLogin)}
+	}
+	for _, db := range it.Spec.Databases {
+		if !dbs[db] {
+			return &model.FieldError{Field: "spec.databases", Message: fmt.Sprintf("order %s has no mysql-db %q; add it first", o.Identifier, db)}
+		}
+	}
+	return nil
+}
+
+func checkUnique(ctx context.Context, tx store.Tx, it model.Item) error {
+	for _, id := range it.Spec.Identities(it.Kind) {
+		holders, err := tx.HoldersOf(ctx, id)
+		if err != nil {
+			return err
+		}
+		others := slices.DeleteFunc(holders, func(h model.Holder) bool { return h.ItemID == it.ID })
+		if err := model.CheckUnique(id, it.State, others); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetItem returns an item if c may see it.
+func (p *Panel) GetItem(ctx context.Context, c Caller, id int64) (model.Item, error) {
+	var it model.Item
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		it, err = p.readableItem(ctx, tx, c, id)
+		return err
+	})
+	return forCaller(c, it), err
+}
+
+func (p *Panel) readableItem(ctx context.Context, tx store.Tx, c Caller, id int64) (model.Item, error) {
+	it, err := tx.GetItem(ctx, id)
+	if err != nil {
+		return it, err
+	}
+	switch c.Role {
+	case model.RoleAdmin:
+		return it, nil
+	case model.RoleNode:
+		if it.Host == c.Host {
+			return it, nil
+		}
+		return model.Item{}, forbidden("item %d is not on host %q", id, c.Host)
+	case model.RoleMember:
+		o, err := tx.GetOrder(ctx, it.OrderID)
+		if err != nil {
+			return model.Item{}, err
+		}
+		if o.Member == c.Member {
+			return it, nil
+		}
+	}
+	return model.Item{}, fmt.Errorf("item %d: %w", id, store.ErrNotFound)
+}
+
+// ListItems lists items matching f; members see only their orders' items,
+// nodes only their host's.
+func (p *Panel) ListItems(ctx context.Context, c Caller, f store.ItemFilter) ([]model.Item, error) {
+	switch c.Role {
+	case model.RoleAdmin:
+	case model.RoleMember:
+		f.Member = c.Member
+	case model.RoleNode:
+		if f.Host != "" && f.Host != c.Host {
+			return nil, forbidden("a node token lists only its own host's items")
+		}
+		f.Host = c.Host
+	}
+	var items []model.Item
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		items, err = tx.ListItems(ctx, f)
+		return err
+	})
+	for i := range items {
+		items[i] = forCaller(c, items[i])
+	}
+	return items, err
+}
+
+// UpdateItem changes an item's spec: an active or disabled item goes to
+// pending-update, a soft-error one to pending-restore. A password left out
+// keeps the stored hash. Limbo items cannot be modified.
+func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.Spec) (model.Item, error) {
+	var it model.Item
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if it, err = p.writableItem(ctx, tx, c, id); err != nil {
+			return err
+		}
+		o, err := tx.GetOrder(ctx, it.OrderID)
+		if err != nil {
+			return err
+		}
+		before := it
+		if spec.Password == "" && spec.PasswordHash == "" {
+			spec.PasswordHash = it.Spec.PasswordHash
+		}
+		if err := spec.Normalize(it.Kind, o.Identifier); err != nil {
+			return err
+		}
+		it.Spec = spec
+		if err := p.checkReferences(ctx, tx, o, it); err != nil {
+			return err
+		}
+		to := model.StatePendingUpdate
+		if it.State == model.StateSoftError {
+			to = model.StatePendingRestore
+		}
+		if err := model.CheckTransition(it.State, to, model.ByControlPlane); err != nil {
+			return err
+		}
+		it.State, it.Message, it.UpdatedAt = to, "", p.Now()
+		if err := checkUnique(ctx, tx, it); err != nil {
+			return err
+		}
+		if err := tx.UpdateItem(ctx, &it); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, "item.update", fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it)
+	})
+	if err != nil {
+		return model.Item{}, err
+	}
+	p.wakeup.notify(it.Host)
+	return forCaller(c, it), nil
+}
+
+func (p *Panel) writableItem(ctx context.Context, tx store.Tx, c Caller, id int64) (model.Item, error) {
+	if c.Role == model.RoleNode {
+		return model.Item{}, forbidden("a node token cannot change items; it reports results")
+	}
+	it, err := p.readableItem(ctx, tx, c, id)
+	if err != nil {
+		return it, err
+	}
+	if it.State == model.StateTransferLimbo {
+		return it, refused("item %d is in transfer-limbo (its order is being moved): it cannot be modified, only deleted by the move's cleanup", id)
+	}
+	return it, nil
+}
+
+// SetItemState makes a control-plane transition (pending-delete,
+// pending-disable, pending-update to re-enable, pending-restore to retry).
+func (p *Panel) SetItemState(ctx context.Context, c Caller, id int64, to model.State) (model.Item, error) {
+	var it model.Item
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if it, err = p.writableItem(ctx, tx, c, id); err != nil {
+			return err
+		}
+		return p.setStateTx(ctx, tx, c, &it, to, model.ByControlPlane)
+	})
+	if err != nil {
+		return model.Item{}, err
+	}
+	p.wakeup.notify(it.Host)
+	return forCaller(c, it), nil
+}
+
+// SetStateTx makes a transition in tx, for the move engine.
+func (p *Panel) SetStateTx(ctx context.Context, tx store.Tx, c Caller, it *model.Item, to model.State) error {
+	return p.setStateTx(ctx, tx, c, it, to, model.ByControlPlane)
+}
+
+func (p *Panel) setStateTx(ctx context.Context, tx store.Tx, c Caller, it *model.Item, to model.State, by model.Actor) error {
+	if !to.Valid() {
+		return &model.FieldError{Field: "state", Message: fmt.Sprintf("unknown state %q", to)}
+	}
+	if err := model.CheckTransition(it.State, to, by); err != nil {
+		return err
+	}
+	before := *it
+	it.State, it.UpdatedAt = to, p.Now()
+	if by == model.ByControlPlane {
+		it.Message = ""
+	}
+	if err := tx.UpdateItem(ctx, it); err != nil {
+		return err
+	}
+	return p.audit(ctx, tx, c, "item.state", fmt.Sprintf("item/%d", it.ID), it.OrderID, before.State, it.State)
+}

@@ -1,0 +1,233 @@
+package panel
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"ferry/internal/model"
+	"ferry/internal/store"
+)
+
+// WorkItem is one pending item for a node, with the order it belongs to
+// (the node needs the member and identifier for the order's directory).
+type WorkItem struct {
+	Item  model.Item  `json:"item"`
+	Order model.Order `json:"order"`
+}
+
+// Work is what a node gets from one poll: pending items of its host, in the
+// order kinds must be applied, and tasks leased to it. A dns host also gets
+// the full set of records it serves (DNS) whenever any dns item is pending.
+type Work struct {
+	Items []WorkItem   `json:"items"`
+	Tasks []model.Task `json:"tasks"`
+	DNS   []model.Item `json:"dns,omitempty"`
+	Host  model.Host   `json:"host"`
+}
+
+// TaskLease is how long a node holds a task before it is handed out again.
+const TaskLease = 2 * time.Minute
+
+// NodeWork returns the caller's host's work, waiting up to wait for some to
+// appear. A change through the API wakes the wait at once.
+func (p *Panel) NodeWork(ctx context.Context, c Caller, wait time.Duration) (Work, error) {
+	if c.Role != model.RoleNode {
+		return Work{}, forbidden("only node tokens fetch work")
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := p.wakeup.wait(c.Host)
+		w, err := p.work(ctx, c.Host)
+		if err != nil || len(w.Items) > 0 || len(w.Tasks) > 0 || wait <= 0 {
+			return w, err
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return w, nil
+		case <-ctx.Done():
+			return w, nil
+		}
+	}
+}
+
+func (p *Panel) work(ctx context.Context, host string) (Work, error) {
+	var w Work
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		h, err := tx.GetHost(ctx, host)
+		if err != nil {
+			return err
+		}
+		w.Host = h
+		items, err := tx.ListItems(ctx, store.ItemFilter{Host: host})
+		if err != nil {
+			return err
+		}
+		orders := map[int64]model.Order{}
+		dnsPending := false
+		for _, k := range model.Kinds {
+			for _, it := range items {
+				if it.Kind != k || !it.State.Pending() {
+					continue
+				}
+				o, ok := orders[it.OrderID]
+				if !ok {
+					if o, err = tx.GetOrder(ctx, it.OrderID); err != nil {
+						return err
+					}
+					orders[it.OrderID] = o
+				}
+				w.Items = append(w.Items, WorkItem{Item: it, Order: o})
+				dnsPending = dnsPending || it.Kind == model.KindDNS
+			}
+		}
+		if dnsPending {
+			for _, it := range items {
+				if it.Kind == model.KindDNS {
+					w.DNS = append(w.DNS, it)
+				}
+			}
+		}
+		w.Tasks, err = tx.LeaseTasks(ctx, host, p.Now(), TaskLease, 8)
+		return err
+	})
+	return w, err
+}
+
+// DNSRecords returns every dns item of the caller's host, for a dns node
+// that starts up and wants its full data.
+func (p *Panel) DNSRecords(ctx context.Context, c Caller) ([]model.Item, error) {
+	if c.Role != model.RoleNode && !c.IsAdmin() {
+		return nil, forbidden("a %s token cannot read dns data", c.Role)
+	}
+	f := store.ItemFilter{Kind: model.KindDNS, Host: c.Host}
+	var items []model.Item
+	err := p.view(ctx, func(tx store.Tx) error {
+		var err error
+		items, err = tx.ListItems(ctx, f)
+		return err
+	})
+	return items, err
+}
+
+// Report is a node's result for one item.
+type Report struct {
+	State   model.State `json:"state"`
+	Message string      `json:"message,omitempty"`
+}
+
+// ReportItem records a node's result for an item of its host. A report
+// that arrives for an item no longer in the state the node worked from
+// (changed again meanwhile) is refused, and the node picks up the new work.
+func (p *Panel) ReportItem(ctx context.Context, c Caller, id int64, r Report) (model.Item, error) {
+	if c.Role != model.RoleNode {
+		return model.Item{}, forbidden("only node tokens report item results")
+	}
+	if len(r.Message) > 4000 {
+		r.Message = r.Message[:4000]
+	}
+	var it model.Item
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if it, err = p.readableItem(ctx, tx, c, id); err != nil {
+			return err
+		}
+		if err := p.setStateTx(ctx, tx, c, &it, r.State, model.ByNode); err != nil {
+			return err
+		}
+		if r.Message != "" {
+			it.Message = r.Message
+			return tx.UpdateItem(ctx, &it)
+		}
+		return nil
+	})
+	return it, err
+}
+
+// Heartbeat records what a node reports about its host.
+func (p *Panel) Heartbeat(ctx context.Context, c Caller, hb model.Heartbeat) error {
+	if c.Role != model.RoleNode {
+		return forbidden("only node tokens send heartbeats")
+	}
+	now := p.Now()
+	hb.LastSeen = &now
+	return p.store.Update(ctx, func(tx store.Tx) error {
+		return tx.RecordHeartbeat(ctx, c.Host, hb)
+	})
+}
+
+// TaskReport is a node's result for a task.
+type TaskReport struct {
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	// Progress, when set, is a progress update: the task stays leased and
+	// its lease is renewed.
+	Progress bool `json:"progress,omitempty"`
+}
+
+// ReportTask records a node's result (or progress) for one of its tasks.
+func (p *Panel) ReportTask(ctx context.Context, c Caller, id int64, r TaskReport) (model.Task, error) {
+	if c.Role != model.RoleNode {
+		return model.Task{}, forbidden("only node tokens report task results")
+	}
+	var t model.Task
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if t, err = tx.GetTask(ctx, id); err != nil {
+			return err
+		}
+		if t.Host != c.Host {
+			return forbidden("task %d is not for host %q", id, c.Host)
+		}
+		if t.State != model.TaskLeased {
+			return refused("task %d is %s, not leased", id, t.State)
+		}
+		t.Result, t.UpdatedAt = r.Result, p.Now()
+		switch {
+		case r.Progress:
+			until := p.Now().Add(TaskLease)
+			t.LeaseUntil = &until
+		case r.OK:
+			t.State, t.Error = model.TaskDone, ""
+		default:
+			t.State, t.Error = model.TaskFailed, r.Error
+		}
+		return tx.UpdateTask(ctx, &t)
+	})
+	if err == nil && t.MoveID != 0 {
+		p.wakeup.notify(moveKey(t.MoveID))
+	}
+	return t, err
+}
+
+func moveKey(id int64) string { return fmt.Sprintf("move/%d", id) }
+
+// WaitTask blocks until a task of a move is reported on, or ctx ends.
+func (p *Panel) WaitTask(ctx context.Context, moveID int64) <-chan struct{} {
+	return p.wakeup.wait(moveKey(moveID))
+}
+
+// ListAudit lists audit entries; members only for their own orders.
+func (p *Panel) ListAudit(ctx context.Context, c Caller, orderRef string, limit int) ([]model.AuditEntry, error) {
+	var es []model.AuditEntry
+	err := p.view(ctx, func(tx store.Tx) error {
+		f := store.AuditFilter{Limit: limit}
+		if orderRef != "" {
+			o, err := p.readableOrder(ctx, tx, c, orderRef)
+			if err != nil {
+				return err
+			}
+			f.OrderID = o.ID
+		} else if !c.IsAdmin() {
+			return forbidden("a %s token reads the audit log of one of its orders only (--order)", c.Role)
+		}
+		var err error
+		es, err = tx.ListAudit(ctx, f)
+		return err
+	})
+	return es, err
+}

@@ -1,0 +1,120 @@
+// Package panel is the control plane's logic: who may do what, the rules a
+// change must pass (validation, state transitions, uniqueness, limbo), one
+// transaction and one audit entry per change, and waking the nodes whose
+// work changed. The HTTP API and the web UI both stand on it.
+package panel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"ferry/internal/model"
+	"ferry/internal/store"
+)
+
+// Errors the API maps to its codes.
+var (
+	// ErrUnauthenticated: no token, or an unknown or revoked one.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden: the caller's role does not allow this.
+	ErrForbidden = errors.New("not allowed")
+	// ErrRefused: a rule or a guard refused the change.
+	ErrRefused = errors.New("refused")
+)
+
+// Caller is who makes a request: the token's name, role and scope.
+type Caller struct {
+	TokenID int64
+	Name    string
+	Role    model.TokenRole
+	Member  string
+	Host    string
+}
+
+// System is the caller for changes ferry makes itself (first start, moves
+// started by an admin are audited under the admin's name instead).
+var System = Caller{Name: "ferry", Role: model.RoleAdmin}
+
+// IsAdmin reports whether c has the admin role.
+func (c Caller) IsAdmin() bool { return c.Role == model.RoleAdmin }
+
+// Panel holds the control plane's state through a store.
+type Panel struct {
+	store  store.Store
+	now    func() time.Time
+	log    *slog.Logger
+	wakeup *notifier
+}
+
+// Options configure a Panel.
+type Options struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// New returns a Panel over s.
+func New(s store.Store, opts Options) *Panel {
+	p := &Panel{store: s, now: opts.Now, log: opts.Log, wakeup: newNotifier()}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	return p
+}
+
+// Store returns the panel's store, for the move engine.
+func (p *Panel) Store() store.Store { return p.store }
+
+// Now returns the panel's clock reading in UTC.
+func (p *Panel) Now() time.Time { return p.now().UTC() }
+
+// refused returns an ErrRefused error with a message.
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+func forbidden(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+}
+
+// audit appends one audit entry in tx.
+func (p *Panel) audit(ctx context.Context, tx store.Tx, c Caller, action, object string, orderID int64, before, after any) error {
+	e := &model.AuditEntry{
+		At: p.Now(), Actor: c.Name, Action: action, Object: object, OrderID: orderID,
+		Before: auditJSON(before), After: auditJSON(after),
+	}
+	return tx.AppendAudit(ctx, e)
+}
+
+// Audit records an entry for a change made outside the panel's own methods
+// (the move engine's phases), in tx.
+func (p *Panel) Audit(ctx context.Context, tx store.Tx, c Caller, action, object string, orderID int64, before, after any) error {
+	return p.audit(ctx, tx, c, action, object, orderID, before, after)
+}
+
+func auditJSON(v any) string {
+	if v == nil {
+		return ""
+	}
+	if it, ok := v.(model.Item); ok {
+		it.Spec = it.Spec.Redacted()
+		v = it
+	}
+	if it, ok := v.(*model.Item); ok {
+		c := *it
+		c.Spec = c.Spec.Redacted()
+		v = c
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%q", err.Error())
+	}
+	return string(b)
+}

@@ -1,0 +1,163 @@
+package panel
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"ferry/internal/model"
+	"ferry/internal/store"
+)
+
+// tokenPrefix marks ferry's secrets so scanners and people recognise them.
+const tokenPrefix = "fy_"
+
+// HashToken returns the stored form of a token secret.
+func HashToken(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Authenticate finds the caller a bearer secret belongs to.
+func (p *Panel) Authenticate(ctx context.Context, secret string) (Caller, error) {
+	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
+		return Caller{}, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
+	}
+	var t model.Token
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		t, err = tx.TokenByHash(ctx, HashToken(secret))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Caller{}, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
+	}
+	if err != nil {
+		return Caller{}, err
+	}
+	if t.RevokedAt != nil {
+		return Caller{}, fmt.Errorf("%w: token %q was revoked", ErrUnauthenticated, t.Name)
+	}
+	return Caller{TokenID: t.ID, Name: t.Name, Role: t.Role, Member: t.Member, Host: t.Host}, nil
+}
+
+// CreateToken makes a token and returns it with its secret, which is shown
+// only this once. Admins only; the member or host it is scoped to must exist.
+func (p *Panel) CreateToken(ctx context.Context, c Caller, t model.Token) (model.Token, string, error) {
+	if !c.IsAdmin() {
+		return model.Token{}, "", forbidden("only admins create tokens")
+	}
+	if err := t.Validate(); err != nil {
+		return model.Token{}, "", err
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return model.Token{}, "", err
+	}
+	t.Hash = HashToken(secret)
+	t.CreatedAt = p.Now()
+	err = p.store.Update(ctx, func(tx store.Tx) error {
+		if t.Member != "" {
+			if _, err := tx.GetMember(ctx, t.Member); err != nil {
+				return fmt.Errorf("token member %q: %w", t.Member, err)
+			}
+		}
+		if t.Host != "" {
+			if _, err := tx.GetHost(ctx, t.Host); err != nil {
+				return fmt.Errorf("token host %q: %w", t.Host, err)
+			}
+		}
+		if err := tx.CreateToken(ctx, &t); err != nil {
+			return fmt.Errorf("token %q: %w", t.Name, err)
+		}
+		return p.audit(ctx, tx, c, "token.create", fmt.Sprintf("token/%d", t.ID), 0, nil, t)
+	})
+	if err != nil {
+		return model.Token{}, "", err
+	}
+	return t, secret, nil
+}
+
+// EnsureAdminToken makes the first admin token if no token exists yet and
+// returns its secret; "" when tokens already exist.
+func (p *Panel) EnsureAdminToken(ctx context.Context) (string, error) {
+	var secret string
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		ts, err := tx.ListTokens(ctx)
+		if err != nil || len(ts) > 0 {
+			return err
+		}
+		secret, err = newSecret()
+		if err != nil {
+			return err
+		}
+		t := model.Token{Name: "admin", Role: model.RoleAdmin, Hash: HashToken(secret), CreatedAt: p.Now()}
+		if err := tx.CreateToken(ctx, &t); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, System, "token.create", fmt.Sprintf("token/%d", t.ID), 0, nil, t)
+	})
+	return secret, err
+}
+
+// ListTokens lists every token (never their secrets). Admins only.
+func (p *Panel) ListTokens(ctx context.Context, c Caller) ([]model.Token, error) {
+	if !c.IsAdmin() {
+		return nil, forbidden("only admins list tokens")
+	}
+	var ts []model.Token
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		ts, err = tx.ListTokens(ctx)
+		return err
+	})
+	return ts, err
+}
+
+// RevokeToken revokes a token by id or name. Admins only.
+func (p *Panel) RevokeToken(ctx context.Context, c Caller, ref string) (model.Token, error) {
+	if !c.IsAdmin() {
+		return model.Token{}, forbidden("only admins revoke tokens")
+	}
+	var t model.Token
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		ts, err := tx.ListTokens(ctx)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, x := range ts {
+			if fmt.Sprint(x.ID) == ref || (x.Name == ref && x.RevokedAt == nil) {
+				t, found = x, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("token %q: %w", ref, store.ErrNotFound)
+		}
+		if t.RevokedAt != nil {
+			return refused("token %q is already revoked", t.Name)
+		}
+		now := p.Now()
+		if err := tx.RevokeToken(ctx, t.ID, now); err != nil {
+			return err
+		}
+		before := t
+		t.RevokedAt = &now
+		return p.audit(ctx, tx, c, "token.revoke", fmt.Sprintf("token/%d", t.ID), 0, before, t)
+	})
+	return t, err
+}
