@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"ferry/internal/api"
 )
 
 // Exit codes, listed in `ferry --help`.
@@ -74,6 +76,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.token, "token", os.Getenv("FERRY_TOKEN"), "API token (env FERRY_TOKEN)")
 	for _, add := range []func(*globals) *cobra.Command{
 		// Each command group lives in its own file.
+		newServeCmd, newTokenCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newAuditCmd,
 	} {
 		root.AddCommand(add(g))
 	}
@@ -101,6 +104,10 @@ func exitCode(err error) int {
 	var coded interface{ ExitCode() int }
 	if errors.As(err, &coded) {
 		return coded.ExitCode()
+	}
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return exitForAPI(ae)
 	}
 	return ExitError
 }

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/api"
+	"ferry/internal/model"
+)
+
+func newMemberCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "member", Short: "Add, list, show, update and delete co-op members"}
+	var friendly string
+	add := &cobra.Command{
+		Use: "add NAME", Short: "Add a member (short name [a-z0-9-])", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				m, err := c.CreateMember(ctx, model.Member{Name: args[0], FriendlyName: friendly})
+				return g.show(err, m, func() error { return g.printMembers([]model.Member{m}) })
+			})
+		},
+	}
+	add.Flags().StringVar(&friendly, "friendly-name", "", "the member's full name")
+	list := &cobra.Command{
+		Use: "list", Short: "List members", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				ms, err := c.ListMembers(ctx)
+				return g.show(err, ms, func() error { return g.printMembers(ms) })
+			})
+		},
+	}
+	show := &cobra.Command{
+		Use: "show NAME", Short: "Show a member", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				m, err := c.GetMember(ctx, args[0])
+				return g.show(err, m, func() error { return g.printMembers([]model.Member{m}) })
+			})
+		},
+	}
+	var newFriendly string
+	update := &cobra.Command{
+		Use: "update NAME --friendly-name TEXT", Short: "Change a member's friendly name", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				m, err := c.UpdateMember(ctx, args[0], api.MemberPatch{FriendlyName: newFriendly})
+				return g.show(err, m, func() error { return g.printMembers([]model.Member{m}) })
+			})
+		},
+	}
+	update.Flags().StringVar(&newFriendly, "friendly-name", "", "the member's full name")
+	del := &cobra.Command{
+		Use: "delete NAME", Short: "Delete a member that has no live orders", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				return g.done(c.DeleteMember(ctx, args[0]), "deleted member "+args[0])
+			})
+		},
+	}
+	g.addJSON(list, show)
+	cmd.AddCommand(add, list, show, update, del)
+	return cmd
+}
+
+func (g *globals) printMembers(ms []model.Member) error {
+	rows := make([][]string, len(ms))
+	for i, m := range ms {
+		rows[i] = []string{m.Name, m.FriendlyName, m.CreatedAt.Format("2006-01-02")}
+	}
+	return table(g.stdout, "NAME\tFRIENDLY NAME\tSINCE", rows)
+}

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/api"
+	"ferry/internal/model"
+)
+
+func newOrderCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "order", Short: "Add, list, search, show and delete hosting orders"}
+	var o model.Order
+	add := &cobra.Command{
+		Use: "add DOMAIN --member M --host H", Short: "Add a hosting order (its identifier is its primary domain)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Identifier = args[0]
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				o, err := c.CreateOrder(ctx, o)
+				return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
+			})
+		},
+	}
+	add.Flags().StringVar(&o.Member, "member", "", "the member who owns the order")
+	add.Flags().StringVar(&o.Host, "host", "", "the web host it lives on")
+	var q api.OrderQuery
+	list := &cobra.Command{
+		Use: "list [--member M] [--host H] [--state S]", Short: "List hosting orders", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				os, err := c.ListOrders(ctx, q)
+				return g.show(err, os, func() error { return g.printOrders(os) })
+			})
+		},
+	}
+	list.Flags().StringVar(&q.Member, "member", "", "only this member's orders")
+	list.Flags().StringVar(&q.Host, "host", "", "only orders on this host")
+	list.Flags().StringVar(&q.State, "state", "", "active, transfer-limbo or deleted")
+	search := &cobra.Command{
+		Use: "search TEXT", Short: "Find orders by domain (identifier, server names, DNS names), member or host", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				os, err := c.ListOrders(ctx, api.OrderQuery{Text: args[0]})
+				return g.show(err, os, func() error { return g.printOrders(os) })
+			})
+		},
+	}
+	show := &cobra.Command{
+		Use: "show ORDER", Short: "Show an order (identifier or id) and its items", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				o, err := c.GetOrder(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				items, err := c.ListItems(ctx, api.ItemQuery{Order: fmt.Sprint(o.ID)})
+				view := struct {
+					model.Order
+					Items []model.Item `json:"items"`
+				}{o, items}
+				return g.show(err, view, func() error {
+					fmt.Fprintf(g.stdout, "order %d  %s  member %s  host %s  %s\n\n", o.ID, o.Identifier, o.Member, o.Host, o.State)
+					return g.printItems(items)
+				})
+			})
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete ORDER", Short: "Delete an order: all its items are removed from their hosts, then its directory", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				o, err := c.DeleteOrder(ctx, args[0])
+				return g.show(err, o, func() error {
+					fmt.Fprintf(g.stdout, "order %s (id %d) deleted; its items are being removed from their hosts\n", o.Identifier, o.ID)
+					return nil
+				})
+			})
+		},
+	}
+	g.addJSON(add, list, search, show, del)
+	cmd.AddCommand(add, list, search, show, del)
+	return cmd
+}
+
+func (g *globals) printOrders(os []model.Order) error {
+	rows := make([][]string, len(os))
+	for i, o := range os {
+		rows[i] = []string{fmt.Sprint(o.ID), o.Identifier, o.Member, o.Host, string(o.State)}
+	}
+	return table(g.stdout, "ID\tIDENTIFIER\tMEMBER\tHOST\tSTATE", rows)
+}

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/api"
+	"ferry/internal/panel"
+	"ferry/internal/store"
+)
+
+type serveOptions struct {
+	dataDir string
+	dbURL   string
+	listen  string
+	// ready, when set, receives the bound address once the server listens
+	// (tests use it).
+	ready func(addr string)
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var opts serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the control plane: the HTTP API, the store and the move engine",
+		Long: `Run the control plane. State lives in --data (default /var/lib/ferry): the
+embedded SQLite store ferry.db, unless --db names a PostgreSQL URL. On first
+start an admin token is written to DIR/admin.token (mode 0600).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), g, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.dataDir, "data", envOr("FERRY_DATA", "/var/lib/ferry"), "state directory (env FERRY_DATA)")
+	f.StringVar(&opts.dbURL, "db", os.Getenv("FERRY_DB"), "PostgreSQL URL (postgres://…); empty means SQLite in DIR/ferry.db (env FERRY_DB)")
+	f.StringVar(&opts.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:7080"), "address to serve the API on (env FERRY_LISTEN)")
+	return cmd
+}
+
+func runServe(ctx context.Context, g *globals, opts serveOptions) error {
+	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	url := opts.dbURL
+	if url == "" {
+		url = filepath.Join(opts.dataDir, "ferry.db")
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	p := panel.New(st, panel.Options{Log: log})
+	tokenFile := filepath.Join(opts.dataDir, "admin.token")
+	secret, err := p.EnsureAdminToken(ctx)
+	if err != nil {
+		return fmt.Errorf("first admin token: %w", err)
+	}
+	if secret != "" {
+		if err := writeSecret(tokenFile, secret); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "admin token written to %s\n", tokenFile)
+	}
+	srv := api.NewServer(p, log)
+	ln, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("ferry control plane serving", "addr", ln.Addr().String(), "store", st.Driver(), "data", opts.dataDir)
+	if opts.ready != nil {
+		opts.ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// writeSecret writes a secret to a new file only root can read.
+func writeSecret(path, secret string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/api"
+	"ferry/internal/model"
+)
+
+func newTokenCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
+	var in api.TokenInput
+	var role string
+	create := &cobra.Command{
+		Use:   "create --role admin|member|node [--member M] [--host H] [--name N]",
+		Short: "Create a token and print its secret (shown this once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in.Role = model.TokenRole(role)
+			if in.Name == "" {
+				in.Name = defaultTokenName(in)
+			}
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				t, err := c.CreateToken(ctx, in)
+				return g.show(err, t, func() error {
+					fmt.Fprintln(g.stdout, t.Secret)
+					return nil
+				})
+			})
+		},
+	}
+	create.Flags().StringVar(&role, "role", "", "admin (everything), member (its own orders) or node (its host's work)")
+	create.Flags().StringVar(&in.Member, "member", "", "the member a member token acts for")
+	create.Flags().StringVar(&in.Host, "host", "", "the host a node token acts for")
+	create.Flags().StringVar(&in.Name, "name", "", "a name the audit log shows (default from role and scope)")
+	list := &cobra.Command{
+		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				ts, err := c.ListTokens(ctx)
+				return g.show(err, ts, func() error {
+					rows := make([][]string, len(ts))
+					for i, t := range ts {
+						revoked := ""
+						if t.RevokedAt != nil {
+							revoked = t.RevokedAt.Format("2006-01-02 15:04")
+						}
+						rows[i] = []string{fmt.Sprint(t.ID), t.Name, string(t.Role), t.Member + t.Host, t.CreatedAt.Format("2006-01-02 15:04"), revoked}
+					}
+					return table(g.stdout, "ID\tNAME\tROLE\tSCOPE\tCREATED\tREVOKED", rows)
+				})
+			})
+		},
+	}
+	revoke := &cobra.Command{
+		Use: "revoke ID|NAME", Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				t, err := c.RevokeToken(ctx, args[0])
+				return g.show(err, t, func() error {
+					fmt.Fprintf(g.stdout, "revoked token %d (%s)\n", t.ID, t.Name)
+					return nil
+				})
+			})
+		},
+	}
+	g.addJSON(create, list, revoke)
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+func defaultTokenName(in api.TokenInput) string {
+	switch {
+	case in.Member != "":
+		return "member-" + in.Member
+	case in.Host != "":
+		return "node-" + in.Host
+	}
+	return string(in.Role)
+}
+
+func newAuditCmd(g *globals) *cobra.Command {
+	var order string
+	var limit int
+	cmd := &cobra.Command{
+		Use: "audit [--order ORDER]", Short: "Show the audit log: who changed what, when, before and after", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				es, err := c.ListAudit(ctx, order, limit)
+				return g.show(err, es, func() error {
+					rows := make([][]string, len(es))
+					for i, e := range es {
+						rows[i] = []string{e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Object, clip(e.Before, 60), clip(e.After, 60)}
+					}
+					return table(g.stdout, "WHEN\tWHO\tACTION\tOBJECT\tBEFORE\tAFTER", rows)
+				})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&order, "order", "", "only this order's entries (identifier or id)")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many entries, newest first")
+	g.addJSON(cmd)
+	return cmd
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
