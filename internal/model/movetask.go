@@ -1,0 +1,115 @@
+package model
+
+// Node task kinds a move hands out, and their payloads and results. The
+// move engine (control plane) creates them; the node agents run them. Every
+// task is idempotent: run twice, it ends as if run once.
+const (
+	// TaskMoveKeygen (old host): make this move's ssh key pair, kept under
+	// the node's state directory; result MoveKeygenResult.
+	TaskMoveKeygen = "move-keygen"
+	// TaskMoveAuthorize (new host): authorise the move's public key for the
+	// forced command `ferry node receive` from the old host's address only,
+	// and write the move's receive policy; result MoveAuthorizeResult.
+	TaskMoveAuthorize = "move-authorize"
+	// TaskMoveSyncFiles (old host): rsync the order's directory to the new
+	// host; progress and result MoveSyncFilesResult.
+	TaskMoveSyncFiles = "move-sync-files"
+	// TaskMoveSyncDB (old host): copy databases to the new host, only the
+	// tables whose checksum differs; progress and result MoveSyncDBResult.
+	TaskMoveSyncDB = "move-sync-db"
+	// TaskMoveVerify (old host): compare files (rsync dry run) and every
+	// table (row count and checksum) with the new host; result
+	// MoveVerifyResult.
+	TaskMoveVerify = "move-verify"
+	// TaskMoveSiteMode (old host): put the old site's vhost in a mode:
+	// "maintenance" (503, the freeze), "proxy" (reverse proxy to the new
+	// host) or "normal" (its own vhost again, for abort).
+	TaskMoveSiteMode = "move-site-mode"
+	// TaskMoveRevoke (old or new host): remove the move's key pair, the
+	// authorised key and the receive policy.
+	TaskMoveRevoke = "move-revoke"
+)
+
+// MoveDB names one database a move copies.
+type MoveDB struct {
+	// Engine is "mysql" or "pgsql".
+	Engine string `json:"engine"`
+	Name   string `json:"name"`
+	// Owner is the PostgreSQL role that owns the database on both hosts.
+	Owner string `json:"owner,omitempty"`
+}
+
+// MoveTaskPayload is the payload of every move task; each kind uses the
+// fields it needs.
+type MoveTaskPayload struct {
+	MoveID int64 `json:"move_id"`
+	Order  Order `json:"order"`
+	// OrderDir is the order's directory, the same path on both hosts.
+	OrderDir string `json:"order_dir"`
+	// FromAddr and ToAddr are the hosts' addresses (ssh goes ToAddr:22).
+	FromAddr string `json:"from_addr"`
+	ToAddr   string `json:"to_addr"`
+	// PublicKey (authorize) is the move's key; HostKey (sync, verify) is the
+	// new host's ssh host key line for known_hosts.
+	PublicKey string `json:"public_key,omitempty"`
+	HostKey   string `json:"host_key,omitempty"`
+	// Databases the move copies and the receive policy allows.
+	Databases []MoveDB `json:"databases,omitempty"`
+	// Logins are the order's Unix users, whose hand-written crontab lines
+	// are copied too.
+	Logins []string `json:"logins,omitempty"`
+	// ServerNames are the order's web names (site mode).
+	ServerNames []string `json:"server_names,omitempty"`
+	// Mode is the site mode for TaskMoveSiteMode.
+	Mode string `json:"mode,omitempty"`
+	// BWLimit caps rsync's bandwidth (KiB/s); 0 means none.
+	BWLimit int `json:"bwlimit,omitempty"`
+	// Full copies every table, not only the changed ones.
+	Full bool `json:"full,omitempty"`
+}
+
+// MoveKeygenResult is the public half of the move's key.
+type MoveKeygenResult struct {
+	PublicKey string `json:"public_key"`
+}
+
+// MoveAuthorizeResult carries the new host's ssh host key.
+type MoveAuthorizeResult struct {
+	HostKey string `json:"host_key"`
+}
+
+// MoveSyncFilesResult reports a file sync.
+type MoveSyncFilesResult struct {
+	Bytes      int64   `json:"bytes"`       // bytes sent over the wire
+	TotalBytes int64   `json:"total_bytes"` // size of the tree
+	Files      int64   `json:"files"`       // files transferred
+	TotalFiles int64   `json:"total_files"`
+	Percent    int     `json:"percent"`
+	Seconds    float64 `json:"seconds"`
+}
+
+// TableSum is one table's row count and checksum on one host.
+type TableSum struct {
+	DB       string `json:"db"`
+	Table    string `json:"table"`
+	Rows     int64  `json:"rows"`
+	Checksum string `json:"checksum"`
+	Copied   bool   `json:"copied,omitempty"`
+}
+
+// MoveSyncDBResult reports a database sync.
+type MoveSyncDBResult struct {
+	Tables       []TableSum `json:"tables"`
+	TablesCopied int        `json:"tables_copied"`
+	Bytes        int64      `json:"bytes"`
+	Seconds      float64    `json:"seconds"`
+}
+
+// MoveVerifyResult compares the two hosts.
+type MoveVerifyResult struct {
+	// FilesDiffering lists paths an rsync dry run would still change.
+	FilesDiffering []string `json:"files_differing"`
+	// Old and New are every table's sums on each host.
+	Old []TableSum `json:"old"`
+	New []TableSum `json:"new"`
+}
