@@ -82,7 +82,9 @@ func (cf cronField) check(f string) error {
 
 func (cf cronField) value(s string) (int, error) {
 	for i, n := range cf.names {
-		if strings.EqualFold(s, n) {
+		// The same length keeps the match ASCII, as cron reads it:
+		// EqualFold alone also takes "ſun" (long s, two bytes).
+		if len(s) == len(n) && strings.EqualFold(s, n) {
 			return cf.min + i, nil
 		}
 	}

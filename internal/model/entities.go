@@ -81,6 +81,9 @@ func (h *Host) Validate() error {
 		if err != nil {
 			return at("addresses", err)
 		}
+		if ip.Is4In6() {
+			return fieldErr("addresses", "%q is an IPv4-mapped IPv6 address; give the IPv4 address %s", a, ip.Unmap())
+		}
 		h.Addresses[i] = ip.String()
 	}
 	if len(h.Roles) == 0 {
@@ -201,8 +204,11 @@ func (t *Token) Validate() error {
 	}
 	switch t.Role {
 	case RoleAdmin:
-		if t.Member != "" || t.Host != "" {
-			return fieldErr("role", "an admin token takes neither member nor host")
+		if t.Member != "" {
+			return fieldErr("member", "an admin token takes no member")
+		}
+		if t.Host != "" {
+			return fieldErr("host", "an admin token takes no host")
 		}
 	case RoleMember:
 		if t.Host != "" {

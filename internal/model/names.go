@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -54,6 +55,10 @@ func normalizeName(s string, minLabels int, wildcard, underscore bool) (string, 
 	}
 	if len(s) > 253*4 {
 		return "", errorString("is longer than 253 characters")
+	}
+	if !utf8.ValidString(s) {
+		// IDNA would read each bad byte as U+FFFD and make an A-label of it.
+		return "", errorString("is not valid UTF-8")
 	}
 	s = strings.TrimSuffix(s, ".")
 	var prefix string

@@ -15,7 +15,7 @@ import (
 )
 
 // HashUnixPassword returns a crypt(3) hash that Debian's libxcrypt accepts
-// ($2b$, bcrypt), for usermod -p.
+// ($2a$, bcrypt), for usermod -p.
 func HashUnixPassword(pw string) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), 10)
 	if err != nil {

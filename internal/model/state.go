@@ -84,14 +84,18 @@ type TransitionError struct {
 }
 
 func (e *TransitionError) Error() string {
-	from := string(e.From)
-	if from == "" {
-		from = "none"
-	}
 	if e.Allowed {
-		return fmt.Sprintf("illegal state transition from %q to %q: only the %s may make it", from, e.To, otherActor(e.By))
+		return fmt.Sprintf("illegal state transition from %q to %q: only the %s may make it", stateName(e.From), stateName(e.To), otherActor(e.By))
 	}
-	return fmt.Sprintf("illegal state transition from %q to %q", from, e.To)
+	return fmt.Sprintf("illegal state transition from %q to %q", stateName(e.From), stateName(e.To))
+}
+
+// stateName names StateNone "none", as the state table does.
+func stateName(s State) string {
+	if s == StateNone {
+		return "none"
+	}
+	return string(s)
 }
 
 // Unwrap lets callers match ErrTransition.
