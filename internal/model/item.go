@@ -221,7 +221,13 @@ func (s *Spec) normalize(k Kind, orderDomain string) error {
 				return at("databases", errorString("%q %v", db, err))
 			}
 		}
-		return s.hashPassword(HashMySQLPassword, ValidateMySQLHash)
+		if err := s.hashPassword(HashMySQLPassword, ValidateMySQLHash); err != nil {
+			return err
+		}
+		if s.PasswordHash == "" {
+			return fieldErr("password", "a mysql-user needs a password (or a password_hash); an account without one would let anyone in")
+		}
+		return nil
 	case KindPgSQLDB:
 		if err := at("name", ValidateDatabaseName(s.Name)); err != nil {
 			return err
@@ -292,8 +298,8 @@ func (s *Spec) hashPassword(hash func(string) (string, error), check func(string
 	case s.Password != "" && s.PasswordHash != "":
 		return fieldErr("password", "give a password or a password_hash, not both")
 	case s.Password != "":
-		if len(s.Password) < 8 || len(s.Password) > 128 {
-			return fieldErr("password", "must be 8 to 128 characters")
+		if len(s.Password) < 8 || len(s.Password) > 72 {
+			return fieldErr("password", "must be 8 to 72 bytes long")
 		}
 		h, err := hash(s.Password)
 		if err != nil {

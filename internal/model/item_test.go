@@ -56,7 +56,7 @@ func minimalSpec(k model.Kind) model.Spec {
 		"web-conf":      {"login", "server_names"},
 		"dns":           {"type", "value"},
 		"mysql-db":      {"name"},
-		"mysql-user":    {"name"},
+		"mysql-user":    {"name", "password"},
 		"pgsql-db":      {"name"},
 		"scheduled-job": {"login", "schedule", "command"},
 	}[k] {
@@ -93,6 +93,9 @@ func TestSpecNormalizeFieldsPerKind(t *testing.T) {
 		for field, set := range setField {
 			t.Run(string(k)+"/"+field, func(t *testing.T) {
 				s := minimalSpec(k)
+				if field == "password_hash" {
+					s.Password = ""
+				}
 				set(&s)
 				if k == "user-account" && field == "password_hash" {
 					s.PasswordHash = "$6$salt$" + strings.Repeat("x", 86)
@@ -233,8 +236,9 @@ func specCases() map[model.Kind][]validateCase[model.Spec] {
 				in:   model.Spec{Name: "shop", Databases: []string{"shop", "shop_log"}, PasswordHash: "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"},
 				want: model.Spec{Name: "shop", Databases: []string{"shop", "shop_log"}, PasswordHash: "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"}},
 			{name: "user name of 32",
-				in:   model.Spec{Name: "u" + strings.Repeat("x", 31)},
-				want: model.Spec{Name: "u" + strings.Repeat("x", 31)}},
+				in:   model.Spec{Name: "u" + strings.Repeat("x", 31), PasswordHash: "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"},
+				want: model.Spec{Name: "u" + strings.Repeat("x", 31), PasswordHash: "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"}},
+			{name: "user without a password", in: model.Spec{Name: "nopass"}, field: "spec.password"},
 			{name: "user name of 33", in: model.Spec{Name: "u" + strings.Repeat("x", 32)}, field: "spec.name"},
 			{name: "user reserved", in: model.Spec{Name: "root"}, field: "spec.name"},
 			{name: "grant on a server database", in: model.Spec{Name: "shop", Databases: []string{"mysql"}}, field: "spec.databases"},

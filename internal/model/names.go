@@ -38,6 +38,7 @@ var reservedLogins = map[string]bool{
 var reservedDatabases = map[string]bool{
 	"mysql": true, "information_schema": true, "performance_schema": true, "sys": true,
 	"postgres": true, "template0": true, "template1": true, "root": true, "test": true,
+	"public": true, "none": true, "current_user": true, "session_user": true, "current_role": true,
 }
 
 // NormalizeDomain checks a domain name against RFC 1123 and returns it in
@@ -152,7 +153,7 @@ func ValidateDatabaseName(s string) error {
 	if !dbNameRe.MatchString(s) || len(s) > 63 {
 		return errorString("must start with a lower-case letter, then up to 62 lower-case letters, digits or _")
 	}
-	if reservedDatabases[s] {
+	if reservedDatabases[s] || strings.HasPrefix(s, "pg_") {
 		return errorString("%q is reserved by the database server", s)
 	}
 	return nil
