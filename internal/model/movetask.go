@@ -101,8 +101,24 @@ type TableSum struct {
 type MoveSyncDBResult struct {
 	Tables       []TableSum `json:"tables"`
 	TablesCopied int        `json:"tables_copied"`
-	Bytes        int64      `json:"bytes"`
-	Seconds      float64    `json:"seconds"`
+	// Dropped are the new host's tables ("db.table") that are gone on the
+	// old host, dropped on the new one.
+	Dropped []string `json:"dropped,omitempty"`
+	Bytes   int64    `json:"bytes"`
+	Seconds float64  `json:"seconds"`
+	// Unregistered lists databases the order's app configs name that no
+	// item registers (found by scanning them); they are not copied.
+	Unregistered []UnregisteredDB `json:"unregistered,omitempty"`
+}
+
+// UnregisteredDB is a database an app config names that no item of the
+// order registers.
+type UnregisteredDB struct {
+	// Engine is "mysql" or "pgsql".
+	Engine string `json:"engine"`
+	Name   string `json:"name"`
+	// Config is the file that names it, relative to the order directory.
+	Config string `json:"config"`
 }
 
 // MoveVerifyResult compares the two hosts.

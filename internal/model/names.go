@@ -66,20 +66,8 @@ func normalizeName(s string, minLabels int, wildcard, underscore bool) (string, 
 	if wildcard && strings.HasPrefix(s, "*.") {
 		prefix, s = "*.", s[2:]
 	}
-	var ulabels []string
-	if underscore {
-		for strings.HasPrefix(s, "_") {
-			i := strings.IndexByte(s, '.')
-			if i < 0 {
-				break
-			}
-			l := strings.ToLower(s[:i])
-			if !svcLabelRe.MatchString(l) {
-				return "", errorString("has an invalid service label %q", s[:i])
-			}
-			ulabels = append(ulabels, l)
-			s = s[i+1:]
-		}
+	if underscore && strings.Contains("."+s, "._") {
+		return normalizeServiceName(s, prefix, minLabels)
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f || unicode.IsSpace(r) {
@@ -103,11 +91,48 @@ func normalizeName(s string, minLabels int, wildcard, underscore bool) (string, 
 	if labelRe.MatchString(labels[len(labels)-1]) && allDigits(labels[len(labels)-1]) {
 		return "", errorString("has an all-numeric top-level label")
 	}
-	out := prefix + strings.Join(append(ulabels, a), ".")
+	out := prefix + a
 	if len(out) > 253 {
 		return "", errorString("is longer than 253 characters")
 	}
 	return out, nil
+}
+
+// normalizeServiceName handles DNS owner names with underscore labels
+// (_sip._tcp.example.org, sel._domainkey.example.org): those labels are
+// checked as they are, the others as host-name labels, each on its own.
+func normalizeServiceName(s, prefix string, minLabels int) (string, error) {
+	labels := strings.Split(s, ".")
+	if len(labels) < minLabels {
+		return "", errorString("needs at least %d labels", minLabels)
+	}
+	if strings.HasPrefix(labels[len(labels)-1], "_") {
+		return "", errorString("cannot end in a service label")
+	}
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		if strings.HasPrefix(l, "_") {
+			l = strings.ToLower(l)
+			if !svcLabelRe.MatchString(l) {
+				return "", errorString("has an invalid service label %q", l)
+			}
+			out[i] = l
+			continue
+		}
+		a, err := normalizeName(l, 1, false, false)
+		if err != nil {
+			return "", err
+		}
+		out[i] = a
+	}
+	if allDigits(out[len(out)-1]) {
+		return "", errorString("has an all-numeric top-level label")
+	}
+	name := prefix + strings.Join(out, ".")
+	if len(name) > 253 {
+		return "", errorString("is longer than 253 characters")
+	}
+	return name, nil
 }
 
 func allDigits(s string) bool {

@@ -223,3 +223,27 @@ func TestParseAddr(t *testing.T) {
 		{"::ffff:192.0.2.1", "::ffff:192.0.2.1"},
 	}, refuse("", "192.0.2", "192.0.2.256", "01.2.3.4", "192.0.2.1/24", "fe80::1%eth0", "example.org", " 192.0.2.1")...))
 }
+
+func TestServiceLabelsAnywhereInDNSNames(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"sel._domainkey.Example.org", "sel._domainkey.example.org"},
+		{"_sip._tcp.example.org", "_sip._tcp.example.org"},
+		{"_dmarc.bücher.example", "_dmarc.xn--bcher-kva.example"},
+	} {
+		s := model.Spec{FQDN: c.in, Type: "TXT", Value: "v=DKIM1; p=abc"}
+		zone := "example.org"
+		if strings.Contains(c.in, "bücher") {
+			zone = "bücher.example"
+		}
+		s.Zone = zone
+		if err := s.Normalize(model.KindDNS, zone); err != nil || s.FQDN != c.want {
+			t.Errorf("%s: got %q, %v; want %q", c.in, s.FQDN, err, c.want)
+		}
+	}
+	for _, bad := range []string{"a._b c.example.org", "x.example._org", "_-x.example.org"} {
+		s := model.Spec{FQDN: bad, Type: "TXT", Value: "x"}
+		if err := s.Normalize(model.KindDNS, "example.org"); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

@@ -53,11 +53,13 @@ var nodeResults = []State{StateSoftError, StateHardError}
 
 // transitions is the co-op's table: from → to → who may make the move.
 var transitions = map[State]map[State]Actor{
-	StateNone:           {StatePendingInsert: ByControlPlane},
-	StateActive:         {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane, StatePendingDisable: ByControlPlane, StateTransferLimbo: ByControlPlane},
-	StateDisabled:       {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane},
-	StateSoftError:      {StatePendingRestore: ByControlPlane},
-	StateTransferLimbo:  {StatePendingDelete: ByControlPlane},
+	StateNone:      {StatePendingInsert: ByControlPlane},
+	StateActive:    {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane, StatePendingDisable: ByControlPlane, StateTransferLimbo: ByControlPlane},
+	StateDisabled:  {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane},
+	StateSoftError: {StatePendingRestore: ByControlPlane},
+	// A move's cleanup deletes limbo items; its abort returns them to
+	// active (they never stopped serving on their host, so no node work).
+	StateTransferLimbo:  {StatePendingDelete: ByControlPlane, StateActive: ByControlPlane},
 	StatePendingInsert:  byNode(StateActive),
 	StatePendingUpdate:  byNode(StateActive),
 	StatePendingRestore: byNode(StateActive),

@@ -31,6 +31,7 @@ disabled        pending-update  control-plane
 disabled        pending-delete  control-plane
 soft-error      pending-restore control-plane
 transfer-limbo  pending-delete  control-plane
+transfer-limbo  active          control-plane
 pending-insert  active          node
 pending-insert  soft-error      node
 pending-insert  hard-error      node
@@ -108,8 +109,8 @@ func TestStatesAreTheDesignsStates(t *testing.T) {
 // the transition, says so.
 func TestCheckTransition(t *testing.T) {
 	allowed := allowedTransitions(t)
-	if len(allowed) != 24 {
-		t.Fatalf("the design's table has %d transitions, want 24", len(allowed))
+	if len(allowed) != 25 {
+		t.Fatalf("the design's table has %d transitions, want 25", len(allowed))
 	}
 	from := append([]model.State{model.StateNone}, model.States...)
 	to := append([]model.State{model.StateNone}, model.States...)
