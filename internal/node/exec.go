@@ -1,0 +1,104 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// runner runs a host command from an argument vector, never through a
+// shell. Tests replace it with a script of answers.
+type runner interface {
+	run(ctx context.Context, stdin []byte, argv ...string) (stdout, stderr []byte, err error)
+}
+
+// execRunner runs commands for real, in the C locale so that their messages
+// read the same on every host.
+type execRunner struct{}
+
+func (execRunner) run(ctx context.Context, stdin []byte, argv ...string) ([]byte, []byte, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Dir = "/"
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	return out.Bytes(), errOut.Bytes(), err
+}
+
+// run runs argv and, when it fails, returns an error that names the command
+// and carries what it printed, for an admin to read.
+func (a *Applier) run(ctx context.Context, stdin []byte, argv ...string) (string, error) {
+	out, errOut, err := a.runner.run(ctx, stdin, argv...)
+	if err != nil {
+		return string(out), &cmdError{argv: argv, output: commandOutput(errOut, out), err: err}
+	}
+	return string(out), nil
+}
+
+// cmdError is a command that failed: what it said, and its exit status.
+type cmdError struct {
+	argv   []string
+	output string
+	err    error
+}
+
+func (e *cmdError) Error() string {
+	name := e.argv[0]
+	if len(e.argv) > 1 && !strings.HasPrefix(e.argv[1], "-") {
+		name += " " + e.argv[1]
+	}
+	switch {
+	case e.output == "":
+		return fmt.Sprintf("%s: %v", name, e.err)
+	case strings.HasPrefix(e.output, e.argv[0]+":"):
+		// Most tools name themselves already.
+		return fmt.Sprintf("%s (%v)", e.output, e.err)
+	default:
+		return fmt.Sprintf("%s: %s (%v)", name, e.output, e.err)
+	}
+}
+
+func (e *cmdError) Unwrap() error { return e.err }
+
+// exitCode returns err's exit status, or -1 when err is not a command that
+// ran and exited (*exec.ExitError, or a test's stand-in for it).
+func exitCode(err error) int {
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// commandOutput picks what a failed command said (stderr, else stdout), on
+// one line and cut to a length a state message can carry.
+func commandOutput(stderr, stdout []byte) string {
+	s := strings.TrimSpace(string(stderr))
+	if s == "" {
+		s = strings.TrimSpace(string(stdout))
+	}
+	return oneLine(s, 600)
+}
+
+// oneLine joins s's lines with " | " and cuts it to at most max bytes.
+func oneLine(s string, max int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	s = strings.Join(lines, " | ")
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + " …"
+	}
+	return s
+}
