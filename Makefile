@@ -6,7 +6,7 @@ BIN := bin/ferry
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X ferry/internal/cli.Version=$(VERSION)
 
-.PHONY: all build lab-deps test test-unit test-lab demo lab-up lab-down fuzz vet clean
+.PHONY: all build lab-deps ui-deps test test-unit test-lab demo lab-up lab-down fuzz vet clean
 
 all: build
 
@@ -16,6 +16,10 @@ build:
 lab-deps:
 	scripts/lab-deps.sh
 
+# Debian's chromium, for the web UI's browser tests.
+ui-deps:
+	scripts/ui-deps.sh
+
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags lab ./...
@@ -24,7 +28,7 @@ vet:
 # Lab tests bring up real hosts at fixed addresses, so packages run one at a
 # time (-p 1); FERRY_TEST_DISALLOW_SKIP turns a skipped lab test into a
 # failure.
-test: lab-deps vet
+test: lab-deps ui-deps vet
 	FERRY_TEST_DISALLOW_SKIP=1 scripts/test-postgres.sh \
 		$(GO) test -tags lab -p 1 -count=1 -timeout 25m ./...
 

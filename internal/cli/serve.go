@@ -16,12 +16,15 @@ import (
 	"ferry/internal/api"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/web"
 )
 
 type serveOptions struct {
 	dataDir string
 	dbURL   string
 	listen  string
+	// sessionIdle ends web UI sessions idle that long.
+	sessionIdle time.Duration
 	// ready, when set, receives the bound address once the server listens
 	// (tests use it).
 	ready func(addr string)
@@ -44,6 +47,7 @@ start an admin token is written to DIR/admin.token (mode 0600).`,
 	f.StringVar(&opts.dataDir, "data", envOr("FERRY_DATA", "/var/lib/ferry"), "state directory (env FERRY_DATA)")
 	f.StringVar(&opts.dbURL, "db", os.Getenv("FERRY_DB"), "PostgreSQL URL (postgres://…); empty means SQLite in DIR/ferry.db (env FERRY_DB)")
 	f.StringVar(&opts.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:7080"), "address to serve the API on (env FERRY_LISTEN)")
+	f.DurationVar(&opts.sessionIdle, "session-idle", web.DefaultIdleTimeout, "log web UI sessions out after this long without a request")
 	return cmd
 }
 
@@ -74,6 +78,11 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 		fmt.Fprintf(g.stdout, "admin token written to %s\n", tokenFile)
 	}
 	srv := api.NewServer(p, log)
+	ui, err := web.New(p, web.Options{Log: log, IdleTimeout: opts.sessionIdle})
+	if err != nil {
+		return err
+	}
+	srv.HandleRaw("/", ui)
 	ln, err := net.Listen("tcp", opts.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
