@@ -174,7 +174,9 @@ func newItemCmd(g *globals) *cobra.Command {
 	upFlags.register(update.Flags())
 	stateCmd := func(use, short string, to model.State) *cobra.Command {
 		return &cobra.Command{Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
-			RunE: itemRun(g, func(ctx context.Context, c *api.Client, id int64) (model.Item, error) { return c.SetItemState(ctx, id, to) })}
+			RunE: itemRun(g, func(ctx context.Context, c *api.Client, id int64) (model.Item, error) {
+				return c.SetItemState(ctx, id, to)
+			})}
 	}
 	del := stateCmd("delete", "Remove an item from its host (pending-delete)", model.StatePendingDelete)
 	disable := stateCmd("disable", "Disable an item on its host (pending-disable)", model.StatePendingDisable)

@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"ferry/internal/api"
+	"ferry/internal/dnsserve"
+	"ferry/internal/model"
+	"ferry/internal/node"
+)
+
+// Version is ferry's version, set at build time with
+// -ldflags "-X ferry/internal/cli.Version=…".
+var Version = "0.1.0-dev"
+
+type nodeOptions struct {
+	tokenFile   string
+	bind        string
+	stateDir    string
+	dnsListen   string
+	dnsNS       []string
+	dnsSecond   []string
+	dnsProvider string
+	rfcServer   string
+	tsigName    string
+	tsigFile    string
+}
+
+func newNodeCmd(g *globals) *cobra.Command {
+	var opts nodeOptions
+	cmd := &cobra.Command{
+		Use:   "node --server URL --token T",
+		Short: "Run the node agent: apply this host's items, run move tasks, serve DNS on dns hosts",
+		Long: `Run the node agent, as root, on every server. It long-polls the control plane
+for its host's work (the host is the one its node token was made for), makes
+each item real on this host and reports the result. On a host with the dns
+role it also serves the dns items: with the built-in authoritative server
+(default), or by RFC 2136 updates to an existing server.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runNode(cmd.Context(), g, opts) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.tokenFile, "token-file", os.Getenv("FERRY_TOKEN_FILE"), "read the node token from this file")
+	f.StringVar(&opts.bind, "bind", os.Getenv("FERRY_BIND"), "local address for connections to the control plane")
+	f.StringVar(&opts.stateDir, "state", envOr("FERRY_NODE_STATE", "/var/lib/ferry-node"), "node state directory (DNS data, move keys)")
+	f.StringVar(&opts.dnsProvider, "dns-provider", "builtin", "dns hosts: builtin or rfc2136")
+	f.StringVar(&opts.dnsListen, "dns-listen", "", "builtin DNS: address to answer on (default: the host's first address, port 53)")
+	f.StringSliceVar(&opts.dnsNS, "dns-ns", nil, "builtin DNS: name server names for NS and SOA (default ns1.<host>.)")
+	f.StringSliceVar(&opts.dnsSecond, "dns-secondary", nil, "builtin DNS: secondaries allowed AXFR and sent NOTIFY (IP[:port])")
+	f.StringVar(&opts.rfcServer, "rfc2136-server", "", "rfc2136: the primary server's IP:port")
+	f.StringVar(&opts.tsigName, "tsig-name", "", "rfc2136: TSIG key name (hmac-sha256)")
+	f.StringVar(&opts.tsigFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret")
+	apply := &cobra.Command{
+		Use:    "apply --order FILE --item FILE",
+		Short:  "Apply one item from JSON files on this host, without the control plane (debugging)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+	}
+	var orderFile, itemFile string
+	apply.Flags().StringVar(&orderFile, "order", "", "order JSON file")
+	apply.Flags().StringVar(&itemFile, "item", "", "item JSON file")
+	apply.RunE = func(cmd *cobra.Command, _ []string) error {
+		o, err := os.ReadFile(orderFile)
+		if err != nil {
+			return usageError{err}
+		}
+		it, err := os.ReadFile(itemFile)
+		if err != nil {
+			return usageError{err}
+		}
+		res, err := node.ApplyFiles(cmd.Context(), node.DefaultConfig(), o, it)
+		if err != nil {
+			return err
+		}
+		return g.printJSON(res)
+	}
+	cmd.AddCommand(apply)
+	cmd.AddCommand(newNodeReceiveCmd(g))
+	cmd.AddCommand(newNodeTaskCmd(g))
+	return cmd
+}
+
+func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
+	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tok := g.token
+	if tok == "" && opts.tokenFile != "" {
+		b, err := os.ReadFile(opts.tokenFile)
+		if err != nil {
+			return usageError{fmt.Errorf("--token-file: %w", err)}
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok == "" {
+		return usageError{errors.New("no node token: give --token, --token-file or FERRY_TOKEN")}
+	}
+	c, err := api.NewClient(g.server, tok, api.ClientOptions{BindAddr: opts.bind})
+	if err != nil {
+		return usageError{err}
+	}
+	who, err := waitWhoAmI(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	if who.Role != model.RoleNode {
+		return fmt.Errorf("the token is a %s token; ferry node needs a node token (ferry token create --role node --host H)", who.Role)
+	}
+	log = log.With("host", who.Host)
+	cfg := node.DefaultConfig()
+	cfg.Logger = log
+	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version}
+	agentOpts.Tasks = node.MoveTasks(node.MoveConfig{Node: cfg, StateDir: opts.stateDir, Log: log})
+	h, err := c.GetHost(ctx, who.Host)
+	if err != nil {
+		return fmt.Errorf("read host %s: %w", who.Host, err)
+	}
+	if h.HasRole(model.RoleDNS) {
+		p, closeDNS, err := dnsProvider(ctx, opts, h, log)
+		if err != nil {
+			return err
+		}
+		defer closeDNS()
+		agentOpts.DNS = p
+	}
+	log.Info("ferry node started", "server", g.server, "version", Version)
+	return node.NewAgent(agentOpts).Run(ctx)
+}
+
+// waitWhoAmI asks the control plane who the token is, retrying while it is
+// unreachable (a node may start before the control plane does).
+func waitWhoAmI(ctx context.Context, c *api.Client, log *slog.Logger) (api.WhoAmI, error) {
+	for {
+		who, err := c.WhoAmI(ctx)
+		var ae *api.Error
+		if err == nil || errors.As(err, &ae) || ctx.Err() != nil {
+			return who, err
+		}
+		log.Warn("control plane unreachable; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return who, ctx.Err()
+		case <-sleepChan(3):
+		}
+	}
+}
+
+func dnsProvider(ctx context.Context, opts nodeOptions, h model.Host, log *slog.Logger) (dnsserve.Provider, func(), error) {
+	switch opts.dnsProvider {
+	case "builtin":
+		addr := opts.dnsListen
+		if addr == "" {
+			addr = joinHostPort(h.Addresses[0], "53")
+		}
+		ns := opts.dnsNS
+		if len(ns) == 0 {
+			ns = []string{"ns1." + h.Name + ".ferry.invalid"}
+		}
+		srv, err := dnsserve.New(dnsserve.Config{Addr: addr, StateDir: filepath.Join(opts.stateDir, "dns"), NS: ns, Secondaries: opts.dnsSecond, Logger: log})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := srv.Start(ctx); err != nil {
+			return nil, nil, fmt.Errorf("start dns server on %s: %w", addr, err)
+		}
+		log.Info("built-in dns server answering", "addr", srv.Addr())
+		return srv, func() { srv.Close() }, nil
+	case "rfc2136":
+		return rfc2136Provider(opts)
+	}
+	return nil, nil, usageError{fmt.Errorf("--dns-provider %q: use builtin or rfc2136", opts.dnsProvider)}
+}

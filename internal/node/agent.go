@@ -1,0 +1,297 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"ferry/internal/api"
+	"ferry/internal/dnsserve"
+	"ferry/internal/model"
+	"ferry/internal/panel"
+)
+
+// TaskFunc runs one node task (move data work). progress sends an interim
+// result to the control plane and renews the task's lease.
+type TaskFunc func(ctx context.Context, t model.Task, progress func(any)) (any, error)
+
+// AgentOptions configure an Agent.
+type AgentOptions struct {
+	Client  *api.Client
+	Applier *Applier
+	// DNS serves the host's dns items; nil on hosts without the dns role.
+	DNS dnsserve.Provider
+	// Tasks run node tasks by kind; the agent adds remove-order-dir.
+	Tasks   map[string]TaskFunc
+	Log     *slog.Logger
+	Version string
+	// Poll is the long-poll wait (default 30 s).
+	Poll time.Duration
+	// HeartbeatEvery is the heartbeat period (default 15 s).
+	HeartbeatEvery time.Duration
+	// DiskPath is the file system whose free space the heartbeat reports
+	// (default /home).
+	DiskPath string
+}
+
+// Agent is the node agent: it pulls its host's work from the control
+// plane, applies it and reports the results. Pull, not push: the control
+// plane never connects to a node.
+type Agent struct {
+	opts AgentOptions
+	log  *slog.Logger
+}
+
+// NewAgent returns an agent.
+func NewAgent(opts AgentOptions) *Agent {
+	if opts.Poll == 0 {
+		opts.Poll = 30 * time.Second
+	}
+	if opts.HeartbeatEvery == 0 {
+		opts.HeartbeatEvery = 15 * time.Second
+	}
+	if opts.DiskPath == "" {
+		opts.DiskPath = "/home"
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Tasks == nil {
+		opts.Tasks = map[string]TaskFunc{}
+	}
+	a := &Agent{opts: opts, log: opts.Log}
+	if _, ok := opts.Tasks[panel.TaskRemoveOrderDir]; !ok {
+		opts.Tasks[panel.TaskRemoveOrderDir] = a.removeOrderDir
+	}
+	return a
+}
+
+// Run works until ctx ends. While the control plane is unreachable it
+// retries with exponential backoff up to 30 s.
+func (a *Agent) Run(ctx context.Context) error {
+	go a.heartbeats(ctx)
+	if a.opts.DNS != nil {
+		if err := a.syncAllDNS(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("initial dns sync failed; serving the records kept on this host", "err", err)
+		}
+	}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		w, err := a.opts.Client.NodeWork(ctx, a.opts.Poll)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			a.log.Warn("cannot fetch work from the control plane; retrying", "err", err, "in", backoff)
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		a.do(ctx, w)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// do applies one batch of work: items in kind order, then tasks.
+func (a *Agent) do(ctx context.Context, w panel.Work) {
+	dnsDone := false
+	for _, wi := range w.Items {
+		if ctx.Err() != nil {
+			return
+		}
+		if wi.Item.Kind == model.KindDNS {
+			if !dnsDone {
+				a.applyDNS(ctx, w)
+				dnsDone = true
+			}
+			continue
+		}
+		res := a.opts.Applier.Apply(ctx, wi.Order, wi.Item)
+		a.report(ctx, wi.Item, res)
+	}
+	for _, t := range w.Tasks {
+		if ctx.Err() != nil {
+			return
+		}
+		a.runTask(ctx, t)
+	}
+}
+
+func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
+	log := a.log.With("item", it.ID, "kind", it.Kind, "from", it.State, "to", res.State)
+	_, err := a.opts.Client.ReportItem(ctx, it.ID, panel.Report{State: res.State, Message: res.Message})
+	var ae *api.Error
+	switch {
+	case err == nil:
+		if res.State == model.StateSoftError || res.State == model.StateHardError {
+			log.Warn("item failed", "message", res.Message)
+		} else {
+			log.Info("item applied")
+		}
+	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
+		// The item changed again while it was applied; the next poll
+		// brings its new state.
+		log.Info("item changed meanwhile; will apply its new state", "err", err)
+	default:
+		log.Warn("cannot report item result; it will be applied again", "err", err)
+	}
+}
+
+// applyDNS hands the full record set to the provider and reports every
+// pending dns item.
+func (a *Agent) applyDNS(ctx context.Context, w panel.Work) {
+	var res Result
+	if a.opts.DNS == nil {
+		res = Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
+	} else if err := a.opts.DNS.Sync(ctx, zonesOf(w.DNS)); err != nil {
+		res = Result{State: model.StateSoftError, Message: "dns: " + err.Error()}
+	}
+	for _, wi := range w.Items {
+		if wi.Item.Kind != model.KindDNS {
+			continue
+		}
+		r := res
+		if r.State == "" {
+			r.State = doneState(wi.Item.State)
+		}
+		a.report(ctx, wi.Item, r)
+	}
+}
+
+// doneState is the state a pending item reaches when applied.
+func doneState(s model.State) model.State {
+	switch s {
+	case model.StatePendingDelete:
+		return model.StateDeleted
+	case model.StatePendingDisable:
+		return model.StateDisabled
+	}
+	return model.StateActive
+}
+
+// zonesOf turns dns items into the provider's zones: every item that is or
+// will be live, without the disabled and deleted ones.
+func zonesOf(items []model.Item) map[string][]dnsserve.Record {
+	zones := map[string][]dnsserve.Record{}
+	for _, it := range items {
+		switch it.State {
+		case model.StateDeleted, model.StatePendingDelete, model.StateDisabled, model.StatePendingDisable:
+			if _, ok := zones[it.Spec.Zone]; !ok {
+				zones[it.Spec.Zone] = nil
+			}
+			continue
+		}
+		zones[it.Spec.Zone] = append(zones[it.Spec.Zone], dnsserve.RecordFromSpec(it.Spec))
+	}
+	return zones
+}
+
+func (a *Agent) syncAllDNS(ctx context.Context) error {
+	items, err := a.opts.Client.NodeDNS(ctx)
+	if err != nil {
+		return err
+	}
+	return a.opts.DNS.Sync(ctx, zonesOf(items))
+}
+
+func (a *Agent) runTask(ctx context.Context, t model.Task) {
+	log := a.log.With("task", t.ID, "kind", t.Kind, "move", t.MoveID, "attempt", t.Attempts)
+	fn, ok := a.opts.Tasks[t.Kind]
+	var res any
+	var err error
+	if !ok {
+		err = fmt.Errorf("this node does not know task kind %q (ferry %s)", t.Kind, a.opts.Version)
+	} else {
+		log.Info("task started")
+		progress := func(v any) {
+			if _, perr := a.opts.Client.ReportTask(ctx, t.ID, panel.TaskReport{Progress: true, Result: mustRaw(v)}); perr != nil {
+				log.Warn("cannot report task progress", "err", perr)
+			}
+		}
+		res, err = fn(ctx, t, progress)
+	}
+	rep := panel.TaskReport{OK: err == nil, Result: mustRaw(res)}
+	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: the lease runs out and the task is handed out again
+		}
+		rep.Error = err.Error()
+		log.Warn("task failed", "err", err)
+	} else {
+		log.Info("task done")
+	}
+	if _, err := a.opts.Client.ReportTask(ctx, t.ID, rep); err != nil {
+		log.Warn("cannot report task result; it will run again when its lease ends", "err", err)
+	}
+}
+
+func mustRaw(v any) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (a *Agent) removeOrderDir(ctx context.Context, t model.Task, _ func(any)) (any, error) {
+	var o model.Order
+	if err := json.Unmarshal(t.Payload, &o); err != nil {
+		return nil, fmt.Errorf("remove-order-dir payload: %w", err)
+	}
+	return nil, a.opts.Applier.RemoveOrderDir(ctx, o)
+}
+
+func (a *Agent) heartbeats(ctx context.Context) {
+	tick := time.NewTicker(a.opts.HeartbeatEvery)
+	defer tick.Stop()
+	for {
+		hb := a.heartbeat()
+		if err := a.opts.Client.Heartbeat(ctx, hb); err != nil && ctx.Err() == nil {
+			a.log.Debug("heartbeat failed", "err", err)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (a *Agent) heartbeat() model.Heartbeat {
+	hb := model.Heartbeat{Version: a.opts.Version}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(a.opts.DiskPath, &st); err == nil {
+		hb.DiskFree = int64(st.Bavail) * st.Bsize
+		hb.DiskUsed = int64(st.Blocks-st.Bfree) * st.Bsize
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			hb.Load, _ = strconv.ParseFloat(f[0], 64)
+		}
+	}
+	return hb
+}
