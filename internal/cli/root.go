@@ -77,6 +77,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	for _, add := range []func(*globals) *cobra.Command{
 		// Each command group lives in its own file.
 		newServeCmd, newTokenCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newAuditCmd,
+		newLabCmd,
 	} {
 		root.AddCommand(add(g))
 	}

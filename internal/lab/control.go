@@ -1,0 +1,214 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"ferry/internal/api"
+	"ferry/internal/model"
+)
+
+// controlPort is where the lab's control plane listens, on its own address.
+const controlPort = "7080"
+
+// subcommandHelp returns the help of a ferry subcommand, and whether the
+// ferry binary has that subcommand at all.
+func subcommandHelp(ctx context.Context, ferry, sub string) (string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, ferry, sub, "--help")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "ferry "+sub) {
+		return "", false
+	}
+	return out.String(), true
+}
+
+// startControlPlane starts `ferry serve` beside the hosts, in the machine's
+// namespaces, on the lab's control address, and waits until it answers and
+// has written its admin token. It does nothing when the ferry binary has no
+// serve command yet.
+func (l *Lab) startControlPlane(ctx context.Context) error {
+	if _, ok := subcommandHelp(ctx, l.ferry, "serve"); !ok {
+		l.log.Warn("control plane not started: this ferry has no serve command")
+		return nil
+	}
+	addr := controlAddrOf(l.st)
+	data := filepath.Join(l.dir, "control")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return fmt.Errorf("control plane: %w", err)
+	}
+	logf, err := os.OpenFile(filepath.Join(data, "serve.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("control plane: %w", err)
+	}
+	defer logf.Close()
+	listen := net.JoinHostPort(addr, controlPort)
+	cmd := exec.Command(l.ferry, "serve", "--data", data, "--listen", listen)
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if l.dieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("control plane: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	l.mu.Lock()
+	l.st.Control = &ControlPlane{
+		URL:            "http://" + listen,
+		Address:        addr,
+		PID:            cmd.Process.Pid,
+		DataDir:        data,
+		AdminTokenPath: filepath.Join(data, "admin.token"),
+	}
+	l.exited["control"] = exited
+	token := l.st.Control.AdminTokenPath
+	l.mu.Unlock()
+	if err := l.saveState(); err != nil {
+		return err
+	}
+	err = waitFor(ctx, readyTimeout, exited, func() error {
+		if _, err := os.Stat(token); err != nil {
+			return err
+		}
+		c, err := net.DialTimeout("tcp", listen, time.Second)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+	if err != nil {
+		out, _ := os.ReadFile(filepath.Join(data, "serve.log"))
+		return fmt.Errorf("control plane not ready: %w\n%s", err, tail(string(out), 1500))
+	}
+	l.log.Info("control plane up", "url", "http://"+listen)
+	return nil
+}
+
+// registerHosts creates the lab's hosts in the control plane (web hosts
+// with role web, dns1 with role dns) and a node token for each, with the
+// admin token the control plane wrote, and returns the token secrets by
+// host name.
+func (l *Lab) registerHosts(ctx context.Context, cp ControlPlane) (map[string]string, error) {
+	admin, err := os.ReadFile(cp.AdminTokenPath)
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	c, err := api.NewClient(cp.URL, strings.TrimSpace(string(admin)), api.ClientOptions{})
+	if err != nil {
+		return nil, err
+	}
+	tokens := map[string]string{}
+	for _, h := range l.Hosts() {
+		mh := model.Host{Name: h.Name, Addresses: []string{h.Address}}
+		for _, r := range h.Roles {
+			mh.Roles = append(mh.Roles, model.Role(r))
+		}
+		if _, err := c.CreateHost(ctx, mh); err != nil {
+			return nil, fmt.Errorf("create host %s: %w", h.Name, err)
+		}
+		tok, err := c.CreateToken(ctx, api.TokenInput{Name: "lab-" + h.Name, Role: model.RoleNode, Host: h.Name})
+		if err != nil {
+			return nil, fmt.Errorf("node token for %s: %w", h.Name, err)
+		}
+		tokens[h.Name] = tok.Secret
+	}
+	return tokens, nil
+}
+
+// startAgents starts `ferry node` inside every host, bound to the host's
+// address, once the control plane runs and has given each host a token. It
+// does nothing when there is no control plane or no node command.
+func (l *Lab) startAgents(ctx context.Context) error {
+	l.mu.Lock()
+	cp := l.st.Control
+	l.mu.Unlock()
+	if cp == nil {
+		return nil
+	}
+	help, ok := subcommandHelp(ctx, l.ferry, "node")
+	if !ok {
+		l.log.Warn("node agents not started: this ferry has no node command")
+		return nil
+	}
+	tokens, err := l.registerHosts(ctx, *cp)
+	if err != nil {
+		return fmt.Errorf("register hosts: %w", err)
+	}
+	for _, h := range l.Hosts() {
+		tokenFile := hostPath(h.Dir, agentTokenFile)
+		if err := os.MkdirAll(filepath.Dir(tokenFile), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(tokenFile, []byte(tokens[h.Name]+"\n"), 0o600); err != nil {
+			return err
+		}
+		argv := agentArgs(help, l.ferry, cp.URL, tokens[h.Name], h, l.st.TSIG)
+		if err := l.startAgent(ctx, h, argv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Files inside a host that its agent reads.
+const (
+	agentTokenFile = "/etc/ferry-lab/node.token"
+	tsigSecretFile = "/etc/ferry-lab/tsig.secret"
+)
+
+// agentArgs is the command line of a host's `ferry node`, given what the
+// node command's help offers: the token from a file when it can read one,
+// the host's address to bind to, and on dns hosts RFC 2136 updates to the
+// host's Knot rather than a DNS server of its own.
+func agentArgs(help, ferry, server, token string, h Host, key *TSIGKey) []string {
+	has := func(flag string) bool { return strings.Contains(help, flag+" ") }
+	argv := []string{ferry, "node", "--server", server}
+	if has("--token-file") {
+		argv = append(argv, "--token-file", agentTokenFile)
+	} else {
+		argv = append(argv, "--token", token)
+	}
+	if has("--host") {
+		argv = append(argv, "--host", h.Name)
+	}
+	argv = append(argv, "--bind", h.Address)
+	if hasRole(h.Roles, RoleDNS) && key != nil && has("--dns-provider") {
+		argv = append(argv, "--dns-provider", "rfc2136",
+			"--rfc2136-server", net.JoinHostPort(h.Address, "53"),
+			"--tsig-name", key.Name, "--tsig-secret-file", tsigSecretFile)
+	}
+	return argv
+}
+
+// startAgent starts one host's agent and waits until it runs.
+func (l *Lab) startAgent(ctx context.Context, h Host, argv []string) error {
+	if _, err := l.ctl(ctx, h.Name, ctlRequest{Op: "start", Service: ServiceAgent, Argv: argv}); err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	l.mu.Lock()
+	if hp, err := l.st.host(h.Name); err == nil && !slices.Contains(hp.Services, ServiceAgent) {
+		hp.Services = append(hp.Services, ServiceAgent)
+	}
+	l.mu.Unlock()
+	if err := l.saveState(); err != nil {
+		return err
+	}
+	return l.waitReady(ctx, h.Name, ServiceAgent)
+}

@@ -1,0 +1,143 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// stateVersion is the format version of lab.json.
+const stateVersion = 1
+
+// Lab statuses recorded in the state file.
+const (
+	StatusStarting = "starting"
+	StatusRunning  = "running"
+)
+
+// State is the content of a lab's state file, lab.json: everything another
+// process needs to use or remove the lab.
+type State struct {
+	Version int       `json:"version"`
+	Dir     string    `json:"dir"`
+	Status  string    `json:"status"`
+	Subnet  int       `json:"subnet"`
+	UpPID   int       `json:"up_pid"`
+	Started time.Time `json:"started"`
+	Hosts   []Host    `json:"hosts"`
+	// Control is the control plane, when the lab started one.
+	Control *ControlPlane `json:"control_plane,omitempty"`
+	// TSIG is the key that dns1 accepts RFC 2136 updates with.
+	TSIG *TSIGKey `json:"tsig,omitempty"`
+	// Zones are the zones dns1 serves.
+	Zones []string `json:"zones,omitempty"`
+	// NFTable is the nftables table (family inet) the lab owns.
+	NFTable string `json:"nft_table"`
+	// CutOff lists the hosts currently cut off from the others.
+	CutOff []string `json:"cut_off,omitempty"`
+}
+
+// Host is one host of a running lab.
+type Host struct {
+	Name    string   `json:"name"`
+	Address string   `json:"address"`
+	Roles   []string `json:"roles"`
+	// InitPID is the host's first process, as seen from the machine; 0 until
+	// it has been started.
+	InitPID int `json:"init_pid"`
+	// Dir holds the host's private copies of covered paths.
+	Dir string `json:"dir"`
+	// Services are the services the host runs (the agent is added to them
+	// when it is started).
+	Services []string `json:"services"`
+}
+
+// ControlPlane is the lab's `ferry serve`.
+type ControlPlane struct {
+	URL            string `json:"url"`
+	Address        string `json:"address"`
+	PID            int    `json:"pid"`
+	DataDir        string `json:"data_dir"`
+	AdminTokenPath string `json:"admin_token_path"`
+}
+
+// TSIGKey is a TSIG key in the form DNS libraries and knsupdate take.
+type TSIGKey struct {
+	Name      string `json:"name"`
+	Algorithm string `json:"algorithm"`
+	Secret    string `json:"secret"`
+}
+
+// ParseState decodes a state file and checks that it is one this version of
+// ferry can use.
+func ParseState(data []byte) (*State, error) {
+	var s State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("parse lab state: %w", err)
+	}
+	if s.Version != stateVersion {
+		return nil, fmt.Errorf("parse lab state: version %d, want %d", s.Version, stateVersion)
+	}
+	if !filepath.IsAbs(s.Dir) {
+		return nil, fmt.Errorf("parse lab state: dir %q is not absolute", s.Dir)
+	}
+	seen := map[string]bool{}
+	for _, h := range s.Hosts {
+		if h.Name == "" || seen[h.Name] {
+			return nil, fmt.Errorf("parse lab state: empty or repeated host name %q", h.Name)
+		}
+		seen[h.Name] = true
+		if h.InitPID < 0 {
+			return nil, fmt.Errorf("parse lab state: host %s: negative pid", h.Name)
+		}
+		if !within(filepath.Clean(h.Dir), filepath.Join(s.Dir, "hosts")) {
+			return nil, fmt.Errorf("parse lab state: host %s: dir %q outside the lab", h.Name, h.Dir)
+		}
+	}
+	if s.Control != nil && s.Control.PID < 0 {
+		return nil, errors.New("parse lab state: negative control plane pid")
+	}
+	return &s, nil
+}
+
+// ReadState reads the state file of the lab in dir. The error wraps
+// os.ErrNotExist when there is none.
+func ReadState(dir string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		return nil, fmt.Errorf("read lab state: %w", err)
+	}
+	return ParseState(data)
+}
+
+// write replaces the state file atomically (readers never see half a file).
+func (s *State) write() error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode lab state: %w", err)
+	}
+	tmp := filepath.Join(s.Dir, StateFile+".tmp")
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(s.Dir, StateFile)); err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	return nil
+}
+
+// host returns the host called name.
+func (s *State) host(name string) (*Host, error) {
+	for i := range s.Hosts {
+		if s.Hosts[i].Name == name {
+			return &s.Hosts[i], nil
+		}
+	}
+	return nil, fmt.Errorf("host %q: %w", name, ErrNoHost)
+}
