@@ -35,6 +35,12 @@ test: lab-deps ui-deps vet
 test-unit:
 	$(GO) test -count=1 ./...
 
+# The store's conformance suite on both drivers, SQLite and a throwaway
+# PostgreSQL.
+.PHONY: test-store
+test-store:
+	FERRY_TEST_DISALLOW_SKIP=1 scripts/test-postgres.sh $(GO) test -count=1 ./internal/store/
+
 # A short fuzz run of every fuzz target.
 fuzz:
 	scripts/fuzz.sh 10s

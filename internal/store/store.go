@@ -16,6 +16,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrInUse is returned when deleting a row that others still refer
+	// to, such as a host with orders.
+	ErrInUse = errors.New("in use")
 )
 
 // Store opens transactions. Every change the control plane makes is one
@@ -24,6 +27,9 @@ type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Update runs fn in a read-write transaction, committed if fn returns nil.
+	// A Get inside Update holds the row until the end, and HoldersOf the
+	// identity, so that check-then-write in one Update is safe against
+	// concurrent Updates on every driver. fn must not call Update.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -66,7 +72,13 @@ type (
 
 // Tx is one transaction. Create methods set the ID and timestamps of what
 // they are given. Get methods return ErrNotFound; Create methods return
-// ErrConflict on a duplicate key.
+// ErrConflict on a duplicate key, and ErrNotFound when what they refer to
+// (an order's member or host, an item's order) does not exist; Update and
+// Delete methods return ErrNotFound for a missing row, and Delete methods
+// ErrInUse for one that others refer to. A method that fails writes nothing
+// and leaves the transaction usable. Lists come sorted (by name or id, the
+// audit log newest first) and are empty, not nil, when nothing matches.
+// Times come back in UTC, to the microsecond.
 type Tx interface {
 	CreateMember(ctx context.Context, m *model.Member) error
 	GetMember(ctx context.Context, name string) (model.Member, error)
