@@ -20,11 +20,15 @@ func rfc2136Provider(opts nodeOptions) (dnsserve.Provider, func(), error) {
 	if err != nil {
 		return nil, nil, usageError{fmt.Errorf("--tsig-secret-file: %w", err)}
 	}
+	stateDir := filepath.Join(opts.stateDir, "dns")
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, nil, err
+	}
 	p, err := dnsserve.NewRFC2136(dnsserve.RFC2136Config{
 		Server:   opts.rfcServer,
 		KeyName:  opts.tsigName,
 		Secret:   strings.TrimSpace(string(secret)),
-		StateDir: filepath.Join(opts.stateDir, "dns"),
+		StateDir: stateDir,
 	})
 	if err != nil {
 		return nil, nil, err

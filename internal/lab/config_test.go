@@ -107,8 +107,7 @@ func TestValidZone(t *testing.T) {
 func TestAgentArgs(t *testing.T) {
 	web := Host{Name: "web1", Address: "127.0.1.11", Roles: []string{RoleWeb}}
 	dns := Host{Name: "dns1", Address: "127.0.1.53", Roles: []string{RoleDNS}}
-	key := &TSIGKey{Name: "ferry-lab.", Algorithm: "hmac-sha256", Secret: "x"}
-	full := "  --bind string   local address\n  --dns-provider string  builtin\n  --token-file string  file\n"
+	full := "  --bind string   local address\n  --dns-provider string  builtin\n  --dns-listen string  addr\n  --token-file string  file\n"
 	tests := []struct {
 		name, help string
 		h          Host
@@ -117,13 +116,13 @@ func TestAgentArgs(t *testing.T) {
 		{"web, current node", full, web,
 			"/l/bin/ferry node --server http://c --token-file /etc/ferry-lab/node.token --bind 127.0.1.11"},
 		{"dns, current node", full, dns,
-			"/l/bin/ferry node --server http://c --token-file /etc/ferry-lab/node.token --bind 127.0.1.53 --dns-provider rfc2136 --rfc2136-server 127.0.1.53:53 --tsig-name ferry-lab. --tsig-secret-file /etc/ferry-lab/tsig.secret"},
+			"/l/bin/ferry node --server http://c --token-file /etc/ferry-lab/node.token --bind 127.0.1.53 --dns-listen 127.0.1.53:53 --dns-ns ns1.dns1.lab.test"},
 		{"bare node with --host", "  --host string  name\n", web,
 			"/l/bin/ferry node --server http://c --token SECRET --host web1 --bind 127.0.1.11"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := strings.Join(agentArgs(tt.help, "/l/bin/ferry", "http://c", "SECRET", tt.h, key), " ")
+			got := strings.Join(agentArgs(tt.help, "/l/bin/ferry", "http://c", "SECRET", tt.h), " ")
 			if got != tt.want {
 				t.Errorf("agentArgs =\n%s\nwant\n%s", got, tt.want)
 			}

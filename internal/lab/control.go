@@ -159,7 +159,7 @@ func (l *Lab) startAgents(ctx context.Context) error {
 		if err := os.WriteFile(tokenFile, []byte(tokens[h.Name]+"\n"), 0o600); err != nil {
 			return err
 		}
-		argv := agentArgs(help, l.ferry, cp.URL, tokens[h.Name], h, l.st.TSIG)
+		argv := agentArgs(help, l.ferry, cp.URL, tokens[h.Name], h)
 		if err := l.startAgent(ctx, h, argv); err != nil {
 			return err
 		}
@@ -175,9 +175,9 @@ const (
 
 // agentArgs is the command line of a host's `ferry node`, given what the
 // node command's help offers: the token from a file when it can read one,
-// the host's address to bind to, and on dns hosts RFC 2136 updates to the
-// host's Knot rather than a DNS server of its own.
-func agentArgs(help, ferry, server, token string, h Host, key *TSIGKey) []string {
+// the host's address to bind to, and on dns hosts ferry's built-in DNS
+// server on the host's address, port 53.
+func agentArgs(help, ferry, server, token string, h Host) []string {
 	has := func(flag string) bool { return strings.Contains(help, flag+" ") }
 	argv := []string{ferry, "node", "--server", server}
 	if has("--token-file") {
@@ -189,10 +189,8 @@ func agentArgs(help, ferry, server, token string, h Host, key *TSIGKey) []string
 		argv = append(argv, "--host", h.Name)
 	}
 	argv = append(argv, "--bind", h.Address)
-	if hasRole(h.Roles, RoleDNS) && key != nil && has("--dns-provider") {
-		argv = append(argv, "--dns-provider", "rfc2136",
-			"--rfc2136-server", net.JoinHostPort(h.Address, "53"),
-			"--tsig-name", key.Name, "--tsig-secret-file", tsigSecretFile)
+	if hasRole(h.Roles, RoleDNS) && has("--dns-listen") {
+		argv = append(argv, "--dns-listen", net.JoinHostPort(h.Address, "53"), "--dns-ns", "ns1."+h.Name+".lab.test")
 	}
 	return argv
 }

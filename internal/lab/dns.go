@@ -1,18 +1,25 @@
 package lab
 
 import (
+	"net"
+	"strconv"
 	"fmt"
 	"time"
 
 	"github.com/miekg/dns"
 )
 
+// KnotPort is where dns hosts' Knot answers: port 53 belongs to ferry's
+// built-in server, which the agent runs there; Knot stands beside it as the
+// existing server that RFC 2136 updates are tested against.
+const KnotPort = 5300
+
 // dnsSOA asks the server at addr for zone's SOA record.
 func dnsSOA(addr, zone string) error {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(zone), dns.TypeSOA)
 	c := &dns.Client{Timeout: time.Second}
-	r, _, err := c.Exchange(m, addr+":53")
+	r, _, err := c.Exchange(m, net.JoinHostPort(addr, strconv.Itoa(KnotPort)))
 	if err != nil {
 		return err
 	}

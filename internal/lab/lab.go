@@ -591,7 +591,7 @@ func (l *Lab) readyCheck(h Host, service string) func() error {
 	case ServicePostgres:
 		return tcp("5432")
 	case ServiceKnot:
-		return tcp("53")
+		return tcp(strconv.Itoa(KnotPort))
 	case ServiceApache:
 		return func() error {
 			if err := running(); err != nil {

@@ -192,7 +192,7 @@ func TestKnotTakesSignedUpdatesOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := dns1.Address + ":53"
+	server := net.JoinHostPort(dns1.Address, strconv.Itoa(KnotPort))
 	zone := DefaultZones[0] + "."
 	update := func(signed bool, name, addr string) int {
 		t.Helper()

@@ -128,7 +128,7 @@ func renderKnot(h HostSpec, key TSIGKey, zones []string) string {
 server:
     rundir: "/run/knot"
     user: knot:knot
-    listen: %s@53
+    listen: %s@%d
 
 log:
   - target: stderr
@@ -154,7 +154,7 @@ template:
     acl: ferry-lab-update
 
 zone:
-`, h.Name, h.Address, key.Name, key.Algorithm, key.Secret, key.Name)
+`, h.Name, h.Address, KnotPort, key.Name, key.Algorithm, key.Secret, key.Name)
 	for _, z := range zones {
 		fmt.Fprintf(&b, "  - domain: %s\n", strings.TrimSuffix(z, "."))
 	}
