@@ -19,6 +19,17 @@
 //	POST /orders/{ref}/delete       delete, once the domain is typed (admins)
 //	GET  /static/…                  embedded CSS and JS
 //
+// With the move engine (Options.Moves), for admins:
+//
+//	GET  /moves                     every move, those not ended first
+//	GET  /orders/{ref}/move?to=     choose the target host, see the plan
+//	POST /orders/{ref}/move         start the move (prepare)
+//	GET  /moves/{id}                progress, steps, sync, verify and cutover reports
+//	POST /moves/{id}/{phase}        sync, verify, cutover, cleanup, abort
+//	GET  /moves/{id}/events         live progress (server-sent events)
+//
+// The engine guards every step; a refused step shows the engine's reason.
+//
 // Sessions: logging in posts an API token, which the panel checks; the
 // server then keeps a session (random 256-bit id, the caller, the token)
 // in memory and gives the browser only the id, in an HttpOnly,

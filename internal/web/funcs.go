@@ -18,6 +18,21 @@ var funcs = template.FuncMap{
 	"stateClass": stateClass,
 	"prettyJSON": prettyJSON,
 	"join":       strings.Join,
+	"seconds":    seconds,
+	"short":      short,
+	"list":       func(v ...any) []any { return v },
+}
+
+// seconds prints a duration in seconds with one decimal.
+func seconds(s float64) string { return fmt.Sprintf("%.1f s", s) }
+
+// short cuts a checksum to its first 12 characters, enough to compare by
+// eye.
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12] + "…"
+	}
+	return s
 }
 
 // humanBytes prints a size in binary units, as df -h does.

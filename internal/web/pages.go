@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ferry/internal/model"
+	"ferry/internal/move"
 	"ferry/internal/store"
 )
 
@@ -129,7 +130,8 @@ type orderData struct {
 	// Related are the other live orders with the same identifier (the
 	// transfer-limbo twin during a move).
 	Related []model.Order
-	Extra   any
+	// Moves are the order's moves, for admins when the engine is there.
+	Moves []move.View
 }
 
 // itemRow is an item as the order page lists it.
@@ -178,6 +180,12 @@ func (u *UI) loadOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 	if err != nil {
 		u.fail(w, r, s, err)
 		return d, false
+	}
+	if u.moves != nil && s.caller.IsAdmin() {
+		if d.Moves, err = u.moves.List(ctx, s.caller, strconv.FormatInt(o.ID, 10), false); err != nil {
+			u.fail(w, r, s, err)
+			return d, false
+		}
 	}
 	return d, true
 }

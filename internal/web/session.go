@@ -102,6 +102,15 @@ func (ss *sessions) get(id string) (session, bool) {
 	return out, true
 }
 
+// alive reports whether session id is still live, without counting this
+// as a use (a progress stream left open keeps no session alive).
+func (ss *sessions) alive(id string) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byID[id]
+	return ok && !ss.expired(s, ss.now())
+}
+
 // setFlash leaves a message for the session's next page.
 func (ss *sessions) setFlash(id, msg string) {
 	ss.mu.Lock()

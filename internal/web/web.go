@@ -51,6 +51,8 @@ type Options struct {
 	// request's own Host that may post forms, for a proxy that rewrites
 	// Host.
 	TrustedOrigins []string
+	// Moves is the move engine; nil leaves the move pages out.
+	Moves Mover
 }
 
 // UI is the web UI: an http.Handler for everything under /.
@@ -59,6 +61,7 @@ type UI struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessions
+	moves    Mover
 	pages    map[string]*template.Template
 	// assetVersion changes with the embedded assets, for cache busting.
 	assetVersion string
@@ -84,6 +87,7 @@ func New(p *panel.Panel, opts Options) (*UI, error) {
 		log:      opts.Log,
 		now:      opts.Now,
 		sessions: newSessions(opts.Now, opts.IdleTimeout, opts.Lifetime),
+		moves:    opts.Moves,
 	}
 	var err error
 	if u.pages, err = parsePages(); err != nil {
@@ -125,6 +129,9 @@ func (u *UI) routes() http.Handler {
 	mux.HandleFunc("GET /orders/{ref}", u.authed(u.order))
 	mux.HandleFunc("GET /orders/{ref}/delete", u.authed(u.deleteForm))
 	mux.HandleFunc("POST /orders/{ref}/delete", u.authed(u.deleteOrder))
+	if u.moves != nil {
+		u.moveRoutes(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.renderError(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})
@@ -196,10 +203,12 @@ func (u *UI) authed(h handlerFunc) http.HandlerFunc {
 type page struct {
 	Title string
 	// Nav names the menu entry to highlight.
-	Nav     string
-	Me      *panel.Caller
-	CSRF    string
-	Flash   string
+	Nav   string
+	Me    *panel.Caller
+	CSRF  string
+	Flash string
+	// Moves says the move engine is there.
+	Moves   bool
 	Version string
 	Data    any
 }
@@ -215,6 +224,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, s *session, status i
 			p.Flash = s.flash
 		}
 	}
+	p.Moves = u.moves != nil
 	p.Version = u.assetVersion
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

@@ -106,6 +106,19 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// useMover serves a new UI with the move pages, driven by m.
+func (f *fixture) useMover(m Mover) {
+	f.t.Helper()
+	f.srv.Close()
+	ui, err := New(f.panel, Options{Now: f.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Moves: m})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.ui = ui
+	f.srv = httptest.NewServer(ui)
+	f.t.Cleanup(f.srv.Close)
+}
+
 func (f *fixture) must(_ any, err error) {
 	f.t.Helper()
 	if err != nil {
