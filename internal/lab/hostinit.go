@@ -188,6 +188,10 @@ type supervisor struct {
 	mu      sync.Mutex
 	running map[string]*child // by service name
 	byPID   map[int]*child
+	// lastArgv remembers the command a service was last started with, so
+	// a service started with its own argv (the agent) can be started again
+	// after a stop or a kill without it.
+	lastArgv map[string][]string
 }
 
 // child is a running service process.
@@ -198,7 +202,7 @@ type child struct {
 }
 
 func newSupervisor(spec initSpec, log *slog.Logger) *supervisor {
-	return &supervisor{spec: spec, log: log, running: map[string]*child{}, byPID: map[int]*child{}}
+	return &supervisor{spec: spec, log: log, running: map[string]*child{}, byPID: map[int]*child{}, lastArgv: map[string][]string{}}
 }
 
 func (s *supervisor) service(name string) (serviceSpec, bool) {
@@ -223,14 +227,18 @@ func (s *supervisor) start(name string, argv []string) error {
 	if !ok {
 		return fmt.Errorf("no service %q on this host", name)
 	}
-	if len(argv) > 0 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case len(argv) > 0:
 		sv.Argv = argv
+	case len(s.lastArgv[name]) > 0:
+		sv.Argv = s.lastArgv[name]
 	}
 	if len(sv.Argv) == 0 {
 		return fmt.Errorf("service %s: no command", name)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lastArgv[name] = sv.Argv
 	if s.running[name] != nil {
 		return nil
 	}

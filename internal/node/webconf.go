@@ -167,7 +167,7 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	var msg string
 	switch what {
 	case opEnsure:
-		if err := a.prepareWebDirs(ctx, o, it.Spec); err != nil {
+		if _, err := a.requireUser(ctx, it.Spec.Login); err != nil {
 			return "", err
 		}
 		vhost, pool, err := st.render()
@@ -223,7 +223,14 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		return "", err
 	}
 	// The configs passed their tests: from here on a failure is a reload
-	// that did not happen, and applying again retries it.
+	// that did not happen, and applying again retries it. Only now is the
+	// docroot handed to the site's login, so a site refused by the tests
+	// leaves the order's other sites' files as they were.
+	if what == opEnsure {
+		if err := a.prepareWebDirs(ctx, o, it.Spec); err != nil {
+			return "", err
+		}
+	}
 	if withPool {
 		if err := a.reloadFPM(); err != nil {
 			return "", err

@@ -76,7 +76,8 @@ func TestWebConfLifeCycle(t *testing.T) {
 	if pool, _ := os.ReadFile(f.pool); !strings.Contains(string(pool), "user = rosa\n") {
 		t.Errorf("pool:\n%s", pool)
 	}
-	wantRan := []string{"getent passwd rosa", "getent group www-data", "php-fpm8.2 -t", "apachectl configtest", "apachectl -k graceful"}
+	// The docroot is handed to rosa only once the configs passed their tests.
+	wantRan := []string{"getent passwd rosa", "php-fpm8.2 -t", "apachectl configtest", "getent passwd rosa", "getent group www-data", "apachectl -k graceful"}
 	if ran := e.host.ran(); !slices.Equal(ran, wantRan) {
 		t.Errorf("insert ran\n%q\nwant\n%q", ran, wantRan)
 	}
