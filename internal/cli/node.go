@@ -53,7 +53,7 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.stateDir, "state", envOr("FERRY_NODE_STATE", "/var/lib/ferry-node"), "node state directory (DNS data, move keys)")
 	f.StringVar(&opts.dnsProvider, "dns-provider", "builtin", "dns hosts: builtin or rfc2136")
 	f.StringVar(&opts.dnsListen, "dns-listen", "", "builtin DNS: address to answer on (default: the host's first address, port 53)")
-	f.StringSliceVar(&opts.dnsNS, "dns-ns", nil, "builtin DNS: name server names for NS and SOA (default ns1.<host>.)")
+	f.StringSliceVar(&opts.dnsNS, "dns-ns", nil, "builtin DNS: name server names for NS and SOA (set them to your real name servers)")
 	f.StringSliceVar(&opts.dnsSecond, "dns-secondary", nil, "builtin DNS: secondaries allowed AXFR and sent NOTIFY (IP[:port])")
 	f.StringVar(&opts.rfcServer, "rfc2136-server", "", "rfc2136: the primary server's IP:port")
 	f.StringVar(&opts.tsigName, "tsig-name", "", "rfc2136: TSIG key name (hmac-sha256)")
@@ -105,6 +105,18 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	// A dns host told where to answer serves the records it keeps at once,
+	// before the control plane is asked anything: a node restarted while
+	// the control plane is down still answers for the co-op's zones.
+	var early dnsserve.Provider
+	if opts.dnsListen != "" && opts.dnsProvider == "builtin" {
+		p, closeDNS, err := dnsProvider(ctx, opts, model.Host{}, log)
+		if err != nil {
+			return err
+		}
+		defer closeDNS()
+		early = p
+	}
 	who, err := waitWhoAmI(ctx, c, log)
 	if err != nil {
 		return err
@@ -121,7 +133,10 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	if err != nil {
 		return fmt.Errorf("read host %s: %w", who.Host, err)
 	}
-	if h.HasRole(model.RoleDNS) {
+	switch {
+	case early != nil:
+		agentOpts.DNS = early
+	case h.HasRole(model.RoleDNS):
 		p, closeDNS, err := dnsProvider(ctx, opts, h, log)
 		if err != nil {
 			return err
@@ -160,7 +175,7 @@ func dnsProvider(ctx context.Context, opts nodeOptions, h model.Host, log *slog.
 		}
 		ns := opts.dnsNS
 		if len(ns) == 0 {
-			ns = []string{"ns1." + h.Name + ".ferry.invalid"}
+			ns = []string{"ns1.ferry.invalid"}
 		}
 		srv, err := dnsserve.New(dnsserve.Config{Addr: addr, StateDir: filepath.Join(opts.stateDir, "dns"), NS: ns, Secondaries: opts.dnsSecond, Logger: log})
 		if err != nil {

@@ -49,9 +49,16 @@ type globals struct {
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
+	return Run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+// Run runs ferry with args on the given streams and returns the exit code;
+// tests call it in-process.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
 	root := newRootCmd(g)
 	root.SetArgs(args)
+	root.SetIn(stdin)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -76,8 +83,8 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf.StringVar(&g.token, "token", os.Getenv("FERRY_TOKEN"), "API token (env FERRY_TOKEN)")
 	for _, add := range []func(*globals) *cobra.Command{
 		// Each command group lives in its own file.
-		newServeCmd, newTokenCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newAuditCmd,
-		newLabCmd,
+		newServeCmd, newNodeCmd, newTokenCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newMoveCmd, newAuditCmd, newVersionCmd,
+		newDNSCmd, newLabCmd,
 	} {
 		root.AddCommand(add(g))
 	}
