@@ -1,9 +1,9 @@
 package lab
 
 import (
+	"fmt"
 	"net"
 	"strconv"
-	"fmt"
 	"time"
 
 	"github.com/miekg/dns"
