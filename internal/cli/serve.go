@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/api"
+	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/store"
 	"ferry/internal/web"
@@ -77,8 +78,24 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 		}
 		fmt.Fprintf(g.stdout, "admin token written to %s\n", tokenFile)
 	}
+	engine, err := move.New(ctx, p, move.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	// Phases interrupted by a stop or a crash go on from here.
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := engine.Stop(sctx); err != nil {
+			log.Warn("move engine stop", "err", err)
+		}
+	}()
 	srv := api.NewServer(p, log)
-	ui, err := web.New(p, web.Options{Log: log, IdleTimeout: opts.sessionIdle})
+	api.RegisterMoves(srv, engine)
+	ui, err := web.New(p, web.Options{Log: log, IdleTimeout: opts.sessionIdle, Moves: engine})
 	if err != nil {
 		return err
 	}

@@ -406,6 +406,9 @@ func (p *Panel) DeleteOrder(ctx context.Context, c Caller, ref string) (model.Or
 		if o.State == model.OrderDeleted {
 			return refused("order %s (id %d) is already deleted", o.Identifier, o.ID)
 		}
+		if o.State == model.OrderTransferLimbo {
+			return refused("order %s (id %d) is the transfer-limbo half of a move, still serving on %s; the move's cleanup or abort removes it", o.Identifier, o.ID, o.Host)
+		}
 		if moves, err := tx.ListMoves(ctx, store.MoveFilter{OrderID: o.ID, ActiveOnly: true}); err != nil {
 			return err
 		} else if len(moves) > 0 {
@@ -416,6 +419,13 @@ func (p *Panel) DeleteOrder(ctx context.Context, c Caller, ref string) (model.Or
 	})
 	p.wakeup.notify(hosts...)
 	return o, err
+}
+
+// DeleteOrderTx deletes an order in tx as DeleteOrder does, without its
+// checks, for the move engine's cleanup of a limbo order; it returns the
+// hosts to wake once tx is committed.
+func (p *Panel) DeleteOrderTx(ctx context.Context, tx store.Tx, c Caller, o model.Order) ([]string, error) {
+	return p.deleteOrderTx(ctx, tx, c, o)
 }
 
 // deleteOrderTx marks an order deleted, its live items pending-delete, and

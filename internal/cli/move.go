@@ -1,0 +1,590 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"ferry/internal/api"
+	"ferry/internal/model"
+	"ferry/internal/move"
+)
+
+// moveOptions are the flags of the move commands.
+type moveOptions struct {
+	to     string
+	force  bool
+	noWait bool
+	watch  bool
+	// poll is how often waiting commands ask for the move's state.
+	poll time.Duration
+}
+
+func newMoveCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "move",
+		Short: "Move a hosting order to another host: plan, start, sync, verify, cutover, cleanup (or abort)",
+		Long: `Move a hosting order (identifier or id) to another host, as DESIGN.md's "The move"
+describes: plan checks and changes nothing; start prepares (TTLs down to 300 s,
+a transfer-limbo order keeps serving on the old host, copies on the new one);
+sync copies files, databases and crontabs host to host, as often as wanted;
+verify compares both hosts and prints /etc/hosts lines for a browser test;
+cutover freezes, syncs a last time, proxies the old site to the new host and
+switches DNS; cleanup removes the old host's copy. abort goes back from any
+phase before cutover. Commands wait for their phase and print its progress;
+--no-wait returns at once.`,
+	}
+	opts := moveOptions{poll: time.Second}
+	phaseCmd := func(phase model.MovePhase, short string, force bool) *cobra.Command {
+		c := &cobra.Command{
+			Use: string(phase) + " ORDER", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+					return runMovePhase(ctx, g, c, phase, args[0], opts)
+				})
+			},
+		}
+		c.Flags().BoolVar(&opts.noWait, "no-wait", false, "return once the phase has started")
+		if force {
+			c.Flags().BoolVar(&opts.force, "force", false, "override the TTL wait (and, for cutover, a verify that found differences); says what it risks")
+		}
+		return c
+	}
+	plan := &cobra.Command{
+		Use: "plan ORDER --to HOST", Short: "Check a move and show what it would do; changes nothing", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				return runMovePlan(ctx, g, c, args[0], opts)
+			})
+		},
+	}
+	plan.Flags().StringVar(&opts.to, "to", "", "the host to move to")
+	start := &cobra.Command{
+		Use: "start ORDER --to HOST", Short: "Check and prepare a move: TTLs down, transfer-limbo order, copies on the new host", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				return runMoveStart(ctx, g, c, args[0], opts)
+			})
+		},
+	}
+	start.Flags().StringVar(&opts.to, "to", "", "the host to move to")
+	start.Flags().BoolVar(&opts.noWait, "no-wait", false, "return once the move is prepared, before its ssh key is made")
+	status := &cobra.Command{
+		Use: "status [ORDER]", Short: "Show a move's phase, progress and history (every move in progress without ORDER)", Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				order := ""
+				if len(args) == 1 {
+					order = args[0]
+				}
+				return runMoveStatus(ctx, g, c, order, opts)
+			})
+		},
+	}
+	status.Flags().BoolVar(&opts.watch, "watch", false, "follow the running phase with progress bars until it ends")
+	for _, c := range []*cobra.Command{plan, start} {
+		_ = c.MarkFlagRequired("to")
+	}
+	g.addJSON(plan, status)
+	cmd.AddCommand(plan, start,
+		phaseCmd(model.PhaseSync, "Copy files, every database and crontabs host to host; repeatable, a re-run moves only changes", false),
+		phaseCmd(model.PhaseVerify, "Compare items, files, tables and every site over HTTP on both hosts; print /etc/hosts lines", false),
+		phaseCmd(model.PhaseCutover, "Freeze, final sync, old vhost proxies to the new host, DNS switch, TTLs restored", true),
+		phaseCmd(model.PhaseCleanup, "Remove the old host's copy: vhost, users, databases, crontabs, directory, limbo order", true),
+		phaseCmd(model.PhaseAbort, "Go back to where the move started, from any phase before cutover", false),
+		status)
+	return cmd
+}
+
+// moveError is a move command's failure: a phase that ended failed, or no
+// move to act on.
+type moveError struct {
+	msg  string
+	code int
+}
+
+func (e moveError) Error() string { return e.msg }
+
+// ExitCode maps the error to the documented exit codes.
+func (e moveError) ExitCode() int { return e.code }
+
+func runMovePlan(ctx context.Context, g *globals, c *api.Client, order string, opts moveOptions) error {
+	p, err := c.PlanMove(ctx, order, opts.to)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		if err := g.printJSON(p); err != nil {
+			return err
+		}
+	} else {
+		printPlan(g.stdout, p)
+	}
+	if len(p.Problems) > 0 {
+		return moveError{fmt.Sprintf("cannot move %s to %s: %d problem(s)", p.Order.Identifier, p.To, len(p.Problems)), ExitRefused}
+	}
+	return nil
+}
+
+func printPlan(w io.Writer, p move.Plan) {
+	fmt.Fprintf(w, "move %s (order %d, member %s) from %s (%s) to %s (%s)\n\n", p.Order.Identifier, p.Order.ID, p.Order.Member, p.From, p.FromAddr, p.To, p.ToAddr)
+	fmt.Fprintf(w, "items copied to %s:\n", p.To)
+	for _, it := range p.Copies {
+		fmt.Fprintf(w, "  %-6d %-14s %s\n", it.ID, it.Kind, it.Name)
+	}
+	fmt.Fprintln(w, "dns records:")
+	for _, d := range p.DNS {
+		sw := ""
+		if d.SwitchTo != "" {
+			sw = ", at cutover → " + d.SwitchTo
+		}
+		fmt.Fprintf(w, "  %-6d %s %s %s  ttl %d → %d%s\n", d.ID, d.FQDN, d.Type, d.Value, d.TTL, d.NewTTL, sw)
+	}
+	size := "unknown"
+	if p.SizeEstimate > 0 {
+		size = fmt.Sprintf("%s (%s)", humanBytes(p.SizeEstimate), p.SizeSource)
+	}
+	fmt.Fprintf(w, "size %s; %s has %s free\n\nsteps:\n", size, p.To, humanBytes(p.DiskFree))
+	for _, s := range p.Steps {
+		fmt.Fprintf(w, "  - %s\n", s)
+	}
+	for _, s := range p.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", s)
+	}
+	for _, s := range p.Problems {
+		fmt.Fprintf(w, "refused: %s\n", s)
+	}
+	if len(p.Problems) == 0 {
+		fmt.Fprintf(w, "\nnothing stops the move: ferry move start %s --to %s\n", p.Order.Identifier, p.To)
+	}
+}
+
+func runMoveStart(ctx context.Context, g *globals, c *api.Client, order string, opts moveOptions) error {
+	v, err := c.StartMove(ctx, move.StartInput{Order: order, To: opts.to})
+	if err != nil {
+		return err
+	}
+	d, _ := v.Info()
+	fmt.Fprintf(g.stdout, "move %d: %s is now on %s, its %d item(s) being copied there; the transfer-limbo order %d keeps serving on %s\n",
+		v.ID, d.Identifier, v.To, len(d.Copies), v.LimboOrderID, v.From)
+	fmt.Fprintf(g.stdout, "%d dns record(s) lowered to %d s; cutover possible from %s\n",
+		len(d.TTLs), move.LoweredTTL, d.PreparedAt.Add(time.Duration(d.OldTTL)*time.Second).Local().Format(time.DateTime))
+	return finishPhase(ctx, g, c, v, opts)
+}
+
+// activeMove finds the move in progress of order.
+func activeMove(ctx context.Context, c *api.Client, order string) (move.View, error) {
+	vs, err := c.ListMoves(ctx, order, true)
+	if err != nil {
+		return move.View{}, err
+	}
+	if len(vs) == 0 {
+		return move.View{}, moveError{fmt.Sprintf("order %s has no move in progress (ferry move start %s --to HOST starts one)", order, order), ExitNotFound}
+	}
+	return vs[len(vs)-1], nil
+}
+
+func runMovePhase(ctx context.Context, g *globals, c *api.Client, phase model.MovePhase, order string, opts moveOptions) error {
+	m, err := activeMove(ctx, c, order)
+	if err != nil {
+		return err
+	}
+	v, err := c.MovePhase(ctx, m.ID, phase, move.PhaseInput{Force: opts.force})
+	if err != nil {
+		return err
+	}
+	d, _ := v.Info()
+	fmt.Fprintf(g.stdout, "move %d: %s started (%s → %s)\n", v.ID, phase, v.From, v.To)
+	if phase == model.PhaseCutover && d.Cutover != nil && d.Cutover.Forced != "" {
+		fmt.Fprintln(g.stdout, d.Cutover.Forced)
+	}
+	if phase == model.PhaseCleanup && d.Cleanup != nil && d.Cleanup.Forced != "" {
+		fmt.Fprintln(g.stdout, d.Cleanup.Forced)
+	}
+	return finishPhase(ctx, g, c, v, opts)
+}
+
+// finishPhase waits for the phase v started, printing what it waits for
+// and its tasks' progress, then its outcome.
+func finishPhase(ctx context.Context, g *globals, c *api.Client, v move.View, opts moveOptions) error {
+	if opts.noWait {
+		fmt.Fprintf(g.stdout, "not waiting: ferry move status %s --watch follows it\n", v.Identifier)
+		return nil
+	}
+	v, err := followMove(ctx, g.stdout, c, v.ID, opts.poll, false)
+	if err != nil {
+		return err
+	}
+	return phaseOutcome(g.stdout, v)
+}
+
+// phaseOutcome prints how the phase ended; a failed phase is an error.
+func phaseOutcome(w io.Writer, v move.View) error {
+	d, err := v.Info()
+	if err != nil {
+		return err
+	}
+	phase := v.Phase
+	if v.Status == model.MoveFailed {
+		if phase == model.PhaseVerify && d.Verify != nil {
+			printVerify(w, d.Verify)
+		}
+		return moveError{fmt.Sprintf("move %d: %s failed: %s", v.ID, phase, v.Error), ExitError}
+	}
+	switch phase {
+	case model.PhasePrepare:
+		fmt.Fprintf(w, "prepared; next: ferry move sync %s\n", d.Identifier)
+	case model.PhaseSync:
+		if s := lastSync(d); s != nil {
+			fmt.Fprintf(w, "synced: %s\n", syncLine(*s))
+			for _, u := range s.DB.Unregistered {
+				fmt.Fprintf(w, "warning: %s database %s (named in %s) is registered by no item and was not copied; add it as an item to move it\n", u.Engine, u.Name, u.Config)
+			}
+		}
+		fmt.Fprintf(w, "next: ferry move verify %s (or sync again)\n", d.Identifier)
+	case model.PhaseVerify:
+		printVerify(w, d.Verify)
+		fmt.Fprintf(w, "next: ferry move cutover %s\n", d.Identifier)
+	case model.PhaseCutover:
+		cr := d.Cutover
+		fmt.Fprintf(w, "cut over: the site was frozen for %.1f s (maintenance → proxy on %s)\n", cr.FreezeSeconds, v.From)
+		for _, s := range cr.Switched {
+			fmt.Fprintf(w, "  switched %s\n", s)
+		}
+		for _, s := range cr.TTLsRestored {
+			fmt.Fprintf(w, "  restored %s\n", s)
+		}
+		if cr.DNSAppliedAt != nil {
+			ready := cr.DNSAppliedAt.Add(2 * move.LoweredTTL * time.Second)
+			if d.CacheEnd.After(ready) {
+				ready = d.CacheEnd
+			}
+			fmt.Fprintf(w, "next: ferry move cleanup %s, from %s\n", d.Identifier, ready.Local().Format(time.DateTime))
+		}
+	case model.PhaseDone:
+		fmt.Fprintf(w, "cleaned up; the move is done\n")
+		printEnd(w, d.Cleanup)
+	case model.PhaseAborted:
+		fmt.Fprintf(w, "aborted: %s is served by %s as before\n", d.Identifier, v.From)
+		printEnd(w, d.Abort)
+	}
+	return nil
+}
+
+func printEnd(w io.Writer, r *move.EndReport) {
+	if r == nil {
+		return
+	}
+	for _, s := range r.Deleted {
+		fmt.Fprintf(w, "  removed %s\n", s)
+	}
+	for _, s := range r.Left {
+		fmt.Fprintf(w, "  left %s\n", s)
+	}
+}
+
+func lastSync(d move.Data) *move.SyncReport {
+	if len(d.Syncs) == 0 {
+		return nil
+	}
+	return &d.Syncs[len(d.Syncs)-1]
+}
+
+func syncLine(s move.SyncReport) string {
+	copied := 0
+	for _, t := range s.DB.Tables {
+		if t.Copied {
+			copied++
+		}
+	}
+	copied = max(copied, s.DB.TablesCopied)
+	return fmt.Sprintf("%s sent of %s, %d of %d files; %d of %d tables copied (%s); %.1f s",
+		humanBytes(s.Files.Bytes), humanBytes(s.Files.TotalBytes), s.Files.Files, s.Files.TotalFiles,
+		copied, len(s.DB.Tables), humanBytes(s.DB.Bytes), s.Seconds())
+}
+
+// printVerify shows the old and the new host side by side.
+func printVerify(w io.Writer, r *move.VerifyReport) {
+	if r == nil {
+		return
+	}
+	verdict := "passed"
+	if !r.Passed {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "verify %s at %s\n", verdict, r.At.Local().Format(time.DateTime))
+	if len(r.FilesDiffering) == 0 {
+		fmt.Fprintln(w, "files: equal")
+	} else {
+		fmt.Fprintf(w, "files: %d differ\n", len(r.FilesDiffering))
+		for _, f := range r.FilesDiffering {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+	}
+	if len(r.Tables) > 0 {
+		rows := make([][]string, len(r.Tables))
+		for i, t := range r.Tables {
+			rows[i] = []string{t.DB + "." + t.Table, sumCell(t.Old), sumCell(t.New), okCell(t.Equal)}
+		}
+		_ = table(w, "TABLE\tOLD ROWS/SUM\tNEW ROWS/SUM\t", rows)
+	}
+	if len(r.HTTP) > 0 {
+		rows := make([][]string, len(r.HTTP))
+		for i, h := range r.HTTP {
+			rows[i] = []string{h.Name, fetchCell(h.Old), fetchCell(h.New), okCell(h.Equal)}
+		}
+		_ = table(w, "NAME\tOLD\tNEW\t", rows)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "problem: %s\n", p)
+	}
+	if len(r.HostsLines) > 0 {
+		fmt.Fprintln(w, "to try the new host in a browser, add to /etc/hosts:")
+		for _, l := range r.HostsLines {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+}
+
+func sumCell(s *model.TableSum) string {
+	if s == nil {
+		return "missing"
+	}
+	return fmt.Sprintf("%d/%s", s.Rows, s.Checksum)
+}
+
+func fetchCell(f move.HTTPFetch) string {
+	if f.Error != "" {
+		return "error: " + f.Error
+	}
+	sum := f.SHA256
+	if len(sum) > 12 {
+		sum = sum[:12]
+	}
+	return fmt.Sprintf("%d %q %s", f.Status, f.Title, sum)
+}
+
+func okCell(ok bool) string {
+	if ok {
+		return "equal"
+	}
+	return "DIFFERENT"
+}
+
+func runMoveStatus(ctx context.Context, g *globals, c *api.Client, order string, opts moveOptions) error {
+	if order == "" {
+		if opts.watch {
+			return usageError{errors.New("--watch follows one move: name its ORDER")}
+		}
+		vs, err := c.ListMoves(ctx, "", true)
+		return g.show(err, vs, func() error {
+			if len(vs) == 0 {
+				fmt.Fprintln(g.stdout, "no move in progress")
+				return nil
+			}
+			rows := make([][]string, len(vs))
+			for i, v := range vs {
+				d, _ := v.Info()
+				rows[i] = []string{fmt.Sprint(v.ID), v.Identifier, v.From + " → " + v.To, string(v.Phase), string(v.Status), d.Waiting}
+			}
+			return table(g.stdout, "ID\tORDER\tHOSTS\tPHASE\tSTATUS\tWAITING FOR", rows)
+		})
+	}
+	vs, err := c.ListMoves(ctx, order, false)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		return moveError{fmt.Sprintf("order %s has never been moved", order), ExitNotFound}
+	}
+	v := vs[len(vs)-1]
+	if opts.watch && v.Status == model.MoveRunning {
+		if v, err = followMove(ctx, g.stdout, c, v.ID, opts.poll, true); err != nil {
+			return err
+		}
+	}
+	return g.show(nil, v, func() error { return printStatus(g.stdout, v) })
+}
+
+func printStatus(w io.Writer, v move.View) error {
+	d, err := v.Info()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "move %d  %s  %s → %s  phase %s  %s\n", v.ID, v.Identifier, v.From, v.To, v.Phase, v.Status)
+	if v.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", v.Error)
+	}
+	if d.Waiting != "" {
+		fmt.Fprintf(w, "  %s\n", d.Waiting)
+	}
+	for _, t := range v.Tasks {
+		fmt.Fprintf(w, "  task %-12s %-16s %-5s %-7s %s\n", t.Name, t.Kind, t.Host, t.State, progressLine(t))
+	}
+	for i, s := range d.Syncs {
+		kind := "sync"
+		if s.Final {
+			kind = "final sync"
+		}
+		fmt.Fprintf(w, "  %s %d at %s: %s\n", kind, i+1, s.FinishedAt.Local().Format(time.DateTime), syncLine(s))
+	}
+	if r := d.Verify; r != nil {
+		stale := ""
+		if r.AfterSyncRuns != d.SyncRuns {
+			stale = " (stale: synced since)"
+		}
+		fmt.Fprintf(w, "  verify at %s: passed %v%s\n", r.At.Local().Format(time.DateTime), r.Passed, stale)
+	}
+	if cr := d.Cutover; cr != nil && cr.FreezeEnd != nil {
+		fmt.Fprintf(w, "  cutover: frozen %.1f s; %s\n", cr.FreezeSeconds, strings.Join(cr.Switched, "; "))
+	}
+	fmt.Fprintln(w, "  history:")
+	for _, ev := range d.History {
+		force := ""
+		if ev.Force {
+			force = " --force"
+		}
+		note := ""
+		if ev.Note != "" {
+			note = ": " + ev.Note
+		}
+		fmt.Fprintf(w, "    %s  %-8s by %s%s  %s%s\n", ev.At.Local().Format(time.DateTime), ev.Phase, ev.By, force, ev.Status, note)
+	}
+	return nil
+}
+
+// progress is what a task's result says of its progress.
+type progress struct {
+	bytes, totalBytes, files, totalFiles, tables, totalTables int64
+	percent                                                   int
+}
+
+func taskProgress(t move.TaskView) (progress, bool) {
+	var p progress
+	if len(t.Result) == 0 {
+		return p, false
+	}
+	switch t.Kind {
+	case model.TaskMoveSyncFiles:
+		var r model.MoveSyncFilesResult
+		if json.Unmarshal(t.Result, &r) != nil {
+			return p, false
+		}
+		p.bytes, p.totalBytes, p.files, p.totalFiles, p.percent = r.Bytes, r.TotalBytes, r.Files, r.TotalFiles, r.Percent
+		return p, true
+	case model.TaskMoveSyncDB:
+		var r model.MoveSyncDBResult
+		if json.Unmarshal(t.Result, &r) != nil {
+			return p, false
+		}
+		p.tables, p.totalTables = int64(r.TablesCopied), int64(len(r.Tables))
+		return p, true
+	}
+	return p, false
+}
+
+func progressLine(t move.TaskView) string {
+	p, ok := taskProgress(t)
+	switch {
+	case !ok:
+		return ""
+	case t.Kind == model.TaskMoveSyncFiles:
+		return fmt.Sprintf("%d%%  %s of %s, %d of %d files", p.percent, humanBytes(p.bytes), humanBytes(p.totalBytes), p.files, p.totalFiles)
+	default:
+		return fmt.Sprintf("%d of %d tables copied", p.tables, p.totalTables)
+	}
+}
+
+// followMove polls the move until its phase run ends, printing what it
+// waits for; with bars it draws progress bars for bytes, files and tables.
+func followMove(ctx context.Context, w io.Writer, c *api.Client, id int64, poll time.Duration, bars bool) (move.View, error) {
+	var out io.Writer = w
+	var pb *mpb.Progress
+	barOf := map[string]*mpb.Bar{}
+	if bars {
+		pb = mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(48), mpb.WithRefreshRate(200*time.Millisecond))
+		out = pb
+	}
+	setBar := func(key string, cur, total int64, bytes, done bool) {
+		b, ok := barOf[key]
+		if !ok {
+			counters := decor.CountersNoUnit("%d / %d")
+			if bytes {
+				counters = decor.CountersKibiByte("% .1f / % .1f")
+			}
+			b = pb.AddBar(max(total, 1), mpb.PrependDecorators(decor.Name(key, decor.WC{W: 22, C: decor.DindentRight}), counters),
+				mpb.AppendDecorators(decor.Percentage()))
+			barOf[key] = b
+		}
+		b.SetTotal(max(total, cur, 1), false)
+		b.SetCurrent(cur)
+		if done {
+			b.SetTotal(max(cur, 1), true)
+		}
+	}
+	stopBars := func() {
+		if pb == nil {
+			return
+		}
+		for _, b := range barOf {
+			if !b.Completed() {
+				b.Abort(false)
+			}
+		}
+		pb.Wait()
+	}
+	lastWaiting, lastLine := "", map[int64]string{}
+	var v move.View
+	for {
+		nv, err := c.GetMove(ctx, id)
+		if err != nil {
+			stopBars()
+			return v, err
+		}
+		v = nv
+		d, _ := v.Info()
+		if d.Waiting != "" && d.Waiting != lastWaiting {
+			fmt.Fprintf(out, "%s  %s\n", time.Now().Format(time.TimeOnly), d.Waiting)
+		}
+		lastWaiting = d.Waiting
+		for _, t := range v.Tasks {
+			p, ok := taskProgress(t)
+			if !ok {
+				continue
+			}
+			done := t.State == model.TaskDone
+			if bars {
+				prefix := t.Host + " " + t.Name
+				if t.Kind == model.TaskMoveSyncFiles {
+					setBar(prefix+" bytes", p.bytes, p.totalBytes, true, done)
+					setBar(prefix+" files", p.files, p.totalFiles, false, done)
+				} else {
+					setBar(prefix+" tables", p.tables, p.totalTables, false, done)
+				}
+				continue
+			}
+			if l := progressLine(t); l != lastLine[t.ID] {
+				fmt.Fprintf(out, "%s  %s on %s: %s\n", time.Now().Format(time.TimeOnly), t.Kind, t.Host, l)
+				lastLine[t.ID] = l
+			}
+		}
+		if v.Status != model.MoveRunning {
+			stopBars()
+			return v, nil
+		}
+		select {
+		case <-ctx.Done():
+			stopBars()
+			return v, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/internal/api"
+	"ferry/internal/model"
+	"ferry/internal/panel"
+)
+
+// The move commands' refusals reach the user with the documented exit
+// codes: a guard is 3, no move to act on is 4, a member token is 5.
+func TestMoveCommandsExitCodes(t *testing.T) {
+	s := startServer(t)
+	s.hosts(t)
+	s.admin(t, "host", "add", "web2", "--address", "127.0.1.12", "--role", "web")
+	s.seed(t, "coop", "example.org")
+
+	r := s.ferry(t, s.adminToken, "", "move", "plan", "example.org", "--to", "web2")
+	if r.code != ExitRefused || !strings.Contains(r.stdout, "refused: host web2's node has never reported") || !strings.Contains(r.stdout, "steps:") {
+		t.Errorf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = s.ferry(t, s.adminToken, "", "move", "start", "example.org", "--to", "web2")
+	if r.code != ExitRefused || !strings.Contains(r.stderr, "never reported") {
+		t.Errorf("start: exit %d: %s", r.code, r.stderr)
+	}
+	r = s.ferry(t, s.adminToken, "", "move", "start", "example.org", "--to", "web9")
+	if r.code != ExitNotFound || !strings.Contains(r.stderr, `host "web9" does not exist`) {
+		t.Errorf("start to an unknown host: exit %d: %s", r.code, r.stderr)
+	}
+	r = s.ferry(t, s.adminToken, "", "move", "sync", "example.org")
+	if r.code != ExitNotFound || !strings.Contains(r.stderr, "has no move in progress") {
+		t.Errorf("sync without a move: exit %d: %s", r.code, r.stderr)
+	}
+	if out := s.admin(t, "move", "status"); !strings.Contains(out, "no move in progress") {
+		t.Errorf("status: %q", out)
+	}
+	tok := decode[struct {
+		Secret string `json:"secret"`
+	}](t, s.admin(t, "token", "create", "--role", "member", "--member", "coop", "--json"))
+	r = s.ferry(t, tok.Secret, "", "move", "plan", "example.org", "--to", "web2")
+	if r.code != ExitNotAllowed {
+		t.Errorf("member plans a move: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// fakeNode answers a host's work through the API as ferry node would,
+// without touching the machine: items are reported applied, move tasks
+// get canned results.
+func fakeNode(ctx context.Context, t *testing.T, url, token string) {
+	c, err := api.NewClient(url, token, api.ClientOptions{})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	results := map[string]any{
+		model.TaskMoveKeygen:    model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAkey move"},
+		model.TaskMoveAuthorize: model.MoveAuthorizeResult{HostKey: "127.0.1.12 ssh-ed25519 AAAAhost"},
+		model.TaskMoveSyncFiles: model.MoveSyncFilesResult{Bytes: 5 << 20, TotalBytes: 8 << 20, Files: 12, TotalFiles: 30, Percent: 100},
+		model.TaskMoveSyncDB:    model.MoveSyncDBResult{Tables: []model.TableSum{{DB: "coop_db", Table: "posts", Rows: 3, Checksum: "42"}}, TablesCopied: 1},
+		model.TaskMoveVerify: model.MoveVerifyResult{Old: []model.TableSum{{DB: "coop_db", Table: "posts", Rows: 3, Checksum: "42"}},
+			New: []model.TableSum{{DB: "coop_db", Table: "posts", Rows: 3, Checksum: "42"}}},
+	}
+	for ctx.Err() == nil {
+		_ = c.Heartbeat(ctx, model.Heartbeat{DiskFree: 50 << 30})
+		w, err := c.NodeWork(ctx, 200*time.Millisecond)
+		if err != nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		for _, wi := range w.Items {
+			to := model.StateActive
+			if wi.Item.State == model.StatePendingDelete {
+				to = model.StateDeleted
+			}
+			_, _ = c.ReportItem(ctx, wi.Item.ID, panel.Report{State: to})
+		}
+		for _, tk := range w.Tasks {
+			var raw json.RawMessage
+			if r, ok := results[tk.Kind]; ok {
+				raw, _ = json.Marshal(r)
+			}
+			_, _ = c.ReportTask(ctx, tk.ID, panel.TaskReport{OK: true, Result: raw})
+		}
+	}
+}
+
+// A whole move through the CLI, each command waiting for its phase. Verify
+// finds that nothing answers HTTP on the lab addresses, so cutover is
+// forced, and so is cleanup.
+func TestMoveThroughTheCLI(t *testing.T) {
+	s := startServer(t)
+	s.hosts(t)
+	s.admin(t, "host", "add", "web2", "--address", "127.0.1.12", "--role", "web")
+	s.seed(t, "coop", "example.org")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	for _, h := range []string{"web1", "web2", "dns1"} {
+		tok := decode[struct {
+			Secret string `json:"secret"`
+		}](t, s.admin(t, "token", "create", "--role", "node", "--host", h, "--json"))
+		go fakeNode(ctx, t, s.url, tok.Secret)
+	}
+	s.admin(t, "item", "add", "example.org", "user-account", "--login", "coop")
+	s.admin(t, "item", "add", "example.org", "mysql-db", "--name", "coop_db")
+	s.admin(t, "item", "add", "example.org", "web-conf", "--login", "coop", "--server-name", "example.org")
+	s.admin(t, "item", "add", "example.org", "dns", "--type", "A", "--value", "127.0.1.11", "--ttl", "600")
+	deadline := time.Now().Add(10 * time.Second)
+	for r := s.ferry(t, s.adminToken, "", "move", "plan", "example.org", "--to", "web2"); r.code != 0; r = s.ferry(t, s.adminToken, "", "move", "plan", "example.org", "--to", "web2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the plan still refuses:\n%s", r.stdout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	out := s.admin(t, "move", "start", "example.org", "--to", "web2")
+	if !strings.Contains(out, "prepared; next: ferry move sync example.org") {
+		t.Errorf("start:\n%s", out)
+	}
+	out = s.admin(t, "move", "sync", "example.org")
+	if !strings.Contains(out, "synced: 5.0M sent of 8.0M, 12 of 30 files; 1 of 1 tables copied") {
+		t.Errorf("sync:\n%s", out)
+	}
+	r := s.ferry(t, s.adminToken, "", "move", "verify", "example.org")
+	if r.code != ExitError || !strings.Contains(r.stdout, "verify FAILED") || !strings.Contains(r.stdout, "127.0.1.12 example.org") ||
+		!strings.Contains(r.stderr, "answer differently on web1 and web2") {
+		t.Errorf("verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = s.ferry(t, s.adminToken, "", "move", "cutover", "example.org")
+	if r.code != ExitRefused || !strings.Contains(r.stderr, "--force overrides") {
+		t.Errorf("cutover: exit %d: %s", r.code, r.stderr)
+	}
+	out = s.admin(t, "move", "cutover", "example.org", "--force")
+	if !strings.Contains(out, "forced: ") || !strings.Contains(out, "the site was frozen for") || !strings.Contains(out, "switched example.org A 127.0.1.11 → 127.0.1.12") {
+		t.Errorf("cutover --force:\n%s", out)
+	}
+	out = s.admin(t, "move", "cleanup", "example.org", "--force")
+	if !strings.Contains(out, "cleaned up; the move is done") {
+		t.Errorf("cleanup --force:\n%s", out)
+	}
+	out = s.admin(t, "move", "status", "example.org", "--watch")
+	for _, want := range []string{"phase done  succeeded", "prepare  by", "cutover  by admin --force"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status does not say %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,515 @@
+package move_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for test schemas
+
+	"ferry/internal/model"
+	"ferry/internal/move"
+	"ferry/internal/panel"
+	"ferry/internal/store"
+)
+
+var admin = panel.Caller{Name: "alice", Role: model.RoleAdmin}
+
+// clock is the test's wall clock: real time plus an offset the test moves
+// forward to let TTLs run out.
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+// env is a control plane on a SQLite file, with fake nodes for web1, web2
+// and dns1.
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	path  string
+	clock *clock
+	st    store.Store
+	p     *panel.Panel
+	eng   *move.Engine
+	nodes map[string]*fakeNode
+	order model.Order
+	log   *slog.Logger
+	// httpPort is where the sites of web1 and web2 answer; newSite
+	// differs makes web2's page differ.
+	httpPort  int
+	newDiffer atomic.Bool
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// drivers runs test on a SQLite file and, when FERRY_TEST_PG_URL names a
+// PostgreSQL server (scripts/test-postgres.sh), on a new schema there.
+func drivers(t *testing.T, test func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, newEnv(t, filepath.Join(t.TempDir(), "ferry.db"))) })
+	t.Run("postgres", func(t *testing.T) { test(t, newEnv(t, pgURL(t))) })
+}
+
+// pgURL makes a schema on the test PostgreSQL server and returns a URL
+// that uses it; without a server the test skips (fails in CI).
+func pgURL(t *testing.T) string {
+	base := os.Getenv("FERRY_TEST_PG_URL")
+	if base == "" {
+		const msg = "FERRY_TEST_PG_URL is not set; run scripts/test-postgres.sh go test ./internal/move/"
+		if v := os.Getenv("FERRY_TEST_DISALLOW_SKIP"); v != "" && v != "0" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "ferry_move_test_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create test schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func newEnv(t *testing.T, dbURL string) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e := &env{t: t, ctx: ctx, path: dbURL, clock: &clock{}, nodes: map[string]*fakeNode{}, log: quietLog()}
+	e.st, e.p = e.openPanel()
+	for _, h := range []model.Host{
+		{Name: "web1", Addresses: []string{"127.0.1.1"}, Roles: []model.Role{model.RoleWeb}},
+		{Name: "web2", Addresses: []string{"127.0.1.2"}, Roles: []model.Role{model.RoleWeb}},
+		{Name: "dns1", Addresses: []string{"127.0.1.3"}, Roles: []model.Role{model.RoleDNS}},
+		{Name: "web3", Addresses: []string{"127.0.1.4"}, Roles: []model.Role{model.RoleWeb}},
+	} {
+		if _, err := e.p.CreateHost(ctx, admin, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// web3 has no node: it never reports.
+	for _, h := range []string{"web1", "web2", "dns1"} {
+		n := &fakeNode{env: e, host: h, diskFree: 100 << 30, hold: map[string]chan struct{}{}, ran: map[string]int{}}
+		e.nodes[h] = n
+		go n.run(ctx)
+	}
+	if _, err := e.p.CreateMember(ctx, admin, model.Member{Name: "ada", FriendlyName: "Ada"}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.p.CreateOrder(ctx, admin, model.Order{Identifier: "example.org", Member: "ada", Host: "web1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.order = o
+	for _, in := range []panel.ItemInput{
+		{Kind: model.KindUserAccount, Spec: model.Spec{Login: "ada", Password: "correct horse battery"}},
+		{Kind: model.KindWebConf, Spec: model.Spec{Login: "ada", ServerNames: []string{"example.org", "www.example.org"}}},
+		{Kind: model.KindMySQLDB, Spec: model.Spec{Name: "ada_wp"}},
+		{Kind: model.KindMySQLUser, Spec: model.Spec{Name: "ada_wp", Password: "another secret!", Databases: []string{"ada_wp"}}},
+		{Kind: model.KindScheduledJob, Spec: model.Spec{Login: "ada", Schedule: "*/5 * * * *", Command: "php web/cron.php"}},
+		{Kind: model.KindDNS, Spec: model.Spec{FQDN: "example.org", Type: "A", Value: "127.0.1.1", TTL: 3600}},
+		{Kind: model.KindDNS, Spec: model.Spec{FQDN: "www.example.org", Type: "A", Value: "127.0.1.1", TTL: 7200}},
+		{Kind: model.KindDNS, Spec: model.Spec{FQDN: "example.org", Type: "MX", Value: "10 mail.example.net", TTL: 3600}},
+	} {
+		in.Order = o.Identifier
+		if _, err := e.p.CreateItem(ctx, admin, in); err != nil {
+			t.Fatalf("item %s: %v", in.Kind, err)
+		}
+	}
+	e.eventually("the order's items active", func() bool { return e.allActive(o.ID) })
+	e.startSites()
+	e.eng = e.openEngine(e.p)
+	return e
+}
+
+func (e *env) openPanel() (store.Store, *panel.Panel) {
+	e.t.Helper()
+	st, err := store.Open(e.ctx, e.path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	return st, panel.New(st, panel.Options{Now: e.clock.Now, Log: e.log})
+}
+
+func (e *env) openEngine(p *panel.Panel) *move.Engine {
+	e.t.Helper()
+	eng, err := move.New(e.ctx, p, move.Options{Log: e.log, HTTPPort: e.httpPort, Poll: 30 * time.Millisecond, Hold: 2 * time.Second, Reconcile: 500 * time.Millisecond})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := eng.Start(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		eng.Stop(ctx)
+	})
+	return eng
+}
+
+// startSites serves the order's site on web1's and web2's addresses, on
+// one port.
+func (e *env) startSites() {
+	e.t.Helper()
+	page := func(isNew bool) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Host != "example.org" && r.Host != "www.example.org" {
+				http.NotFound(w, r)
+				return
+			}
+			body := "<html><head><title>Ada's site</title></head><body>hello</body></html>"
+			if isNew && e.newDiffer.Load() {
+				body = "<html><head><title>Index of /</title></head><body>empty</body></html>"
+			}
+			io.WriteString(w, body)
+		})
+	}
+	for range 20 {
+		l1, err := net.Listen("tcp", "127.0.1.1:0")
+		if err != nil {
+			e.t.Skipf("cannot listen on 127.0.1.1: %v", err)
+		}
+		port := l1.Addr().(*net.TCPAddr).Port
+		l2, err := net.Listen("tcp", net.JoinHostPort("127.0.1.2", strconv.Itoa(port)))
+		if err != nil {
+			l1.Close()
+			continue
+		}
+		s1, s2 := &http.Server{Handler: page(false)}, &http.Server{Handler: page(true)}
+		go s1.Serve(l1)
+		go s2.Serve(l2)
+		e.t.Cleanup(func() { s1.Close(); s2.Close() })
+		e.httpPort = port
+		return
+	}
+	e.t.Fatal("no port free on both 127.0.1.1 and 127.0.1.2")
+}
+
+func (e *env) allActive(orderID int64) bool {
+	items := e.items(store.ItemFilter{OrderID: orderID})
+	for _, it := range items {
+		if it.State != model.StateActive {
+			return false
+		}
+	}
+	return len(items) > 0
+}
+
+func (e *env) allActiveOn(orderID int64, host string) bool {
+	for _, it := range e.items(store.ItemFilter{OrderID: orderID, Host: host}) {
+		if it.State != model.StateActive {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *env) items(f store.ItemFilter) []model.Item {
+	e.t.Helper()
+	var items []model.Item
+	if err := e.st.View(e.ctx, func(tx store.Tx) error {
+		var err error
+		items, err = tx.ListItems(e.ctx, f)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return items
+}
+
+func (e *env) getOrder(id int64) model.Order {
+	e.t.Helper()
+	var o model.Order
+	if err := e.st.View(e.ctx, func(tx store.Tx) error {
+		var err error
+		o, err = tx.GetOrder(e.ctx, id)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return o
+}
+
+func (e *env) tasks(moveID int64) []model.Task {
+	e.t.Helper()
+	var ts []model.Task
+	if err := e.st.View(e.ctx, func(tx store.Tx) error {
+		var err error
+		ts, err = tx.ListTasks(e.ctx, store.TaskFilter{MoveID: moveID})
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return ts
+}
+
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitPhase waits until the move's phase run ends and returns the move.
+func (e *env) waitPhase(id int64) move.View {
+	e.t.Helper()
+	var v move.View
+	e.eventually("the phase to end", func() bool {
+		var err error
+		v, err = e.eng.Get(e.ctx, admin, id)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return v.Status != model.MoveRunning
+	})
+	return v
+}
+
+func (e *env) mustSucceed(v move.View, phase model.MovePhase) move.Data {
+	e.t.Helper()
+	if v.Phase != phase || v.Status != model.MoveSucceeded {
+		e.t.Fatalf("move %d: phase %s %s (%s), want %s succeeded", v.ID, v.Phase, v.Status, v.Error, phase)
+	}
+	d, err := v.Info()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+// snapshot is everything a refused command must leave alone.
+type snapshot struct {
+	Orders []model.Order
+	Items  []model.Item
+	Moves  []model.Move
+	Tasks  []model.Task
+	Audit  []model.AuditEntry
+}
+
+func (e *env) snapshot() snapshot {
+	e.t.Helper()
+	var s snapshot
+	err := e.st.View(e.ctx, func(tx store.Tx) error {
+		var err error
+		if s.Orders, err = tx.ListOrders(e.ctx, store.OrderFilter{}); err != nil {
+			return err
+		}
+		if s.Items, err = tx.ListItems(e.ctx, store.ItemFilter{}); err != nil {
+			return err
+		}
+		if s.Moves, err = tx.ListMoves(e.ctx, store.MoveFilter{}); err != nil {
+			return err
+		}
+		if s.Tasks, err = tx.ListTasks(e.ctx, store.TaskFilter{}); err != nil {
+			return err
+		}
+		s.Audit, err = tx.ListAudit(e.ctx, store.AuditFilter{Limit: 10000})
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+// refused runs fn and checks that it is refused with want in its message
+// and leaves the store as it was.
+func (e *env) refused(fn func() error, sentinel error, want string) {
+	e.t.Helper()
+	before := e.snapshot()
+	err := fn()
+	if !errors.Is(err, sentinel) {
+		e.t.Fatalf("got %v, want an error wrapping %v", err, sentinel)
+	}
+	if !strings.Contains(err.Error(), want) {
+		e.t.Fatalf("error %q does not say %q", err, want)
+	}
+	if d := cmp.Diff(before, e.snapshot()); d != "" {
+		e.t.Fatalf("refused command changed the store (-before +after):\n%s", d)
+	}
+}
+
+// fakeNode answers its host's work through the panel as ferry node would:
+// items are applied at once, tasks answered from canned results.
+type fakeNode struct {
+	env      *env
+	host     string
+	diskFree int64
+
+	mu      sync.Mutex
+	panel   *panel.Panel
+	hold    map[string]chan struct{} // task kind → released when closed
+	fail    map[string]string        // task kind → error to report
+	ran     map[string]int           // task kind → times reported done
+	runs    []string                 // "kind" for each task reported, in order
+	offline bool
+}
+
+func (n *fakeNode) caller() panel.Caller {
+	return panel.Caller{Name: "node-" + n.host, Role: model.RoleNode, Host: n.host}
+}
+
+func (n *fakeNode) pnl() *panel.Panel {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.panel != nil {
+		return n.panel
+	}
+	return n.env.p
+}
+
+func (n *fakeNode) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		n.mu.Lock()
+		off := n.offline
+		n.mu.Unlock()
+		if off {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		p := n.pnl()
+		_ = p.Heartbeat(ctx, n.caller(), model.Heartbeat{DiskFree: n.diskFree})
+		w, err := p.NodeWork(ctx, n.caller(), 100*time.Millisecond)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		for _, wi := range w.Items {
+			to := model.StateActive
+			switch wi.Item.State {
+			case model.StatePendingDelete:
+				to = model.StateDeleted
+			case model.StatePendingDisable:
+				to = model.StateDisabled
+			}
+			_, _ = p.ReportItem(ctx, n.caller(), wi.Item.ID, panel.Report{State: to})
+		}
+		for _, t := range w.Tasks {
+			n.mu.Lock()
+			hold := n.hold[t.Kind]
+			n.mu.Unlock()
+			if hold != nil {
+				go func() {
+					select {
+					case <-hold:
+						n.answer(ctx, t)
+					case <-ctx.Done():
+					}
+				}()
+				continue
+			}
+			n.answer(ctx, t)
+		}
+	}
+}
+
+func (n *fakeNode) answer(ctx context.Context, t model.Task) {
+	n.mu.Lock()
+	failMsg := n.fail[t.Kind]
+	n.mu.Unlock()
+	rep := panel.TaskReport{OK: failMsg == "", Error: failMsg}
+	if failMsg == "" {
+		rep.Result = cannedResult(t)
+	}
+	if _, err := n.pnl().ReportTask(ctx, n.caller(), t.ID, rep); err != nil {
+		return
+	}
+	n.mu.Lock()
+	n.runs = append(n.runs, t.Kind)
+	if rep.OK {
+		n.ran[t.Kind]++
+	}
+	n.mu.Unlock()
+}
+
+func (n *fakeNode) count(kind string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ran[kind]
+}
+
+func (n *fakeNode) set(fn func(n *fakeNode)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	fn(n)
+}
+
+var sums = []model.TableSum{
+	{DB: "ada_wp", Table: "wp_posts", Rows: 120, Checksum: "1234"},
+	{DB: "ada_wp", Table: "wp_users", Rows: 2, Checksum: "99"},
+}
+
+func cannedResult(t model.Task) json.RawMessage {
+	var v any
+	switch t.Kind {
+	case model.TaskMoveKeygen:
+		v = model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAtest move"}
+	case model.TaskMoveAuthorize:
+		v = model.MoveAuthorizeResult{HostKey: "127.0.1.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAhost"}
+	case model.TaskMoveSyncFiles:
+		v = model.MoveSyncFilesResult{Bytes: 4096, TotalBytes: 1 << 20, Files: 7, TotalFiles: 40, Percent: 100, Seconds: 0.5}
+	case model.TaskMoveSyncDB:
+		v = model.MoveSyncDBResult{Tables: sums, TablesCopied: 2, Bytes: 2048, Seconds: 0.2,
+			Unregistered: []model.UnregisteredDB{{Engine: "mysql", Name: "old_drupal", Config: "web/old/sites/default/settings.php"}}}
+	case model.TaskMoveVerify:
+		v = model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums}
+	default:
+		return nil
+	}
+	b, _ := json.Marshal(v)
+	return b
+}

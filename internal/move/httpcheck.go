@@ -1,0 +1,158 @@
+package move
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"ferry/internal/model"
+)
+
+// maxPage bounds what verify reads of one page.
+const maxPage = 16 << 20
+
+// verifyReport compares the hosts: the node's file and table comparison,
+// and every web name fetched from both addresses by the engine itself.
+func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.MoveVerifyResult) *VerifyReport {
+	rep := &VerifyReport{At: e.now(), FilesDiffering: vr.FilesDiffering}
+	if n := len(vr.FilesDiffering); n > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d file(s) differ (%s)", n, firstFew(vr.FilesDiffering)))
+	}
+	rep.Tables = compareTables(vr.Old, vr.New)
+	var bad []string
+	for _, t := range rep.Tables {
+		if !t.Equal {
+			bad = append(bad, t.DB+"."+t.Table)
+		}
+	}
+	if len(bad) > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d table(s) differ in rows or checksum (%s)", len(bad), firstFew(bad)))
+	}
+	var names []string
+	for _, it := range onHost(o.items, r.m.To) {
+		if it.Kind != model.KindWebConf {
+			continue
+		}
+		names = append(names, it.Spec.ServerNames...)
+		rep.HostsLines = append(rep.HostsLines, r.d.ToAddr+" "+strings.Join(it.Spec.ServerNames, " "))
+	}
+	rep.HTTP = e.fetchAll(ctx, names, r.d.FromAddr, r.d.ToAddr)
+	bad = nil
+	for _, h := range rep.HTTP {
+		if !h.Equal {
+			bad = append(bad, h.Name)
+		}
+	}
+	if len(bad) > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d site(s) answer differently on %s and %s (%s)", len(bad), r.m.From, r.m.To, firstFew(bad)))
+	}
+	rep.Passed = len(rep.Problems) == 0
+	return rep
+}
+
+func firstFew(s []string) string {
+	if len(s) > 5 {
+		return strings.Join(s[:5], ", ") + ", …"
+	}
+	return strings.Join(s, ", ")
+}
+
+// compareTables pairs every table's sums on both hosts.
+func compareTables(old, new []model.TableSum) []TableCheck {
+	byKey := map[string]*TableCheck{}
+	var keys []string
+	add := func(t model.TableSum, isNew bool) {
+		k := t.DB + "\x00" + t.Table
+		tc, ok := byKey[k]
+		if !ok {
+			tc = &TableCheck{DB: t.DB, Table: t.Table}
+			byKey[k] = tc
+			keys = append(keys, k)
+		}
+		if isNew {
+			tc.New = &t
+		} else {
+			tc.Old = &t
+		}
+	}
+	for _, t := range old {
+		add(t, false)
+	}
+	for _, t := range new {
+		add(t, true)
+	}
+	slices.Sort(keys)
+	out := make([]TableCheck, 0, len(keys))
+	for _, k := range keys {
+		tc := byKey[k]
+		tc.Equal = tc.Old != nil && tc.New != nil && tc.Old.Rows == tc.New.Rows && tc.Old.Checksum == tc.New.Checksum
+		out = append(out, *tc)
+	}
+	return out
+}
+
+// fetchAll fetches every name from both addresses, a few at a time.
+func (e *Engine) fetchAll(ctx context.Context, names []string, oldAddr, newAddr string) []HTTPCheck {
+	out := make([]HTTPCheck, len(names))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c := HTTPCheck{Name: n, Old: e.fetch(ctx, oldAddr, n), New: e.fetch(ctx, newAddr, n)}
+			c.Equal = c.Old.Error == "" && c.New.Error == "" && c.Old.Status == c.New.Status &&
+				c.Old.Title == c.New.Title && c.Old.SHA256 == c.New.SHA256
+			out[i] = c
+		}()
+	}
+	wg.Wait()
+	slices.SortStableFunc(out, func(a, b HTTPCheck) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+
+// fetch gets http://addr/ with Host: name, without following redirects.
+func (e *Engine) fetch(ctx context.Context, addr, name string) HTTPFetch {
+	u := "http://" + net.JoinHostPort(addr, strconv.Itoa(e.opts.HTTPPort)) + "/"
+	f := HTTPFetch{URL: u}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		f.Error = err.Error()
+		return f
+	}
+	req.Host = name
+	req.Header.Set("User-Agent", "ferry-move-verify")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		f.Error = err.Error()
+		return f
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
+	if err != nil {
+		f.Error = "read body: " + err.Error()
+		return f
+	}
+	h.Write(body)
+	f.Status, f.Bytes, f.SHA256 = resp.StatusCode, int64(len(body)), hex.EncodeToString(h.Sum(nil))
+	if m := titleRE.FindSubmatch(body); m != nil {
+		f.Title = strings.Join(strings.Fields(html.UnescapeString(string(m[1]))), " ")
+	}
+	return f
+}

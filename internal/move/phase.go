@@ -1,0 +1,411 @@
+package move
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"ferry/internal/model"
+	"ferry/internal/panel"
+	"ferry/internal/store"
+)
+
+// PhaseInput asks for a phase; Force overrides the waits DESIGN.md lets
+// an admin override (cutover's and cleanup's).
+type PhaseInput struct {
+	Force bool `json:"force,omitempty"`
+}
+
+// Phases an admin may ask for once a move is started.
+var commandPhases = []model.MovePhase{model.PhaseSync, model.PhaseVerify, model.PhaseCutover, model.PhaseCleanup, model.PhaseAbort}
+
+// RunPhase starts (or resumes) a phase of move id, after its guards. It
+// returns at once; the phase runs in the background.
+func (e *Engine) RunPhase(ctx context.Context, c panel.Caller, id int64, phase model.MovePhase, in PhaseInput) (View, error) {
+	if err := mayMove(c); err != nil {
+		return View{}, err
+	}
+	known := false
+	for _, p := range commandPhases {
+		known = known || p == phase
+	}
+	if !known {
+		return View{}, &model.FieldError{Field: "phase", Message: fmt.Sprintf("unknown phase %q (sync, verify, cutover, cleanup, abort)", phase)}
+	}
+	if in.Force && phase != model.PhaseCutover && phase != model.PhaseCleanup {
+		return View{}, &model.FieldError{Field: "force", Message: "only cutover and cleanup can be forced"}
+	}
+	var m model.Move
+	err := e.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		m, err = e.beginPhase(ctx, tx, c, id, phase, in)
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	e.kick(ctx, m)
+	return e.Get(ctx, c, id)
+}
+
+// beginPhase checks that phase may run now and records it as running with
+// a new run number, in tx.
+func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id int64, phase model.MovePhase, in PhaseInput) (model.Move, error) {
+	m, err := tx.GetMove(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, fmt.Errorf("move %d does not exist: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return m, err
+	}
+	d, err := decodeData(m)
+	if err != nil {
+		return m, err
+	}
+	if err := allowed(m, d, phase); err != nil {
+		return m, err
+	}
+	resume := m.Phase == phase && m.Status == model.MoveFailed && resumable(phase)
+	var risk string
+	if !resume {
+		switch phase {
+		case model.PhaseCutover:
+			risk, err = e.cutoverGuard(ctx, tx, m, &d, in.Force)
+		case model.PhaseCleanup:
+			risk, err = e.cleanupGuard(&d, in.Force)
+		}
+		if err != nil {
+			return m, err
+		}
+	}
+	now := e.now()
+	d.Run++
+	if resume {
+		if err := dropFailedTasks(ctx, tx, &d); err != nil {
+			return m, err
+		}
+	} else {
+		d.Step, d.Tasks = 0, nil
+	}
+	d.By, d.Force, d.Waiting = c.Name, in.Force, ""
+	if phase == model.PhaseSync {
+		d.SyncRuns++
+	}
+	if phase == model.PhaseCutover && !resume {
+		d.Cutover = &CutoverReport{Forced: risk}
+	}
+	if phase == model.PhaseCleanup && risk != "" {
+		d.Cleanup = &EndReport{Forced: risk}
+	}
+	note := ""
+	if resume {
+		note = "resumed after: " + m.Error
+	}
+	d.History = append(d.History, Event{Phase: phase, Run: d.Run, By: c.Name, Force: in.Force, At: now, Status: model.MoveRunning, Note: note})
+	m.Phase, m.Status, m.Error = phase, model.MoveRunning, ""
+	if err := encodeData(&m, d); err != nil {
+		return m, err
+	}
+	if err := tx.UpdateMove(ctx, &m); err != nil {
+		return m, err
+	}
+	after := map[string]any{"force": in.Force, "resume": resume}
+	if risk != "" {
+		after["risk"] = risk
+	}
+	return m, e.p.Audit(ctx, tx, c, "move."+string(phase)+".start", moveObject(m.ID), m.OrderID, nil, after)
+}
+
+// allowed says whether phase may follow where move m stands.
+func allowed(m model.Move, d Data, phase model.MovePhase) error {
+	if !m.Active() {
+		return refused("move %d has ended (%s); start a new one with ferry move start", m.ID, m.Phase)
+	}
+	before := m.Phase == model.PhasePrepare || m.Phase == model.PhaseSync || m.Phase == model.PhaseVerify
+	if m.Status == model.MoveRunning && !(phase == model.PhaseAbort && before) {
+		what := m.Phase
+		if d.Waiting != "" {
+			return refused("move %d is still running its %s phase (%s); wait for it (ferry move status) or abort it", m.ID, what, d.Waiting)
+		}
+		return refused("move %d is still running its %s phase; wait for it (ferry move status) or abort it", m.ID, what)
+	}
+	failedPrepare := m.Phase == model.PhasePrepare && m.Status == model.MoveFailed
+	switch phase {
+	case model.PhaseSync:
+		if failedPrepare {
+			return refused("move %d's prepare failed (%s); start it again with ferry move start to resume, or abort it", m.ID, m.Error)
+		}
+		if !before {
+			return refused("move %d is past syncing (phase %s): syncing now would overwrite changes made on %s", m.ID, m.Phase, m.To)
+		}
+	case model.PhaseVerify:
+		switch {
+		case m.Phase == model.PhasePrepare:
+			return refused("move %d has not synced yet; run ferry move sync first", m.ID)
+		case m.Phase == model.PhaseSync && m.Status == model.MoveFailed:
+			return refused("move %d's last sync failed (%s); run ferry move sync again first", m.ID, m.Error)
+		case !before:
+			return refused("move %d is past verifying (phase %s)", m.ID, m.Phase)
+		}
+	case model.PhaseCutover:
+		switch {
+		case m.Phase == model.PhaseCutover && m.Status == model.MoveFailed:
+		case m.Phase == model.PhaseVerify:
+		case m.Phase == model.PhaseSync || m.Phase == model.PhasePrepare:
+			return refused("move %d has not been verified since its last sync; run ferry move verify first", m.ID)
+		default:
+			return refused("move %d is in phase %s (%s); cutover follows a verify", m.ID, m.Phase, m.Status)
+		}
+	case model.PhaseCleanup:
+		if !(m.Phase == model.PhaseCutover && m.Status == model.MoveSucceeded) && !(m.Phase == model.PhaseCleanup && m.Status == model.MoveFailed) {
+			return refused("move %d has not been cut over (phase %s, %s); cleanup follows a finished cutover", m.ID, m.Phase, m.Status)
+		}
+	case model.PhaseAbort:
+		switch {
+		case before, m.Phase == model.PhaseAbort:
+		case m.Phase == model.PhaseCutover && m.Status == model.MoveFailed && (d.Cutover == nil || d.Cutover.SwitchedAt == nil):
+		default:
+			return refused("move %d is past its cutover: dns points at %s; finish it with ferry move cleanup (a move back is a new move)", m.ID, m.To)
+		}
+	}
+	return nil
+}
+
+// dropFailedTasks forgets the run's failed tasks, so that a resumed phase
+// hands them out again.
+func dropFailedTasks(ctx context.Context, tx store.Tx, d *Data) error {
+	for name, id := range d.Tasks {
+		t, err := tx.GetTask(ctx, id)
+		if err != nil {
+			return err
+		}
+		if t.State == model.TaskFailed {
+			delete(d.Tasks, name)
+		}
+	}
+	return nil
+}
+
+// itemsMark fingerprints the order's host-bound items on the new host, so
+// cutover can tell whether anything changed since verify.
+func itemsMark(items []model.Item, host string) string {
+	h := sha256.New()
+	for _, it := range onHost(items, host) {
+		fmt.Fprintf(h, "%d %s %s\n", it.ID, it.State, it.UpdatedAt.UTC().Format(time.RFC3339Nano))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// oldCacheEnd is when resolvers may have forgotten the old address: the
+// old TTL after the dns host served the lowered one. It errs when the dns
+// host has not applied the lowered TTLs yet.
+func oldCacheEnd(d *Data, items []model.Item) (time.Time, error) {
+	since := d.PreparedAt
+	for _, it := range items {
+		if _, ok := d.ttlOf(it.ID); !ok || it.Kind != model.KindDNS {
+			continue
+		}
+		if it.State.Pending() {
+			return time.Time{}, fmt.Errorf("the dns host %s has not applied the lowered TTL of %s yet", it.Host, describeItem(it))
+		}
+		if it.UpdatedAt.After(since) {
+			since = it.UpdatedAt
+		}
+	}
+	return since.Add(time.Duration(d.OldTTL) * time.Second), nil
+}
+
+// cutoverGuard refuses a cutover before verify passed on what is there now
+// and before the old TTL ran out; force overrides the TTL wait and a
+// verify that found differences, and the returned risk says what that
+// costs.
+func (e *Engine) cutoverGuard(ctx context.Context, tx store.Tx, m model.Move, d *Data, force bool) (string, error) {
+	var hard, soft, risks []string
+	v := d.Verify
+	items, err := tx.ListItems(ctx, store.ItemFilter{OrderID: m.OrderID})
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case v == nil:
+		hard = append(hard, "verify has not run; run ferry move verify first")
+	case v.AfterSyncRuns != d.SyncRuns:
+		hard = append(hard, "a sync ran after the last verify; run ferry move verify again")
+	case v.ItemsMark != "" && v.ItemsMark != itemsMark(items, m.To):
+		hard = append(hard, fmt.Sprintf("the order's items on %s changed after the last verify; run ferry move verify again", m.To))
+	case !v.Passed:
+		soft = append(soft, "the last verify found differences ("+strings.Join(v.Problems, "; ")+")")
+		risks = append(risks, fmt.Sprintf("%s may not serve the same site as %s", m.To, m.From))
+	}
+	now := e.now()
+	end, err := oldCacheEnd(d, items)
+	switch {
+	case err != nil:
+		soft = append(soft, err.Error())
+		risks = append(risks, fmt.Sprintf("resolvers may keep %s's address for up to %d s after the switch", m.From, d.OldTTL))
+		end = now.Add(time.Duration(d.OldTTL) * time.Second)
+	case now.Before(end):
+		soft = append(soft, fmt.Sprintf("the old TTL (%d s) runs out only at %s, in %s", d.OldTTL, end.Format(time.RFC3339), end.Sub(now).Round(time.Second)))
+		risks = append(risks, fmt.Sprintf("resolvers may hand out %s's address until %s; their clients reach %s, which proxies to %s after cutover, so no write is lost, and cleanup waits until then",
+			m.From, end.Format(time.RFC3339), m.From, m.To))
+	}
+	d.CacheEnd = end
+	if len(hard) > 0 || (len(soft) > 0 && !force) {
+		all := append(hard, soft...)
+		msg := fmt.Sprintf("cannot cut move %d over: %s", m.ID, strings.Join(all, "; "))
+		if len(hard) == 0 {
+			msg += " (--force overrides)"
+		}
+		return "", refused("%s", msg)
+	}
+	if len(soft) > 0 {
+		return "forced: " + strings.Join(risks, "; "), nil
+	}
+	return "", nil
+}
+
+// cleanupGuard refuses a cleanup before the lowered TTL ran out twice
+// since the dns switch was served (and before the old TTL did, when the
+// cutover was forced); force overrides and says what it risks.
+func (e *Engine) cleanupGuard(d *Data, force bool) (string, error) {
+	cr := d.Cutover
+	if cr == nil || cr.DNSAppliedAt == nil {
+		return "", refused("the dns switch has not been served yet; wait for the cutover to finish")
+	}
+	ready := cr.DNSAppliedAt.Add(2 * LoweredTTL * time.Second)
+	if d.CacheEnd.After(ready) {
+		ready = d.CacheEnd
+	}
+	now := e.now()
+	if !now.Before(ready) {
+		return "", nil
+	}
+	if !force {
+		return "", refused("cannot clean up yet: the lowered TTL (%d s) runs out twice since the dns switch at %s only at %s, in %s (--force overrides)",
+			LoweredTTL, cr.DNSAppliedAt.Format(time.RFC3339), ready.Format(time.RFC3339), ready.Sub(now).Round(time.Second))
+	}
+	return fmt.Sprintf("forced: resolvers may hand out the old address until %s; clients using it reach a host that no longer serves the site", ready.Format(time.RFC3339)), nil
+}
+
+// View is a move as the API shows it: the move, its order's identifier and
+// the node tasks of its current phase run with their progress.
+type View struct {
+	model.Move
+	Identifier string     `json:"identifier"`
+	Tasks      []TaskView `json:"tasks,omitempty"`
+}
+
+// TaskView is a task of the current phase run; Result holds its progress
+// while it runs.
+type TaskView struct {
+	Name string `json:"name"`
+	model.Task
+}
+
+// Data decodes the view's move data.
+func (v View) Info() (Data, error) { return decodeData(v.Move) }
+
+// Get returns a move with its current tasks.
+func (e *Engine) Get(ctx context.Context, c panel.Caller, id int64) (View, error) {
+	if err := mayMove(c); err != nil {
+		return View{}, err
+	}
+	var v View
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		m, err := tx.GetMove(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("move %d does not exist: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		v, err = view(ctx, tx, m)
+		return err
+	})
+	return v, err
+}
+
+func view(ctx context.Context, tx store.Tx, m model.Move) (View, error) {
+	d, err := decodeData(m)
+	if err != nil {
+		return View{}, err
+	}
+	v := View{Move: m, Identifier: d.Identifier}
+	names := map[int64]string{}
+	for n, id := range d.Tasks {
+		names[id] = n
+	}
+	if len(names) == 0 {
+		return v, nil
+	}
+	tasks, err := tx.ListTasks(ctx, store.TaskFilter{MoveID: m.ID})
+	if err != nil {
+		return View{}, err
+	}
+	for _, t := range tasks {
+		if n, ok := names[t.ID]; ok {
+			t.Payload = nil
+			v.Tasks = append(v.Tasks, TaskView{Name: n, Task: t})
+		}
+	}
+	// remove-order-dir tasks the panel made carry no move id.
+	for id, n := range names {
+		found := false
+		for _, t := range v.Tasks {
+			found = found || t.ID == id
+		}
+		if !found {
+			t, err := tx.GetTask(ctx, id)
+			if err != nil {
+				return View{}, err
+			}
+			t.Payload = nil
+			v.Tasks = append(v.Tasks, TaskView{Name: n, Task: t})
+		}
+	}
+	return v, nil
+}
+
+// List lists the moves of an order (identifier or id, its limbo twin's id
+// too), or every move; activeOnly keeps those not ended.
+func (e *Engine) List(ctx context.Context, c panel.Caller, orderRef string, activeOnly bool) ([]View, error) {
+	if err := mayMove(c); err != nil {
+		return nil, err
+	}
+	out := []View{}
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		f := store.MoveFilter{ActiveOnly: activeOnly}
+		var limboID int64
+		if orderRef != "" {
+			o, err := resolveOrder(ctx, tx, orderRef)
+			if err != nil {
+				return err
+			}
+			if o.State == model.OrderTransferLimbo {
+				limboID = o.ID
+			} else {
+				f.OrderID = o.ID
+			}
+		}
+		moves, err := tx.ListMoves(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, m := range moves {
+			if limboID != 0 && m.LimboOrderID != limboID {
+				continue
+			}
+			v, err := view(ctx, tx, m)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,418 @@
+package move
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"ferry/internal/model"
+	"ferry/internal/panel"
+	"ferry/internal/store"
+)
+
+// Plan is what moving an order would do, and what stops it. Plan changes
+// nothing; StartMove makes the same checks and refuses with Problems.
+type Plan struct {
+	Order    model.Order `json:"order"`
+	From     string      `json:"from"`
+	To       string      `json:"to"`
+	FromAddr string      `json:"from_addr"`
+	ToAddr   string      `json:"to_addr"`
+	// Copies are the host-bound items the new host gets a copy of.
+	Copies []PlanItem `json:"copies"`
+	// DNS are the order's records: their TTL lowered now, A/AAAA values
+	// switched at cutover.
+	DNS []PlanDNS `json:"dns"`
+	// OldTTL is the largest TTL of the order's A/AAAA records: cutover
+	// waits that long after prepare.
+	OldTTL int `json:"old_ttl"`
+	// SizeEstimate is the order's size in bytes (0 when unknown) and
+	// SizeSource where it comes from; DiskFree is the new host's free disk
+	// from its last heartbeat.
+	SizeEstimate int64    `json:"size_estimate"`
+	SizeSource   string   `json:"size_source"`
+	DiskFree     int64    `json:"disk_free"`
+	Steps        []string `json:"steps"`
+	Warnings     []string `json:"warnings,omitempty"`
+	// Problems are the guards that refuse the move, each saying what to do.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// PlanItem is an item the move copies.
+type PlanItem struct {
+	ID    int64       `json:"id"`
+	Kind  model.Kind  `json:"kind"`
+	Name  string      `json:"name"`
+	State model.State `json:"state"`
+}
+
+// PlanDNS is a dns record of the order and what the move does to it.
+type PlanDNS struct {
+	ID       int64  `json:"id"`
+	FQDN     string `json:"fqdn"`
+	Type     string `json:"type"`
+	Value    string `json:"value"`
+	TTL      int    `json:"ttl"`
+	NewTTL   int    `json:"new_ttl"`
+	SwitchTo string `json:"switch_to,omitempty"`
+}
+
+// StartInput starts a move.
+type StartInput struct {
+	Order string `json:"order"`
+	To    string `json:"to"`
+}
+
+func mayMove(c panel.Caller) error {
+	if !c.IsAdmin() {
+		return fmt.Errorf("%w: only admins move orders (a %s token cannot)", panel.ErrForbidden, c.Role)
+	}
+	return nil
+}
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", panel.ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// Plan checks a move of order to host and says what it would do.
+func (e *Engine) Plan(ctx context.Context, c panel.Caller, orderRef, to string) (Plan, error) {
+	if err := mayMove(c); err != nil {
+		return Plan{}, err
+	}
+	var plan *Plan
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		o, err := resolveOrder(ctx, tx, orderRef)
+		if err != nil {
+			return err
+		}
+		plan, _, err = e.preflight(ctx, tx, o, to)
+		return err
+	})
+	if err != nil {
+		return Plan{}, err
+	}
+	return *plan, nil
+}
+
+func resolveOrder(ctx context.Context, tx store.Tx, ref string) (model.Order, error) {
+	o, err := panel.ResolveOrder(ctx, tx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, fmt.Errorf("order %q does not exist (ferry order search finds it): %w", ref, store.ErrNotFound)
+	}
+	return o, err
+}
+
+// source is what preflight read, for prepare.
+type source struct {
+	order    model.Order
+	from, to model.Host
+	items    []model.Item
+}
+
+// preflight runs the guards of a new move. Unknown order or host are
+// errors; every other guard adds a problem to the plan.
+func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to string) (*Plan, *source, error) {
+	p := &Plan{Order: o, From: o.Host, To: to, Copies: []PlanItem{}, DNS: []PlanDNS{}}
+	problem := func(format string, args ...any) { p.Problems = append(p.Problems, fmt.Sprintf(format, args...)) }
+	if to == "" {
+		return nil, nil, &model.FieldError{Field: "to", Message: "name the host to move to (--to)"}
+	}
+	toHost, err := tx.GetHost(ctx, to)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, fmt.Errorf("host %q does not exist (ferry host list shows the hosts): %w", to, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	fromHost, err := tx.GetHost(ctx, o.Host)
+	if err != nil {
+		return nil, nil, err
+	}
+	src := &source{order: o, from: fromHost, to: toHost}
+	p.FromAddr, p.ToAddr = preferredAddr(fromHost), preferredAddr(toHost)
+
+	if o.State != model.OrderActive {
+		problem("order %s (id %d) is %s, not active", o.Identifier, o.ID, o.State)
+	}
+	moves, err := tx.ListMoves(ctx, store.MoveFilter{OrderID: o.ID, ActiveOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range moves {
+		problem("order %s is already being moved (move %d, %s → %s, phase %s, %s); see ferry move status %s",
+			o.Identifier, m.ID, m.From, m.To, m.Phase, m.Status, o.Identifier)
+	}
+	if to == o.Host {
+		problem("order %s already lives on %s; name another host", o.Identifier, to)
+	}
+	if !toHost.HasRole(model.RoleWeb) {
+		problem("host %s has no web role and cannot take orders", to)
+	}
+	if toHost.State != model.HostActive {
+		problem("host %s is %s; only active hosts take new orders (ferry host update %s --state active)", to, toHost.State, to)
+	}
+	now := e.now()
+	for _, h := range []model.Host{fromHost, toHost} {
+		if h.Name == to && to == o.Host {
+			continue
+		}
+		switch {
+		case h.LastSeen == nil:
+			problem("host %s's node has never reported; start ferry node on it", h.Name)
+		case now.Sub(*h.LastSeen) > HeartbeatMaxAge:
+			problem("host %s's node is offline (last heartbeat %s ago, at %s); start ferry node on it or wait for it",
+				h.Name, now.Sub(*h.LastSeen).Round(time.Second), h.LastSeen.UTC().Format(time.RFC3339))
+		}
+	}
+
+	items, err := tx.ListItems(ctx, store.ItemFilter{OrderID: o.ID})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, it := range items {
+		if it.State == model.StateDeleted {
+			continue
+		}
+		src.items = append(src.items, it)
+		if it.State != model.StateActive {
+			problem("%s is %s; every item must be active before a move (wait for its host, or fix it with ferry item)", describeItem(it), it.State)
+		}
+		if it.Kind == model.KindDNS {
+			d := PlanDNS{ID: it.ID, FQDN: it.Spec.FQDN, Type: it.Spec.Type, Value: it.Spec.Value, TTL: it.Spec.TTL, NewTTL: min(it.Spec.TTL, LoweredTTL)}
+			if (it.Spec.Type == model.RRA || it.Spec.Type == model.RRAAAA) && slices.Contains(fromHost.Addresses, it.Spec.Value) {
+				d.SwitchTo = toHost.Addr4()
+				if it.Spec.Type == model.RRAAAA {
+					d.SwitchTo = toHost.Addr6()
+				}
+				if d.SwitchTo == "" {
+					problem("%s points at %s, but %s has no %s address to switch it to at cutover; add one (ferry host update)", describeItem(it), it.Spec.Value, to, it.Spec.Type)
+				}
+			}
+			if it.Spec.Type == model.RRA || it.Spec.Type == model.RRAAAA {
+				p.OldTTL = max(p.OldTTL, it.Spec.TTL)
+			}
+			p.DNS = append(p.DNS, d)
+			continue
+		}
+		p.Copies = append(p.Copies, PlanItem{ID: it.ID, Kind: it.Kind, Name: itemName(it), State: it.State})
+		for _, id := range it.Spec.Identities(it.Kind) {
+			holders, err := tx.HoldersOf(ctx, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, h := range holders {
+				if h.ItemID == it.ID || !h.State.Live() {
+					continue
+				}
+				other, err := tx.GetItem(ctx, h.ItemID)
+				if err != nil {
+					return nil, nil, err
+				}
+				problem("%s is already taken by item %d (order %d on %s, %s); the new host cannot hold it twice",
+					strings.TrimPrefix(id, string(it.Kind)+":"), other.ID, other.OrderID, other.Host, other.State)
+			}
+		}
+	}
+	if len(p.Copies) == 0 {
+		problem("order %s has no items to move", o.Identifier)
+	}
+
+	p.SizeEstimate, p.SizeSource, err = sizeEstimate(ctx, tx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.DiskFree = toHost.DiskFree
+	switch {
+	case p.SizeEstimate > 0 && float64(p.DiskFree) < float64(p.SizeEstimate)*DiskFactor:
+		problem("%s has %s free, but the order needs %s (%s × %.1f, %s); free some space on %s",
+			to, bytesStr(p.DiskFree), bytesStr(int64(float64(p.SizeEstimate)*DiskFactor)), bytesStr(p.SizeEstimate), DiskFactor, p.SizeSource, to)
+	case p.SizeEstimate == 0:
+		p.Warnings = append(p.Warnings, fmt.Sprintf("the order's size is not known before its first sync; %s has %s free", to, bytesStr(p.DiskFree)))
+	}
+	if p.OldTTL == 0 {
+		p.Warnings = append(p.Warnings, "the order has no A/AAAA records in ferry: point its names at "+p.ToAddr+" by hand at cutover")
+	}
+	p.Steps = planSteps(p)
+	return p, src, nil
+}
+
+// sizeEstimate is the order's tree size from the newest sync of an earlier
+// move of it; without one the size is unknown.
+func sizeEstimate(ctx context.Context, tx store.Tx, o model.Order) (int64, string, error) {
+	moves, err := tx.ListMoves(ctx, store.MoveFilter{OrderID: o.ID})
+	if err != nil {
+		return 0, "", err
+	}
+	for i := len(moves) - 1; i >= 0; i-- {
+		d, err := decodeData(moves[i])
+		if err != nil {
+			continue
+		}
+		if s := d.lastSync(); s != nil && s.Files.TotalBytes > 0 {
+			return s.Files.TotalBytes, fmt.Sprintf("size at move %d's last sync", moves[i].ID), nil
+		}
+	}
+	return 0, "unknown", nil
+}
+
+func planSteps(p *Plan) []string {
+	lowered := 0
+	for _, d := range p.DNS {
+		if d.TTL > d.NewTTL {
+			lowered++
+		}
+	}
+	return []string{
+		fmt.Sprintf("prepare: lower the TTL of %d dns record(s) to %d s; make a transfer-limbo order %s on %s holding the %d item(s), still serving; point order %d at %s; copy the items there (pending-insert); make an ssh key on %s authorised on %s for this move only",
+			lowered, LoweredTTL, p.Order.Identifier, p.From, len(p.Copies), p.Order.ID, p.To, p.From, p.To),
+		fmt.Sprintf("sync (repeatable): rsync %s and copy every database and crontab from %s to %s", model.OrderDir(p.Order.Member, p.Order.Identifier), p.From, p.To),
+		fmt.Sprintf("verify: compare files, tables and every site over HTTP on %s and %s; print /etc/hosts lines", p.FromAddr, p.ToAddr),
+		fmt.Sprintf("cutover (not before %d s after prepare): freeze the old site, final sync, old vhost proxies to %s, switch A/AAAA records, restore TTLs", p.OldTTL, p.To),
+		fmt.Sprintf("cleanup (not before %d s after cutover): remove the limbo order from %s", 2*LoweredTTL, p.From),
+	}
+}
+
+func preferredAddr(h model.Host) string {
+	if a := h.Addr4(); a != "" {
+		return a
+	}
+	return h.Addr6()
+}
+
+func bytesStr(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// StartMove checks a move of an order to a host and, when nothing stops
+// it, prepares it in one transaction (the seed's first script); the ssh
+// key is then made in the background. A move whose prepare failed is
+// resumed by starting it again.
+func (e *Engine) StartMove(ctx context.Context, c panel.Caller, in StartInput) (View, error) {
+	if err := mayMove(c); err != nil {
+		return View{}, err
+	}
+	var m model.Move
+	var wake []string
+	err := e.st.Update(ctx, func(tx store.Tx) error {
+		o, err := resolveOrder(ctx, tx, in.Order)
+		if err != nil {
+			return err
+		}
+		moves, err := tx.ListMoves(ctx, store.MoveFilter{OrderID: o.ID, ActiveOnly: true})
+		if err != nil {
+			return err
+		}
+		if len(moves) == 1 && moves[0].Phase == model.PhasePrepare && moves[0].Status == model.MoveFailed && moves[0].To == in.To {
+			m, err = e.beginPhase(ctx, tx, c, moves[0].ID, model.PhasePrepare, PhaseInput{})
+			return err
+		}
+		plan, src, err := e.preflight(ctx, tx, o, in.To)
+		if err != nil {
+			return err
+		}
+		if len(plan.Problems) > 0 {
+			return refused("cannot move %s to %s: %s", o.Identifier, in.To, strings.Join(plan.Problems, "; "))
+		}
+		m, wake, err = e.prepare(ctx, tx, c, plan, src)
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	e.p.Notify(wake...)
+	e.kick(ctx, m)
+	return e.Get(ctx, c, m.ID)
+}
+
+// prepare is the seed's first script, in the caller's transaction.
+func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan *Plan, src *source) (model.Move, []string, error) {
+	now := e.now()
+	o := src.order
+	limbo := model.Order{Identifier: o.Identifier, Member: o.Member, Host: o.Host, State: model.OrderTransferLimbo}
+	if err := tx.CreateOrder(ctx, &limbo); err != nil {
+		return model.Move{}, nil, fmt.Errorf("limbo order: %w", err)
+	}
+	if err := e.p.Audit(ctx, tx, c, "order.create", fmt.Sprintf("order/%d", limbo.ID), limbo.ID, nil, limbo); err != nil {
+		return model.Move{}, nil, err
+	}
+	d := Data{
+		Run: 1, By: c.Name, Identifier: o.Identifier, Member: o.Member,
+		FromAddr: plan.FromAddr, ToAddr: plan.ToAddr, PreparedAt: now, OldTTL: plan.OldTTL,
+		History: []Event{{Phase: model.PhasePrepare, Run: 1, By: c.Name, At: now, Status: model.MoveRunning}},
+	}
+	wake := []string{src.to.Name}
+	for _, it := range src.items {
+		if it.Kind == model.KindDNS {
+			if it.Spec.TTL <= LoweredTTL {
+				continue
+			}
+			d.TTLs = append(d.TTLs, TTLChange{ItemID: it.ID, FQDN: it.Spec.FQDN, Type: it.Spec.Type, Value: it.Spec.Value, Old: it.Spec.TTL})
+			before := it
+			it.Spec.TTL = LoweredTTL
+			if err := e.p.SetStateTx(ctx, tx, c, &it, model.StatePendingUpdate); err != nil {
+				return model.Move{}, nil, fmt.Errorf("%s: %w", describeItem(before), err)
+			}
+			if err := e.p.Audit(ctx, tx, c, "item.update", fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it); err != nil {
+				return model.Move{}, nil, err
+			}
+			wake = append(wake, it.Host)
+			continue
+		}
+		it.OrderID = limbo.ID
+		if err := e.p.SetStateTx(ctx, tx, c, &it, model.StateTransferLimbo); err != nil {
+			return model.Move{}, nil, fmt.Errorf("%s: %w", describeItem(it), err)
+		}
+		cp := model.Item{OrderID: o.ID, Host: src.to.Name, Kind: it.Kind, Spec: cloneSpec(it.Spec)}
+		if err := e.p.InsertItem(ctx, tx, c, &cp); err != nil {
+			return model.Move{}, nil, fmt.Errorf("copy %s to %s: %w", describeItem(it), src.to.Name, err)
+		}
+		d.Copies = append(d.Copies, Copy{Kind: it.Kind, Name: itemName(it), Original: it.ID, Copy: cp.ID})
+	}
+	before := o
+	o.Host = src.to.Name
+	if err := tx.UpdateOrder(ctx, &o); err != nil {
+		return model.Move{}, nil, err
+	}
+	if err := e.p.Audit(ctx, tx, c, "order.update", fmt.Sprintf("order/%d", o.ID), o.ID, before, o); err != nil {
+		return model.Move{}, nil, err
+	}
+	m := model.Move{OrderID: o.ID, LimboOrderID: limbo.ID, From: src.from.Name, To: src.to.Name, Phase: model.PhasePrepare, Status: model.MoveRunning}
+	if err := encodeData(&m, d); err != nil {
+		return model.Move{}, nil, err
+	}
+	if err := tx.CreateMove(ctx, &m); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return model.Move{}, nil, refused("order %s is already being moved", o.Identifier)
+		}
+		return model.Move{}, nil, err
+	}
+	figures := map[string]any{"from": m.From, "to": m.To, "limbo_order": limbo.ID, "copies": len(d.Copies), "ttls_lowered": len(d.TTLs), "old_ttl": d.OldTTL}
+	if err := e.p.Audit(ctx, tx, c, "move.prepare.start", moveObject(m.ID), o.ID, nil, figures); err != nil {
+		return model.Move{}, nil, err
+	}
+	return m, wake, nil
+}
+
+// kick queues the move's current run; should that fail, the reconciler
+// queues it later.
+func (e *Engine) kick(ctx context.Context, m model.Move) {
+	d, err := decodeData(m)
+	if err == nil {
+		_, err = e.enqueue(ctx, m.ID, d.Run, m.Phase)
+	}
+	if err != nil {
+		e.log.Warn("move engine: cannot queue phase now; the reconciler will", "move", m.ID, "phase", m.Phase, "err", err)
+	}
+}
