@@ -27,6 +27,27 @@ type Work struct {
 	Host  model.Host   `json:"host"`
 }
 
+// applyStep is one kind of item, being deleted or not.
+type applyStep struct {
+	kind   model.Kind
+	delete bool
+}
+
+// applyOrder is the order a node gets its pending items in: everything but
+// deletions in model.Kinds order (accounts before the sites and jobs that
+// run as them, databases before their users), then deletions in the
+// reverse order, so a site goes before the account its PHP pool runs as.
+func applyOrder() []applyStep {
+	var steps []applyStep
+	for _, k := range model.Kinds {
+		steps = append(steps, applyStep{kind: k})
+	}
+	for i := len(model.Kinds) - 1; i >= 0; i-- {
+		steps = append(steps, applyStep{kind: model.Kinds[i], delete: true})
+	}
+	return steps
+}
+
 // TaskLease is how long a node holds a task before it is handed out again.
 const TaskLease = 2 * time.Minute
 
@@ -68,9 +89,9 @@ func (p *Panel) work(ctx context.Context, host string) (Work, error) {
 		}
 		orders := map[int64]model.Order{}
 		dnsPending := false
-		for _, k := range model.Kinds {
+		for _, step := range applyOrder() {
 			for _, it := range items {
-				if it.Kind != k || !it.State.Pending() {
+				if it.Kind != step.kind || !it.State.Pending() || (it.State == model.StatePendingDelete) != step.delete {
 					continue
 				}
 				o, ok := orders[it.OrderID]
