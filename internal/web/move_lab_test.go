@@ -158,11 +158,11 @@ func clickStep(t *testing.T, ctx context.Context, phase string, refused bool) {
 	do(t, ctx, steps...)
 }
 
-// TestBrowserMoveReachesVerifyThenCutover drives a move of a real site in
+// TestBrowserMoveFromPlanToCleanup drives a move of a real site in
 // the lab from the browser: plan, start, sync, verify (the report side by
 // side), a cutover refused for the TTL wait, then forced (the freeze
-// window). It stops there: the lab goes down with the test binary.
-func TestBrowserMoveReachesVerifyThenCutover(t *testing.T) {
+// window), and a forced cleanup that ends the move.
+func TestBrowserMoveFromPlanToCleanup(t *testing.T) {
 	l := lab.ForTest(t)
 	cp := l.State().Control
 	if cp == nil {
@@ -246,9 +246,17 @@ func TestBrowserMoveReachesVerifyThenCutover(t *testing.T) {
 	}
 	screenshot(t, ctx, shots, "move-cutover")
 
-	// The move is left cut over: the lab goes down with the test binary.
-	moved, err := admin.GetOrder(context.Background(), o.Identifier)
-	if err != nil || moved.Host != "web2" {
-		t.Errorf("after the cutover the order is on %q (%v), want web2", moved.Host, err)
+	// Cleanup, forced past its TTL wait, ends the move with the order on
+	// web2 and nothing left on web1.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form[action$="/cleanup"] input[name="force"]`)))
+	clickStep(t, ctx, "cleanup", false)
+	waitMoveState(t, ctx, 3*time.Minute, "done/succeeded")
+	if steps, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("form.phase") !== null`)); steps {
+		t.Error("a finished move still offers steps")
 	}
+	moved, err := admin.GetOrder(context.Background(), o.Identifier)
+	if err != nil || moved.Host != "web2" || moved.State != model.OrderActive {
+		t.Errorf("after the move the order is %+v (%v), want active on web2", moved, err)
+	}
+	screenshot(t, ctx, shots, "move-done")
 }
