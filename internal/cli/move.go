@@ -332,7 +332,11 @@ func printVerify(w io.Writer, r *move.VerifyReport) {
 	if len(r.Tables) > 0 {
 		rows := make([][]string, len(r.Tables))
 		for i, t := range r.Tables {
-			rows[i] = []string{t.DB + "." + t.Table, sumCell(t.Old), sumCell(t.New), okCell(t.Equal)}
+			mark := okCell(t.Equal)
+			if t.ChangedSinceSync {
+				mark = "changed since sync (copied at cutover)"
+			}
+			rows[i] = []string{t.DB + "." + t.Table, sumCell(t.Old), sumCell(t.New), mark}
 		}
 		_ = table(w, "TABLE\tOLD ROWS/SUM\tNEW ROWS/SUM\t", rows)
 	}

@@ -133,3 +133,5 @@ func (e *env) curl(host, addr, name, path string) (string, error) {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+func apiOrderQuery(identifier string) api.OrderQuery { return api.OrderQuery{Identifier: identifier} }

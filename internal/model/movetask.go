@@ -95,6 +95,12 @@ type TableSum struct {
 	Rows     int64  `json:"rows"`
 	Checksum string `json:"checksum"`
 	Copied   bool   `json:"copied,omitempty"`
+	// NewRows and NewChecksum (sync only) are the new host's sums right
+	// after the sync. A live site writes on while a table is dumped, so
+	// they can differ from the old host's sums taken before; verify uses
+	// them to tell writes since the sync from a bad copy.
+	NewRows     int64  `json:"new_rows,omitempty"`
+	NewChecksum string `json:"new_checksum,omitempty"`
 }
 
 // MoveSyncDBResult reports a database sync.

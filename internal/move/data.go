@@ -123,6 +123,9 @@ type TableCheck struct {
 	Old   *model.TableSum `json:"old,omitempty"`
 	New   *model.TableSum `json:"new,omitempty"`
 	Equal bool            `json:"equal"`
+	// ChangedSinceSync marks a table the site wrote to after the last
+	// sync, which the new host holds as it was then; not a problem.
+	ChangedSinceSync bool `json:"changed_since_sync,omitempty"`
 }
 
 // HTTPCheck is one server name fetched from both hosts.

@@ -4,17 +4,17 @@
 //
 // # Phases
 //
-//	            start                sync (repeatable)        verify
-//	  (plan) ─────────▶ prepare ───────────────▶ sync ◀──────────▶ verify
-//	                       │                      │                 │ passed, old TTL out
-//	                       │ abort                │ abort           │ (--force)
-//	                       ▼                      ▼                 ▼
-//	                     abort ◀──────────────────┴───────────── cutover ── failed before
-//	                       │                                        │       the dns switch:
-//	                       ▼                                        │       abort too
-//	                    aborted                                     │ 2 × 300 s after the switch
-//	                                                                ▼ (--force)
-//	                                                             cleanup ──▶ done
+//	          start                sync (repeatable)        verify
+//	(plan) ─────────▶ prepare ───────────────▶ sync ◀──────────▶ verify
+//	                     │                      │                 │ passed, old TTL out
+//	                     │ abort                │ abort           │ (--force)
+//	                     ▼                      ▼                 ▼
+//	                   abort ◀──────────────────┴───────────── cutover ── failed before
+//	                     │                                        │       the dns switch:
+//	                     ▼                                        │       abort too
+//	                  aborted                                     │ 2 × 300 s after the switch
+//	                                                              ▼ (--force)
+//	                                                           cleanup ──▶ done
 //
 // Each phase is the move's Phase with a Status (running, succeeded,
 // failed). Plan changes nothing. Start runs the guards and prepare's store

@@ -513,8 +513,19 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 	for _, tb := range toCopy {
 		copied[tb] = true
 	}
+	after := cur
+	if len(toCopy) > 0 || len(toDrop) > 0 {
+		if after, err = m.remoteSums(ctx, t, db); err != nil {
+			return nil, nil, err
+		}
+	}
 	for i := range old {
 		old[i].Copied = copied[old[i].Table]
+		for _, a := range after {
+			if a.Table == old[i].Table {
+				old[i].NewRows, old[i].NewChecksum = a.Rows, a.Checksum
+			}
+		}
 	}
 	return old, toDrop, nil
 }
