@@ -343,12 +343,19 @@ func printVerify(w io.Writer, r *move.VerifyReport) {
 	if len(r.HTTP) > 0 {
 		rows := make([][]string, len(r.HTTP))
 		for i, h := range r.HTTP {
-			rows[i] = []string{h.Name, fetchCell(h.Old), fetchCell(h.New), okCell(h.Equal)}
+			mark := okCell(h.Equal)
+			if h.Equal && h.BodyDiffers {
+				mark = "same status and title; body differs"
+			}
+			rows[i] = []string{h.Name, fetchCell(h.Old), fetchCell(h.New), mark}
 		}
 		_ = table(w, "NAME\tOLD\tNEW\t", rows)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	if len(r.HostsLines) > 0 {
 		fmt.Fprintln(w, "to try the new host in a browser, add to /etc/hosts:")

@@ -114,6 +114,8 @@ type VerifyReport struct {
 	// new host, for testing in a browser.
 	HostsLines []string `json:"hosts_lines,omitempty"`
 	Problems   []string `json:"problems,omitempty"`
+	// Notes are differences that do not fail verify.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // TableCheck is one table on both hosts.
@@ -134,6 +136,9 @@ type HTTPCheck struct {
 	Old   HTTPFetch `json:"old"`
 	New   HTTPFetch `json:"new"`
 	Equal bool      `json:"equal"`
+	// BodyDiffers marks pages whose status and title match but whose body
+	// does not: shown, not a failure (dynamic pages differ between fetches).
+	BodyDiffers bool `json:"body_differs,omitempty"`
 }
 
 // HTTPFetch is what one host answered for GET / with a Host header.

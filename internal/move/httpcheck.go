@@ -74,6 +74,23 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 	if len(bad) > 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%d site(s) answer differently on %s and %s (%s)", len(bad), r.m.From, r.m.To, firstFew(bad)))
 	}
+	var bodies []string
+	for _, h := range rep.HTTP {
+		if h.Equal && h.BodyDiffers {
+			bodies = append(bodies, h.Name)
+		}
+	}
+	if len(bodies) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("same status and title but a different page body from %s and %s (%s): a dynamic page, or worth a look in a browser", r.m.From, r.m.To, firstFew(bodies)))
+	}
+	for _, t := range rep.Tables {
+		if t.ChangedSinceSync {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("table %s.%s was written to after the last sync; the final sync at cutover copies it", t.DB, t.Table))
+		}
+	}
+	if logs := len(vr.FilesDiffering) - len(files); logs > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d log file(s) grew since the last sync; the final sync copies them", logs))
+	}
 	rep.Passed = len(rep.Problems) == 0
 	return rep
 }
@@ -151,8 +168,12 @@ func (e *Engine) fetchAll(ctx context.Context, names []string, oldAddr, newAddr 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			c := HTTPCheck{Name: n, Old: e.fetch(ctx, oldAddr, n), New: e.fetch(ctx, newAddr, n)}
+			// A live site's pages change between two fetches (counters,
+			// times, tokens): status and title must match, a differing
+			// body is noted.
 			c.Equal = c.Old.Error == "" && c.New.Error == "" && c.Old.Status == c.New.Status &&
-				c.Old.Title == c.New.Title && c.Old.SHA256 == c.New.SHA256
+				c.Old.Title == c.New.Title
+			c.BodyDiffers = c.Old.SHA256 != c.New.SHA256
 			out[i] = c
 		}()
 	}
