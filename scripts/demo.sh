@@ -124,7 +124,7 @@ done <"$acks"
 via1=$(grep -c " $WEB1\$" "$acks" || true)
 via2=$(grep -c " $WEB2\$" "$acks" || true)
 rm -f "$acks"
-left=$(on web1 -- sh -c "getent passwd garden; ls $dir 2>/dev/null; mariadb -N -e 'SHOW DATABASES' | grep garden; crontab -l -u garden 2>/dev/null" || true)
+left=$(on web1 -- sh -c "getent passwd garden; ls $dir 2>/dev/null; mariadb -N -e 'SHOW DATABASES' | grep garden; crontab -l -u garden 2>/dev/null" 2>/dev/null || true)
 
 say "summary"
 "$FERRY" move status "$DOMAIN" | sed -n '1,12p'
