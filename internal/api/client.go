@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,6 +33,14 @@ type ClientOptions struct {
 	BindAddr string
 	// HTTP replaces the default http.Client.
 	HTTP *http.Client
+	// TLS, when set, configures https connections (a node trusts only its
+	// control plane's CA this way).
+	TLS *tls.Config
+	// Insecure allows plain http to an address off the loopback, where
+	// the token would cross the network in clear text.
+	Insecure bool
+	// Wrap, when set, wraps the transport (a node's metrics).
+	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // NewClient returns a client of the control plane at server (a URL such as
@@ -41,6 +50,9 @@ func NewClient(server, token string, opts ClientOptions) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server %q is not an http:// or https:// URL", server)
 	}
+	if err := CheckPlainHTTP(u, opts.Insecure); err != nil {
+		return nil, err
+	}
 	hc := opts.HTTP
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -48,7 +60,14 @@ func NewClient(server, token string, opts ClientOptions) (*Client, error) {
 			d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(opts.BindAddr)}}
 			tr.DialContext = d.DialContext
 		}
-		hc = &http.Client{Transport: tr}
+		if opts.TLS != nil {
+			tr.TLSClientConfig = opts.TLS
+		}
+		var rt http.RoundTripper = tr
+		if opts.Wrap != nil {
+			rt = opts.Wrap(rt)
+		}
+		hc = &http.Client{Transport: rt}
 	}
 	return &Client{base: strings.TrimSuffix(server, "/"), token: token, http: hc}, nil
 }

@@ -236,7 +236,11 @@ func (s *Server) routes() {
 		if err := Decode(r, &in); err != nil {
 			return nil, err
 		}
-		return p.ReportItem(ctx, c, id, in)
+		it, err := p.ReportItem(ctx, c, id, in)
+		if err == nil && s.ops.Metrics != nil {
+			s.ops.Metrics.ItemReported(it.Kind, it.State)
+		}
+		return it, err
 	})
 	s.Handle("POST /api/v1/node/tasks/{id}/report", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		id, err := pathID(r, "id")
@@ -256,6 +260,8 @@ func (s *Server) routes() {
 		}
 		return map[string]bool{"ok": true}, p.Heartbeat(ctx, c, hb)
 	})
+
+	s.joinRoutes()
 
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such API endpoint: " + r.Method + " " + r.URL.Path})

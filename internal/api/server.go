@@ -26,6 +26,8 @@ type Server struct {
 	panel *panel.Panel
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// ops are the control plane's operational hooks (TLS, metrics).
+	ops Ops
 }
 
 // NewServer returns the API handler. Extra routes (the move engine, the

@@ -33,7 +33,11 @@ func (g *globals) client() (*api.Client, error) {
 	if tok == "" {
 		return nil, usageError{errors.New("no API token: give --token, set FERRY_TOKEN or FERRY_TOKEN_FILE")}
 	}
-	c, err := api.NewClient(g.server, tok, api.ClientOptions{})
+	opts, err := g.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	c, err := api.NewClient(g.server, tok, opts)
 	if err != nil {
 		return nil, usageError{err}
 	}

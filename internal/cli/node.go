@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"ferry/internal/api"
 	"ferry/internal/dnsserve"
+	"ferry/internal/metrics"
 	"ferry/internal/model"
 	"ferry/internal/node"
 )
@@ -32,6 +32,8 @@ type nodeOptions struct {
 	rfcServer   string
 	tsigName    string
 	tsigFile    string
+	// metricsListen: see node_join.go.
+	metricsListen string
 }
 
 func newNodeCmd(g *globals) *cobra.Command {
@@ -58,6 +60,7 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.rfcServer, "rfc2136-server", "", "rfc2136: the primary server's IP:port")
 	f.StringVar(&opts.tsigName, "tsig-name", "", "rfc2136: TSIG key name (hmac-sha256)")
 	f.StringVar(&opts.tsigFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret")
+	addNodeOpsFlags(f, &opts)
 	apply := &cobra.Command{
 		Use:    "apply --order FILE --item FILE",
 		Short:  "Apply one item from JSON files on this host, without the control plane (debugging)",
@@ -85,25 +88,24 @@ role it also serves the dns items: with the built-in authoritative server
 	cmd.AddCommand(apply)
 	cmd.AddCommand(newNodeReceiveCmd(g))
 	cmd.AddCommand(newNodeTaskCmd(g))
+	cmd.AddCommand(newNodeJoinCmd(g))
 	return cmd
 }
 
 func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
-	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	tok := g.token
-	if tok == "" && opts.tokenFile != "" {
-		b, err := os.ReadFile(opts.tokenFile)
-		if err != nil {
-			return usageError{fmt.Errorf("--token-file: %w", err)}
-		}
-		tok = strings.TrimSpace(string(b))
-	}
-	if tok == "" {
-		return usageError{errors.New("no node token: give --token, --token-file or FERRY_TOKEN")}
-	}
-	c, err := api.NewClient(g.server, tok, api.ClientOptions{BindAddr: opts.bind})
+	log, err := g.logger()
 	if err != nil {
-		return usageError{err}
+		return err
+	}
+	m := metrics.New(metrics.Options{Version: Version, Role: "node"})
+	c, err := g.nodeClient(opts, m)
+	if err != nil {
+		return err
+	}
+	if opts.metricsListen != "" {
+		if err := serveNodeMetrics(ctx, opts.metricsListen, m, log); err != nil {
+			return err
+		}
 	}
 	// A dns host told where to answer serves the records it keeps at once,
 	// before the control plane is asked anything: a node restarted while

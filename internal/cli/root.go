@@ -43,6 +43,8 @@ type globals struct {
 	json   bool
 	stdout io.Writer
 	stderr io.Writer
+	// ops are the config file, TLS trust and logging flags (config.go).
+	ops opsFlags
 }
 
 // Main runs ferry with args and returns the process exit code.
@@ -81,10 +83,13 @@ func newRootCmd(g *globals) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:7080"), "control plane URL (env FERRY_SERVER)")
 	pf.StringVar(&g.token, "token", os.Getenv("FERRY_TOKEN"), "API token (env FERRY_TOKEN)")
+	addOpsFlags(pf, &g.ops)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return g.applyConfig(cmd) }
 	for _, add := range []func(*globals) *cobra.Command{
 		// Each command group lives in its own file.
 		newServeCmd, newNodeCmd, newTokenCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newMoveCmd, newAuditCmd, newVersionCmd,
 		newDNSCmd, newLabCmd,
+		newConfigCmd, newCACmd, newBackupCmd, newRestoreCmd, newCompletionCmd, newManCmd,
 	} {
 		root.AddCommand(add(g))
 	}

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +29,8 @@ type serveOptions struct {
 	// ready, when set, receives the bound address once the server listens
 	// (tests use it).
 	ready func(addr string)
+	// ops: TLS (serve_ops.go).
+	ops serveOps
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -49,11 +51,15 @@ start an admin token is written to DIR/admin.token (mode 0600).`,
 	f.StringVar(&opts.dbURL, "db", os.Getenv("FERRY_DB"), "PostgreSQL URL (postgres://…); empty means SQLite in DIR/ferry.db (env FERRY_DB)")
 	f.StringVar(&opts.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:7080"), "address to serve the API on (env FERRY_LISTEN)")
 	f.DurationVar(&opts.sessionIdle, "session-idle", web.DefaultIdleTimeout, "log web UI sessions out after this long without a request")
+	addServeOpsFlags(f, &opts.ops)
 	return cmd
 }
 
 func runServe(ctx context.Context, g *globals, opts serveOptions) error {
-	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -67,6 +73,7 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 	}
 	defer st.Close()
 	p := panel.New(st, panel.Options{Log: log})
+	m := serveMetrics(p)
 	tokenFile := filepath.Join(opts.dataDir, "admin.token")
 	secret, err := p.EnsureAdminToken(ctx)
 	if err != nil {
@@ -100,11 +107,18 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 		return err
 	}
 	srv.HandleRaw("/", ui)
+	handler, tlsCfg, err := setupServeOps(opts.ops, opts.dataDir, opts.listen, m, srv, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", opts.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("ferry control plane serving", "addr", ln.Addr().String(), "store", st.Driver(), "data", opts.dataDir)
 	if opts.ready != nil {
 		opts.ready(ln.Addr().String())

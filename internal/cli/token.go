@@ -14,12 +14,16 @@ func newTokenCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
 	var in api.TokenInput
 	var role string
+	var join joinFlags
 	create := &cobra.Command{
-		Use:   "create --role admin|member|node [--member M] [--host H] [--name N]",
+		Use:   "create --role admin|member|node [--member M] [--host H] [--name N] [--join [--ttl D]]",
 		Short: "Create a token and print its secret (shown this once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in.Role = model.TokenRole(role)
+			if join.join {
+				return runJoinTokenCreate(cmd.Context(), g, in, join)
+			}
 			if in.Name == "" {
 				in.Name = defaultTokenName(in)
 			}
@@ -36,6 +40,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&in.Member, "member", "", "the member a member token acts for")
 	create.Flags().StringVar(&in.Host, "host", "", "the host a node token acts for")
 	create.Flags().StringVar(&in.Name, "name", "", "a name the audit log shows (default from role and scope)")
+	addJoinFlags(create, &join)
 	list := &cobra.Command{
 		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

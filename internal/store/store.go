@@ -116,6 +116,13 @@ type Tx interface {
 	ListTokens(ctx context.Context) ([]model.Token, error)
 	RevokeToken(ctx context.Context, id int64, at time.Time) error
 
+	// CreateJoinToken stores a one-time node enrolment token.
+	CreateJoinToken(ctx context.Context, j *model.JoinToken) error
+	// UseJoinToken claims the join token with hash at time at, once:
+	// ErrNotFound for an unknown hash, ErrSpent for a used or expired one.
+	UseJoinToken(ctx context.Context, hash string, at time.Time) (model.JoinToken, error)
+	ListJoinTokens(ctx context.Context) ([]model.JoinToken, error)
+
 	AppendAudit(ctx context.Context, e *model.AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)
 

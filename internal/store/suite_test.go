@@ -32,6 +32,7 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"ItemFilters", testItemFilters},
 		{"Identities", testIdentities},
 		{"Tokens", testTokens},
+		{"JoinTokens", testJoinTokens},
 		{"Audit", testAudit},
 		{"Moves", testMoves},
 		{"Tasks", testTasks},

@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ferry/internal/model"
+	"ferry/internal/store"
+)
+
+func testJoinTokens(t *testing.T, h *harness) {
+	ctx := t.Context()
+	now := time.Now().UTC()
+	fresh := model.JoinToken{Host: "web1", Hash: strings.Repeat("d", 64), CreatedBy: "admin", ExpiresAt: now.Add(10 * time.Minute)}
+	stale := model.JoinToken{Host: "web2", Hash: strings.Repeat("e", 64), CreatedBy: "admin", ExpiresAt: now.Add(-time.Minute)}
+	update(t, h.s, func(tx store.Tx) error {
+		if err := tx.CreateJoinToken(ctx, &fresh); err != nil {
+			return err
+		}
+		return tx.CreateJoinToken(ctx, &stale)
+	})
+	if fresh.ID == 0 || fresh.CreatedAt.IsZero() {
+		t.Fatalf("CreateJoinToken did not set the id and time: %+v", fresh)
+	}
+	dup := model.JoinToken{Host: "web1", Hash: fresh.Hash, ExpiresAt: now}
+	wantErr(t, h.s.Update(ctx, func(tx store.Tx) error { return tx.CreateJoinToken(ctx, &dup) }), store.ErrConflict, "join token")
+
+	// Two claims at once: exactly one wins.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = h.s.Update(ctx, func(tx store.Tx) error {
+				_, err := tx.UseJoinToken(ctx, fresh.Hash, time.Now())
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrSpent):
+			t.Errorf("losing claim: %v, want ErrSpent", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d claims of one join token succeeded, want 1: %v", won, errs)
+	}
+	used := read(t, h.s, func(ctx context.Context, tx store.Tx) ([]model.JoinToken, error) { return tx.ListJoinTokens(ctx) })
+	if len(used) != 2 || used[0].UsedAt == nil || used[1].UsedAt != nil {
+		t.Errorf("after one claim, tokens = %+v; want the first used, the second not", used)
+	}
+
+	var err error
+	var got model.JoinToken
+	err = h.s.Update(ctx, func(tx store.Tx) error {
+		got, err = tx.UseJoinToken(ctx, stale.Hash, time.Now())
+		return err
+	})
+	wantErr(t, err, store.ErrSpent, "web2")
+	if got.Host != "web2" || got.UsedAt != nil {
+		t.Errorf("expired token came back as %+v", got)
+	}
+	unknown := strings.Repeat("f", 64)
+	err = h.s.Update(ctx, func(tx store.Tx) error { _, err := tx.UseJoinToken(ctx, unknown, time.Now()); return err })
+	wantErr(t, err, store.ErrNotFound, "join token")
+	if strings.Contains(err.Error(), unknown) {
+		t.Errorf("error %q shows the hash", err)
+	}
+}
