@@ -217,7 +217,7 @@ func (e *env) startSites() {
 	for range 20 {
 		l1, err := net.Listen("tcp", "127.0.1.1:0")
 		if err != nil {
-			e.t.Skipf("cannot listen on 127.0.1.1: %v", err)
+			e.t.Fatalf("cannot listen on 127.0.1.1: %v", err)
 		}
 		port := l1.Addr().(*net.TCPAddr).Port
 		l2, err := net.Listen("tcp", net.JoinHostPort("127.0.1.2", strconv.Itoa(port)))
