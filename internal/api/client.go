@@ -213,6 +213,11 @@ func (c *Client) CreateOrder(ctx context.Context, o model.Order) (model.Order, e
 	return send[model.Order](ctx, c, http.MethodPost, "/api/v1/orders", o)
 }
 
+// UpdateOrder changes an order (its member).
+func (c *Client) UpdateOrder(ctx context.Context, ref string, p panel.OrderPatch) (model.Order, error) {
+	return send[model.Order](ctx, c, http.MethodPatch, "/api/v1/orders/"+esc(ref), p)
+}
+
 // DeleteOrder deletes an order and all its items.
 func (c *Client) DeleteOrder(ctx context.Context, ref string) (model.Order, error) {
 	return send[model.Order](ctx, c, http.MethodDelete, "/api/v1/orders/"+esc(ref), nil)

@@ -118,6 +118,13 @@ func (s *Server) routes() {
 	s.Handle("GET /api/v1/orders/{ref}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		return p.GetOrder(ctx, c, r.PathValue("ref"))
 	})
+	s.Handle("PATCH /api/v1/orders/{ref}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var in panel.OrderPatch
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.UpdateOrder(ctx, c, r.PathValue("ref"), in)
+	})
 	s.Handle("DELETE /api/v1/orders/{ref}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		return p.DeleteOrder(ctx, c, r.PathValue("ref"))
 	})

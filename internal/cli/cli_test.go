@@ -259,3 +259,20 @@ func TestRevokedTokenIsRefused(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestOrderUpdateHandsItToAnotherMember(t *testing.T) {
+	s := startServer(t)
+	s.hosts(t)
+	s.seed(t, "alice", "shared.example")
+	s.admin(t, "member", "add", "bob")
+	o := decode[model.Order](t, s.admin(t, "order", "update", "shared.example", "--member", "bob", "--json"))
+	if o.Member != "bob" || o.Host != "web1" {
+		t.Errorf("order after update: %+v", o)
+	}
+	if r := s.ferry(t, s.adminToken, "", "order", "update", "shared.example", "--member", "nobody"); r.code != ExitRefused || !strings.Contains(r.stderr, "member:") {
+		t.Errorf("update to an unknown member: exit %d %q", r.code, r.stderr)
+	}
+	if !strings.Contains(s.admin(t, "audit", "--order", "shared.example"), "order.update") {
+		t.Error("the change is not in the audit log")
+	}
+}

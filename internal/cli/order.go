@@ -8,6 +8,7 @@ import (
 
 	"ferry/internal/api"
 	"ferry/internal/model"
+	"ferry/internal/panel"
 )
 
 func newOrderCmd(g *globals) *cobra.Command {
@@ -67,6 +68,21 @@ func newOrderCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	var newMember string
+	update := &cobra.Command{
+		Use: "update ORDER --member M", Short: "Hand an order to another member (its host changes only by a move)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var patch panel.OrderPatch
+			if cmd.Flags().Changed("member") {
+				patch.Member = &newMember
+			}
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				o, err := c.UpdateOrder(ctx, args[0], patch)
+				return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
+			})
+		},
+	}
+	update.Flags().StringVar(&newMember, "member", "", "the member who owns the order from now on")
 	del := &cobra.Command{
 		Use: "delete ORDER", Short: "Delete an order: all its items are removed from their hosts, then its directory", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -79,8 +95,8 @@ func newOrderCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	g.addJSON(add, list, search, show, del)
-	cmd.AddCommand(add, list, search, show, del)
+	g.addJSON(add, list, search, show, update, del)
+	cmd.AddCommand(add, list, search, show, update, del)
 	return cmd
 }
 

@@ -548,4 +548,3 @@ func (ml *moveLab) fetchUntil(h *moveLabHost, path string, status int, want stri
 		time.Sleep(250 * time.Millisecond)
 	}
 }
-

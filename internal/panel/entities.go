@@ -388,6 +388,54 @@ func fieldNotFound(field, format string, arg any, err error) error {
 	return err
 }
 
+// OrderPatch holds the order fields an update may change. The host is not
+// among them: an order changes host only by a move.
+type OrderPatch struct {
+	Member *string `json:"member,omitempty"`
+}
+
+// UpdateOrder hands an order to another member. Admins only; an order in a
+// move or deleted is refused.
+func (p *Panel) UpdateOrder(ctx context.Context, c Caller, ref string, patch OrderPatch) (model.Order, error) {
+	if !c.IsAdmin() {
+		return model.Order{}, forbidden("only admins change orders")
+	}
+	var o model.Order
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if o, err = ResolveOrder(ctx, tx, ref); err != nil {
+			return err
+		}
+		if o.State != model.OrderActive {
+			return refused("order %s (id %d) is %s and cannot be changed", o.Identifier, o.ID, o.State)
+		}
+		if moves, err := tx.ListMoves(ctx, store.MoveFilter{OrderID: o.ID, ActiveOnly: true}); err != nil {
+			return err
+		} else if len(moves) > 0 {
+			return refused("order %s is being moved (move %d); change it when the move has ended", o.Identifier, moves[0].ID)
+		}
+		before := o
+		if patch.Member != nil {
+			o.Member = *patch.Member
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if _, err := tx.GetMember(ctx, o.Member); err != nil {
+				return fieldNotFound("member", "member %q", o.Member, err)
+			}
+		}
+		if o == before {
+			return nil
+		}
+		o.UpdatedAt = p.Now()
+		if err := tx.UpdateOrder(ctx, &o); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, "order.update", fmt.Sprintf("order/%d", o.ID), o.ID, before, o)
+	})
+	return o, err
+}
+
 // DeleteOrder deletes an order: every live item goes to pending-delete (limbo
 // ones too), the order to deleted, and its host's node is asked to remove
 // the order's directory once the items are gone. Admins only.
