@@ -56,3 +56,13 @@ lab-down: build
 
 clean:
 	rm -rf bin
+
+# The Debian package, dist/ferry_<version>_<arch>.deb (scripts/deb.sh;
+# docs/operations.md).
+.PHONY: deb man
+deb:
+	scripts/deb.sh dist
+
+# The man pages, generated from the commands, in dist/man.
+man: build
+	$(BIN) man dist/man
