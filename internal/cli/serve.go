@@ -85,7 +85,7 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 		}
 		fmt.Fprintf(g.stdout, "admin token written to %s\n", tokenFile)
 	}
-	engine, err := move.New(ctx, p, move.Options{Log: log})
+	engine, err := move.New(ctx, p, move.Options{Log: log, Metrics: m})
 	if err != nil {
 		return err
 	}

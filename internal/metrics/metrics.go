@@ -26,9 +26,8 @@ const namespace = "ferry"
 
 // Results of a move phase, for MovePhaseDone.
 const (
-	ResultOK      = "ok"
-	ResultFailed  = "failed"
-	ResultRefused = "refused"
+	ResultOK     = "ok"
+	ResultFailed = "failed"
 )
 
 // Options configure a Metrics.
@@ -81,7 +80,7 @@ func New(opts Options) *Metrics {
 		}, []string{"phase"}),
 		movePhases: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "move_phases_total",
-			Help: "Move phases finished, by phase and result (ok, failed, refused).",
+			Help: "Move phase runs ended, by phase and result (ok, failed).",
 		}, []string{"phase", "result"}),
 		movePhaseTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "move_phase_duration_seconds",
@@ -149,8 +148,8 @@ func (m *Metrics) MoveStarted(phase model.MovePhase) {
 	m.moveStarted.WithLabelValues(string(phase)).Inc()
 }
 
-// MovePhaseDone counts a move phase that ended with result (ResultOK,
-// ResultFailed, ResultRefused) and records how long it took.
+// MovePhaseDone counts a move phase run that ended with result (ResultOK or
+// ResultFailed) and records how long it took.
 func (m *Metrics) MovePhaseDone(phase model.MovePhase, result string, took time.Duration) {
 	if m == nil {
 		return

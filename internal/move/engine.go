@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"ferry/internal/metrics"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
@@ -65,6 +66,9 @@ type Options struct {
 	Workers int
 	// Reconcile is how often running phases without a job get one (1m).
 	Reconcile time.Duration
+	// Metrics receives phases started and ended and the bytes and files
+	// syncs sent (metrics.go); nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // dbHolder is what the store exposes for River: its *sql.DB.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"ferry/internal/metrics"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
@@ -190,6 +191,7 @@ func (r *run) failWith(ctx context.Context, msg string, fn func(c *change) error
 	})
 	if err == nil {
 		r.e.log.Warn("move phase failed", "move", r.m.ID, "phase", r.m.Phase, "err", msg)
+		r.e.observeEnd(r.m.Phase, metrics.ResultFailed, r.d)
 	}
 	return err
 }
@@ -197,6 +199,7 @@ func (r *run) failWith(ctx context.Context, msg string, fn func(c *change) error
 // finish ends the phase run as succeeded, recording fn's results and
 // auditing figures. Cleanup ends the move as done, abort as aborted.
 func (r *run) finish(ctx context.Context, note string, fn func(c *change) (figures any, err error)) (outcome, error) {
+	phase := r.m.Phase
 	err := r.commit(ctx, func(c *change) error {
 		var figures any
 		if fn != nil {
@@ -224,6 +227,7 @@ func (r *run) finish(ctx context.Context, note string, fn func(c *change) (figur
 		return r.settle(ctx, err)
 	}
 	r.e.log.Info("move phase done", "move", r.m.ID, "phase", r.m.Phase, "note", note)
+	r.e.observeEnd(phase, metrics.ResultOK, r.d)
 	return ended, nil
 }
 

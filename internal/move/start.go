@@ -408,6 +408,7 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 // kick queues the move's current run; should that fail, the reconciler
 // queues it later.
 func (e *Engine) kick(ctx context.Context, m model.Move) {
+	e.opts.Metrics.MoveStarted(m.Phase)
 	d, err := decodeData(m)
 	if err == nil {
 		_, err = e.enqueue(ctx, m.ID, d.Run, m.Phase)
