@@ -82,9 +82,9 @@ CA is pinned by its SHA-256 fingerprint, which the join token carries when
 the control plane uses ferry's own CA (ferry ca init), or which
 --ca-fingerprint gives; without one, the system's CAs are trusted.
 
-The node token, the CA's certificate and the server's URL are written to the
-state directory (mode 0600); ferry node reads them from there, so that after
-joining it needs no flags: systemctl enable --now ferry-node.`,
+The node token (mode 0600), the CA's certificate and the server's URL are
+written to the state directory; ferry node reads them from there, so that
+after joining it needs no flags: systemctl enable --now ferry-node.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runNodeJoin(cmd.Context(), g, opts) },
 	}
