@@ -315,6 +315,16 @@ func (c *Client) ReportTask(ctx context.Context, id int64, r panel.TaskReport) (
 	return send[model.Task](ctx, c, http.MethodPost, "/api/v1/node/tasks/"+strconv.FormatInt(id, 10)+"/report", r)
 }
 
+// ReleaseTasks hands back the tasks leased to the node's host (an agent
+// that starts holds none) and returns how many there were.
+func (c *Client) ReleaseTasks(ctx context.Context) (int, error) {
+	var out struct {
+		Released int `json:"released"`
+	}
+	err := c.Do(ctx, http.MethodPost, "/api/v1/node/tasks/release", nil, &out)
+	return out.Released, err
+}
+
 // Heartbeat sends a node's heartbeat.
 func (c *Client) Heartbeat(ctx context.Context, hb model.Heartbeat) error {
 	return c.Do(ctx, http.MethodPost, "/api/v1/node/heartbeat", hb, nil)

@@ -260,6 +260,10 @@ func (s *Server) routes() {
 		}
 		return p.ReportTask(ctx, c, id, in)
 	})
+	s.Handle("POST /api/v1/node/tasks/release", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		n, err := p.ReleaseTasks(ctx, c)
+		return map[string]int{"released": n}, err
+	})
 	s.Handle("POST /api/v1/node/heartbeat", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		var hb model.Heartbeat
 		if err := Decode(r, &hb); err != nil {

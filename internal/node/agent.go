@@ -84,7 +84,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	backoff := time.Second
+	released := false
 	for ctx.Err() == nil {
+		if !released {
+			released = a.releaseTasks(ctx)
+		}
 		w, err := a.opts.Client.NodeWork(ctx, a.opts.Poll)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -99,6 +103,26 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.do(ctx, w)
 	}
 	return nil
+}
+
+// releaseTasks takes back the tasks an earlier run of this agent held when
+// it died, so they run again now rather than when their lease ends. It
+// reports whether that is settled: false only when the control plane could
+// not be reached (the next round tries again).
+func (a *Agent) releaseTasks(ctx context.Context) bool {
+	n, err := a.opts.Client.ReleaseTasks(ctx)
+	var ae *api.Error
+	switch {
+	case err == nil:
+		if n > 0 {
+			a.log.Info("took back the tasks an earlier run of this agent had leased", "tasks", n)
+		}
+	case errors.As(err, &ae):
+		a.log.Warn("cannot take back earlier leased tasks; they run again when their lease ends", "err", err)
+	default:
+		return false
+	}
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) {

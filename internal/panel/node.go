@@ -225,6 +225,33 @@ func (p *Panel) ReportTask(ctx context.Context, c Caller, id int64, r TaskReport
 	return t, err
 }
 
+// ReleaseTasks hands back every task leased to the caller's host, so that
+// they are leased again at once; a node agent calls it when it starts. One
+// agent runs per host, so a task leased before it started belongs to an
+// earlier run of it that died or was stopped mid-task, and would otherwise
+// wait out its lease (TaskLease) before anyone ran it again.
+func (p *Panel) ReleaseTasks(ctx context.Context, c Caller) (int, error) {
+	if c.Role != model.RoleNode {
+		return 0, forbidden("only node tokens release their tasks")
+	}
+	n := 0
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		tasks, err := tx.ListTasks(ctx, store.TaskFilter{Host: c.Host, States: []model.TaskState{model.TaskLeased}})
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			t.State, t.LeaseUntil = model.TaskQueued, nil
+			if err := tx.UpdateTask(ctx, &t); err != nil {
+				return err
+			}
+		}
+		n = len(tasks)
+		return nil
+	})
+	return n, err
+}
+
 func moveKey(id int64) string { return fmt.Sprintf("move/%d", id) }
 
 // WaitTask blocks until a task of a move is reported on, or ctx ends.
