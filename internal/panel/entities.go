@@ -255,7 +255,12 @@ func (p *Panel) DeleteHost(ctx context.Context, c Caller, name string) error {
 // limbo one when it is the only live one.
 func ResolveOrder(ctx context.Context, tx store.Tx, ref string) (model.Order, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		return tx.GetOrder(ctx, id)
+		o, err := tx.GetOrder(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			// The words a member gets for another member's order too.
+			return o, fmt.Errorf("order %q: %w", ref, store.ErrNotFound)
+		}
+		return o, err
 	}
 	d, err := model.NormalizeDomain(ref, 1)
 	if err != nil {

@@ -3,6 +3,7 @@ package panel
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -27,15 +28,16 @@ func forCaller(c Caller, it model.Item) model.Item {
 	return it
 }
 
-// mayWriteOrder says whether c may change items of order o.
-func mayWriteOrder(c Caller, o model.Order) error {
+// mayWriteOrder says whether c may change items of order o, which c named
+// ref. Another member's order answers as one that does not exist.
+func mayWriteOrder(c Caller, o model.Order, ref string) error {
 	switch {
 	case c.IsAdmin():
 		return nil
 	case c.Role == model.RoleMember && o.Member == c.Member:
 		return nil
 	case c.Role == model.RoleMember:
-		return fmt.Errorf("order %d: %w", o.ID, store.ErrNotFound)
+		return fmt.Errorf("order %q: %w", ref, store.ErrNotFound)
 	}
 	return forbidden("a %s token cannot change items", c.Role)
 }
@@ -55,10 +57,13 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 	var it model.Item
 	err := p.store.Update(ctx, func(tx store.Tx) error {
 		o, err := ResolveOrder(ctx, tx, in.Order)
+		if err != nil && c.Role == model.RoleMember {
+			return err // as for another member's order, below
+		}
 		if err != nil {
 			return fieldNotFound("order", "order %q", in.Order, err)
 		}
-		if err := mayWriteOrder(c, o); err != nil {
+		if err := mayWriteOrder(c, o, in.Order); err != nil {
 			return err
 		}
 		if o.State != model.OrderActive {
@@ -196,6 +201,10 @@ func (p *Panel) GetItem(ctx context.Context, c Caller, id int64) (model.Item, er
 
 func (p *Panel) readableItem(ctx context.Context, tx store.Tx, c Caller, id int64) (model.Item, error) {
 	it, err := tx.GetItem(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		// The same words as for another member's item below.
+		return it, fmt.Errorf("item %d: %w", id, store.ErrNotFound)
+	}
 	if err != nil {
 		return it, err
 	}
