@@ -262,8 +262,26 @@ func (a *Agent) runTask(ctx context.Context, t model.Task) {
 	} else {
 		log.Info("task done")
 	}
-	if _, err := a.opts.Client.ReportTask(ctx, t.ID, rep); err != nil {
+	if err := a.reportTask(ctx, t.ID, rep); err != nil {
 		log.Warn("cannot report task result; it will run again when its lease ends", "err", err)
+	}
+}
+
+// reportTask sends a task's result, trying again while the control plane
+// cannot be reached (a restart, a network blip), for as long as the task's
+// lease: a result lost to a short outage would otherwise leave the task's
+// move waiting out the lease, and the work would be done twice.
+func (a *Agent) reportTask(ctx context.Context, id int64, rep panel.TaskReport) error {
+	deadline := time.Now().Add(panel.TaskLease)
+	backoff := 250 * time.Millisecond
+	for {
+		_, err := a.opts.Client.ReportTask(ctx, id, rep)
+		var ae *api.Error
+		if err == nil || errors.As(err, &ae) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

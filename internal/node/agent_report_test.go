@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"ferry/internal/api"
+	"ferry/internal/panel"
+)
+
+// A task's result survives a control plane that is restarting: the agent
+// tries again instead of leaving the task to run again after its lease.
+func TestTaskResultSurvivesAControlPlaneRestart(t *testing.T) {
+	var calls atomic.Int32
+	down := int32(2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= down {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close() // the control plane died mid-request
+			}
+			return
+		}
+		if r.URL.Path == "/api/v1/node/tasks/8/report" {
+			w.WriteHeader(http.StatusConflict)
+			_, _ = io.WriteString(w, `{"status":409,"code":"refused","message":"task 8 is done, not leased"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"id":7,"state":"done"}`)
+	}))
+	defer srv.Close()
+	c, err := api.NewClient(srv.URL, "fy_test", api.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(AgentOptions{Client: c, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := a.reportTask(context.Background(), 7, panel.TaskReport{OK: true}); err != nil || calls.Load() != 3 {
+		t.Fatalf("report: %v after %d calls; want success on the third", err, calls.Load())
+	}
+	// A refusal is an answer: no retry.
+	calls.Store(down)
+	var ae *api.Error
+	if err := a.reportTask(context.Background(), 8, panel.TaskReport{OK: true}); !errors.As(err, &ae) || calls.Load() != down+1 {
+		t.Errorf("refused report: %v after %d calls; want the refusal, once", err, calls.Load()-down)
+	}
+}
