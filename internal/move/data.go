@@ -26,6 +26,8 @@ type Data struct {
 	Waiting string `json:"waiting,omitempty"`
 	// Tasks are the node tasks of the current phase run, by step name.
 	Tasks map[string]int64 `json:"tasks,omitempty"`
+	// BWLimit caps the last sync's file transfer in KiB/s (0: no cap).
+	BWLimit int `json:"bwlimit,omitempty"`
 
 	Identifier string `json:"identifier"`
 	Member     string `json:"member"`

@@ -15,9 +15,12 @@ import (
 )
 
 // PhaseInput asks for a phase; Force overrides the waits DESIGN.md lets
-// an admin override (cutover's and cleanup's).
+// an admin override (cutover's and cleanup's). BWLimit caps a sync's file
+// transfer in KiB/s (0: no cap); cutover's final sync is never capped, so
+// that the freeze stays short.
 type PhaseInput struct {
-	Force bool `json:"force,omitempty"`
+	Force   bool `json:"force,omitempty"`
+	BWLimit int  `json:"bwlimit,omitempty"`
 }
 
 // Phases an admin may ask for once a move is started.
@@ -38,6 +41,9 @@ func (e *Engine) RunPhase(ctx context.Context, c panel.Caller, id int64, phase m
 	}
 	if in.Force && phase != model.PhaseCutover && phase != model.PhaseCleanup {
 		return View{}, &model.FieldError{Field: "force", Message: "only cutover and cleanup can be forced"}
+	}
+	if in.BWLimit < 0 || (in.BWLimit > 0 && phase != model.PhaseSync) {
+		return View{}, &model.FieldError{Field: "bwlimit", Message: "only sync takes a bandwidth limit, in KiB/s"}
 	}
 	var m model.Move
 	err := e.st.Update(ctx, func(tx store.Tx) error {
@@ -94,6 +100,7 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 	d.By, d.Force, d.Waiting = c.Name, in.Force, ""
 	if phase == model.PhaseSync {
 		d.SyncRuns++
+		d.BWLimit = in.BWLimit
 	}
 	if phase == model.PhaseCutover && !resume {
 		d.Cutover = &CutoverReport{Forced: risk}

@@ -222,6 +222,9 @@ func stepCopiesActive(ctx context.Context, r *run) (outcome, error) {
 
 func (r *run) syncSpecs(o *orders, prefix string) []taskSpec {
 	p := r.payload(o.order, o.limboItems)
+	if prefix == "sync-" {
+		p.BWLimit = r.d.BWLimit // the final sync runs frozen: never capped
+	}
 	return []taskSpec{
 		{prefix + "files", r.m.From, model.TaskMoveSyncFiles, p},
 		{prefix + "db", r.m.From, model.TaskMoveSyncDB, p},

@@ -1,0 +1,43 @@
+package move_test
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"ferry/internal/model"
+	"ferry/internal/move"
+)
+
+// A sync's bandwidth limit reaches the node's rsync; cutover's final sync,
+// which runs while the site is frozen, is never capped.
+func TestSyncBandwidthLimit(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		v := e.start("web2")
+		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		if _, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseVerify, move.PhaseInput{BWLimit: 100}); err == nil {
+			t.Fatal("verify took a bandwidth limit")
+		}
+		if _, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseSync, move.PhaseInput{BWLimit: 512}); err != nil {
+			t.Fatal(err)
+		}
+		e.mustSucceed(e.waitPhase(v.ID), model.PhaseSync)
+		e.mustSucceed(e.phase(v.ID, model.PhaseVerify, false), model.PhaseVerify)
+		e.mustSucceed(e.phase(v.ID, model.PhaseCutover, true), model.PhaseCutover)
+		// Tasks come by id: the sync's, then the final sync's.
+		var limits []int
+		for _, tk := range e.tasks(v.ID) {
+			if tk.Kind != model.TaskMoveSyncFiles {
+				continue
+			}
+			var p model.MoveTaskPayload
+			if err := json.Unmarshal(tk.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			limits = append(limits, p.BWLimit)
+		}
+		if !slices.Equal(limits, []int{512, 0}) {
+			t.Fatalf("rsync limits of the sync and the final sync = %v, want [512 0]", limits)
+		}
+	})
+}
