@@ -14,7 +14,7 @@ import (
 )
 
 func newHostCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "host", Short: "Add, list, show, update and delete servers"}
+	cmd := &cobra.Command{Use: "host", Short: "Add, list, show, update, drain, retire and delete servers"}
 	var h model.Host
 	var roles []string
 	var capacity string
@@ -96,7 +96,7 @@ func newHostCmd(g *globals) *cobra.Command {
 		},
 	}
 	g.addJSON(add, list, show, update)
-	cmd.AddCommand(add, list, show, update, del)
+	cmd.AddCommand(add, list, show, update, del, newHostDrainCmd(g), newHostRetireCmd(g))
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 	"ferry/internal/api"
 	"ferry/internal/move"
 	"ferry/internal/panel"
+	"ferry/internal/rebalance"
 	"ferry/internal/store"
 	"ferry/internal/web"
 )
@@ -100,9 +101,18 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 			log.Warn("move engine stop", "err", err)
 		}
 	}()
+	// Rebalance batches run here, kept in DIR/rebalance, and go on after a
+	// restart.
+	batches, err := rebalance.NewRunner(p, engine, rebalance.RunnerOptions{Dir: filepath.Join(opts.dataDir, "rebalance"), Log: log})
+	if err != nil {
+		return err
+	}
+	batches.Start(ctx)
+	defer batches.Stop()
 	srv := api.NewServer(p, log)
 	api.RegisterMoves(srv, engine)
-	ui, err := web.New(p, web.Options{Log: log, IdleTimeout: opts.sessionIdle, Moves: engine})
+	api.RegisterRebalance(srv, batches)
+	ui, err := web.New(p, web.Options{Log: log, IdleTimeout: opts.sessionIdle, Moves: engine, Rebalance: batches})
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,8 @@ type Options struct {
 	TrustedOrigins []string
 	// Moves is the move engine; nil leaves the move pages out.
 	Moves Mover
+	// Rebalance runs rebalance plans and drains; nil leaves its pages out.
+	Rebalance Rebalancer
 }
 
 // UI is the web UI: an http.Handler for everything under /.
@@ -62,6 +64,7 @@ type UI struct {
 	now      func() time.Time
 	sessions *sessions
 	moves    Mover
+	balance  Rebalancer
 	pages    map[string]*template.Template
 	// assetVersion changes with the embedded assets, for cache busting.
 	assetVersion string
@@ -88,6 +91,7 @@ func New(p *panel.Panel, opts Options) (*UI, error) {
 		now:      opts.Now,
 		sessions: newSessions(opts.Now, opts.IdleTimeout, opts.Lifetime),
 		moves:    opts.Moves,
+		balance:  opts.Rebalance,
 	}
 	var err error
 	if u.pages, err = parsePages(); err != nil {
@@ -131,6 +135,9 @@ func (u *UI) routes() http.Handler {
 	mux.HandleFunc("POST /orders/{ref}/delete", u.authed(u.deleteOrder))
 	if u.moves != nil {
 		u.moveRoutes(mux)
+	}
+	if u.balance != nil {
+		u.rebalanceRoutes(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.renderError(w, r, nil, http.StatusNotFound, "There is no such page.")
@@ -208,9 +215,11 @@ type page struct {
 	CSRF  string
 	Flash string
 	// Moves says the move engine is there.
-	Moves   bool
-	Version string
-	Data    any
+	Moves bool
+	// Rebalance says the rebalance pages are there.
+	Rebalance bool
+	Version   string
+	Data      any
 }
 
 func (u *UI) render(w http.ResponseWriter, r *http.Request, s *session, status int, name string, p page) {
@@ -225,6 +234,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, s *session, status i
 		}
 	}
 	p.Moves = u.moves != nil
+	p.Rebalance = u.balance != nil
 	p.Version = u.assetVersion
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
