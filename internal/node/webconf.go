@@ -207,8 +207,11 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		}
 		if poolExists {
 			changes = append(changes, fileChange{path: poolFile, remove: true})
-			withPool = true
 		}
+		// Reload even when the pool file is gone: a delete cut short after
+		// removing it and before the reload left the pool running as the
+		// site's login (and the login's deletion then fails).
+		withPool = poolExists || st.PHP
 		msg = fmt.Sprintf("site %s deleted", st.ServerName)
 	}
 

@@ -131,6 +131,28 @@ func TestWebConfLifeCycle(t *testing.T) {
 	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingDelete, spec), model.StateDeleted)
 }
 
+// A node killed while deleting a PHP site, after it removed the pool file
+// and before it reloaded PHP-FPM, deletes it again when it starts: that
+// reload must still happen, or the pool runs on as the site's login.
+func TestWebConfDeleteCutShortStillReloadsPHPFPM(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	f := e.webFiles("42")
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, webSpec("example.org")), model.StateActive)
+	e.host.ran()
+	e.reloadedFPM(t)
+	if err := os.Remove(f.pool); err != nil { // the delete got this far
+		t.Fatal(err)
+	}
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingDelete, webSpec("example.org")), model.StateDeleted)
+	if ran := e.host.ran(); !slices.Contains(ran, "php-fpm8.2 -t") {
+		t.Errorf("delete again ran %q; want php-fpm's config test", ran)
+	}
+	if !e.reloadedFPM(t) {
+		t.Error("the delete, applied again, did not reload php-fpm: the pool runs on")
+	}
+}
+
 func mapsEqual(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
