@@ -794,8 +794,14 @@ func (m *mover) dropLoadAccounts(ctx context.Context, pol movePolicy) ([]string,
 		}
 	}
 	for owner, dbs := range pgOwners {
-		lit, _ := pgString(strings.ReplaceAll(prefix, "_", `\_`) + "%")
-		out, err := m.a.run(ctx, []byte("SELECT rolname FROM pg_roles WHERE rolname LIKE "+lit+";\n"), m.psqlArgv(dbs[0])...)
+		// No LIKE: its escape for "_" is a backslash, which pgString
+		// (rightly) refuses.
+		lit, err := pgString(prefix)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out, err := m.a.run(ctx, []byte("SELECT rolname FROM pg_roles WHERE starts_with(rolname, "+lit+");\n"), m.psqlArgv(dbs[0])...)
 		if err != nil {
 			errs = append(errs, err)
 			continue

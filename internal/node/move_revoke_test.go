@@ -1,0 +1,32 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"ferry/internal/model"
+)
+
+// The revoke sweeps the temporary PostgreSQL roles a cut-short load left;
+// its query once lost its pattern (a backslash pgString refuses) and
+// never found one.
+func TestRevokeFindsTemporaryPostgresRoles(t *testing.T) {
+	me := newMoveTestEnv(t)
+	host := newFakeHost()
+	host.answers["runuser"] = answer{} // psql as postgres: finds no role
+	me.m.a.runner = host
+	pol := movePolicy{MoveID: 7, Databases: []model.MoveDB{{Engine: "pgsql", Name: "blog", Owner: "blogger"}}}
+	if _, err := me.m.dropLoadAccounts(context.Background(), pol); err != nil {
+		t.Fatal(err)
+	}
+	var query string
+	for _, c := range host.calls {
+		if strings.Contains(c.stdin, "pg_roles") {
+			query = c.stdin
+		}
+	}
+	if !strings.Contains(query, "starts_with(rolname, 'ferry_mv7_')") {
+		t.Errorf("the role query is %q; want it to look for ferry_mv7_ roles", query)
+	}
+}
