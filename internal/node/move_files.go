@@ -151,7 +151,7 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 	})
 	stop()
 	if err != nil && exitCode(err) != rsyncVanished {
-		return nil, fmt.Errorf("move %d: rsync to %s: %s", p.MoveID, t.host(), failureText(err, errOut))
+		return nil, fmt.Errorf("move %d: rsync to %s: %s", p.MoveID, t.host(), rsyncFailure(err, errOut))
 	}
 	if err != nil {
 		m.log.Warn("move sync: files vanished during the sync; the next sync copies the rest", "move", p.MoveID)
@@ -267,6 +267,30 @@ func (t *tailBuffer) String() string {
 }
 
 // failureText is what a failed command said, on one line.
+// rsyncExits say what rsync's exit codes mean (rsync(1), EXIT VALUES).
+var rsyncExits = map[int]string{
+	1:  "syntax or usage error",
+	2:  "protocol incompatibility",
+	3:  "errors selecting input/output files or directories",
+	5:  "error starting the client-server protocol",
+	10: "error in socket I/O",
+	11: "error in file I/O (a full disk or a read-only file system on the new host is the usual cause)",
+	12: "error in the rsync protocol data stream (the connection broke)",
+	23: "partial transfer due to errors",
+	30: "timeout in data send or receive",
+}
+
+// rsyncFailure is failureText with the meaning of rsync's exit code: the
+// receiving side's own words ("No space left on device") do not always
+// reach this host when it fails, and "exit status 11" alone says little.
+func rsyncFailure(err error, stderr string) string {
+	text := failureText(err, stderr)
+	if what, ok := rsyncExits[exitCode(err)]; ok {
+		text += "; rsync: " + what
+	}
+	return text
+}
+
 func failureText(err error, stderr string) string {
 	if s := oneLine(stderr, 600); s != "" {
 		return fmt.Sprintf("%s (%v)", s, err)

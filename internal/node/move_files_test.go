@@ -166,3 +166,22 @@ func TestMoveRsyncAndSSHArgv(t *testing.T) {
 		}
 	}
 }
+
+func TestRsyncFailureSaysWhatTheExitCodeMeans(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		stderr string
+		want   string
+	}{
+		// The receiver's words lost on the way: the code still says where
+		// to look.
+		{exitError(11), "", "exit status 11; rsync: error in file I/O (a full disk or a read-only file system on the new host is the usual cause)"},
+		{exitError(11), "rsync: [receiver] write failed on \"f\": No space left on device (28)\n",
+			`rsync: [receiver] write failed on "f": No space left on device (28) (exit status 11); rsync: error in file I/O (a full disk or a read-only file system on the new host is the usual cause)`},
+		{exitError(255), "ssh: connect to host 192.0.2.2 port 22: Connection timed out\n", "ssh: connect to host 192.0.2.2 port 22: Connection timed out (exit status 255)"},
+	} {
+		if got := rsyncFailure(c.err, c.stderr); got != c.want {
+			t.Errorf("rsyncFailure(%v, %q)\n = %q\nwant %q", c.err, c.stderr, got, c.want)
+		}
+	}
+}
