@@ -156,21 +156,40 @@ func (a *Applier) applyPgSQLDB(ctx context.Context, it model.Item, what op) (str
 	}
 	// A SCRAM verifier given as PASSWORD is stored as it is: the plain
 	// password never reaches the server.
-	verb := "ALTER ROLE "
+	//
+	// A CREATE that fails may have met the same CREATE from an earlier run
+	// of this node that was killed mid-apply: the server finishes a
+	// statement whose client died. If what was to be made is there now,
+	// the ALTER that follows a found one is all that is left to do.
+	alterRole := "ALTER ROLE " + n.role + " LOGIN PASSWORD " + pw
+	roleSQL := alterRole
 	if roleExists == 0 {
-		verb = "CREATE ROLE "
+		roleSQL = "CREATE ROLE " + n.role + " LOGIN PASSWORD " + pw
 	}
-	if err := sess.exec(ctx, verb+n.role+" LOGIN PASSWORD "+pw); err != nil {
+	err = sess.exec(ctx, roleSQL)
+	if err != nil && roleExists == 0 {
+		if again, cerr := sess.count(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = "+n.roleLit); cerr == nil && again > 0 {
+			err = sess.exec(ctx, alterRole)
+		}
+	}
+	if err != nil {
 		return "", fmt.Errorf("set up postgresql role %s: %w", s.Owner, err)
 	}
-	dbExists, err := sess.count(ctx, "SELECT count(*) FROM pg_database WHERE datname = "+n.dbLit)
+	dbCount := "SELECT count(*) FROM pg_database WHERE datname = " + n.dbLit
+	dbExists, err := sess.count(ctx, dbCount)
 	if err != nil {
 		return "", fmt.Errorf("look up postgresql database %s: %w", s.Name, err)
 	}
+	alterDB := "ALTER DATABASE " + n.db + " OWNER TO " + n.role
 	if dbExists == 0 {
 		err = sess.exec(ctx, "CREATE DATABASE "+n.db+" OWNER "+n.role+" ENCODING 'UTF8' TEMPLATE template0")
+		if err != nil {
+			if again, cerr := sess.count(ctx, dbCount); cerr == nil && again > 0 {
+				err = sess.exec(ctx, alterDB)
+			}
+		}
 	} else {
-		err = sess.exec(ctx, "ALTER DATABASE "+n.db+" OWNER TO "+n.role)
+		err = sess.exec(ctx, alterDB)
 	}
 	if err != nil {
 		return "", fmt.Errorf("set up postgresql database %s: %w", s.Name, err)
