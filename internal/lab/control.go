@@ -210,3 +210,51 @@ func (l *Lab) startAgent(ctx context.Context, h Host, argv []string) error {
 	}
 	return l.waitReady(ctx, h.Name, ServiceAgent)
 }
+
+// KillControlPlane kills the lab's control plane with SIGKILL, as a crash
+// would, and waits until it is gone. StartControlPlane brings it back.
+func (l *Lab) KillControlPlane(ctx context.Context) error {
+	l.mu.Lock()
+	cp := l.st.Control
+	exited := l.exited["control"]
+	l.mu.Unlock()
+	if cp == nil || cp.PID == 0 {
+		return fmt.Errorf("control plane: %w", ErrNotRunning)
+	}
+	if !isControlPlane(cp.PID, l.dir) {
+		return nil // dead already
+	}
+	if err := syscall.Kill(cp.PID, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill control plane: %w", err)
+	}
+	return waitFor(ctx, readyTimeout, nil, func() error {
+		if exited != nil {
+			select {
+			case <-exited:
+				return nil
+			default:
+				return fmt.Errorf("control plane (pid %d) still running", cp.PID)
+			}
+		}
+		if alive(cp.PID) {
+			return fmt.Errorf("control plane (pid %d) still running", cp.PID)
+		}
+		return nil
+	})
+}
+
+// StartControlPlane starts the control plane again after KillControlPlane,
+// as Up started it (same data directory, address and admin token), and
+// waits until it answers.
+func (l *Lab) StartControlPlane(ctx context.Context) error {
+	l.mu.Lock()
+	cp := l.st.Control
+	l.mu.Unlock()
+	if cp == nil {
+		return fmt.Errorf("control plane: the lab was started without one")
+	}
+	if isControlPlane(cp.PID, l.dir) {
+		return fmt.Errorf("control plane: already running (pid %d)", cp.PID)
+	}
+	return l.startControlPlane(ctx)
+}
