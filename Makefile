@@ -31,6 +31,7 @@ vet:
 test: lab-deps ui-deps vet
 	FERRY_TEST_DISALLOW_SKIP=1 scripts/test-postgres.sh \
 		$(GO) test -tags lab -p 1 -count=1 -timeout 25m ./...
+	$(MAKE) bench-smoke
 
 test-unit:
 	$(GO) test -count=1 ./...
@@ -50,6 +51,25 @@ demo: lab-deps build
 
 lab-up: lab-deps build
 	$(BIN) lab up
+
+# How fast ferry moves a site against rsync and mariadb-dump by hand, and
+# how its control plane holds up (docs/performance.md): a lab of its own,
+# taken down at the end, a table on stdout and the JSON in bench/results/.
+# BENCH_FLAGS passes sizes (go run ./bench -h lists them). PostgreSQL is
+# FERRY_TEST_PG_URL's, or a throwaway one.
+.PHONY: bench bench-smoke
+BENCH_FLAGS ?=
+BENCH_PG = $(if $(FERRY_TEST_PG_URL),,scripts/test-postgres.sh)
+bench: lab-deps
+	$(GO) build -o bin/ferry-bench ./bench
+	$(BENCH_PG) bin/ferry-bench -label full -out bench/results/full.json $(BENCH_FLAGS)
+
+# The benchmark end to end with tiny sizes, in well under two minutes: it
+# checks that the benchmark works, never how fast anything is.
+bench-smoke: lab-deps
+	$(GO) build -o bin/ferry-bench ./bench
+	$(BENCH_PG) bin/ferry-bench -label smoke -files 200 -tree-mb 4 -db-mb 4 -tables 3 -runs 1 \
+		-items 50 -clients 4 -load-time 1s -out bench/results/smoke.tmp
 
 lab-down: build
 	$(BIN) lab down
