@@ -43,8 +43,8 @@ and addresses given, by default this machine's host name and addresses.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCAInit(cmd.Context(), g, opts) },
 	}
 	initCmd.Flags().StringVar(&opts.dataDir, "data", envOr("FERRY_DATA", "/var/lib/ferry"), "the control plane's state directory (env FERRY_DATA)")
-	initCmd.Flags().StringSliceVar(&opts.names, "name", nil, "DNS name nodes reach the control plane by (repeat; default: this host's name)")
-	initCmd.Flags().StringSliceVar(&opts.addresses, "address", nil, "IP address nodes reach the control plane at (repeat; default: this host's addresses)")
+	listVar(initCmd.Flags(), &opts.names, "name", nil, "DNS name nodes reach the control plane by (repeat; default: this host's name)")
+	listVar(initCmd.Flags(), &opts.addresses, "address", nil, "IP address nodes reach the control plane at (repeat; default: this host's addresses)")
 	show := &cobra.Command{
 		Use: "show", Short: "Print the CA's fingerprint and the server certificate's names and expiry", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCAShow(g, opts) },

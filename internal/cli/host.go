@@ -36,8 +36,8 @@ func newHostCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	add.Flags().StringSliceVar(&h.Addresses, "address", nil, "IPv4 or IPv6 address (repeat or comma-separate)")
-	add.Flags().StringSliceVar(&roles, "role", []string{"web"}, "roles: web, dns")
+	listVar(add.Flags(), &h.Addresses, "address", nil, "IPv4 or IPv6 address (repeat or comma-separate)")
+	listVar(add.Flags(), &roles, "role", []string{"web"}, "roles: web, dns")
 	add.Flags().StringVar(&capacity, "capacity", "0", "disk capacity for orders, like 500G (0: unknown)")
 	list := &cobra.Command{
 		Use: "list", Short: "List hosts with their last heartbeat", Args: cobra.NoArgs,
@@ -83,8 +83,8 @@ func newHostCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	update.Flags().StringSliceVar(&patch.Addresses, "address", nil, "replace the addresses")
-	update.Flags().StringSliceVar(&newRoles, "role", nil, "replace the roles")
+	listVar(update.Flags(), &patch.Addresses, "address", nil, "replace the addresses")
+	listVar(update.Flags(), &newRoles, "role", nil, "replace the roles")
 	update.Flags().StringVar(&state, "state", "", "active, draining or retired (retired only when empty)")
 	update.Flags().StringVar(&newCap, "capacity", "", "disk capacity, like 500G")
 	del := &cobra.Command{

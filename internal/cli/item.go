@@ -142,7 +142,7 @@ func newItemCmd(g *globals) *cobra.Command {
 	list.Flags().StringVar(&q.Order, "order", "", "only this order's items (identifier or id)")
 	list.Flags().StringVar(&q.Host, "host", "", "only items on this host")
 	list.Flags().StringVar(&q.Kind, "kind", "", "only items of this kind")
-	list.Flags().StringSliceVar(&states, "state", nil, "only items in these states")
+	listVar(list.Flags(), &states, "state", nil, "only items in these states")
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show an item", Args: cobra.ExactArgs(1),

@@ -30,6 +30,6 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-func (l *listFlag) String() string { return "[" + strings.Join(*l.list, ",") + "]" }
+func (l *listFlag) String() string { return strings.Join(*l.list, ",") }
 
 func (l *listFlag) Type() string { return "strings" }
