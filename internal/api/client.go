@@ -67,10 +67,16 @@ func NewClient(server, token string, opts ClientOptions) (*Client, error) {
 		if opts.Wrap != nil {
 			rt = opts.Wrap(rt)
 		}
-		hc = &http.Client{Transport: rt}
+		// No request outlives requestTimeout: a connection that hangs
+		// (a host cut off mid-request) must not stall an agent forever.
+		hc = &http.Client{Transport: rt, Timeout: requestTimeout}
 	}
 	return &Client{base: strings.TrimSuffix(server, "/"), token: token, http: hc}, nil
 }
+
+// requestTimeout bounds one API request, long-polls included (the server
+// holds a poll for at most a minute).
+const requestTimeout = 2 * time.Minute
 
 // Do sends a request with an optional JSON body and decodes the JSON answer
 // into out (when not nil). API errors come back as *Error.
