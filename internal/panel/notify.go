@@ -1,9 +1,6 @@
 package panel
 
-import (
-	"context"
-	"sync"
-)
+import "sync"
 
 // notifier wakes the long-polls of nodes whose work changed: each host has
 // a channel that is closed, and replaced, on every notify.
@@ -39,11 +36,3 @@ func (n *notifier) notify(hosts ...string) {
 // Notify wakes the nodes of hosts, after a change committed outside the
 // panel's own methods (the move engine).
 func (p *Panel) Notify(hosts ...string) { p.wakeup.notify(hosts...) }
-
-// waitFor blocks until host is notified or ctx ends.
-func (p *Panel) waitFor(ctx context.Context, ch <-chan struct{}) {
-	select {
-	case <-ch:
-	case <-ctx.Done():
-	}
-}
