@@ -49,9 +49,6 @@ func (e *Engine) load(ctx context.Context, id int64) (*run, error) {
 	return r, err
 }
 
-// caller is who the phase's changes are audited under.
-func (r *run) caller() panel.Caller { return actor(r.d.By) }
-
 func actor(name string) panel.Caller {
 	if name == "" {
 		return panel.System
