@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"ferry/internal/atomicfile"
 )
 
 // fileChange is one config file a change writes, links or removes.
@@ -57,7 +59,7 @@ func (st fileState) restore() error {
 	case st.link != "":
 		return replaceSymlink(st.path, st.link)
 	default:
-		return writeFileAtomic(st.path, st.content, st.mode.Perm())
+		return atomicfile.Write(st.path, st.content, st.mode.Perm())
 	}
 }
 
@@ -89,41 +91,13 @@ func applyFileChanges(changes []fileChange) (undo func() error, err error) {
 		case c.link != "":
 			err = replaceSymlink(c.path, c.link)
 		default:
-			err = writeFileAtomic(c.path, c.content, 0o644)
+			err = atomicfile.Write(c.path, c.content, 0o644)
 		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("write %s: %w", c.path, err), undo())
 		}
 	}
 	return undo, nil
-}
-
-// writeFileAtomic replaces path with data by renaming a finished temporary
-// file over it, so a reader never sees half a config. The temporary name
-// does not end in .conf, so no Include picks it up.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".ferry-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 // replaceSymlink makes path a symlink to target, replacing what was there.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"ferry/internal/atomicfile"
 	"ferry/internal/model"
 )
 
@@ -62,7 +63,7 @@ func (m *mover) target(p model.MoveTaskPayload) (moveTarget, error) {
 		return moveTarget{}, fmt.Errorf("%w: %v", errMoveNoKey, err)
 	}
 	kh := filepath.Join(dir, moveKnownHostsFile)
-	if err := writeFileAtomic(kh, []byte(moveHostAlias(p.MoveID)+" "+hk+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(kh, []byte(moveHostAlias(p.MoveID)+" "+hk+"\n"), 0o600); err != nil {
 		return moveTarget{}, fmt.Errorf("write %s: %w", kh, err)
 	}
 	t := moveTarget{addr: to, ssh: []string{"ssh", "-F", "/dev/null",

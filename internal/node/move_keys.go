@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"ferry/internal/atomicfile"
 	"ferry/internal/model"
 )
 
@@ -65,10 +66,10 @@ func (m *mover) keygen(_ context.Context, p model.MoveTaskPayload, _ func(any)) 
 	pub := authorizedKeyLine(sshPub, moveKeyComment(p.MoveID))
 	// The public half first: a crash between the two writes leaves no
 	// private key without its public one.
-	if err := writeFileAtomic(keyPath+".pub", []byte(pub+"\n"), 0o644); err != nil {
+	if err := atomicfile.Write(keyPath+".pub", []byte(pub+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("move %d: write key: %w", p.MoveID, err)
 	}
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(block), 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, pem.EncodeToMemory(block), 0o600); err != nil {
 		return nil, fmt.Errorf("move %d: write key: %w", p.MoveID, err)
 	}
 	m.log.Info("move key made", "move", p.MoveID, "key", keyPath)
@@ -237,7 +238,7 @@ func (m *mover) authorize(_ context.Context, p model.MoveTaskPayload, _ func(any
 		return nil, err
 	}
 	// The policy first: a key that is let in always finds its policy.
-	if err := writeFileAtomic(filepath.Join(dir, movePolicyFile), append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, movePolicyFile), append(data, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("move %d: write policy: %w", p.MoveID, err)
 	}
 	line := m.authorizedLine(p.MoveID, from.String(), pub)
@@ -286,7 +287,7 @@ func editAuthorizedKeys(path, comment, line string) (bool, error) {
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	if err := writeFileAtomic(path, []byte(next), mode); err != nil {
+	if err := atomicfile.Write(path, []byte(next), mode); err != nil {
 		return false, fmt.Errorf("write %s: %w", path, err)
 	}
 	return true, nil
