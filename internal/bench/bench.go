@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"ferry/internal/atomicfile"
 	"ferry/internal/model"
 )
 
@@ -278,11 +279,7 @@ func writeJSON(path string, r *Report) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".part"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, append(data, '\n'), 0o644)
 }
 
 // machine describes this machine from /proc and the tools' versions.

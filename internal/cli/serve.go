@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ferry/internal/api"
+	"ferry/internal/atomicfile"
 	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/rebalance"
@@ -150,12 +151,8 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 
 // writeSecret writes a secret to a new file only root can read.
 func writeSecret(path, secret string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(secret+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"ferry/internal/atomicfile"
 )
 
 // stateVersion is the format version of lab.json.
@@ -122,11 +124,7 @@ func (s *State) write() error {
 	if err != nil {
 		return fmt.Errorf("encode lab state: %w", err)
 	}
-	tmp := filepath.Join(s.Dir, StateFile+".tmp")
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write lab state: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(s.Dir, StateFile)); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.Dir, StateFile), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write lab state: %w", err)
 	}
 	return nil

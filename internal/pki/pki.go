@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"ferry/internal/atomicfile"
 )
 
 // Files in a PKI directory (DATA/pki for `ferry serve`).
@@ -139,7 +141,7 @@ func newCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer, error) 
 	if err := writeKey(filepath.Join(dir, CAKeyFile), key); err != nil {
 		return nil, nil, err
 	}
-	if err := writeAtomic(filepath.Join(dir, CACertFile), pemCert(cert), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, CACertFile), pemCert(cert), 0o644); err != nil {
 		return nil, nil, err
 	}
 	return cert, key, nil
@@ -175,7 +177,7 @@ func issueServer(dir string, ca *x509.Certificate, caKey crypto.Signer, opts Opt
 		return nil, err
 	}
 	chain := append(pemCert(cert), pemCert(ca)...)
-	if err := writeAtomic(filepath.Join(dir, ServerCertFile), chain, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, ServerCertFile), chain, 0o644); err != nil {
 		return nil, err
 	}
 	return cert, nil
@@ -268,18 +270,5 @@ func writeKey(path string, key crypto.Signer) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-}
-
-// writeAtomic replaces path with data, so that a reader sees the old file
-// or the new one, never half of one.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }

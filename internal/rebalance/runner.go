@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"ferry/internal/atomicfile"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -394,11 +395,7 @@ func (r *Runner) save(b *Batch) error {
 		return nil
 	}
 	path := filepath.Join(r.opts.Dir, b.ID+".json")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("rebalance: save batch %s: %w", b.ID, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("rebalance: save batch %s: %w", b.ID, err)
 	}
 	r.written[b.ID] = data
