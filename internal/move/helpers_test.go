@@ -2,17 +2,12 @@ package move_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,12 +17,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for test schemas
 
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/store/storetest"
 )
 
 var admin = panel.Caller{Name: "alice", Role: model.RoleAdmin}
@@ -76,47 +71,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // PostgreSQL server (scripts/test-postgres.sh), on a new schema there.
 func drivers(t *testing.T, test func(t *testing.T, e *env)) {
 	t.Run("sqlite", func(t *testing.T) { test(t, newEnv(t, filepath.Join(t.TempDir(), "ferry.db"))) })
-	t.Run("postgres", func(t *testing.T) { test(t, newEnv(t, pgURL(t))) })
-}
-
-// pgURL makes a schema on the test PostgreSQL server and returns a URL
-// that uses it; without a server the test skips (fails in CI).
-func pgURL(t *testing.T) string {
-	base := os.Getenv("FERRY_TEST_PG_URL")
-	if base == "" {
-		const msg = "FERRY_TEST_PG_URL is not set; run scripts/test-postgres.sh go test ./internal/move/"
-		if v := os.Getenv("FERRY_TEST_DISALLOW_SKIP"); v != "" && v != "0" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "ferry_move_test_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		db.Exec("DROP SCHEMA " + schema + " CASCADE")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Run("postgres", func(t *testing.T) { test(t, newEnv(t, storetest.PostgresURL(t))) })
 }
 
 func newEnv(t *testing.T, dbURL string) *env {

@@ -1,19 +1,15 @@
 package store_test
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to make test schemas
-
 	"ferry/internal/model"
 	"ferry/internal/store"
+	"ferry/internal/store/storetest"
 )
 
 // TestSQLite runs the conformance suite on SQLite, a new file per test.
@@ -28,40 +24,7 @@ func TestSQLite(t *testing.T) {
 // test. Without the variable it skips, unless FERRY_TEST_DISALLOW_SKIP is
 // set, as it is in CI.
 func TestPostgres(t *testing.T) {
-	base := os.Getenv("FERRY_TEST_PG_URL")
-	if base == "" {
-		const msg = "FERRY_TEST_PG_URL is not set; run scripts/test-postgres.sh go test ./internal/store/"
-		if v := os.Getenv("FERRY_TEST_DISALLOW_SKIP"); v != "" && v != "0" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	runSuite(t, func(t *testing.T) string {
-		var b [6]byte
-		rand.Read(b[:])
-		schema := "ferry_test_" + hex.EncodeToString(b[:])
-		if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create test schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-				t.Errorf("drop test schema: %v", err)
-			}
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	})
+	runSuite(t, func(t *testing.T) string { return storetest.PostgresURL(t) })
 }
 
 func TestOpenSQLiteURLForms(t *testing.T) {
