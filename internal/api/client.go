@@ -143,7 +143,7 @@ func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
 	return get[WhoAmI](ctx, c, "/api/v1/whoami")
 }
 
-// Members.
+// ListMembers lists members.
 func (c *Client) ListMembers(ctx context.Context) ([]model.Member, error) {
 	return get[[]model.Member](ctx, c, "/api/v1/members")
 }
