@@ -127,11 +127,10 @@ func (r *run) payload(order model.Order, source []model.Item) model.MoveTaskPayl
 func itemName(it model.Item) string {
 	s := it.Spec
 	switch it.Kind {
-	case model.KindUserAccount, model.KindScheduledJob:
-		if it.Kind == model.KindScheduledJob {
-			return s.Login + " " + s.Schedule
-		}
+	case model.KindUserAccount:
 		return s.Login
+	case model.KindScheduledJob:
+		return s.Login + " " + s.Schedule
 	case model.KindWebConf:
 		return strings.Join(s.ServerNames, " ")
 	case model.KindDNS:
