@@ -60,7 +60,7 @@ func checkTools() error {
 	return nil
 }
 
-// hostDirs returns the directory of a host inside the lab directory.
+// hostDir returns the directory of a host inside the lab directory.
 func hostDir(labDir, name string) string {
 	return filepath.Join(labDir, "hosts", name)
 }
