@@ -267,7 +267,6 @@ func (t *tailBuffer) String() string {
 	return string(t.buf)
 }
 
-// failureText is what a failed command said, on one line.
 // rsyncExits say what rsync's exit codes mean (rsync(1), EXIT VALUES).
 var rsyncExits = map[int]string{
 	1:  "syntax or usage error",
@@ -292,6 +291,7 @@ func rsyncFailure(err error, stderr string) string {
 	return text
 }
 
+// failureText is what a failed command said, on one line.
 func failureText(err error, stderr string) string {
 	if s := oneLine(stderr, 600); s != "" {
 		return fmt.Sprintf("%s (%v)", s, err)
