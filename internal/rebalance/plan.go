@@ -332,7 +332,7 @@ func newHosts(f Fleet, by Metric) ([]*host, map[string]*host) {
 	return hosts, byName
 }
 
-// takes reports whether t may take an order of size bytes.
+// canTake reports whether t may take an order of size bytes.
 func (t *host) canTake(size int64) bool {
 	if size <= 0 {
 		return true
