@@ -313,7 +313,7 @@ type TaskView struct {
 	model.Task
 }
 
-// Data decodes the view's move data.
+// Info decodes the view's move data.
 func (v View) Info() (Data, error) { return decodeData(v.Move) }
 
 // Get returns a move with its current tasks.
