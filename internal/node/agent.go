@@ -211,8 +211,9 @@ func doneState(s model.State) model.State {
 	return model.StateActive
 }
 
-// zonesOf turns dns items into the provider's zones: every item that is or
-// will be live, without the disabled and deleted ones.
+// zonesOf turns dns items into the provider's zones: the records of every
+// item that is or will be live. A zone whose items are all disabled or
+// deleted is still given, empty, so the provider stops serving it.
 func zonesOf(items []model.Item) map[string][]dnsserve.Record {
 	zones := map[string][]dnsserve.Record{}
 	for _, it := range items {
