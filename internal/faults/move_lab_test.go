@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/miekg/dns"
@@ -208,9 +207,4 @@ func leftovers(e *labtest.Env, s site, host string, moveID int64) {
 			e.T.Errorf("move %d's key or policy is still in %s's node state", moveID, h)
 		}
 	}
-}
-
-func logf(t testing.TB, format string, args ...any) {
-	t.Helper()
-	t.Logf(format, args...)
 }

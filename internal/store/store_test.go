@@ -21,8 +21,8 @@ func TestSQLite(t *testing.T) {
 
 // TestPostgres runs the conformance suite on the PostgreSQL server at
 // FERRY_TEST_PG_URL (scripts/test-postgres.sh starts one), a new schema per
-// test. Without the variable it skips, unless FERRY_TEST_DISALLOW_SKIP is
-// set, as it is in CI.
+// test. Without the variable it skips, unless FERRY_TEST_DISALLOW_SKIP=1,
+// as in CI.
 func TestPostgres(t *testing.T) {
 	runSuite(t, func(t *testing.T) string { return storetest.PostgresURL(t) })
 }
