@@ -163,9 +163,9 @@ func (c *Client) UpdateMember(ctx context.Context, name string, p MemberPatch) (
 	return send[model.Member](ctx, c, http.MethodPatch, "/api/v1/members/"+esc(name), p)
 }
 
-// DeleteMember removes a member.
-func (c *Client) DeleteMember(ctx context.Context, name string) error {
-	return c.Do(ctx, http.MethodDelete, "/api/v1/members/"+esc(name), nil, nil)
+// DeleteMember removes a member and revokes its tokens.
+func (c *Client) DeleteMember(ctx context.Context, name string) (Deleted, error) {
+	return send[Deleted](ctx, c, http.MethodDelete, "/api/v1/members/"+esc(name), nil)
 }
 
 // ListHosts lists hosts.
@@ -188,9 +188,44 @@ func (c *Client) UpdateHost(ctx context.Context, name string, p panel.HostPatch)
 	return send[model.Host](ctx, c, http.MethodPatch, "/api/v1/hosts/"+esc(name), p)
 }
 
-// DeleteHost removes a host.
-func (c *Client) DeleteHost(ctx context.Context, name string) error {
-	return c.Do(ctx, http.MethodDelete, "/api/v1/hosts/"+esc(name), nil, nil)
+// DeleteHost removes a host and revokes its node tokens.
+func (c *Client) DeleteHost(ctx context.Context, name string) (Deleted, error) {
+	return send[Deleted](ctx, c, http.MethodDelete, "/api/v1/hosts/"+esc(name), nil)
+}
+
+// ListOrderDomains lists the domains an order holds.
+func (c *Client) ListOrderDomains(ctx context.Context, ref string) (panel.OrderDomains, error) {
+	return get[panel.OrderDomains](ctx, c, "/api/v1/orders/"+esc(ref)+"/domains")
+}
+
+// AddOrderDomain lets an order hold another domain.
+func (c *Client) AddOrderDomain(ctx context.Context, ref, domain string) (panel.OrderDomains, error) {
+	return send[panel.OrderDomains](ctx, c, http.MethodPost, "/api/v1/orders/"+esc(ref)+"/domains", DomainInput{Domain: domain})
+}
+
+// RemoveOrderDomain drops a domain from an order.
+func (c *Client) RemoveOrderDomain(ctx context.Context, ref, domain string) (panel.OrderDomains, error) {
+	return send[panel.OrderDomains](ctx, c, http.MethodDelete, "/api/v1/orders/"+esc(ref)+"/domains/"+esc(domain), nil)
+}
+
+// ListZones lists the zones the co-op serves.
+func (c *Client) ListZones(ctx context.Context) ([]model.Zone, error) {
+	return get[[]model.Zone](ctx, c, "/api/v1/zones")
+}
+
+// CreateZone adds a served zone.
+func (c *Client) CreateZone(ctx context.Context, name string) (model.Zone, error) {
+	return send[model.Zone](ctx, c, http.MethodPost, "/api/v1/zones", model.Zone{Name: name})
+}
+
+// DeleteZone stops serving a zone.
+func (c *Client) DeleteZone(ctx context.Context, name string) error {
+	return c.Do(ctx, http.MethodDelete, "/api/v1/zones/"+esc(name), nil, nil)
+}
+
+// ForgetItem ends an item's record without its node (admins).
+func (c *Client) ForgetItem(ctx context.Context, id int64) (model.Item, error) {
+	return send[model.Item](ctx, c, http.MethodPost, "/api/v1/items/"+strconv.FormatInt(id, 10)+"/forget", nil)
 }
 
 // OrderQuery filters ListOrders.

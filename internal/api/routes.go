@@ -42,6 +42,18 @@ type SpecInput struct {
 	Spec model.Spec `json:"spec"`
 }
 
+// Deleted answers a delete of a member, host or zone; deleting a member or
+// host revokes its tokens, and TokensRevoked says how many.
+type Deleted struct {
+	Deleted       string `json:"deleted"`
+	TokensRevoked int    `json:"tokens_revoked"`
+}
+
+// DomainInput adds a domain to an order.
+type DomainInput struct {
+	Domain string `json:"domain"`
+}
+
 // MemberPatch changes a member.
 type MemberPatch struct {
 	FriendlyName string `json:"friendly_name"`
@@ -74,7 +86,8 @@ func (s *Server) routes() {
 		return p.UpdateMember(ctx, c, model.Member{Name: r.PathValue("name"), FriendlyName: in.FriendlyName})
 	})
 	s.Handle("DELETE /api/v1/members/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
-		return map[string]string{"deleted": r.PathValue("name")}, p.DeleteMember(ctx, c, r.PathValue("name"))
+		n, err := p.DeleteMember(ctx, c, r.PathValue("name"))
+		return Deleted{Deleted: r.PathValue("name"), TokensRevoked: n}, err
 	})
 
 	s.Handle("GET /api/v1/hosts", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
@@ -98,7 +111,8 @@ func (s *Server) routes() {
 		return p.UpdateHost(ctx, c, r.PathValue("name"), in)
 	})
 	s.Handle("DELETE /api/v1/hosts/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
-		return map[string]string{"deleted": r.PathValue("name")}, p.DeleteHost(ctx, c, r.PathValue("name"))
+		n, err := p.DeleteHost(ctx, c, r.PathValue("name"))
+		return Deleted{Deleted: r.PathValue("name"), TokensRevoked: n}, err
 	})
 
 	s.Handle("GET /api/v1/orders", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
@@ -127,6 +141,32 @@ func (s *Server) routes() {
 	})
 	s.Handle("DELETE /api/v1/orders/{ref}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		return p.DeleteOrder(ctx, c, r.PathValue("ref"))
+	})
+	s.Handle("GET /api/v1/orders/{ref}/domains", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.ListOrderDomains(ctx, c, r.PathValue("ref"))
+	})
+	s.Handle("POST /api/v1/orders/{ref}/domains", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var in DomainInput
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		return p.AddOrderDomain(ctx, c, r.PathValue("ref"), in.Domain)
+	})
+	s.Handle("DELETE /api/v1/orders/{ref}/domains/{domain}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.RemoveOrderDomain(ctx, c, r.PathValue("ref"), r.PathValue("domain"))
+	})
+	s.Handle("GET /api/v1/zones", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		return p.ListZones(ctx, c)
+	})
+	s.Handle("POST /api/v1/zones", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var z model.Zone
+		if err := Decode(r, &z); err != nil {
+			return nil, err
+		}
+		return p.CreateZone(ctx, c, z.Name)
+	})
+	s.Handle("DELETE /api/v1/zones/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return Deleted{Deleted: r.PathValue("name")}, p.DeleteZone(ctx, c, r.PathValue("name"))
 	})
 	s.Handle("GET /api/v1/orders/{ref}/items", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		o, err := p.GetOrder(ctx, c, r.PathValue("ref"))
@@ -185,6 +225,13 @@ func (s *Server) routes() {
 			return nil, err
 		}
 		return p.SetItemState(ctx, c, id, model.StatePendingDelete)
+	})
+	s.Handle("POST /api/v1/items/{id}/forget", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		return p.ForgetItem(ctx, c, id)
 	})
 	s.Handle("POST /api/v1/items/{id}/state", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		id, err := pathID(r, "id")

@@ -91,7 +91,8 @@ func newHostCmd(g *globals) *cobra.Command {
 		Use: "delete NAME", Short: "Delete a host that holds nothing", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
-				return g.done(c.DeleteHost(ctx, args[0]), "deleted host "+args[0])
+				d, err := c.DeleteHost(ctx, args[0])
+				return g.done(err, fmt.Sprintf("deleted host %s (revoked %d node tokens)", args[0], d.TokensRevoked))
 			})
 		},
 	}

@@ -65,6 +65,9 @@ func (sf *specFlags) build(cmd *cobra.Command, k model.Kind, stdin io.Reader) (m
 		php := sf.php
 		s.PHP = &php
 	}
+	if cmd.Flags().Changed("ttl") && sf.spec.TTL <= 0 {
+		return s, usageError{fmt.Errorf("--ttl %d: a TTL is a number of seconds, at least %d; leave --ttl out for the default %d", sf.spec.TTL, model.MinTTL, model.DefaultTTL)}
+	}
 	if sf.passwordFile != "" {
 		pw, err := readPassword(sf.passwordFile, stdin)
 		if err != nil {
@@ -182,8 +185,19 @@ func newItemCmd(g *globals) *cobra.Command {
 	disable := stateCmd("disable", "Disable an item on its host (pending-disable)", model.StatePendingDisable)
 	enable := stateCmd("enable", "Enable a disabled item again (pending-update)", model.StatePendingUpdate)
 	retry := stateCmd("retry", "Apply an item in soft-error again (pending-restore)", model.StatePendingRestore)
-	g.addJSON(add, list, show, update, del, disable, enable, retry)
-	cmd.AddCommand(add, list, show, update, del, disable, enable, retry)
+	del.Long = "Remove an item from its host (pending-delete). Any item but a deleted or transfer-limbo one\n" +
+		"can be deleted: an active or disabled one, one that failed (soft-error, hard-error), or one\n" +
+		"still waiting for its node (a pending-insert is cancelled this way)."
+	forget := &cobra.Command{Use: "forget ID", Short: "Admins: end an item's record without its node (its host is gone or broken)",
+		Long: "Mark an item deleted without asking its node to remove anything, for an item whose host is\n" +
+			"gone or broken, so that its order or host can be deleted. Nothing is undone on the host: the\n" +
+			"item's message says what may be left there. Audited as item.forget.",
+		Args: cobra.ExactArgs(1),
+		RunE: itemRun(g, func(ctx context.Context, c *api.Client, id int64) (model.Item, error) {
+			return c.ForgetItem(ctx, id)
+		})}
+	g.addJSON(add, list, show, update, del, disable, enable, retry, forget)
+	cmd.AddCommand(add, list, show, update, del, disable, enable, retry, forget)
 	return cmd
 }
 

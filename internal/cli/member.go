@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -52,10 +53,11 @@ func newMemberCmd(g *globals) *cobra.Command {
 	}
 	update.Flags().StringVar(&newFriendly, "friendly-name", "", "the member's full name")
 	del := &cobra.Command{
-		Use: "delete NAME", Short: "Delete a member that has no live orders", Args: cobra.ExactArgs(1),
+		Use: "delete NAME", Short: "Delete a member that has no live orders, revoking its tokens", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
-				return g.done(c.DeleteMember(ctx, args[0]), "deleted member "+args[0])
+				d, err := c.DeleteMember(ctx, args[0])
+				return g.done(err, fmt.Sprintf("deleted member %s (revoked %d tokens)", args[0], d.TokensRevoked))
 			})
 		},
 	}

@@ -96,7 +96,41 @@ func newOrderCmd(g *globals) *cobra.Command {
 		},
 	}
 	g.addJSON(add, list, search, show, update, del)
-	cmd.AddCommand(add, list, search, show, update, del)
+	cmd.AddCommand(add, list, search, show, update, del, newOrderDomainCmd(g))
+	return cmd
+}
+
+// newOrderDomainCmd is `ferry order domain`: the domains an order holds,
+// under which its items may claim server names and DNS records.
+func newOrderDomainCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "domain", Short: "List, add and remove the domains an order holds (its items' names lie under them)"}
+	run := func(fn func(context.Context, *api.Client, []string) (panel.OrderDomains, error)) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				d, err := fn(ctx, c, args)
+				return g.show(err, d, func() error {
+					for _, name := range d.Domains {
+						fmt.Fprintln(g.stdout, name)
+					}
+					return nil
+				})
+			})
+		}
+	}
+	list := &cobra.Command{Use: "list ORDER", Short: "List the order's domains, its identifier first", Args: cobra.ExactArgs(1),
+		RunE: run(func(ctx context.Context, c *api.Client, a []string) (panel.OrderDomains, error) {
+			return c.ListOrderDomains(ctx, a[0])
+		})}
+	add := &cobra.Command{Use: "add ORDER DOMAIN", Short: "Let the order hold a domain (not a public suffix, nor one another member holds)", Args: cobra.ExactArgs(2),
+		RunE: run(func(ctx context.Context, c *api.Client, a []string) (panel.OrderDomains, error) {
+			return c.AddOrderDomain(ctx, a[0], a[1])
+		})}
+	remove := &cobra.Command{Use: "remove ORDER DOMAIN", Short: "Drop a domain the order's items no longer use", Args: cobra.ExactArgs(2),
+		RunE: run(func(ctx context.Context, c *api.Client, a []string) (panel.OrderDomains, error) {
+			return c.RemoveOrderDomain(ctx, a[0], a[1])
+		})}
+	g.addJSON(list, add, remove)
+	cmd.AddCommand(list, add, remove)
 	return cmd
 }
 

@@ -73,7 +73,7 @@ func TestRebalanceThroughTheCLI(t *testing.T) {
 		{[]string{"rebalance", "apply", filepath.Join(t.TempDir(), "none.json")}, ExitUsage, "read the plan"},
 		{[]string{"rebalance", "plan", "--by", "weight"}, ExitRefused, "unknown metric"},
 		{[]string{"host", "drain", "web9"}, ExitNotFound, "not found"},
-		{[]string{"host", "retire", "web1"}, ExitRefused, "is still on it"},
+		{[]string{"host", "retire", "web1"}, ExitRefused, "still holds"},
 	} {
 		if r := s.ferry(t, s.adminToken, "", tc.args...); r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
 			t.Errorf("ferry %s: exit %d %q, want %d %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.code, tc.msg)

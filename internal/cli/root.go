@@ -88,7 +88,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	for _, add := range []func(*globals) *cobra.Command{
 		// Each command group lives in its own file.
 		newServeCmd, newNodeCmd, newTokenCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newMoveCmd, newAuditCmd, newVersionCmd,
-		newDNSCmd, newLabCmd, newRebalanceCmd,
+		newDNSCmd, newZoneCmd, newLabCmd, newRebalanceCmd,
 		newConfigCmd, newCACmd, newBackupCmd, newRestoreCmd, newCompletionCmd, newManCmd,
 	} {
 		root.AddCommand(add(g))

@@ -63,6 +63,9 @@ type Heartbeat struct {
 	DiskUsed int64      `json:"disk_used"`
 	Load     float64    `json:"load"`
 	Version  string     `json:"version,omitempty"`
+	// SystemNames are the host's own users and groups (system ids, not
+	// the members' accounts ferry made), which no login may take.
+	SystemNames []string `json:"system_names,omitempty"`
 }
 
 // HasRole reports whether h has role r.

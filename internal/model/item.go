@@ -199,6 +199,9 @@ func (s *Spec) normalize(k Kind, orderDomain string) error {
 		if p != "web" && !strings.HasPrefix(p, "web/") {
 			return fieldErr("docroot", "must be web or a directory under web/, got %q", p)
 		}
+		if err := ValidateConfigString(p); err != nil {
+			return at("docroot", err)
+		}
 		s.Docroot = p
 		if s.PHP == nil {
 			t := true
@@ -337,6 +340,48 @@ func (s *Spec) Identities(k Kind) []string {
 		return []string{"cron:" + s.Login + " " + s.Schedule + " " + s.Command}
 	}
 	return nil
+}
+
+// identityFields are the spec fields that make an item what it is on its
+// host: changing one would make the node create a new account, database or
+// record and leave the old one behind, untracked. Update refuses them.
+var identityFields = map[Kind][]string{
+	KindUserAccount: {"login"},
+	KindMySQLDB:     {"name"},
+	KindMySQLUser:   {"name"},
+	KindPgSQLDB:     {"name", "owner"},
+	KindDNS:         {"zone", "fqdn", "type"},
+}
+
+// CheckIdentityKept refuses an update of an item of kind k that changes
+// one of its identity fields from old to s (both normalized).
+func (s *Spec) CheckIdentityKept(k Kind, old Spec) error {
+	for _, f := range identityFields[k] {
+		was, now := old.field(f), s.field(f)
+		if was != now {
+			return fieldErr("spec."+f, "cannot change from %q to %q: it is the %s's identity on its host; delete the item and add a new one", was, now, k)
+		}
+	}
+	return nil
+}
+
+// field returns the value of one identity field by its JSON name.
+func (s *Spec) field(name string) string {
+	switch name {
+	case "login":
+		return s.Login
+	case "name":
+		return s.Name
+	case "owner":
+		return s.Owner
+	case "zone":
+		return s.Zone
+	case "fqdn":
+		return s.FQDN
+	case "type":
+		return s.Type
+	}
+	return ""
 }
 
 // Redacted returns the spec without secrets, as members and admins see it.

@@ -32,7 +32,17 @@ var reservedLogins = map[string]bool{
 	"systemd-network": true, "systemd-resolve": true, "messagebus": true, "sshd": true,
 	"mysql": true, "postgres": true, "knot": true, "ferry": true, "_apt": true,
 	"admin": true, "operator": true, "staff": true, "users": true, "sudo": true,
+	"adm": true, "tty": true, "disk": true, "kmem": true, "dialout": true, "fax": true,
+	"voice": true, "cdrom": true, "floppy": true, "tape": true, "audio": true, "dip": true,
+	"src": true, "shadow": true, "utmp": true, "video": true, "sasl": true, "plugdev": true,
+	"gnats": true, "nogroup": true, "input": true, "kvm": true, "render": true, "crontab": true,
+	"ssl-cert": true, "postfix": true, "postdrop": true, "dovecot": true, "dovenull": true,
+	"vmail": true, "opendkim": true, "redis": true, "memcache": true, "mariadb": true,
 }
+
+// reservedLoginPrefixes start the names of system accounts that packages
+// create (systemd-timesync, systemd-coredump, …).
+var reservedLoginPrefixes = []string{"systemd-"}
 
 // reservedDatabases are server-internal databases and roles.
 var reservedDatabases = map[string]bool{
@@ -168,7 +178,38 @@ func ValidateLogin(s string) error {
 	if reservedLogins[s] {
 		return errorString("%q is a system account", s)
 	}
+	for _, p := range reservedLoginPrefixes {
+		if strings.HasPrefix(s, p) {
+			return errorString("%q is a system account name (names starting %q are the system's)", s, p)
+		}
+	}
 	return nil
+}
+
+// ValidateConfigString checks a value that a node writes into a generated
+// config file as one double-quoted argument (an Apache directive, a PHP-FPM
+// ini value): no double quote, backslash, dollar sign (Apache and PHP-FPM
+// expand ${VAR}) or control character. The node quotes with the same rule,
+// so what the API accepts the node can always write.
+func ValidateConfigString(s string) error {
+	switch {
+	case s == "":
+		return errorString("is empty")
+	case strings.ContainsAny(s, "\"\\$"):
+		return errorString("%q holds a character a config file cannot carry (a double quote, backslash or $)", s)
+	case hasControl(s):
+		return errorString("contains a control character")
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidateDatabaseName checks a MariaDB or PostgreSQL database or role name.
@@ -201,10 +242,8 @@ func CleanRelPath(s string) (string, error) {
 	if len(s) > 1024 {
 		return "", errorString("is longer than 1024 characters")
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "", errorString("contains a control character")
-		}
+	if hasControl(s) {
+		return "", errorString("contains a control character")
 	}
 	if strings.HasPrefix(s, "/") {
 		return "", errorString("must be relative to the order's directory, not absolute")

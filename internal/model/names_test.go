@@ -134,6 +134,7 @@ var loginCases = append(keep(
 	// system accounts
 	"root", "daemon", "bin", "sys", "nobody", "www-data", "sshd", "mysql",
 	"postgres", "ferry", "_apt", "admin", "sudo", "mail", "backup",
+	"adm", "systemd-timesync", "systemd-coredump", "postfix", "dovecot", "shadow",
 )...)
 
 func TestValidateLogin(t *testing.T) {

@@ -53,26 +53,55 @@ var nodeResults = []State{StateSoftError, StateHardError}
 
 // transitions is the co-op's table: from → to → who may make the move.
 var transitions = map[State]map[State]Actor{
-	StateNone:      {StatePendingInsert: ByControlPlane},
-	StateActive:    {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane, StatePendingDisable: ByControlPlane, StateTransferLimbo: ByControlPlane},
-	StateDisabled:  {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane},
-	StateSoftError: {StatePendingRestore: ByControlPlane},
+	StateNone:     {StatePendingInsert: ByControlPlane},
+	StateActive:   {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane, StatePendingDisable: ByControlPlane, StateTransferLimbo: ByControlPlane},
+	StateDisabled: {StatePendingUpdate: ByControlPlane, StatePendingDelete: ByControlPlane},
+	// Every state has a way out: an item the node failed on, for good or
+	// not, can be deleted, and so can one still waiting for its node (a
+	// pending-insert is cancelled that way; a report the node sends for the
+	// work it had is then refused, and it gets the delete instead).
+	StateSoftError: {StatePendingRestore: ByControlPlane, StatePendingDelete: ByControlPlane},
+	StateHardError: {StatePendingDelete: ByControlPlane},
 	// A move's cleanup deletes limbo items; its abort returns them to
 	// active (they never stopped serving on their host, so no node work).
 	StateTransferLimbo:  {StatePendingDelete: ByControlPlane, StateActive: ByControlPlane},
-	StatePendingInsert:  byNode(StateActive),
-	StatePendingUpdate:  byNode(StateActive),
-	StatePendingRestore: byNode(StateActive),
-	StatePendingDelete:  byNode(StateDeleted),
-	StatePendingDisable: byNode(StateDisabled),
+	StatePendingInsert:  byNode(StateActive, true),
+	StatePendingUpdate:  byNode(StateActive, true),
+	StatePendingRestore: byNode(StateActive, true),
+	StatePendingDelete:  byNode(StateDeleted, false),
+	StatePendingDisable: byNode(StateDisabled, true),
 }
 
-func byNode(ok State) map[State]Actor {
+// byNode lists a pending state's results: ok or an error, by the node, and
+// when deletable, pending-delete by the control plane.
+func byNode(ok State, deletable bool) map[State]Actor {
 	m := map[State]Actor{ok: ByNode}
 	for _, s := range nodeResults {
 		m[s] = ByNode
 	}
+	if deletable {
+		m[StatePendingDelete] = ByControlPlane
+	}
 	return m
+}
+
+// ErrNotForgettable is wrapped when an item cannot be forgotten.
+var ErrNotForgettable = errors.New("cannot be forgotten")
+
+// CheckForget says whether an admin may forget an item in state st: mark
+// it deleted without its node, for an item whose host is gone or broken.
+// Forgetting is not a transition of the table: nothing is undone on the
+// host, only the control plane's record ends. A deleted item is already
+// gone, and a transfer-limbo one belongs to a move (its cleanup or abort
+// ends it).
+func CheckForget(st State) error {
+	switch st {
+	case StateDeleted:
+		return fmt.Errorf("%w: it is already deleted", ErrNotForgettable)
+	case StateTransferLimbo:
+		return fmt.Errorf("%w: it is in transfer-limbo; the move's cleanup or abort ends it", ErrNotForgettable)
+	}
+	return nil
 }
 
 // ErrTransition is wrapped by every refused state transition.

@@ -441,7 +441,7 @@ func applyDNS(c *change, items []model.Item, from, to model.Host, switchAddr boo
 		if err := c.e.p.SetStateTx(c.ctx, c.tx, actor(c.d.By), &it, model.StatePendingUpdate); err != nil {
 			return nil, nil, err
 		}
-		if err := c.audit("item.update", fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it); err != nil {
+		if err := c.audit(panel.AuditItemUpdate, fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it); err != nil {
 			return nil, nil, err
 		}
 		c.wake = append(c.wake, it.Host)
@@ -717,7 +717,7 @@ func stepRestore(ctx context.Context, r *run) (outcome, error) {
 		if err := c.tx.UpdateOrder(ctx, &o.order); err != nil {
 			return err
 		}
-		if err := c.audit("order.update", fmt.Sprintf("order/%d", o.order.ID), o.order.ID, before, o.order); err != nil {
+		if err := c.audit(panel.AuditOrderUpdate, fmt.Sprintf("order/%d", o.order.ID), o.order.ID, before, o.order); err != nil {
 			return err
 		}
 		if o.limbo.State != model.OrderDeleted {
@@ -726,7 +726,7 @@ func stepRestore(ctx context.Context, r *run) (outcome, error) {
 			if err := c.tx.UpdateOrder(ctx, &o.limbo); err != nil {
 				return err
 			}
-			if err := c.audit("order.delete", fmt.Sprintf("order/%d", o.limbo.ID), o.limbo.ID, lb, o.limbo); err != nil {
+			if err := c.audit(panel.AuditOrderDelete, fmt.Sprintf("order/%d", o.limbo.ID), o.limbo.ID, lb, o.limbo); err != nil {
 				return err
 			}
 		}

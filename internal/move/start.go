@@ -344,7 +344,7 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 	if err := tx.CreateOrder(ctx, &limbo); err != nil {
 		return model.Move{}, nil, fmt.Errorf("limbo order: %w", err)
 	}
-	if err := e.p.Audit(ctx, tx, c, "order.create", fmt.Sprintf("order/%d", limbo.ID), limbo.ID, nil, limbo); err != nil {
+	if err := e.p.Audit(ctx, tx, c, panel.AuditOrderCreate, fmt.Sprintf("order/%d", limbo.ID), limbo.ID, nil, limbo); err != nil {
 		return model.Move{}, nil, err
 	}
 	d := Data{
@@ -364,7 +364,7 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 			if err := e.p.SetStateTx(ctx, tx, c, &it, model.StatePendingUpdate); err != nil {
 				return model.Move{}, nil, fmt.Errorf("%s: %w", describeItem(before), err)
 			}
-			if err := e.p.Audit(ctx, tx, c, "item.update", fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it); err != nil {
+			if err := e.p.Audit(ctx, tx, c, panel.AuditItemUpdate, fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it); err != nil {
 				return model.Move{}, nil, err
 			}
 			wake = append(wake, it.Host)
@@ -385,7 +385,7 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 	if err := tx.UpdateOrder(ctx, &o); err != nil {
 		return model.Move{}, nil, err
 	}
-	if err := e.p.Audit(ctx, tx, c, "order.update", fmt.Sprintf("order/%d", o.ID), o.ID, before, o); err != nil {
+	if err := e.p.Audit(ctx, tx, c, panel.AuditOrderUpdate, fmt.Sprintf("order/%d", o.ID), o.ID, before, o); err != nil {
 		return model.Move{}, nil, err
 	}
 	m := model.Move{OrderID: o.ID, LimboOrderID: limbo.ID, From: src.from.Name, To: src.to.Name, Phase: model.PhasePrepare, Status: model.MoveRunning}

@@ -326,6 +326,9 @@ func (a *Agent) heartbeats(ctx context.Context) {
 
 func (a *Agent) heartbeat() model.Heartbeat {
 	hb := model.Heartbeat{Version: a.opts.Version}
+	if a.opts.Applier != nil {
+		hb.SystemNames = hostSystemNames(a.opts.Applier.cfg.MembersRoot)
+	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(a.opts.DiskPath, &st); err == nil {
 		hb.DiskFree = int64(st.Bavail) * st.Bsize

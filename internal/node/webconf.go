@@ -112,8 +112,8 @@ func (s site) render() (vhost, pool []byte, err error) {
 // what such an argument cannot carry safely rather than escape it: the
 // model's validators never let it through.
 func apacheQuote(s string) (string, error) {
-	if s == "" || strings.ContainsAny(s, "\"\\$") || hasControl(s) {
-		return "", fmt.Errorf("%q cannot be written into an apache config", s)
+	if err := model.ValidateConfigString(s); err != nil {
+		return "", fmt.Errorf("%q cannot be written into an apache config: %w", s, err)
 	}
 	return `"` + s + `"`, nil
 }
@@ -121,8 +121,8 @@ func apacheQuote(s string) (string, error) {
 // iniQuote returns s as a double-quoted PHP-FPM ini value, refusing quotes,
 // backslashes, variables and control characters.
 func iniQuote(s string) (string, error) {
-	if s == "" || strings.ContainsAny(s, "\"\\$") || hasControl(s) {
-		return "", fmt.Errorf("%q cannot be written into a php-fpm config", s)
+	if err := model.ValidateConfigString(s); err != nil {
+		return "", fmt.Errorf("%q cannot be written into a php-fpm config: %w", s, err)
 	}
 	return `"` + s + `"`, nil
 }
@@ -135,15 +135,6 @@ func configWord(s string) (string, error) {
 		return "", fmt.Errorf("%q cannot be written into a config as a bare word", s)
 	}
 	return s, nil
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // vhostPaths returns where a site's vhost file goes and the symlink that

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"ferry/internal/model"
 	"ferry/internal/store"
@@ -27,7 +29,7 @@ func (p *Panel) CreateMember(ctx context.Context, c Caller, m model.Member) (mod
 		if err := tx.CreateMember(ctx, &m); err != nil {
 			return fmt.Errorf("member %q: %w", m.Name, err)
 		}
-		return p.audit(ctx, tx, c, "member.create", "member/"+m.Name, 0, nil, m)
+		return p.audit(ctx, tx, c, AuditMemberCreate, "member/"+m.Name, 0, nil, m)
 	})
 	return m, err
 }
@@ -81,17 +83,19 @@ func (p *Panel) UpdateMember(ctx context.Context, c Caller, m model.Member) (mod
 		if err := tx.UpdateMember(ctx, &m); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "member.update", "member/"+m.Name, 0, old, m)
+		return p.audit(ctx, tx, c, AuditMemberUpdate, "member/"+m.Name, 0, old, m)
 	})
 	return m, err
 }
 
-// DeleteMember removes a member that has no live orders. Admins only.
-func (p *Panel) DeleteMember(ctx context.Context, c Caller, name string) error {
+// DeleteMember removes a member that has no live orders, and revokes its
+// tokens, returning how many. Admins only.
+func (p *Panel) DeleteMember(ctx context.Context, c Caller, name string) (int, error) {
 	if !c.IsAdmin() {
-		return forbidden("only admins delete members")
+		return 0, forbidden("only admins delete members")
 	}
-	return p.store.Update(ctx, func(tx store.Tx) error {
+	revoked := 0
+	err := p.store.Update(ctx, func(tx store.Tx) error {
 		old, err := tx.GetMember(ctx, name)
 		if err != nil {
 			return err
@@ -100,16 +104,35 @@ func (p *Panel) DeleteMember(ctx context.Context, c Caller, name string) error {
 		if err != nil {
 			return err
 		}
+		var lines []string
 		for _, o := range orders {
 			if o.State != model.OrderDeleted {
-				return refused("member %q still has order %s (%s); delete it first", name, o.Identifier, o.State)
+				lines = append(lines, fmt.Sprintf("\n  - order %s (id %d, %s): delete it (ferry order delete %d) or hand it to another member (ferry order update %d --member NAME)", o.Identifier, o.ID, o.State, o.ID, o.ID))
 			}
+		}
+		if len(lines) > 0 {
+			return refused("member %q still has orders:%s", name, strings.Join(lines, ""))
+		}
+		if revoked, err = p.revokeTokensOf(ctx, tx, c, model.RoleMember, name); err != nil {
+			return err
 		}
 		if err := tx.DeleteMember(ctx, name); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "member.delete", "member/"+name, 0, old, nil)
+		return p.audit(ctx, tx, c, AuditMemberDelete, "member/"+name, 0, old, nil)
 	})
+	return revoked, err
+}
+
+// revokeTokensOf revokes the live tokens of the member or host being
+// deleted, with an audit entry when there were any: a token belongs to
+// what it was made for, not to a name that may be given again.
+func (p *Panel) revokeTokensOf(ctx context.Context, tx store.Tx, c Caller, role model.TokenRole, name string) (int, error) {
+	n, err := tx.RevokeTokensOf(ctx, role, name, p.Now())
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, p.audit(ctx, tx, c, AuditTokenRevoke, fmt.Sprintf("%s/%s/tokens", map[model.TokenRole]string{model.RoleMember: "member", model.RoleNode: "host"}[role], name), 0, nil, map[string]int{"revoked": n})
 }
 
 // CreateHost adds a host. Admins only.
@@ -126,7 +149,7 @@ func (p *Panel) CreateHost(ctx context.Context, c Caller, h model.Host) (model.H
 		if err := tx.CreateHost(ctx, &h); err != nil {
 			return fmt.Errorf("host %q: %w", h.Name, err)
 		}
-		return p.audit(ctx, tx, c, "host.create", "host/"+h.Name, 0, nil, h)
+		return p.audit(ctx, tx, c, AuditHostCreate, "host/"+h.Name, 0, nil, h)
 	})
 	return h, err
 }
@@ -203,7 +226,7 @@ func (p *Panel) UpdateHost(ctx context.Context, c Caller, name string, patch Hos
 		if err := tx.UpdateHost(ctx, &h); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "host.update", "host/"+name, 0, old, h)
+		return p.audit(ctx, tx, c, AuditHostUpdate, "host/"+name, 0, old, h)
 	})
 	return h, err
 }
@@ -213,29 +236,42 @@ func hostEmpty(ctx context.Context, tx store.Tx, name, verb string) error {
 	if err != nil {
 		return err
 	}
+	var lines []string
 	for _, o := range orders {
 		if o.State != model.OrderDeleted {
-			return refused("cannot %s host %q: order %s (%s) is still on it", verb, name, o.Identifier, o.State)
+			lines = append(lines, fmt.Sprintf("\n  - order %s (id %d, %s): move it away (ferry move start %s --to HOST) or delete it (ferry order delete %d)", o.Identifier, o.ID, o.State, o.Identifier, o.ID))
 		}
 	}
 	items, err := tx.ListItems(ctx, store.ItemFilter{Host: name})
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		if it.State != model.StateDeleted {
-			return refused("cannot %s host %q: item %d (%s, %s) is still on it", verb, name, it.ID, it.Kind, it.State)
-		}
+	items = slices.DeleteFunc(items, func(it model.Item) bool { return it.State == model.StateDeleted })
+	if len(lines) == 0 && len(items) == 0 {
+		return nil
 	}
-	return nil
+	return refused("cannot %s host %q, it still holds:%s%s", verb, name, strings.Join(lines, ""), blockers(items, itemTodo))
 }
 
-// DeleteHost removes a host that holds nothing. Admins only.
-func (p *Panel) DeleteHost(ctx context.Context, c Caller, name string) error {
-	if !c.IsAdmin() {
-		return forbidden("only admins delete hosts")
+// itemTodo says how to get an item out of the way.
+func itemTodo(it model.Item) string {
+	switch it.State {
+	case model.StatePendingDelete:
+		return fmt.Sprintf("its node is deleting it; wait, or if the host is gone or broken, forget it (ferry item forget %d)", it.ID)
+	case model.StateTransferLimbo:
+		return "it belongs to a move; finish the move (cleanup) or abort it"
 	}
-	return p.store.Update(ctx, func(tx store.Tx) error {
+	return fmt.Sprintf("delete it (ferry item delete %d), or if its host is gone or broken, forget it (ferry item forget %d)", it.ID, it.ID)
+}
+
+// DeleteHost removes a host that holds nothing, and revokes its node
+// tokens, returning how many. Admins only.
+func (p *Panel) DeleteHost(ctx context.Context, c Caller, name string) (int, error) {
+	if !c.IsAdmin() {
+		return 0, forbidden("only admins delete hosts")
+	}
+	revoked := 0
+	err := p.store.Update(ctx, func(tx store.Tx) error {
 		old, err := tx.GetHost(ctx, name)
 		if err != nil {
 			return err
@@ -243,11 +279,15 @@ func (p *Panel) DeleteHost(ctx context.Context, c Caller, name string) error {
 		if err := hostEmpty(ctx, tx, name, "delete"); err != nil {
 			return err
 		}
+		if revoked, err = p.revokeTokensOf(ctx, tx, c, model.RoleNode, name); err != nil {
+			return err
+		}
 		if err := tx.DeleteHost(ctx, name); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "host.delete", "host/"+name, 0, old, nil)
+		return p.audit(ctx, tx, c, AuditHostDelete, "host/"+name, 0, old, nil)
 	})
+	return revoked, err
 }
 
 // ResolveOrder finds an order by id or by identifier. An identifier names
@@ -378,10 +418,16 @@ func (p *Panel) CreateOrder(ctx context.Context, c Caller, o model.Order) (model
 				return &model.FieldError{Field: "identifier", Message: fmt.Sprintf("order %s already exists (id %d, %s)", x.Identifier, x.ID, x.State)}
 			}
 		}
+		if _, err := claimableDomain(ctx, tx, o, "identifier", o.Identifier); err != nil {
+			return err
+		}
 		if err := tx.CreateOrder(ctx, &o); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "order.create", fmt.Sprintf("order/%d", o.ID), o.ID, nil, o)
+		if err := p.audit(ctx, tx, c, AuditOrderCreate, fmt.Sprintf("order/%d", o.ID), o.ID, nil, o); err != nil {
+			return err
+		}
+		return p.serveZoneTx(ctx, tx, c, o.Identifier)
 	})
 	return o, err
 }
@@ -436,7 +482,7 @@ func (p *Panel) UpdateOrder(ctx context.Context, c Caller, ref string, patch Ord
 		if err := tx.UpdateOrder(ctx, &o); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "order.update", fmt.Sprintf("order/%d", o.ID), o.ID, before, o)
+		return p.audit(ctx, tx, c, AuditOrderUpdate, fmt.Sprintf("order/%d", o.ID), o.ID, before, o)
 	})
 	return o, err
 }
@@ -489,14 +535,22 @@ func (p *Panel) deleteOrderTx(ctx context.Context, tx store.Tx, c Caller, o mode
 		return nil, err
 	}
 	hosts := []string{o.Host}
+	var blocked []model.Item
 	for _, it := range items {
 		if it.State == model.StateDeleted || it.State == model.StatePendingDelete {
+			continue
+		}
+		if model.CheckTransition(it.State, model.StatePendingDelete, model.ByControlPlane) != nil {
+			blocked = append(blocked, it)
 			continue
 		}
 		if err := p.setStateTx(ctx, tx, c, &it, model.StatePendingDelete, model.ByControlPlane); err != nil {
 			return nil, fmt.Errorf("order %s: item %d: %w", o.Identifier, it.ID, err)
 		}
 		hosts = append(hosts, it.Host)
+	}
+	if len(blocked) > 0 {
+		return nil, refused("order %s cannot be deleted yet:%s", o.Identifier, blockers(blocked, itemTodo))
 	}
 	before := o
 	o.State = model.OrderDeleted
@@ -508,7 +562,7 @@ func (p *Panel) deleteOrderTx(ctx context.Context, tx store.Tx, c Caller, o mode
 	if err := tx.CreateTask(ctx, task); err != nil {
 		return nil, err
 	}
-	return hosts, p.audit(ctx, tx, c, "order.delete", fmt.Sprintf("order/%d", o.ID), o.ID, before, o)
+	return hosts, p.audit(ctx, tx, c, AuditOrderDelete, fmt.Sprintf("order/%d", o.ID), o.ID, before, o)
 }
 
 // TaskRemoveOrderDir is the node task that removes a deleted order's

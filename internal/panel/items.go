@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"ferry/internal/model"
 	"ferry/internal/store"
@@ -79,6 +80,9 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 		if err := p.checkReferences(ctx, tx, o, it); err != nil {
 			return err
 		}
+		if err := p.checkOwnership(ctx, tx, o, it); err != nil {
+			return err
+		}
 		return p.insertItemTx(ctx, tx, c, &it)
 	})
 	if err != nil {
@@ -100,7 +104,7 @@ func (p *Panel) insertItemTx(ctx context.Context, tx store.Tx, c Caller, it *mod
 	if err := tx.CreateItem(ctx, it); err != nil {
 		return err
 	}
-	return p.audit(ctx, tx, c, "item.create", fmt.Sprintf("item/%d", it.ID), it.OrderID, nil, it)
+	return p.audit(ctx, tx, c, AuditItemCreate, fmt.Sprintf("item/%d", it.ID), it.OrderID, nil, it)
 }
 
 // InsertItem stores a new item in tx (the move engine's copies), applying
@@ -274,8 +278,14 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 		if err := spec.Normalize(it.Kind, o.Identifier); err != nil {
 			return err
 		}
+		if err := spec.CheckIdentityKept(it.Kind, before.Spec); err != nil {
+			return err
+		}
 		it.Spec = spec
 		if err := p.checkReferences(ctx, tx, o, it); err != nil {
+			return err
+		}
+		if err := p.checkOwnership(ctx, tx, o, it); err != nil {
 			return err
 		}
 		to := model.StatePendingUpdate
@@ -292,7 +302,7 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 		if err := tx.UpdateItem(ctx, &it); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "item.update", fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it)
+		return p.audit(ctx, tx, c, AuditItemUpdate, fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it)
 	})
 	if err != nil {
 		return model.Item{}, err
@@ -324,6 +334,11 @@ func (p *Panel) SetItemState(ctx context.Context, c Caller, id int64, to model.S
 		if it, err = p.writableItem(ctx, tx, c, id); err != nil {
 			return err
 		}
+		if to == model.StatePendingDelete {
+			if err := checkNotGranted(ctx, tx, it); err != nil {
+				return err
+			}
+		}
 		return p.setStateTx(ctx, tx, c, &it, to, model.ByControlPlane)
 	})
 	if err != nil {
@@ -353,5 +368,76 @@ func (p *Panel) setStateTx(ctx context.Context, tx store.Tx, c Caller, it *model
 	if err := tx.UpdateItem(ctx, it); err != nil {
 		return err
 	}
-	return p.audit(ctx, tx, c, "item.state", fmt.Sprintf("item/%d", it.ID), it.OrderID, before.State, it.State)
+	return p.audit(ctx, tx, c, AuditItemState, fmt.Sprintf("item/%d", it.ID), it.OrderID, before.State, it.State)
+}
+
+// checkNotGranted refuses to delete a mysql-db that a live
+// mysql-user of its order is still granted on: MariaDB keeps
+// database-level grants after DROP DATABASE, so a database of the same
+// name made later, by anyone, would be that user's.
+func checkNotGranted(ctx context.Context, tx store.Tx, it model.Item) error {
+	if it.Kind != model.KindMySQLDB {
+		return nil
+	}
+	users, err := grantsOn(ctx, tx, it.OrderID, it.Spec.Name)
+	if err != nil || len(users) == 0 {
+		return err
+	}
+	return refused("mysql-db %s cannot be deleted while users are granted on it:%s", it.Spec.Name,
+		blockers(users, func(u model.Item) string {
+			return fmt.Sprintf("remove %s from its databases (ferry item update %d --database …) or delete it (ferry item delete %d)", it.Spec.Name, u.ID, u.ID)
+		}))
+}
+
+// ForgetItem ends the control plane's record of an item without its node:
+// for an item whose host is gone or broken, so that its order or host can
+// be deleted. Nothing is undone on the host; the item's message says what
+// may be left there. Admins only; audited.
+func (p *Panel) ForgetItem(ctx context.Context, c Caller, id int64) (model.Item, error) {
+	if !c.IsAdmin() {
+		return model.Item{}, forbidden("only admins forget items")
+	}
+	var it model.Item
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if it, err = tx.GetItem(ctx, id); err != nil {
+			return fmt.Errorf("item %d: %w", id, err)
+		}
+		if err := model.CheckForget(it.State); err != nil {
+			return refused("item %d %v", id, err)
+		}
+		before := it
+		it.State, it.UpdatedAt = model.StateDeleted, p.Now()
+		it.Message = fmt.Sprintf("forgotten by %s while %s; may be left on host %s: %s", c.Name, before.State, it.Host, leftBehind(it))
+		if err := tx.UpdateItem(ctx, &it); err != nil {
+			return err
+		}
+		return p.audit(ctx, tx, c, AuditItemForget, fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it)
+	})
+	if err != nil {
+		return model.Item{}, err
+	}
+	return forCaller(c, it), nil
+}
+
+// leftBehind says what a forgotten item may have left on its host.
+func leftBehind(it model.Item) string {
+	s := it.Spec
+	switch it.Kind {
+	case model.KindUserAccount:
+		return fmt.Sprintf("the Unix user and group %s, its home and crontab", s.Login)
+	case model.KindWebConf:
+		return fmt.Sprintf("the Apache vhost and PHP-FPM pool of item %d (server names %s)", it.ID, strings.Join(s.ServerNames, ", "))
+	case model.KindMySQLDB:
+		return fmt.Sprintf("the MariaDB database %s with its data", s.Name)
+	case model.KindMySQLUser:
+		return fmt.Sprintf("the MariaDB user %s and its grants", s.Name)
+	case model.KindPgSQLDB:
+		return fmt.Sprintf("the PostgreSQL database %s with its data, and the role %s", s.Name, s.Owner)
+	case model.KindScheduledJob:
+		return fmt.Sprintf("the line %q in %s's crontab", s.Schedule+" "+s.Command, s.Login)
+	case model.KindDNS:
+		return fmt.Sprintf("the record %s %s %s in the dns host's copy of zone %s, until its next zone update", s.FQDN, s.Type, s.Value, s.Zone)
+	}
+	return "whatever the node made for it"
 }

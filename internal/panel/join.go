@@ -49,7 +49,7 @@ func (p *Panel) CreateJoinToken(ctx context.Context, c Caller, host string, ttl 
 		if err := tx.CreateJoinToken(ctx, &j); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, c, "join-token.create", fmt.Sprintf("join-token/%d", j.ID), 0, nil, j)
+		return p.audit(ctx, tx, c, AuditJoinTokenCreate, fmt.Sprintf("join-token/%d", j.ID), 0, nil, j)
 	})
 	if err != nil {
 		return model.JoinToken{}, "", err

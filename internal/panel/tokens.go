@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/store"
@@ -37,10 +38,14 @@ func (p *Panel) Authenticate(ctx context.Context, secret string) (Caller, error)
 		return Caller{}, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
 	}
 	var t model.Token
+	var owner error // why the token's member or host does not hold it
 	err := p.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		t, err = tx.TokenByHash(ctx, HashToken(secret))
-		return err
+		if t, err = tx.TokenByHash(ctx, HashToken(secret)); err != nil {
+			return err
+		}
+		owner = tokenOwner(ctx, tx, t)
+		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return Caller{}, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
@@ -51,7 +56,38 @@ func (p *Panel) Authenticate(ctx context.Context, secret string) (Caller, error)
 	if t.RevokedAt != nil {
 		return Caller{}, fmt.Errorf("%w: token %q was revoked", ErrUnauthenticated, t.Name)
 	}
+	if owner != nil {
+		return Caller{}, fmt.Errorf("%w: token %q: %v", ErrUnauthenticated, t.Name, owner)
+	}
 	return Caller{TokenID: t.ID, Name: t.Name, Role: t.Role, Member: t.Member, Host: t.Host}, nil
+}
+
+// tokenOwner checks that the member or host a token was made for still
+// exists and is the same one: made before the token, not a later one given
+// the same name. Deleting a member or host revokes its tokens; this also
+// covers tokens left from before that rule.
+func tokenOwner(ctx context.Context, tx store.Tx, t model.Token) error {
+	var since time.Time
+	switch {
+	case t.Member != "":
+		m, err := tx.GetMember(ctx, t.Member)
+		if err != nil {
+			return fmt.Errorf("its member %s is gone", t.Member)
+		}
+		since = m.CreatedAt
+	case t.Host != "":
+		h, err := tx.GetHost(ctx, t.Host)
+		if err != nil {
+			return fmt.Errorf("its host %s is gone", t.Host)
+		}
+		since = h.CreatedAt
+	default:
+		return nil
+	}
+	if since.After(t.CreatedAt) {
+		return fmt.Errorf("it was made for an earlier %s of that name", map[bool]string{true: "member", false: "host"}[t.Member != ""])
+	}
+	return nil
 }
 
 // CreateToken makes a token and returns it with its secret, which is shown
@@ -80,10 +116,12 @@ func (p *Panel) CreateToken(ctx context.Context, c Caller, t model.Token) (model
 				return fmt.Errorf("token host %q: %w", t.Host, err)
 			}
 		}
-		if err := tx.CreateToken(ctx, &t); err != nil {
+		if err := tx.CreateToken(ctx, &t); errors.Is(err, store.ErrConflict) {
+			return &model.FieldError{Field: "name", Message: fmt.Sprintf("a live token is named %q already; token names say who did what in the audit log, so pick another name or revoke that token first", t.Name)}
+		} else if err != nil {
 			return fmt.Errorf("token %q: %w", t.Name, err)
 		}
-		return p.audit(ctx, tx, c, "token.create", fmt.Sprintf("token/%d", t.ID), 0, nil, t)
+		return p.audit(ctx, tx, c, AuditTokenCreate, fmt.Sprintf("token/%d", t.ID), 0, nil, t)
 	})
 	if err != nil {
 		return model.Token{}, "", err
@@ -108,7 +146,7 @@ func (p *Panel) EnsureAdminToken(ctx context.Context) (string, error) {
 		if err := tx.CreateToken(ctx, &t); err != nil {
 			return err
 		}
-		return p.audit(ctx, tx, System, "token.create", fmt.Sprintf("token/%d", t.ID), 0, nil, t)
+		return p.audit(ctx, tx, System, AuditTokenCreate, fmt.Sprintf("token/%d", t.ID), 0, nil, t)
 	})
 	return secret, err
 }
@@ -157,7 +195,7 @@ func (p *Panel) RevokeToken(ctx context.Context, c Caller, ref string) (model.To
 		}
 		before := t
 		t.RevokedAt = &now
-		return p.audit(ctx, tx, c, "token.revoke", fmt.Sprintf("token/%d", t.ID), 0, before, t)
+		return p.audit(ctx, tx, c, AuditTokenRevoke, fmt.Sprintf("token/%d", t.ID), 0, before, t)
 	})
 	return t, err
 }

@@ -32,7 +32,7 @@ func TestLabDrainEmptiesAHostAndRetiresIt(t *testing.T) {
 		s.dir = e.Site(s.member, s.domain, s.login, s.db)
 		sites = append(sites, s)
 	}
-	if _, errOut, code := e.FerryCode("", "host", "retire", "web1"); code != 3 || !strings.Contains(errOut, "is still on it") {
+	if _, errOut, code := e.FerryCode("", "host", "retire", "web1"); code != 3 || !strings.Contains(errOut, "still holds") {
 		t.Fatalf("retire of a host with orders: exit %d %q, want a refusal (3)", code, errOut)
 	}
 	plan := e.Ferry("", "host", "drain", "web1", "--dry-run")

@@ -95,7 +95,11 @@ func (t *tx) RecordHeartbeat(ctx context.Context, host string, hb model.Heartbea
 	if hb.LastSeen != nil {
 		seen = *hb.LastSeen
 	}
+	names, err := json.Marshal(hb.SystemNames)
+	if err != nil || hb.SystemNames == nil {
+		names = []byte("[]")
+	}
 	return t.change(ctx, "record heartbeat of "+host, nil,
-		"UPDATE hosts SET last_seen = ?, disk_free = ?, disk_used = ?, load_avg = ?, version = ? WHERE name = ?",
-		seen, hb.DiskFree, hb.DiskUsed, hb.Load, hb.Version, host)
+		"UPDATE hosts SET last_seen = ?, disk_free = ?, disk_used = ?, load_avg = ?, version = ?, system_names = ? WHERE name = ?",
+		seen, hb.DiskFree, hb.DiskUsed, hb.Load, hb.Version, string(names), host)
 }

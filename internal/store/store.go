@@ -109,12 +109,37 @@ type Tx interface {
 	// HoldersOf lists the items (any state but deleted) claiming identity.
 	HoldersOf(ctx context.Context, identity string) ([]model.Holder, error)
 
+	// AddOrderDomain, RemoveOrderDomain and ListOrderDomains keep the
+	// domains an order holds besides its identifier.
+	AddOrderDomain(ctx context.Context, orderID int64, domain string) error
+	RemoveOrderDomain(ctx context.Context, orderID int64, domain string) error
+	ListOrderDomains(ctx context.Context, orderID int64) ([]string, error)
+	// DomainClaims lists live orders' claims (identifiers and added
+	// domains) on any of domains; DomainsUnder those on domain or below.
+	DomainClaims(ctx context.Context, domains []string) ([]model.DomainClaim, error)
+	DomainsUnder(ctx context.Context, domain string) ([]model.DomainClaim, error)
+	// ItemsNamed lists the items but deleted ones holding a server name or
+	// a DNS record at name.
+	ItemsNamed(ctx context.Context, name string) ([]model.Item, error)
+
+	CreateZone(ctx context.Context, z *model.Zone) error
+	GetZone(ctx context.Context, name string) (model.Zone, error)
+	ListZones(ctx context.Context) ([]model.Zone, error)
+	DeleteZone(ctx context.Context, name string) error
+
+	// SystemNames returns the system users and groups a host's node last
+	// reported in its heartbeat.
+	SystemNames(ctx context.Context, host string) ([]string, error)
+
 	CreateToken(ctx context.Context, t *model.Token) error
 	// TokenByHash finds a token, revoked or not, by its secret's SHA-256.
 	TokenByHash(ctx context.Context, hash string) (model.Token, error)
 	GetToken(ctx context.Context, id int64) (model.Token, error)
 	ListTokens(ctx context.Context) ([]model.Token, error)
 	RevokeToken(ctx context.Context, id int64, at time.Time) error
+	// RevokeTokensOf revokes the live tokens of a member (RoleMember) or
+	// a host (RoleNode) and says how many.
+	RevokeTokensOf(ctx context.Context, role model.TokenRole, name string, at time.Time) (int, error)
 
 	// CreateJoinToken stores a one-time node enrolment token.
 	CreateJoinToken(ctx context.Context, j *model.JoinToken) error
