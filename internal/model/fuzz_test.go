@@ -243,3 +243,35 @@ func FuzzSpecNormalize(f *testing.F) {
 		}
 	})
 }
+
+// A claimable domain is a normalized domain of at least two labels that
+// is never a public suffix, and every name it holds has it as a suffix.
+func FuzzValidateClaimableDomain(f *testing.F) {
+	seeds := append(inputs(domainCases), "co.uk", "github.io", "foo.co.uk", "xn--p1ai", "a.xn--p1ai", "*.a.example")
+	fuzzString(f, seeds, func(t *testing.T, s string) {
+		d, err := model.ValidateClaimableDomain(s)
+		if err != nil {
+			return
+		}
+		checkDomain(t, s, d, 2)
+		if again, err := model.ValidateClaimableDomain(d); err != nil || again != d {
+			t.Fatalf("%q → %q, validated again → %q, %v", s, d, again, err)
+		}
+		if !slices.Contains(model.Suffixes("www."+d), d) {
+			t.Fatalf("%q is not among the suffixes of www.%s", d, d)
+		}
+	})
+}
+
+// An accepted config string carries nothing that could end a quoted
+// Apache or ini value or start an expansion.
+func FuzzValidateConfigString(f *testing.F) {
+	fuzzString(f, []string{"web", `web/x"y`, `a\b`, "$HOME", "a\nb", "ünï", "\x7f"}, func(t *testing.T, s string) {
+		if model.ValidateConfigString(s) != nil {
+			return
+		}
+		if s == "" || strings.ContainsAny(s, "\"\\$\n\r\x00\x7f") {
+			t.Fatalf("%q accepted", s)
+		}
+	})
+}

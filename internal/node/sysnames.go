@@ -1,8 +1,6 @@
 package node
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,9 +36,8 @@ func systemNames(passwd, group []byte, membersRoot string) []string {
 // eachEntry calls fn with the colon-separated fields of every line of an
 // /etc/passwd or /etc/group file but comments and blank lines.
 func eachEntry(data []byte, fn func([]string)) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}

@@ -1,0 +1,70 @@
+//go:build lab
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/internal/labtest"
+	"ferry/internal/model"
+)
+
+// What the node would refuse is refused at the API, an item stuck in an
+// error can be deleted, and an item whose host is down can be forgotten so
+// that its order can go; once the host is back, forgotten work stays
+// undone and the host holds nothing of the deleted order.
+func TestLabStuckItemsCanGoAndBadOnesNeverArrive(t *testing.T) {
+	e := labtest.New(t)
+	ctx := context.Background()
+	e.Ferry("", "member", "add", "echo")
+	e.Ferry("", "order", "add", "echo.example", "--member", "echo", "--host", "web2")
+	e.Ferry(labtest.UserPassword+"\n", "item", "add", "echo.example", "user-account", "--login", "echo", "--password-file", "-")
+	e.WaitItems("echo.example", 30*time.Second)
+	before := e.ItemStates("echo.example")
+
+	// A docroot that would break out of the vhost's quoted string.
+	_, stderr, code := e.FerryCode("", "item", "add", "echo.example", "web-conf", "--login", "echo", "--server-name", "echo.example", "--docroot", `web/x"y`)
+	if code == 0 || !strings.Contains(stderr, "docroot") {
+		t.Errorf("docroot with a quote: exit %d, stderr %q; want a refusal naming the docroot", code, stderr)
+	}
+	if after := e.ItemStates("echo.example"); after != before {
+		t.Errorf("a refused item changed the order: %s, was %s", after, before)
+	}
+
+	// An item in soft-error is deleted, and its vhost with it.
+	e.WriteFile("web2", "/etc/apache2/conf-enabled/zz-broken.conf", "ThisIsNotADirective on\n", "")
+	e.Ferry("", "item", "add", "echo.example", "web-conf", "--login", "echo", "--server-name", "echo.example")
+	site := e.Item("echo.example", model.KindWebConf)
+	for _, it := range e.WaitItems("echo.example", 30*time.Second) {
+		if it.ID == site.ID && it.State != model.StateSoftError {
+			t.Fatalf("site on a broken Apache is %s: %s", it.State, it.Message)
+		}
+	}
+	e.Ferry("", "item", "delete", itoa(site.ID))
+	e.MustOn("web2", "rm", "/etc/apache2/conf-enabled/zz-broken.conf")
+	e.WaitItems("echo.example", 30*time.Second)
+	if got, _ := e.Admin.GetItem(ctx, site.ID); got.State != model.StateDeleted {
+		t.Errorf("deleted soft-error site is %s: %s", got.State, got.Message)
+	}
+
+	// The host goes down with work pending; the admin forgets the item.
+	if err := e.Lab.KillAgent(ctx, "web2"); err != nil {
+		t.Fatal(err)
+	}
+	e.Ferry("", "item", "add", "echo.example", "mysql-db", "--name", "echo_never")
+	db := e.Item("echo.example", model.KindMySQLDB)
+	if out := e.Ferry("", "item", "forget", itoa(db.ID)); !strings.Contains(out, "echo_never") {
+		t.Errorf("item forget printed %q, want it to name what may be left: the database echo_never", out)
+	}
+	e.Ferry("", "order", "delete", "echo.example")
+	if err := e.Lab.StartService(ctx, "web2", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	e.WaitNothingOn("web2", "echo", "echo_never", model.OrderDir("echo", "echo.example"))
+	if got, _ := e.Admin.GetItem(ctx, db.ID); got.State != model.StateDeleted || !strings.Contains(got.Message, "forgotten by") {
+		t.Errorf("forgotten item is %s %q", got.State, got.Message)
+	}
+}
