@@ -21,6 +21,7 @@ ui-deps:
 	scripts/ui-deps.sh
 
 vet:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags lab ./...
 

@@ -19,33 +19,33 @@ import (
 func TestLabStuckItemsCanGoAndBadOnesNeverArrive(t *testing.T) {
 	e := labtest.New(t)
 	ctx := context.Background()
-	e.Ferry("", "member", "add", "echo")
-	e.Ferry("", "order", "add", "echo.example", "--member", "echo", "--host", "web2")
-	e.Ferry(labtest.UserPassword+"\n", "item", "add", "echo.example", "user-account", "--login", "echo", "--password-file", "-")
-	e.WaitItems("echo.example", 30*time.Second)
-	before := e.ItemStates("echo.example")
+	e.Ferry("", "member", "add", "juliet")
+	e.Ferry("", "order", "add", "juliet.example", "--member", "juliet", "--host", "web2")
+	e.Ferry(labtest.UserPassword+"\n", "item", "add", "juliet.example", "user-account", "--login", "juliet", "--password-file", "-")
+	e.WaitItems("juliet.example", 30*time.Second)
+	before := e.ItemStates("juliet.example")
 
 	// A docroot that would break out of the vhost's quoted string.
-	_, stderr, code := e.FerryCode("", "item", "add", "echo.example", "web-conf", "--login", "echo", "--server-name", "echo.example", "--docroot", `web/x"y`)
+	_, stderr, code := e.FerryCode("", "item", "add", "juliet.example", "web-conf", "--login", "juliet", "--server-name", "juliet.example", "--docroot", `web/x"y`)
 	if code == 0 || !strings.Contains(stderr, "docroot") {
 		t.Errorf("docroot with a quote: exit %d, stderr %q; want a refusal naming the docroot", code, stderr)
 	}
-	if after := e.ItemStates("echo.example"); after != before {
+	if after := e.ItemStates("juliet.example"); after != before {
 		t.Errorf("a refused item changed the order: %s, was %s", after, before)
 	}
 
 	// An item in soft-error is deleted, and its vhost with it.
 	e.WriteFile("web2", "/etc/apache2/conf-enabled/zz-broken.conf", "ThisIsNotADirective on\n", "")
-	e.Ferry("", "item", "add", "echo.example", "web-conf", "--login", "echo", "--server-name", "echo.example")
-	site := e.Item("echo.example", model.KindWebConf)
-	for _, it := range e.WaitItems("echo.example", 30*time.Second) {
+	e.Ferry("", "item", "add", "juliet.example", "web-conf", "--login", "juliet", "--server-name", "juliet.example")
+	site := e.Item("juliet.example", model.KindWebConf)
+	for _, it := range e.WaitItems("juliet.example", 30*time.Second) {
 		if it.ID == site.ID && it.State != model.StateSoftError {
 			t.Fatalf("site on a broken Apache is %s: %s", it.State, it.Message)
 		}
 	}
 	e.Ferry("", "item", "delete", itoa(site.ID))
 	e.MustOn("web2", "rm", "/etc/apache2/conf-enabled/zz-broken.conf")
-	e.WaitItems("echo.example", 30*time.Second)
+	e.WaitItems("juliet.example", 30*time.Second)
 	if got, _ := e.Admin.GetItem(ctx, site.ID); got.State != model.StateDeleted {
 		t.Errorf("deleted soft-error site is %s: %s", got.State, got.Message)
 	}
@@ -54,16 +54,16 @@ func TestLabStuckItemsCanGoAndBadOnesNeverArrive(t *testing.T) {
 	if err := e.Lab.KillAgent(ctx, "web2"); err != nil {
 		t.Fatal(err)
 	}
-	e.Ferry("", "item", "add", "echo.example", "mysql-db", "--name", "echo_never")
-	db := e.Item("echo.example", model.KindMySQLDB)
-	if out := e.Ferry("", "item", "forget", itoa(db.ID)); !strings.Contains(out, "echo_never") {
-		t.Errorf("item forget printed %q, want it to name what may be left: the database echo_never", out)
+	e.Ferry("", "item", "add", "juliet.example", "mysql-db", "--name", "juliet_never")
+	db := e.Item("juliet.example", model.KindMySQLDB)
+	if out := e.Ferry("", "item", "forget", itoa(db.ID)); !strings.Contains(out, "juliet_never") {
+		t.Errorf("item forget printed %q, want it to name what may be left: the database juliet_never", out)
 	}
-	e.Ferry("", "order", "delete", "echo.example")
+	e.Ferry("", "order", "delete", "juliet.example")
 	if err := e.Lab.StartService(ctx, "web2", "agent"); err != nil {
 		t.Fatal(err)
 	}
-	e.WaitNothingOn("web2", "echo", "echo_never", model.OrderDir("echo", "echo.example"))
+	e.WaitNothingOn("web2", "juliet", "juliet_never", model.OrderDir("juliet", "juliet.example"))
 	if got, _ := e.Admin.GetItem(ctx, db.ID); got.State != model.StateDeleted || !strings.Contains(got.Message, "forgotten by") {
 		t.Errorf("forgotten item is %s %q", got.State, got.Message)
 	}
