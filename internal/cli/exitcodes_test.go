@@ -71,3 +71,20 @@ func TestUnknownOrderIsNotFoundEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// A missing required flag is named as the flag, before any server is asked.
+func TestItemAddNamesTheMissingFlag(t *testing.T) {
+	for kind, want := range map[string]string{
+		"mysql-db":      "--name",
+		"web-conf":      "--login and --server-name",
+		"scheduled-job": "--login and --schedule and --command",
+		"dns":           "--type and --value",
+		"ftp-account":   "unknown item kind",
+	} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), []string{"--server", "http://127.0.0.1:1", "--token", "x", "item", "add", "a.example", kind}, strings.NewReader(""), &out, &errb)
+		if code != ExitUsage || !strings.Contains(errb.String(), want) {
+			t.Errorf("item add a.example %s: exit %d, %q; want %d naming %s", kind, code, errb.String(), ExitUsage, want)
+		}
+	}
+}
