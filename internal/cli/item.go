@@ -284,21 +284,4 @@ func (g *globals) printItems(items []model.Item) error {
 }
 
 // summary is an item's spec in a few words.
-func summary(it model.Item) string {
-	s := it.Spec
-	switch it.Kind {
-	case model.KindUserAccount:
-		return s.Login + " " + s.Shell
-	case model.KindWebConf:
-		return strings.Join(s.ServerNames, ",") + " as " + s.Login
-	case model.KindDNS:
-		return fmt.Sprintf("%s %d %s %s", s.FQDN, s.TTL, s.Type, s.Value)
-	case model.KindMySQLUser:
-		return s.Name + " on " + strings.Join(s.Databases, ",")
-	case model.KindPgSQLDB:
-		return s.Name + " owned by " + s.Owner
-	case model.KindScheduledJob:
-		return s.Login + ": " + s.Schedule + " " + s.Command
-	}
-	return s.Name
-}
+func summary(it model.Item) string { return it.Spec.Summary(it.Kind) }
