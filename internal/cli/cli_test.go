@@ -223,7 +223,6 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 		{[]string{"item", "add", "example.org", "dns", "--type", "NAPTR", "--value", "x"}, "spec.type"},
 		{[]string{"item", "add", "example.org", "scheduled-job", "--login", "exa", "--schedule", "61 * * * *", "--command", "true"}, "spec.schedule"},
 		{[]string{"item", "add", "example.org", "mysql-db", "--name", "ok_name", "--ttl", "300"}, "spec.ttl"},
-		{[]string{"item", "add", "example.org", "bogus-kind"}, "kind"},
 		{[]string{"order", "add", "bad..domain", "--member", "coop", "--host", "web1"}, "identifier"},
 		{[]string{"order", "add", "other.org", "--member", "nobody", "--host", "web1"}, "member"},
 	}

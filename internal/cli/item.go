@@ -78,6 +78,19 @@ func (sf *specFlags) build(cmd *cobra.Command, k model.Kind, stdin io.Reader) (m
 	return s, nil
 }
 
+// flagNames names the flags that set spec fields: "--login and --server-name".
+func flagNames(fields []string) string {
+	plural := map[string]string{"server_names": "server-name", "databases": "database"}
+	flags := make([]string, len(fields))
+	for i, f := range fields {
+		if p, ok := plural[f]; ok {
+			f = p
+		}
+		flags[i] = "--" + strings.ReplaceAll(f, "_", "-")
+	}
+	return strings.Join(flags, " and ")
+}
+
 func readPassword(file string, stdin io.Reader) (string, error) {
 	var r io.Reader = stdin
 	if file != "-" {
@@ -118,6 +131,12 @@ func newItemCmd(g *globals) *cobra.Command {
 			spec, err := addFlags.build(cmd, k, cmd.InOrStdin())
 			if err != nil {
 				return err
+			}
+			if !k.Valid() {
+				return usageError{fmt.Errorf("unknown item kind %q; the kinds are %s", k, strings.Join(kinds, ", "))}
+			}
+			if missing := spec.MissingFields(k); len(missing) > 0 {
+				return usageError{fmt.Errorf("a %s item needs %s", k, flagNames(missing))}
 			}
 			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
 				it, err := c.CreateItem(ctx, panel.ItemInput{Order: args[0], Kind: k, Host: host, Spec: spec})
@@ -265,21 +284,4 @@ func (g *globals) printItems(items []model.Item) error {
 }
 
 // summary is an item's spec in a few words.
-func summary(it model.Item) string {
-	s := it.Spec
-	switch it.Kind {
-	case model.KindUserAccount:
-		return s.Login + " " + s.Shell
-	case model.KindWebConf:
-		return strings.Join(s.ServerNames, ",") + " as " + s.Login
-	case model.KindDNS:
-		return fmt.Sprintf("%s %d %s %s", s.FQDN, s.TTL, s.Type, s.Value)
-	case model.KindMySQLUser:
-		return s.Name + " on " + strings.Join(s.Databases, ",")
-	case model.KindPgSQLDB:
-		return s.Name + " owned by " + s.Owner
-	case model.KindScheduledJob:
-		return s.Login + ": " + s.Schedule + " " + s.Command
-	}
-	return s.Name
-}
+func summary(it model.Item) string { return it.Spec.Summary(it.Kind) }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -93,7 +94,53 @@ func newRootCmd(g *globals) *cobra.Command {
 	} {
 		root.AddCommand(add(g))
 	}
+	root.Version = Version
+	root.SetVersionTemplate("ferry {{.Version}}\n")
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every command's argument check, and a group's unknown
+// subcommand, a usage error (exit code 2).
+func usageArgs(c *cobra.Command) {
+	check := c.Args
+	if c.HasSubCommands() && !c.Runnable() {
+		// A group runs only to show its help, or to refuse an unknown
+		// subcommand in its check.
+		check = unknownSubcommand
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	if check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			switch {
+			case err == nil:
+				return nil
+			case !cmd.HasSubCommands() && strings.HasPrefix(err.Error(), "unknown command"):
+				// cobra.NoArgs says "unknown command" of a plain argument.
+				err = fmt.Errorf("%q takes no arguments, was given %q; its flags are in %s --help", cmd.CommandPath(), args, cmd.CommandPath())
+			}
+			return usageError{err}
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+}
+
+// unknownSubcommand refuses arguments to a command group: the first one
+// named no subcommand of it.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	var names []string
+	for _, sub := range cmd.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	return fmt.Errorf("unknown command %q for %q; its commands are: %s", args[0], cmd.CommandPath(), strings.Join(names, ", "))
 }
 
 func envOr(name, def string) string {

@@ -290,7 +290,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{name: "A record holding an IPv6 address", args: []string{"item", "add", "example.org", "dns", "--type", "A", "--value", "2001:db8::1"}, want: cli.ExitRefused, says: []string{"spec.value"}},
 		{name: "cron schedule out of range", args: []string{"item", "add", "example.org", "scheduled-job", "--login", "exa", "--schedule", "61 * * * *", "--command", "true"}, want: cli.ExitRefused, says: []string{"spec.schedule"}},
 		// Unknown enum values.
-		{name: "unknown item kind", args: []string{"item", "add", "example.org", "ftp-account"}, want: cli.ExitRefused, says: []string{"kind"}},
+		{name: "unknown item kind", args: []string{"item", "add", "example.org", "ftp-account"}, want: cli.ExitUsage, says: []string{"kind"}},
 		{name: "unknown dns type", args: []string{"item", "add", "example.org", "dns", "--type", "NAPTR", "--value", "x"}, want: cli.ExitRefused, says: []string{"spec.type"}},
 		{name: "unknown host role", args: []string{"host", "add", "mail1", "--address", "192.0.2.25", "--role", "mail"}, want: cli.ExitRefused, says: []string{"role"}},
 		{name: "unknown token role", args: []string{"token", "create", "--role", "root"}, want: cli.ExitRefused, says: []string{"role"}},

@@ -24,7 +24,8 @@ const (
 
 // Kinds lists every item kind, in the order a host applies them: accounts
 // before the sites and jobs that run as them, databases before their users.
-var Kinds = []Kind{KindUserAccount, KindMySQLDB, KindMySQLUser, KindPgSQLDB, KindWebConf, KindScheduledJob, KindDNS}
+// It is the order of the kind registry (kinds.go).
+var Kinds = kindNames()
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
@@ -88,17 +89,6 @@ type Spec struct {
 // Shells a user-account may have.
 var Shells = []string{"/bin/bash", "/bin/sh", "/usr/bin/bash", "/usr/bin/sh", "/usr/sbin/nologin", "/bin/false"}
 
-// fieldsOf lists the spec fields each kind takes (their JSON names).
-var fieldsOf = map[Kind][]string{
-	KindUserAccount:  {"login", "shell", "password", "password_hash"},
-	KindWebConf:      {"login", "server_names", "docroot", "php", "https"},
-	KindDNS:          {"zone", "fqdn", "type", "value", "ttl"},
-	KindMySQLDB:      {"name"},
-	KindMySQLUser:    {"name", "password", "password_hash", "databases"},
-	KindPgSQLDB:      {"name", "owner", "password", "password_hash"},
-	KindScheduledJob: {"login", "schedule", "command"},
-}
-
 func (s *Spec) setFields() []string {
 	var f []string
 	add := func(name string, set bool) {
@@ -136,8 +126,8 @@ func (s *Spec) Normalize(k Kind, orderDomain string) error {
 		return fieldErr("kind", "unknown item kind %q (%s)", k, kindList())
 	}
 	for _, f := range s.setFields() {
-		if !slices.Contains(fieldsOf[k], f) {
-			return fieldErr("spec."+f, "does not apply to a %s item (it takes %s)", k, strings.Join(fieldsOf[k], ", "))
+		if fields := KindInfoOf(k).Fields; !slices.Contains(fields, f) {
+			return fieldErr("spec."+f, "does not apply to a %s item (it takes %s)", k, strings.Join(fields, ", "))
 		}
 	}
 	if err := s.normalize(k, orderDomain); err != nil {
@@ -342,21 +332,10 @@ func (s *Spec) Identities(k Kind) []string {
 	return nil
 }
 
-// identityFields are the spec fields that make an item what it is on its
-// host: changing one would make the node create a new account, database or
-// record and leave the old one behind, untracked. Update refuses them.
-var identityFields = map[Kind][]string{
-	KindUserAccount: {"login"},
-	KindMySQLDB:     {"name"},
-	KindMySQLUser:   {"name"},
-	KindPgSQLDB:     {"name", "owner"},
-	KindDNS:         {"zone", "fqdn", "type"},
-}
-
 // CheckIdentityKept refuses an update of an item of kind k that changes
 // one of its identity fields from old to s (both normalized).
 func (s *Spec) CheckIdentityKept(k Kind, old Spec) error {
-	for _, f := range identityFields[k] {
+	for _, f := range KindInfoOf(k).Identity {
 		was, now := old.field(f), s.field(f)
 		if was != now {
 			return fieldErr("spec."+f, "cannot change from %q to %q: it is the %s's identity on its host; delete the item and add a new one", was, now, k)

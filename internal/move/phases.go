@@ -124,20 +124,7 @@ func (r *run) payload(order model.Order, source []model.Item) model.MoveTaskPayl
 	return p
 }
 
-func itemName(it model.Item) string {
-	s := it.Spec
-	switch it.Kind {
-	case model.KindUserAccount:
-		return s.Login
-	case model.KindScheduledJob:
-		return s.Login + " " + s.Schedule
-	case model.KindWebConf:
-		return strings.Join(s.ServerNames, " ")
-	case model.KindDNS:
-		return s.FQDN + " " + s.Type + " " + s.Value
-	}
-	return s.Name
-}
+func itemName(it model.Item) string { return it.Spec.Summary(it.Kind) }
 
 func describeItem(it model.Item) string {
 	return fmt.Sprintf("item %d (%s %s)", it.ID, it.Kind, itemName(it))

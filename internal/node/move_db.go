@@ -90,7 +90,10 @@ func (m *mover) mysqlSums(ctx context.Context, name string) ([]model.TableSum, e
 		if err := checkTableName(name, t); err != nil {
 			return nil, err
 		}
-		tq, _ := mysqlIdent(t)
+		tq, err := mysqlIdent(t)
+		if err != nil {
+			return nil, err
+		}
 		full := dbq + "." + tq
 		var tbl string
 		var crc sql.NullInt64
@@ -156,18 +159,33 @@ func (m *mover) pgTables(ctx context.Context, db string) ([]string, error) {
 }
 
 // pgQualified quotes "schema.table" as an SQL name.
-func pgQualified(t string) string {
-	schema, table, _ := strings.Cut(t, ".")
-	s, _ := pgIdent(schema)
-	n, _ := pgIdent(table)
-	return s + "." + n
+func pgQualified(t string) (string, error) {
+	schema, table, ok := strings.Cut(t, ".")
+	if !ok {
+		return "", hardf("table %q is not schema.table", t)
+	}
+	s, err := pgIdent(schema)
+	if err != nil {
+		return "", err
+	}
+	n, err := pgIdent(table)
+	if err != nil {
+		return "", err
+	}
+	return s + "." + n, nil
 }
 
 // pgSumSQL is one table's line: name, rows, the sum of the first 64 bits
 // of every row's md5 (the same whatever the rows' order), and the md5 of
 // its columns, indexes and constraints.
-func pgSumSQL(t string) string {
-	q := pgQualified(t)
+func pgSumSQL(t string) (string, error) {
+	q, err := pgQualified(t)
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(t, "'") {
+		return "", hardf("table %q cannot be named in a string literal", t)
+	}
 	lit := "'" + q + "'"
 	return `SELECT '` + t + `', r.n, r.s, (SELECT md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
   SELECT format('col %s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) AS x
@@ -177,7 +195,7 @@ func pgSumSQL(t string) string {
   UNION ALL SELECT 'con ' || k.conname || ' ' || pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.conrelid = ` + lit + `::regclass
 ) AS ddl)
 FROM (SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0) AS s FROM ` + q + ` AS t) AS r;
-`
+`, nil
 }
 
 func (m *mover) pgSums(ctx context.Context, db string) ([]model.TableSum, error) {
@@ -191,7 +209,11 @@ func (m *mover) pgSums(ctx context.Context, db string) ([]model.TableSum, error)
 	}
 	var q strings.Builder
 	for _, t := range tables {
-		q.WriteString(pgSumSQL(t))
+		line, err := pgSumSQL(t)
+		if err != nil {
+			return nil, err
+		}
+		q.WriteString(line)
 	}
 	out, err := m.a.run(ctx, []byte(q.String()), m.psqlArgv(db)...)
 	if err != nil {
@@ -327,12 +349,16 @@ func (m *mover) mysqlDumpArgv(db string, tables ...string) []string {
 
 // pgDumpArgv dumps tables of db as SQL that drops and recreates them,
 // owned by whoever loads it.
-func (m *mover) pgDumpArgv(db string, tables []string) []string {
+func (m *mover) pgDumpArgv(db string, tables []string) ([]string, error) {
 	argv := append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--clean", "--if-exists", "--no-owner", "--no-privileges", "-d", db)
 	for _, t := range tables {
-		argv = append(argv, "-t", pgQualified(t))
+		q, err := pgQualified(t)
+		if err != nil {
+			return nil, err
+		}
+		argv = append(argv, "-t", q)
 	}
-	return argv
+	return argv, nil
 }
 
 // countingReader counts the bytes read through it.
@@ -488,10 +514,17 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 				return nil, nil, err
 			}
 			if db.Engine == "mysql" {
-				q, _ := mysqlIdent(tb)
+				q, err := mysqlIdent(tb)
+				if err != nil {
+					return nil, nil, err
+				}
 				b.WriteString("DROP TABLE IF EXISTS " + q + ";\n")
 			} else {
-				b.WriteString("DROP TABLE IF EXISTS " + pgQualified(tb) + " CASCADE;\n")
+				q, err := pgQualified(tb)
+				if err != nil {
+					return nil, nil, err
+				}
+				b.WriteString("DROP TABLE IF EXISTS " + q + " CASCADE;\n")
 			}
 		}
 		if err := m.streamToRemote(ctx, t, nil, b.String(), load, counted); err != nil {
@@ -502,7 +535,11 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 		if db.Engine == "pgsql" {
 			// One dump: one snapshot, and tables tied by foreign keys
 			// dropped and made again together.
-			if err := m.streamToRemote(ctx, t, m.pgDumpArgv(db.Name, toCopy), "", load, counted); err != nil {
+			argv, err := m.pgDumpArgv(db.Name, toCopy)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := m.streamToRemote(ctx, t, argv, "", load, counted); err != nil {
 				return nil, nil, err
 			}
 		} else if err := m.copyMySQLTables(ctx, t, db.Name, toCopy, load, counted); err != nil {
@@ -619,12 +656,15 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password}
 		cmd.Stdin = o.Stdin
 	case "pgsql":
+		owner, qerr := pgIdent(db.Owner)
+		if qerr != nil {
+			return qerr
+		}
 		var host, port string
 		drop, host, port, err = m.pgLoadRole(ctx, db, name, password)
 		if err != nil {
 			return err
 		}
-		owner, _ := pgIdent(db.Owner)
 		cmd = exec.CommandContext(ctx, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
 			"-h", host, "-p", port, "-U", name, "-d", db.Name)
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "PGPASSWORD=" + password,
@@ -663,7 +703,11 @@ func (m *mover) mysqlLoadAccount(ctx context.Context, db, name, password string)
 		conn.Close()
 		return nil, err
 	}
-	pw, _ := mysqlString(password)
+	pw, err := mysqlString(password)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
 	grantDB, err := mysqlGrantDB(db)
 	if err != nil {
 		conn.Close()
@@ -689,12 +733,18 @@ func (m *mover) mysqlLoadAccount(ctx context.Context, db, name, password string)
 // listens on TCP (password logins go there; Debian's socket allows peer
 // logins only).
 func (m *mover) pgLoadRole(ctx context.Context, db model.MoveDB, name, password string) (drop func() error, host, port string, err error) {
-	role, _ := pgIdent(name)
+	role, err := pgIdent(name)
+	if err != nil {
+		return nil, "", "", err
+	}
 	owner, err := pgIdent(db.Owner)
 	if err != nil {
 		return nil, "", "", err
 	}
-	pw, _ := pgString(password)
+	pw, err := pgString(password)
+	if err != nil {
+		return nil, "", "", err
+	}
 	q := "CREATE ROLE " + role + " LOGIN PASSWORD " + pw + " IN ROLE " + owner + ";\n" +
 		"SELECT current_setting('listen_addresses'), current_setting('port');\n"
 	out, err := m.a.run(ctx, []byte(q), m.psqlArgv(db.Name)...)
@@ -739,11 +789,16 @@ func (m *mover) pgDropRoles(ctx context.Context, dbs []string, owner string, rol
 	if err != nil {
 		return err
 	}
+	quoted := make([]string, len(roles))
+	for i, r := range roles {
+		if quoted[i], err = pgIdent(r); err != nil {
+			return err
+		}
+	}
 	var errs []error
 	for _, db := range dbs {
 		var q strings.Builder
-		for _, r := range roles {
-			ri, _ := pgIdent(r)
+		for _, ri := range quoted {
 			q.WriteString("REASSIGN OWNED BY " + ri + " TO " + o + ";\nDROP OWNED BY " + ri + ";\n")
 		}
 		if _, err := m.a.run(ctx, []byte(q.String()), m.psqlArgv(db)...); err != nil {
@@ -751,8 +806,7 @@ func (m *mover) pgDropRoles(ctx context.Context, dbs []string, owner string, rol
 		}
 	}
 	var q strings.Builder
-	for _, r := range roles {
-		ri, _ := pgIdent(r)
+	for _, ri := range quoted {
 		q.WriteString("DROP ROLE IF EXISTS " + ri + ";\n")
 	}
 	if _, err := m.a.run(ctx, []byte(q.String()), m.psqlArgv(dbs[0])...); err != nil {

@@ -70,7 +70,10 @@ func TestMoveDumpArgv(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("mariadb-dump:\n got %q\nwant %q", got, want)
 	}
-	got = env.m.pgDumpArgv("blog", []string{"public.posts", "app.tags"})
+	got, err := env.m.pgDumpArgv("blog", []string{"public.posts", "app.tags"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want = []string{"runuser", "-u", "postgres", "--", "pg_dump", "--clean", "--if-exists", "--no-owner", "--no-privileges",
 		"-d", "blog", "-t", `"public"."posts"`, "-t", `"app"."tags"`}
 	if !reflect.DeepEqual(got, want) {
@@ -82,7 +85,15 @@ func TestMoveDumpArgv(t *testing.T) {
 }
 
 func TestPgSumSQLQuotes(t *testing.T) {
-	q := pgSumSQL("public.order-lines")
+	q, err := pgSumSQL("public.order-lines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"nodot", "public.", "o'brien.x"} {
+		if _, err := pgSumSQL(bad); err == nil {
+			t.Errorf("pgSumSQL(%q) accepted", bad)
+		}
+	}
 	for _, want := range []string{`SELECT 'public.order-lines', r.n, r.s,`, `FROM "public"."order-lines" AS t`, `'"public"."order-lines"'::regclass`} {
 		if !strings.Contains(q, want) {
 			t.Errorf("pgSumSQL lacks %s:\n%s", want, q)

@@ -58,11 +58,8 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 	var it model.Item
 	err := p.store.Update(ctx, func(tx store.Tx) error {
 		o, err := ResolveOrder(ctx, tx, in.Order)
-		if err != nil && c.Role == model.RoleMember {
-			return err // as for another member's order, below
-		}
 		if err != nil {
-			return fieldNotFound("order", "order %q", in.Order, err)
+			return err // not found, as order show says, and as a member is told of another member's order
 		}
 		if err := mayWriteOrder(c, o, in.Order); err != nil {
 			return err

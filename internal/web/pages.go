@@ -191,27 +191,7 @@ func (u *UI) loadOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 }
 
 // itemName says in a few words which item it is.
-func itemName(it model.Item) string {
-	sp := it.Spec
-	switch it.Kind {
-	case model.KindUserAccount:
-		return sp.Login
-	case model.KindWebConf:
-		return strings.Join(sp.ServerNames, " ")
-	case model.KindDNS:
-		return fmt.Sprintf("%s %s %s (ttl %d)", sp.FQDN, sp.Type, sp.Value, sp.TTL)
-	case model.KindMySQLDB, model.KindPgSQLDB:
-		return sp.Name
-	case model.KindMySQLUser:
-		if len(sp.Databases) > 0 {
-			return sp.Name + " on " + strings.Join(sp.Databases, ", ")
-		}
-		return sp.Name
-	case model.KindScheduledJob:
-		return sp.Login + ": " + sp.Schedule + " " + sp.Command
-	}
-	return ""
-}
+func itemName(it model.Item) string { return it.Spec.Summary(it.Kind) }
 
 type deleteData struct {
 	Order model.Order

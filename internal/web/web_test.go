@@ -539,7 +539,7 @@ func TestOrderPageShowsItemsStatesAndHistory(t *testing.T) {
 	b.login(f.alice)
 	r := b.get(f.orderPath("alice.example"))
 	for _, want := range []string{
-		"user-account", "web-conf", "mysql-db", "alice.example www.alice.example",
+		"user-account", "web-conf", "mysql-db", "alice.example,www.alice.example as alice",
 		`class="state ok">active<`, `class="state warn">soft-error<`, `class="state wait">pending-insert<`,
 		"apache2 reload failed: &lt;script&gt;", // the node's message, escaped
 		"order.create", "item.create",
