@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"ferry/internal/api"
 	"ferry/internal/labtest"
 	"ferry/internal/model"
+	"ferry/internal/panel"
 )
 
-// What the node would refuse is refused at the API, an item stuck in an
-// error can be deleted, and an item whose host is down can be forgotten so
+// What the node would refuse is refused at the API, an item stuck in soft-
+// or hard-error can be deleted, and an item whose host is down can be forgotten so
 // that its order can go; once the host is back, forgotten work stays
 // undone and the host holds nothing of the deleted order.
 func TestLabStuckItemsCanGoAndBadOnesNeverArrive(t *testing.T) {
@@ -50,12 +52,30 @@ func TestLabStuckItemsCanGoAndBadOnesNeverArrive(t *testing.T) {
 		t.Errorf("deleted soft-error site is %s: %s", got.State, got.Message)
 	}
 
-	// The host goes down with work pending; the admin forgets the item.
+	// The host goes down with work pending. One database fails as no retry
+	// can fix (its node says hard-error) and is deleted; the other is
+	// forgotten by the admin.
 	if err := e.Lab.KillAgent(ctx, "web2"); err != nil {
 		t.Fatal(err)
 	}
+	e.Ferry("", "item", "add", "juliet.example", "mysql-db", "--name", "juliet_broken")
+	broken := e.Item("juliet.example", model.KindMySQLDB)
+	nodeToken := strings.TrimSpace(e.MustOn("web2", "cat", "/etc/ferry-lab/node.token"))
+	node, err := api.NewClient(e.URL, nodeToken, api.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.ReportItem(ctx, broken.ID, panel.Report{State: model.StateHardError, Message: "disk controller gone"}); err != nil {
+		t.Fatalf("web2 reports hard-error: %v", err)
+	}
+	e.Ferry("", "item", "delete", itoa(broken.ID))
+
 	e.Ferry("", "item", "add", "juliet.example", "mysql-db", "--name", "juliet_never")
-	db := e.Item("juliet.example", model.KindMySQLDB)
+	pending, err := e.Admin.ListItems(ctx, api.ItemQuery{Order: "juliet.example", States: []model.State{model.StatePendingInsert}})
+	if err != nil || len(pending) != 1 || pending[0].Spec.Name != "juliet_never" {
+		t.Fatalf("pending items: %v %v, want juliet_never alone", labtest.Describe(pending), err)
+	}
+	db := pending[0]
 	if out := e.Ferry("", "item", "forget", itoa(db.ID)); !strings.Contains(out, "juliet_never") {
 		t.Errorf("item forget printed %q, want it to name what may be left: the database juliet_never", out)
 	}
@@ -64,6 +84,12 @@ func TestLabStuckItemsCanGoAndBadOnesNeverArrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.WaitNothingOn("web2", "juliet", "juliet_never", model.OrderDir("juliet", "juliet.example"))
+	if dbs := e.MustOn("web2", "mariadb", "-N", "-e", "SHOW DATABASES"); strings.Contains(dbs, "juliet_") {
+		t.Errorf("web2 holds a database of the deleted order:\n%s", dbs)
+	}
+	if got, _ := e.Admin.GetItem(ctx, broken.ID); got.State != model.StateDeleted {
+		t.Errorf("deleted hard-error item is %s: %s", got.State, got.Message)
+	}
 	if got, _ := e.Admin.GetItem(ctx, db.ID); got.State != model.StateDeleted || !strings.Contains(got.Message, "forgotten by") {
 		t.Errorf("forgotten item is %s %q", got.State, got.Message)
 	}

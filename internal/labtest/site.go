@@ -166,7 +166,7 @@ func (e *Env) WaitNothingOn(host, login, db, dir string) {
 		if _, err := e.On(host, "test", "-e", dir); err == nil {
 			left = append(left, "directory "+dir)
 		}
-		if out, _ := e.On(host, "sh", "-c", "ls /etc/apache2/sites-enabled /etc/php/8.2/fpm/pool.d /var/spool/cron/crontabs"); strings.Contains(out, login) || strings.Contains(out, strings.TrimSuffix(strings.TrimPrefix(dir, "/home/members/"+login+"/sites/"), "/")) {
+		if out, _ := e.On(host, "sh", "-c", "ls -a /etc/apache2/sites-available /etc/apache2/sites-enabled /etc/php/8.2/fpm/pool.d /var/spool/cron/crontabs"); strings.Contains(out, login) || strings.Contains(out, strings.TrimSuffix(strings.TrimPrefix(dir, "/home/members/"+login+"/sites/"), "/")) {
 			left = append(left, "config: "+out)
 		}
 		if len(left) == 0 {

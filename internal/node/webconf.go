@@ -199,6 +199,11 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		if poolExists {
 			changes = append(changes, fileChange{path: poolFile, remove: true})
 		}
+		// The copy of the site's own vhost a move's site mode kept aside
+		// goes with it: nothing of a deleted site stays on the host.
+		if _, err := os.Lstat(file + siteModeKeep); err == nil {
+			changes = append(changes, fileChange{path: file + siteModeKeep, remove: true})
+		}
 		// Reload even when the pool file is gone: a delete cut short after
 		// removing it and before the reload left the pool running as the
 		// site's login (and the login's deletion then fails).

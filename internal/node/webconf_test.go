@@ -153,6 +153,26 @@ func TestWebConfDeleteCutShortStillReloadsPHPFPM(t *testing.T) {
 	}
 }
 
+// A site deleted while a move's site mode kept its own vhost aside (the
+// old host's half of a move, cleaned up after cutover) leaves neither file.
+func TestWebConfDeleteRemovesTheVhostKeptAside(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	f := e.webFiles("42")
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, webSpec("example.org")), model.StateActive)
+	own, err := os.ReadFile(f.vhost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.vhost+siteModeKeep, own, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingDelete, webSpec("example.org")), model.StateDeleted)
+	if left := e.snapshot(t); len(left) != 0 {
+		t.Errorf("delete left files: %v", left)
+	}
+}
+
 func mapsEqual(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
