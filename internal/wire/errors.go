@@ -8,6 +8,7 @@ type Error struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// Error returns the message, after the field it is about when there is one.
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return e.Field + ": " + e.Message
