@@ -18,9 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/lab"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // The package is installed with dpkg --root into a directory of the lab's
@@ -262,13 +263,13 @@ func runUnits(t *testing.T, l *lab.Lab, root, work string, uid, gid int) {
 	serve := startIn(t, l, "web1", work, "serve", serveEnv, append(asFerry, argv(serveUnit)...)...)
 
 	tokenFile := filepath.Join(root, "var/lib/ferry/admin.token")
-	var admin *api.Client
+	var admin *client.Client
 	waitUntil(t, 30*time.Second, serve, func() error {
 		data, err := os.ReadFile(tokenFile)
 		if err != nil {
 			return err
 		}
-		admin, err = api.NewClient("http://"+listen, strings.TrimSpace(string(data)), api.ClientOptions{})
+		admin, err = client.New("http://"+listen, strings.TrimSpace(string(data)), client.Options{})
 		if err != nil {
 			return err
 		}
@@ -281,7 +282,7 @@ func runUnits(t *testing.T, l *lab.Lab, root, work string, uid, gid int) {
 	if _, err := admin.CreateHost(ctx, model.Host{Name: "web1", Addresses: []string{h.Address}, Roles: []model.Role{model.RoleWeb}}); err != nil {
 		t.Fatal(err)
 	}
-	nt, err := admin.CreateToken(ctx, api.TokenInput{Name: "pkg-web1", Role: model.RoleNode, Host: "web1"})
+	nt, err := admin.CreateToken(ctx, wire.TokenInput{Name: "pkg-web1", Role: model.RoleNode, Host: "web1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"ferry/internal/api"
 	"ferry/internal/cli"
+	"ferry/internal/client"
 	"ferry/internal/lab"
 	"ferry/internal/model"
 	"ferry/internal/pki"
+	"ferry/internal/wire"
 )
 
 // ferry runs the CLI in-process.
@@ -83,7 +84,7 @@ func TestLabNodeJoinsOverTLSAndAppliesAnItem(t *testing.T) {
 
 	ferry(t, "", append(as, "host", "add", "web1", "--address", web1.Address, "--role", "web")...)
 	joinToken := strings.TrimSpace(ferry(t, "", append(as, "token", "create", "--role", "node", "--host", "web1", "--join")...))
-	if _, carried := api.SplitJoinToken(joinToken); carried != fp {
+	if _, carried := wire.SplitJoinToken(joinToken); carried != fp {
 		t.Fatalf("join token %q does not carry the CA fingerprint %s", joinToken, fp)
 	}
 
@@ -113,12 +114,12 @@ func TestLabNodeJoinsOverTLSAndAppliesAnItem(t *testing.T) {
 	ferry(t, "", append(as, "member", "add", "tlscoop")...)
 	ferry(t, "", append(as, "order", "add", "tls.example", "--member", "tlscoop", "--host", "web1")...)
 	ferry(t, "tls-pass-123\n", append(as, "item", "add", "tls.example", "user-account", "--login", "tlsuser", "--password-file", "-")...)
-	admin, err := api.NewClient(server, adminToken, api.ClientOptions{TLS: tlsCfg})
+	admin, err := client.New(server, adminToken, client.Options{TLS: tlsCfg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 30*time.Second, agent, func() error {
-		items, err := admin.ListItems(context.Background(), api.ItemQuery{Order: "tls.example"})
+		items, err := admin.ListItems(context.Background(), wire.ItemQuery{Order: "tls.example"})
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
@@ -92,7 +93,7 @@ func TestErrorsHaveOneShapeAndNameTheField(t *testing.T) {
 func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
 	srv, tok := newTestAPI(t)
 	ctx := context.Background()
-	admin, _ := NewClient(srv.URL, tok, ClientOptions{})
+	admin, _ := client.New(srv.URL, tok, client.Options{})
 	for _, h := range []model.Host{{Name: "web1", Addresses: []string{"127.0.1.11"}}, {Name: "web2", Addresses: []string{"127.0.1.12"}}} {
 		if _, err := admin.CreateHost(ctx, h); err != nil {
 			t.Fatal(err)
@@ -112,7 +113,7 @@ func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node1, _ := NewClient(srv.URL, nt.Secret, ClientOptions{})
+	node1, _ := client.New(srv.URL, nt.Secret, client.Options{})
 	w, err := node1.NodeWork(ctx, 0)
 	if err != nil || len(w.Items) != 0 {
 		t.Fatalf("web1's work = %+v, %v; want nothing (the item is on web2)", w, err)

@@ -7,34 +7,23 @@ import (
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
-// Error is the one JSON shape every API error has.
-type Error struct {
-	Status  int    `json:"status"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+// Error is the one JSON shape every API error has; see wire.Error.
+type Error = wire.Error
 
-func (e *Error) Error() string {
-	if e.Field != "" {
-		return e.Field + ": " + e.Message
-	}
-	return e.Message
-}
-
-// Error codes.
+// Error codes; see wire.CodeBadRequest.
 const (
-	CodeBadRequest      = "bad_request"
-	CodeInvalid         = "invalid"
-	CodeIllegalState    = "illegal_transition"
-	CodeConflict        = "conflict"
-	CodeRefused         = "refused"
-	CodeNotFound        = "not_found"
-	CodeUnauthenticated = "unauthenticated"
-	CodeForbidden       = "forbidden"
-	CodeInternal        = "internal"
+	CodeBadRequest      = wire.CodeBadRequest
+	CodeInvalid         = wire.CodeInvalid
+	CodeIllegalState    = wire.CodeIllegalState
+	CodeConflict        = wire.CodeConflict
+	CodeRefused         = wire.CodeRefused
+	CodeNotFound        = wire.CodeNotFound
+	CodeUnauthenticated = wire.CodeUnauthenticated
+	CodeForbidden       = wire.CodeForbidden
+	CodeInternal        = wire.CodeInternal
 )
 
 // toError maps an error from the panel to the API's shape.

@@ -13,15 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
 // joinAPI is an API over a panel whose clock the test moves.
 type joinAPI struct {
 	url   string
-	admin *Client
+	admin *client.Client
 	mu    sync.Mutex
 	now   time.Time
 }
@@ -52,7 +54,7 @@ func newJoinAPI(t *testing.T, fingerprint string) *joinAPI {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	j.url = srv.URL
-	j.admin, _ = NewClient(srv.URL, secret, ClientOptions{})
+	j.admin, _ = client.New(srv.URL, secret, client.Options{})
 	if _, err := j.admin.CreateHost(ctx, model.Host{Name: "web1", Addresses: []string{"192.0.2.1"}, Roles: []model.Role{model.RoleWeb}}); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func TestJoinTokenIsSingleUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, gotFP := SplitJoinToken(jt.Token)
+	secret, gotFP := wire.SplitJoinToken(jt.Token)
 	if gotFP != fp || jt.CAFingerprint != fp || !strings.HasPrefix(secret, "fyj_") {
 		t.Errorf("join token %q: want fyj_… carrying the CA fingerprint %s", jt.Token, fp)
 	}
@@ -83,7 +85,7 @@ func TestJoinTokenIsSingleUse(t *testing.T) {
 		t.Errorf("default join token lifetime %s, want 30m", d)
 	}
 
-	anon, _ := NewClient(j.url, "", ClientOptions{})
+	anon, _ := client.New(j.url, "", client.Options{})
 	res, err := anon.Join(ctx, jt.Token)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +93,7 @@ func TestJoinTokenIsSingleUse(t *testing.T) {
 	if res.Host != "web1" || !strings.HasPrefix(res.Secret, "fy_") {
 		t.Fatalf("join result %+v", res)
 	}
-	node, _ := NewClient(j.url, res.Secret, ClientOptions{})
+	node, _ := client.New(j.url, res.Secret, client.Options{})
 	who, err := node.WhoAmI(ctx)
 	if err != nil || who.Role != model.RoleNode || who.Host != "web1" {
 		t.Errorf("the joined node's token is %+v, %v; want a node token of web1", who, err)
@@ -105,7 +107,7 @@ func TestJoinTokenIsSingleUse(t *testing.T) {
 	wantStatus(t, err, 401, "malformed join token")
 
 	// The join token itself is no API token.
-	asJoin, _ := NewClient(j.url, secret, ClientOptions{})
+	asJoin, _ := client.New(j.url, secret, client.Options{})
 	_, err = asJoin.WhoAmI(ctx)
 	wantStatus(t, err, 401, "malformed token")
 }
@@ -121,7 +123,7 @@ func TestJoinTokenExpires(t *testing.T) {
 		t.Errorf("without a CA of its own, the token %q carries a fingerprint", jt.Token)
 	}
 	j.advance(6 * time.Minute)
-	anon, _ := NewClient(j.url, "", ClientOptions{})
+	anon, _ := client.New(j.url, "", client.Options{})
 	_, err = anon.Join(ctx, jt.Token)
 	wantStatus(t, err, 401, "expired")
 
@@ -134,7 +136,7 @@ func TestJoinTokenExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, _ := NewClient(j.url, nt.Secret, ClientOptions{})
+	node, _ := client.New(j.url, nt.Secret, client.Options{})
 	_, err = node.CreateJoinToken(ctx, JoinTokenInput{Host: "web1"})
 	wantStatus(t, err, 403, "only admins")
 }
@@ -157,16 +159,16 @@ func TestPlainHTTPOffLoopbackRefused(t *testing.T) {
 		{"http://localhost.example.org", false, false},
 		{"http://192.0.2.10:7080", true, true},
 	} {
-		_, err := NewClient(tc.url, "fy_x", ClientOptions{Insecure: tc.insecure})
+		_, err := client.New(tc.url, "fy_x", client.Options{Insecure: tc.insecure})
 		if tc.ok && err != nil {
-			t.Errorf("NewClient(%s, insecure=%v): %v", tc.url, tc.insecure, err)
+			t.Errorf("client.New(%s, insecure=%v): %v", tc.url, tc.insecure, err)
 		}
-		if !tc.ok && (!errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "--insecure")) {
-			t.Errorf("NewClient(%s): %v, want ErrPlainHTTP naming --insecure", tc.url, err)
+		if !tc.ok && (!errors.Is(err, client.ErrPlainHTTP) || !strings.Contains(err.Error(), "--insecure")) {
+			t.Errorf("client.New(%s): %v, want client.ErrPlainHTTP naming --insecure", tc.url, err)
 		}
 	}
 	u, _ := url.Parse("http://user:secret@192.0.2.1/")
-	if err := CheckPlainHTTP(u, false); err == nil || strings.Contains(err.Error(), "secret") {
-		t.Errorf("CheckPlainHTTP error %v shows the URL's password", err)
+	if err := client.CheckPlainHTTP(u, false); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("client.CheckPlainHTTP error %v shows the URL's password", err)
 	}
 }

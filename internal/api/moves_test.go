@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -18,7 +19,7 @@ import (
 
 // newMoveAPI serves the API with the move engine, with an order on web1
 // and a web2 whose node has never reported.
-func newMoveAPI(t *testing.T) (srv *httptest.Server, admin *Client, tokens map[model.TokenRole]string) {
+func newMoveAPI(t *testing.T) (srv *httptest.Server, admin *client.Client, tokens map[model.TokenRole]string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -41,7 +42,7 @@ func newMoveAPI(t *testing.T) (srv *httptest.Server, admin *Client, tokens map[m
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, _ = NewClient(srv.URL, secret, ClientOptions{})
+	admin, _ = client.New(srv.URL, secret, client.Options{})
 	for _, h := range []model.Host{{Name: "web1", Addresses: []string{"127.0.1.11"}}, {Name: "web2", Addresses: []string{"127.0.1.12"}}} {
 		if _, err := admin.CreateHost(ctx, h); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -19,7 +20,7 @@ import (
 
 // newRebalanceAPI serves the API with the rebalance runner (not started)
 // over web1 holding two orders and an empty web2, both reporting.
-func newRebalanceAPI(t *testing.T) (*httptest.Server, *Client, map[model.TokenRole]string) {
+func newRebalanceAPI(t *testing.T) (*httptest.Server, *client.Client, map[model.TokenRole]string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
@@ -45,7 +46,7 @@ func newRebalanceAPI(t *testing.T) (*httptest.Server, *Client, map[model.TokenRo
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, _ := NewClient(srv.URL, secret, ClientOptions{})
+	admin, _ := client.New(srv.URL, secret, client.Options{})
 	tokens := map[model.TokenRole]string{model.RoleAdmin: secret}
 	for i, h := range []string{"web1", "web2"} {
 		if _, err := admin.CreateHost(ctx, model.Host{Name: h, Addresses: []string{"127.0.1.1" + string(rune('1'+i))}}); err != nil {
@@ -55,7 +56,7 @@ func newRebalanceAPI(t *testing.T) (*httptest.Server, *Client, map[model.TokenRo
 		if err != nil {
 			t.Fatal(err)
 		}
-		node, _ := NewClient(srv.URL, nt.Secret, ClientOptions{})
+		node, _ := client.New(srv.URL, nt.Secret, client.Options{})
 		if err := node.Heartbeat(ctx, model.Heartbeat{DiskUsed: int64(10-10*i) << 30, DiskFree: 50 << 30}); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
@@ -32,8 +33,8 @@ func TestRestartedNodeTakesBackItsLeasedTasks(t *testing.T) {
 	}
 	srv := httptest.NewServer(NewServer(p, log))
 	t.Cleanup(srv.Close)
-	admin, _ := NewClient(srv.URL, secret, ClientOptions{})
-	node := map[string]*Client{}
+	admin, _ := client.New(srv.URL, secret, client.Options{})
+	node := map[string]*client.Client{}
 	for h, addr := range map[string]string{"web1": "192.0.2.1", "web2": "192.0.2.2"} {
 		if _, err := admin.CreateHost(ctx, model.Host{Name: h, Addresses: []string{addr}, Roles: []model.Role{model.RoleWeb}}); err != nil {
 			t.Fatal(err)
@@ -42,7 +43,7 @@ func TestRestartedNodeTakesBackItsLeasedTasks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		node[h], _ = NewClient(srv.URL, tok.Secret, ClientOptions{})
+		node[h], _ = client.New(srv.URL, tok.Secret, client.Options{})
 	}
 	for _, h := range []string{"web1", "web2"} {
 		err := st.Update(ctx, func(tx store.Tx) error {

@@ -8,56 +8,20 @@ import (
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
-// WhoAmI is the answer of GET /api/v1/whoami.
-type WhoAmI struct {
-	Name   string          `json:"name"`
-	Role   model.TokenRole `json:"role"`
-	Member string          `json:"member,omitempty"`
-	Host   string          `json:"host,omitempty"`
-}
-
-// TokenInput creates a token.
-type TokenInput struct {
-	Name   string          `json:"name"`
-	Role   model.TokenRole `json:"role"`
-	Member string          `json:"member,omitempty"`
-	Host   string          `json:"host,omitempty"`
-}
-
-// NewToken is a created token with its secret, shown once.
-type NewToken struct {
-	model.Token
-	Secret string `json:"secret"`
-}
-
-// StateInput asks for an item state change.
-type StateInput struct {
-	State model.State `json:"state"`
-}
-
-// SpecInput replaces an item's spec.
-type SpecInput struct {
-	Spec model.Spec `json:"spec"`
-}
-
-// Deleted answers a delete of a member, host or zone; deleting a member or
-// host revokes its tokens, and TokensRevoked says how many.
-type Deleted struct {
-	Deleted       string `json:"deleted"`
-	TokensRevoked int    `json:"tokens_revoked"`
-}
-
-// DomainInput adds a domain to an order.
-type DomainInput struct {
-	Domain string `json:"domain"`
-}
-
-// MemberPatch changes a member.
-type MemberPatch struct {
-	FriendlyName string `json:"friendly_name"`
-}
+// The API's request and answer shapes; see package wire.
+type (
+	WhoAmI      = wire.WhoAmI
+	TokenInput  = wire.TokenInput
+	NewToken    = wire.NewToken
+	StateInput  = wire.StateInput
+	SpecInput   = wire.SpecInput
+	Deleted     = wire.Deleted
+	DomainInput = wire.DomainInput
+	MemberPatch = wire.MemberPatch
+)
 
 func (s *Server) routes() {
 	p := s.panel

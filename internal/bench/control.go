@@ -26,10 +26,12 @@ import (
 
 	"ferry/internal/api"
 	"ferry/internal/cli"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
 // ControlFigures are one store's control plane figures.
@@ -101,7 +103,7 @@ func controlPlane(ctx context.Context, o Options, storeName, storeURL string) (C
 	// the server rather than new TCP connections.
 	transport := &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}
 	defer transport.CloseIdleConnections()
-	admin, err := api.NewClient(base, secret, api.ClientOptions{HTTP: &http.Client{Transport: transport}})
+	admin, err := client.New(base, secret, client.Options{HTTP: &http.Client{Transport: transport}})
 	if err != nil {
 		return fig, err
 	}
@@ -118,11 +120,11 @@ func controlPlane(ctx context.Context, o Options, storeName, storeURL string) (C
 		if _, err := admin.CreateHost(ctx, h); err != nil {
 			return fig, err
 		}
-		tok, err := admin.CreateToken(ctx, api.TokenInput{Name: "bench-" + h.Name, Role: model.RoleNode, Host: h.Name})
+		tok, err := admin.CreateToken(ctx, wire.TokenInput{Name: "bench-" + h.Name, Role: model.RoleNode, Host: h.Name})
 		if err != nil {
 			return fig, err
 		}
-		c, err := api.NewClient(base, tok.Secret, api.ClientOptions{HTTP: &http.Client{Transport: transport}})
+		c, err := client.New(base, tok.Secret, client.Options{HTTP: &http.Client{Transport: transport}})
 		if err != nil {
 			return fig, err
 		}
@@ -189,7 +191,7 @@ func controlPlane(ctx context.Context, o Options, storeName, storeURL string) (C
 
 // bigOrder makes an order on web1 with n items of every kind, as a large
 // site's would be: mostly dns records, databases and cron jobs.
-func bigOrder(ctx context.Context, c *api.Client, order string, run, n int) ([]int64, error) {
+func bigOrder(ctx context.Context, c *client.Client, order string, run, n int) ([]int64, error) {
 	if _, err := c.CreateOrder(ctx, model.Order{Identifier: order, Member: "load", Host: "web1"}); err != nil {
 		return nil, err
 	}
@@ -225,7 +227,7 @@ func bigOrder(ctx context.Context, c *api.Client, order string, run, n int) ([]i
 }
 
 // waitSettled waits until no item of order is pending.
-func waitSettled(ctx context.Context, c *api.Client, order string, within time.Duration) error {
+func waitSettled(ctx context.Context, c *client.Client, order string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		items, err := c.ListItems(ctx, apiOrder(order))
@@ -249,7 +251,7 @@ func waitSettled(ctx context.Context, c *api.Client, order string, within time.D
 }
 
 // waitMove waits until the order's move is not running.
-func waitMove(ctx context.Context, c *api.Client, order string, within time.Duration) error {
+func waitMove(ctx context.Context, c *client.Client, order string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		vs, err := c.ListMoves(ctx, order, false)
@@ -285,7 +287,7 @@ func timedCLI(ctx context.Context, base, token string, args ...string) (float64,
 // ids, writes (writes out of every 100 requests) add a database item to a
 // load order. It returns the requests done, their latencies in ms, and the
 // requests that failed.
-func loadRun(ctx context.Context, c *api.Client, ids []int64, writes, clients int, d time.Duration, made *atomic.Int64) (int64, []float64, int64, error) {
+func loadRun(ctx context.Context, c *client.Client, ids []int64, writes, clients int, d time.Duration, made *atomic.Int64) (int64, []float64, int64, error) {
 	if _, err := c.GetOrder(ctx, "writes.load.test"); err != nil {
 		if _, err := c.CreateOrder(ctx, model.Order{Identifier: "writes.load.test", Member: "load", Host: "web1"}); err != nil {
 			return 0, nil, 0, err
@@ -338,7 +340,7 @@ func percentile(xs []float64, p float64) float64 {
 // fakeNode answers one host's work as ferry node would, without touching
 // anything: items are reported applied, move tasks succeed with canned
 // results.
-func fakeNode(ctx context.Context, c *api.Client) {
+func fakeNode(ctx context.Context, c *client.Client) {
 	results := map[string]any{
 		model.TaskMoveKeygen:    model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBen bench"},
 		model.TaskMoveAuthorize: model.MoveAuthorizeResult{HostKey: "127.0.9.12 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBen"},
@@ -437,4 +439,4 @@ func controlPlanes(ctx context.Context, o Options, log *slog.Logger) ([]ControlF
 	return append(figs, pg), nil
 }
 
-func apiOrder(order string) api.ItemQuery { return api.ItemQuery{Order: order} }
+func apiOrder(order string) wire.ItemQuery { return wire.ItemQuery{Order: order} }

@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"ferry/internal/api"
 	"ferry/internal/cli"
+	"ferry/internal/client"
 	"ferry/internal/lab"
-	"ferry/internal/move"
+	"ferry/internal/wire"
 )
 
 // benchLab is the benchmark's own lab: two web hosts, a control plane and
@@ -28,7 +28,7 @@ type benchLab struct {
 	log   *slog.Logger
 	url   string
 	token string
-	admin *api.Client
+	admin *client.Client
 }
 
 // plainKey is root's own key on each web host, for the plain tools.
@@ -88,7 +88,7 @@ func startLab(ctx context.Context, log *slog.Logger) (_ *benchLab, stop func() e
 		return nil, stop, err
 	}
 	b := &benchLab{lab: l, log: log, url: st.Control.URL, token: strings.TrimSpace(string(tok))}
-	if b.admin, err = api.NewClient(b.url, b.token, api.ClientOptions{}); err != nil {
+	if b.admin, err = client.New(b.url, b.token, client.Options{}); err != nil {
 		return nil, stop, err
 	}
 	if err := b.plainKeys(ctx); err != nil {
@@ -179,14 +179,14 @@ func (b *benchLab) timedFerry(ctx context.Context, args ...string) (float64, err
 
 // moveStatus reads the order's latest move as `ferry move status --json`
 // prints it.
-func (b *benchLab) moveStatus(ctx context.Context, order string) (move.View, move.Data, error) {
+func (b *benchLab) moveStatus(ctx context.Context, order string) (wire.MoveView, wire.MoveInfo, error) {
 	out, err := b.ferry(ctx, "move", "status", order, "--json")
 	if err != nil {
-		return move.View{}, move.Data{}, err
+		return wire.MoveView{}, wire.MoveInfo{}, err
 	}
-	var v move.View
+	var v wire.MoveView
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		return v, move.Data{}, fmt.Errorf("move status --json: %w", err)
+		return v, wire.MoveInfo{}, fmt.Errorf("move status --json: %w", err)
 	}
 	d, err := v.Info()
 	return v, d, err

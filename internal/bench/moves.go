@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"ferry/internal/model"
-	"ferry/internal/move"
 	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // The benchmark's site: one order with a Unix account, a vhost, a MariaDB
@@ -79,7 +79,7 @@ type syncNote struct {
 	EngineSeconds float64 `json:"engine_seconds"`
 }
 
-func noteOf(s move.SyncReport) syncNote {
+func noteOf(s wire.SyncReport) syncNote {
 	return syncNote{FilesSent: s.Files.Files, BytesSent: s.Files.Bytes, FilesSeconds: s.Files.Seconds,
 		TablesCopied: s.DB.TablesCopied, DBBytes: s.DB.Bytes, DBSeconds: s.DB.Seconds, EngineSeconds: s.Seconds()}
 }
@@ -265,7 +265,7 @@ func (b *benchLab) change(ctx context.Context, host, root string, t tree, db DBS
 
 // syncResult is one sync of both kinds.
 type syncResult struct {
-	report              move.SyncReport
+	report              wire.SyncReport
 	ferryWall           float64
 	plainFiles, plainDB float64
 	// optsFiles is rsync run by hand with ferry's options, when asked.
@@ -328,7 +328,7 @@ func (b *benchLab) syncPair(ctx context.Context, from, to, dir string, ferryFirs
 
 // lastSyncOf returns the move's newest sync report, final (cutover's) or
 // not.
-func lastSyncOf(d move.Data, final bool) *move.SyncReport {
+func lastSyncOf(d wire.MoveInfo, final bool) *wire.SyncReport {
 	for i := len(d.Syncs) - 1; i >= 0; i-- {
 		if d.Syncs[i].Final == final {
 			return &d.Syncs[i]

@@ -13,7 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
+	"ferry/internal/wire"
 )
 
 // defaultTokenFile is where `ferry serve` writes the first admin token; the
@@ -22,7 +23,7 @@ import (
 const defaultTokenFile = "/var/lib/ferry/admin.token"
 
 // client returns an API client for the global --server and --token.
-func (g *globals) client() (*api.Client, error) {
+func (g *globals) client() (*client.Client, error) {
 	tok := g.token
 	if tok == "" {
 		file := envOr("FERRY_TOKEN_FILE", defaultTokenFile)
@@ -37,7 +38,7 @@ func (g *globals) client() (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := api.NewClient(g.server, tok, opts)
+	c, err := client.New(g.server, tok, opts)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -45,7 +46,7 @@ func (g *globals) client() (*api.Client, error) {
 }
 
 // exitForAPI maps API error statuses to the documented exit codes.
-func exitForAPI(e *api.Error) int {
+func exitForAPI(e *wire.Error) int {
 	switch e.Status {
 	case http.StatusNotFound:
 		return ExitNotFound
@@ -74,7 +75,7 @@ func table(w io.Writer, header string, rows [][]string) error {
 }
 
 // withClient runs fn with an API client.
-func withClient(ctx context.Context, g *globals, fn func(context.Context, *api.Client) error) error {
+func withClient(ctx context.Context, g *globals, fn func(context.Context, *client.Client) error) error {
 	c, err := g.client()
 	if err != nil {
 		return err

@@ -7,9 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/dnsserve"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // dnsCheck is what one dns host answers for one name and type.
@@ -39,7 +40,7 @@ func newDNSCmd(g *globals) *cobra.Command {
 		Short: "Compare what every dns host answers with what the control plane holds; differences are marked",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				return runDNSCheck(ctx, g, c, args[0], port)
 			})
 		},
@@ -50,12 +51,12 @@ func newDNSCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func runDNSCheck(ctx context.Context, g *globals, c *api.Client, domain, port string) error {
+func runDNSCheck(ctx context.Context, g *globals, c *client.Client, domain, port string) error {
 	zone, err := model.NormalizeDomain(domain, 1)
 	if err != nil {
 		return usageError{fmt.Errorf("domain %q: %v", domain, err)}
 	}
-	items, err := c.ListItems(ctx, api.ItemQuery{Kind: string(model.KindDNS)})
+	items, err := c.ListItems(ctx, wire.ItemQuery{Kind: string(model.KindDNS)})
 	if err != nil {
 		return err
 	}

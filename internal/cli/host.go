@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 )
@@ -30,7 +30,7 @@ func newHostCmd(g *globals) *cobra.Command {
 				return usageError{fmt.Errorf("--capacity: %w", err)}
 			}
 			h.DiskCapacity = n
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				h, err := c.CreateHost(ctx, h)
 				return g.show(err, h, func() error { return g.printHost(h) })
 			})
@@ -42,7 +42,7 @@ func newHostCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List hosts with their last heartbeat", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				hs, err := c.ListHosts(ctx)
 				return g.show(err, hs, func() error { return g.printHosts(hs) })
 			})
@@ -51,7 +51,7 @@ func newHostCmd(g *globals) *cobra.Command {
 	show := &cobra.Command{
 		Use: "show NAME", Short: "Show a host", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				h, err := c.GetHost(ctx, args[0])
 				return g.show(err, h, func() error { return g.printHost(h) })
 			})
@@ -77,7 +77,7 @@ func newHostCmd(g *globals) *cobra.Command {
 				}
 				patch.DiskCapacity = &n
 			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				h, err := c.UpdateHost(ctx, args[0], patch)
 				return g.show(err, h, func() error { return g.printHost(h) })
 			})
@@ -90,7 +90,7 @@ func newHostCmd(g *globals) *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a host that holds nothing", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				d, err := c.DeleteHost(ctx, args[0])
 				return g.done(err, fmt.Sprintf("deleted host %s (revoked %d node tokens)", args[0], d.TokensRevoked))
 			})

@@ -14,9 +14,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // specFlags are the item fields as flags; only the ones given are used.
@@ -138,7 +139,7 @@ func newItemCmd(g *globals) *cobra.Command {
 			if missing := spec.MissingFields(k); len(missing) > 0 {
 				return usageError{fmt.Errorf("a %s item needs %s", k, flagNames(missing))}
 			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				it, err := c.CreateItem(ctx, panel.ItemInput{Order: args[0], Kind: k, Host: host, Spec: spec})
 				return g.show(err, it, func() error { return g.printItems([]model.Item{it}) })
 			})
@@ -147,7 +148,7 @@ func newItemCmd(g *globals) *cobra.Command {
 	addFlags.register(add.Flags())
 	add.Flags().StringVar(&host, "host", "", "dns items: the dns host that serves it (default: the first dns host)")
 
-	var q api.ItemQuery
+	var q wire.ItemQuery
 	var states []string
 	list := &cobra.Command{
 		Use: "list [--order O] [--host H] [--kind K] [--state S]", Short: "List items", Args: cobra.NoArgs,
@@ -155,7 +156,7 @@ func newItemCmd(g *globals) *cobra.Command {
 			for _, s := range states {
 				q.States = append(q.States, model.State(s))
 			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				items, err := c.ListItems(ctx, q)
 				return g.show(err, items, func() error { return g.printItems(items) })
 			})
@@ -168,7 +169,7 @@ func newItemCmd(g *globals) *cobra.Command {
 
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show an item", Args: cobra.ExactArgs(1),
-		RunE: itemRun(g, func(ctx context.Context, c *api.Client, id int64) (model.Item, error) { return c.GetItem(ctx, id) }),
+		RunE: itemRun(g, func(ctx context.Context, c *client.Client, id int64) (model.Item, error) { return c.GetItem(ctx, id) }),
 	}
 	var upFlags specFlags
 	update := &cobra.Command{
@@ -178,7 +179,7 @@ func newItemCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				cur, err := c.GetItem(ctx, id)
 				if err != nil {
 					return err
@@ -196,7 +197,7 @@ func newItemCmd(g *globals) *cobra.Command {
 	upFlags.register(update.Flags())
 	stateCmd := func(use, short string, to model.State) *cobra.Command {
 		return &cobra.Command{Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
-			RunE: itemRun(g, func(ctx context.Context, c *api.Client, id int64) (model.Item, error) {
+			RunE: itemRun(g, func(ctx context.Context, c *client.Client, id int64) (model.Item, error) {
 				return c.SetItemState(ctx, id, to)
 			})}
 	}
@@ -212,7 +213,7 @@ func newItemCmd(g *globals) *cobra.Command {
 			"gone or broken, so that its order or host can be deleted. Nothing is undone on the host: the\n" +
 			"item's message says what may be left there. Audited as item.forget.",
 		Args: cobra.ExactArgs(1),
-		RunE: itemRun(g, func(ctx context.Context, c *api.Client, id int64) (model.Item, error) {
+		RunE: itemRun(g, func(ctx context.Context, c *client.Client, id int64) (model.Item, error) {
 			return c.ForgetItem(ctx, id)
 		})}
 	g.addJSON(add, list, show, update, del, disable, enable, retry, forget)
@@ -220,13 +221,13 @@ func newItemCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func itemRun(g *globals, fn func(context.Context, *api.Client, int64) (model.Item, error)) func(*cobra.Command, []string) error {
+func itemRun(g *globals, fn func(context.Context, *client.Client, int64) (model.Item, error)) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		id, err := parseID(args[0])
 		if err != nil {
 			return err
 		}
-		return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+		return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 			it, err := fn(ctx, c, id)
 			return g.show(err, it, func() error { return g.printItems([]model.Item{it}) })
 		})

@@ -6,8 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 func newMemberCmd(g *globals) *cobra.Command {
@@ -16,7 +17,7 @@ func newMemberCmd(g *globals) *cobra.Command {
 	add := &cobra.Command{
 		Use: "add NAME", Short: "Add a member (short name [a-z0-9-])", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				m, err := c.CreateMember(ctx, model.Member{Name: args[0], FriendlyName: friendly})
 				return g.show(err, m, func() error { return g.printMembers([]model.Member{m}) })
 			})
@@ -26,7 +27,7 @@ func newMemberCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List members", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				ms, err := c.ListMembers(ctx)
 				return g.show(err, ms, func() error { return g.printMembers(ms) })
 			})
@@ -35,7 +36,7 @@ func newMemberCmd(g *globals) *cobra.Command {
 	show := &cobra.Command{
 		Use: "show NAME", Short: "Show a member", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				m, err := c.GetMember(ctx, args[0])
 				return g.show(err, m, func() error { return g.printMembers([]model.Member{m}) })
 			})
@@ -45,8 +46,8 @@ func newMemberCmd(g *globals) *cobra.Command {
 	update := &cobra.Command{
 		Use: "update NAME --friendly-name TEXT", Short: "Change a member's friendly name", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
-				m, err := c.UpdateMember(ctx, args[0], api.MemberPatch{FriendlyName: newFriendly})
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
+				m, err := c.UpdateMember(ctx, args[0], wire.MemberPatch{FriendlyName: newFriendly})
 				return g.show(err, m, func() error { return g.printMembers([]model.Member{m}) })
 			})
 		},
@@ -55,7 +56,7 @@ func newMemberCmd(g *globals) *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a member that has no live orders, revoking its tokens", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				d, err := c.DeleteMember(ctx, args[0])
 				return g.done(err, fmt.Sprintf("deleted member %s (revoked %d tokens)", args[0], d.TokensRevoked))
 			})

@@ -13,9 +13,10 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/move"
+	"ferry/internal/wire"
 )
 
 // moveOptions are the flags of the move commands.
@@ -47,7 +48,7 @@ phase before cutover. Commands wait for their phase and print its progress;
 		c := &cobra.Command{
 			Use: string(phase) + " ORDER", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+				return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 					return runMovePhase(ctx, g, c, phase, args[0], opts)
 				})
 			},
@@ -61,7 +62,7 @@ phase before cutover. Commands wait for their phase and print its progress;
 	plan := &cobra.Command{
 		Use: "plan ORDER --to HOST", Short: "Check a move and show what it would do; changes nothing", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				return runMovePlan(ctx, g, c, args[0], opts)
 			})
 		},
@@ -70,7 +71,7 @@ phase before cutover. Commands wait for their phase and print its progress;
 	start := &cobra.Command{
 		Use: "start ORDER --to HOST", Short: "Check and prepare a move: TTLs down, transfer-limbo order, copies on the new host", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				return runMoveStart(ctx, g, c, args[0], opts)
 			})
 		},
@@ -80,7 +81,7 @@ phase before cutover. Commands wait for their phase and print its progress;
 	status := &cobra.Command{
 		Use: "status [ORDER]", Short: "Show a move's phase, progress and history (every move in progress without ORDER)", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				order := ""
 				if len(args) == 1 {
 					order = args[0]
@@ -116,7 +117,7 @@ func (e moveError) Error() string { return e.msg }
 // ExitCode maps the error to the documented exit codes.
 func (e moveError) ExitCode() int { return e.code }
 
-func runMovePlan(ctx context.Context, g *globals, c *api.Client, order string, opts moveOptions) error {
+func runMovePlan(ctx context.Context, g *globals, c *client.Client, order string, opts moveOptions) error {
 	p, err := c.PlanMove(ctx, order, opts.to)
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func runMovePlan(ctx context.Context, g *globals, c *api.Client, order string, o
 	return nil
 }
 
-func printPlan(w io.Writer, p move.Plan) {
+func printPlan(w io.Writer, p wire.MovePlan) {
 	fmt.Fprintf(w, "move %s (order %d, member %s) from %s (%s) to %s (%s)\n\n", p.Order.Identifier, p.Order.ID, p.Order.Member, p.From, p.FromAddr, p.To, p.ToAddr)
 	fmt.Fprintf(w, "items copied to %s:\n", p.To)
 	for _, it := range p.Copies {
@@ -167,8 +168,8 @@ func printPlan(w io.Writer, p move.Plan) {
 	}
 }
 
-func runMoveStart(ctx context.Context, g *globals, c *api.Client, order string, opts moveOptions) error {
-	v, err := c.StartMove(ctx, move.StartInput{Order: order, To: opts.to})
+func runMoveStart(ctx context.Context, g *globals, c *client.Client, order string, opts moveOptions) error {
+	v, err := c.StartMove(ctx, wire.MoveStartInput{Order: order, To: opts.to})
 	if err != nil {
 		return err
 	}
@@ -181,23 +182,23 @@ func runMoveStart(ctx context.Context, g *globals, c *api.Client, order string, 
 }
 
 // activeMove finds the move in progress of order.
-func activeMove(ctx context.Context, c *api.Client, order string) (move.View, error) {
+func activeMove(ctx context.Context, c *client.Client, order string) (wire.MoveView, error) {
 	vs, err := c.ListMoves(ctx, order, true)
 	if err != nil {
-		return move.View{}, err
+		return wire.MoveView{}, err
 	}
 	if len(vs) == 0 {
-		return move.View{}, moveError{fmt.Sprintf("order %s has no move in progress (ferry move start %s --to HOST starts one)", order, order), ExitNotFound}
+		return wire.MoveView{}, moveError{fmt.Sprintf("order %s has no move in progress (ferry move start %s --to HOST starts one)", order, order), ExitNotFound}
 	}
 	return vs[len(vs)-1], nil
 }
 
-func runMovePhase(ctx context.Context, g *globals, c *api.Client, phase model.MovePhase, order string, opts moveOptions) error {
+func runMovePhase(ctx context.Context, g *globals, c *client.Client, phase model.MovePhase, order string, opts moveOptions) error {
 	m, err := activeMove(ctx, c, order)
 	if err != nil {
 		return err
 	}
-	v, err := c.MovePhase(ctx, m.ID, phase, move.PhaseInput{Force: opts.force})
+	v, err := c.MovePhase(ctx, m.ID, phase, wire.MovePhaseInput{Force: opts.force})
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ func runMovePhase(ctx context.Context, g *globals, c *api.Client, phase model.Mo
 
 // finishPhase waits for the phase v started, printing what it waits for
 // and its tasks' progress, then its outcome.
-func finishPhase(ctx context.Context, g *globals, c *api.Client, v move.View, opts moveOptions) error {
+func finishPhase(ctx context.Context, g *globals, c *client.Client, v wire.MoveView, opts moveOptions) error {
 	if opts.noWait {
 		fmt.Fprintf(g.stdout, "not waiting: ferry move status %s --watch follows it\n", v.Identifier)
 		return nil
@@ -227,7 +228,7 @@ func finishPhase(ctx context.Context, g *globals, c *api.Client, v move.View, op
 }
 
 // phaseOutcome prints how the phase ended; a failed phase is an error.
-func phaseOutcome(w io.Writer, v move.View) error {
+func phaseOutcome(w io.Writer, v wire.MoveView) error {
 	d, err := v.Info()
 	if err != nil {
 		return err
@@ -279,7 +280,7 @@ func phaseOutcome(w io.Writer, v move.View) error {
 	return nil
 }
 
-func printEnd(w io.Writer, r *move.EndReport) {
+func printEnd(w io.Writer, r *wire.EndReport) {
 	if r == nil {
 		return
 	}
@@ -291,14 +292,14 @@ func printEnd(w io.Writer, r *move.EndReport) {
 	}
 }
 
-func lastSync(d move.Data) *move.SyncReport {
+func lastSync(d wire.MoveInfo) *wire.SyncReport {
 	if len(d.Syncs) == 0 {
 		return nil
 	}
 	return &d.Syncs[len(d.Syncs)-1]
 }
 
-func syncLine(s move.SyncReport) string {
+func syncLine(s wire.SyncReport) string {
 	copied := 0
 	for _, t := range s.DB.Tables {
 		if t.Copied {
@@ -312,7 +313,7 @@ func syncLine(s move.SyncReport) string {
 }
 
 // printVerify shows the old and the new host side by side.
-func printVerify(w io.Writer, r *move.VerifyReport) {
+func printVerify(w io.Writer, r *wire.VerifyReport) {
 	if r == nil {
 		return
 	}
@@ -372,7 +373,7 @@ func sumCell(s *model.TableSum) string {
 	return fmt.Sprintf("%d/%s", s.Rows, s.Checksum)
 }
 
-func fetchCell(f move.HTTPFetch) string {
+func fetchCell(f wire.HTTPFetch) string {
 	if f.Error != "" {
 		return "error: " + f.Error
 	}
@@ -390,7 +391,7 @@ func okCell(ok bool) string {
 	return "DIFFERENT"
 }
 
-func runMoveStatus(ctx context.Context, g *globals, c *api.Client, order string, opts moveOptions) error {
+func runMoveStatus(ctx context.Context, g *globals, c *client.Client, order string, opts moveOptions) error {
 	if order == "" {
 		if opts.watch {
 			return usageError{errors.New("--watch follows one move: name its ORDER")}
@@ -425,7 +426,7 @@ func runMoveStatus(ctx context.Context, g *globals, c *api.Client, order string,
 	return g.show(nil, v, func() error { return printStatus(g.stdout, v) })
 }
 
-func printStatus(w io.Writer, v move.View) error {
+func printStatus(w io.Writer, v wire.MoveView) error {
 	d, err := v.Info()
 	if err != nil {
 		return err
@@ -478,7 +479,7 @@ type progress struct {
 	percent                                                   int
 }
 
-func taskProgress(t move.TaskView) (progress, bool) {
+func taskProgress(t wire.MoveTaskView) (progress, bool) {
 	var p progress
 	if len(t.Result) == 0 {
 		return p, false
@@ -502,7 +503,7 @@ func taskProgress(t move.TaskView) (progress, bool) {
 	return p, false
 }
 
-func progressLine(t move.TaskView) string {
+func progressLine(t wire.MoveTaskView) string {
 	p, ok := taskProgress(t)
 	switch {
 	case !ok:
@@ -516,7 +517,7 @@ func progressLine(t move.TaskView) string {
 
 // followMove polls the move until its phase run ends, printing what it
 // waits for; with bars it draws progress bars for bytes, files and tables.
-func followMove(ctx context.Context, w io.Writer, c *api.Client, id int64, poll time.Duration, bars bool) (move.View, error) {
+func followMove(ctx context.Context, w io.Writer, c *client.Client, id int64, poll time.Duration, bars bool) (wire.MoveView, error) {
 	var out io.Writer = w
 	var pb *mpb.Progress
 	barOf := map[string]*mpb.Bar{}
@@ -553,7 +554,7 @@ func followMove(ctx context.Context, w io.Writer, c *api.Client, id int64, poll 
 		pb.Wait()
 	}
 	lastWaiting, lastLine := "", map[int64]string{}
-	var v move.View
+	var v wire.MoveView
 	for {
 		nv, err := c.GetMove(ctx, id)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 )
@@ -52,7 +52,7 @@ func TestMoveCommandsExitCodes(t *testing.T) {
 // without touching the machine: items are reported applied, move tasks
 // get canned results.
 func fakeNode(ctx context.Context, t *testing.T, url, token string) {
-	c, err := api.NewClient(url, token, api.ClientOptions{})
+	c, err := client.New(url, token, client.Options{})
 	if err != nil {
 		t.Error(err)
 		return

@@ -10,11 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/dnsserve"
 	"ferry/internal/metrics"
 	"ferry/internal/model"
 	"ferry/internal/node"
+	"ferry/internal/wire"
 )
 
 // Version is ferry's version, set at build time with
@@ -152,10 +153,10 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 
 // waitWhoAmI asks the control plane who the token is, retrying while it is
 // unreachable (a node may start before the control plane does).
-func waitWhoAmI(ctx context.Context, c *api.Client, log *slog.Logger) (api.WhoAmI, error) {
+func waitWhoAmI(ctx context.Context, c *client.Client, log *slog.Logger) (wire.WhoAmI, error) {
 	for {
 		who, err := c.WhoAmI(ctx)
-		var ae *api.Error
+		var ae *wire.Error
 		if err == nil || errors.As(err, &ae) || ctx.Err() != nil {
 			return who, err
 		}

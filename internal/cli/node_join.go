@@ -18,9 +18,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/metrics"
 	"ferry/internal/pki"
+	"ferry/internal/wire"
 )
 
 // Files `ferry node join` writes into the node's state directory.
@@ -104,7 +105,7 @@ func runNodeJoin(ctx context.Context, g *globals, opts nodeJoinOptions) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usageError{fmt.Errorf("--server %q is not an http:// or https:// URL", g.server)}
 	}
-	_, tokenFP := api.SplitJoinToken(opts.joinToken)
+	_, tokenFP := wire.SplitJoinToken(opts.joinToken)
 	fpText := opts.fingerprint
 	if fpText == "" {
 		fpText = tokenFP
@@ -120,7 +121,7 @@ func runNodeJoin(ctx context.Context, g *globals, opts nodeJoinOptions) error {
 			}
 		}
 	}
-	copts := api.ClientOptions{BindAddr: opts.bind, Insecure: g.ops.insecure}
+	copts := client.Options{BindAddr: opts.bind, Insecure: g.ops.insecure}
 	var pinned *x509.Certificate
 	switch {
 	case u.Scheme == "http" && fp != nil:
@@ -132,7 +133,7 @@ func runNodeJoin(ctx context.Context, g *globals, opts nodeJoinOptions) error {
 			return usageError{err}
 		}
 	}
-	c, err := api.NewClient(g.server, "", copts)
+	c, err := client.New(g.server, "", copts)
 	if err != nil {
 		return usageError{err}
 	}
@@ -187,12 +188,12 @@ func runNodeJoin(ctx context.Context, g *globals, opts nodeJoinOptions) error {
 
 // enrolledClient is an API client of the enrolled control plane with the
 // token the node was given, trusting only the pinned CA (or caFile).
-func enrolledClient(e enrolment, caFile, bind string, insecure bool, m *metrics.Metrics) (*api.Client, error) {
+func enrolledClient(e enrolment, caFile, bind string, insecure bool, m *metrics.Metrics) (*client.Client, error) {
 	b, err := os.ReadFile(e.TokenFile)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("node token: %w", err)}
 	}
-	copts := api.ClientOptions{BindAddr: bind, Insecure: insecure, Wrap: m.RoundTripper}
+	copts := client.Options{BindAddr: bind, Insecure: insecure, Wrap: m.RoundTripper}
 	if caFile == "" {
 		caFile = e.CAFile
 	}
@@ -201,13 +202,13 @@ func enrolledClient(e enrolment, caFile, bind string, insecure bool, m *metrics.
 			return nil, usageError{err}
 		}
 	}
-	return api.NewClient(e.Server, strings.TrimSpace(string(b)), copts)
+	return client.New(e.Server, strings.TrimSpace(string(b)), copts)
 }
 
 // nodeClient is the node agent's API client. What flags, environment and
 // config file leave unset comes from the enrolment `ferry node join` wrote:
 // the server, the token file and the pinned CA.
-func (g *globals) nodeClient(opts nodeOptions, m *metrics.Metrics) (*api.Client, error) {
+func (g *globals) nodeClient(opts nodeOptions, m *metrics.Metrics) (*client.Client, error) {
 	e, enrolled, err := readEnrolment(opts.stateDir)
 	if err != nil {
 		return nil, err
@@ -229,7 +230,7 @@ func (g *globals) nodeClient(opts nodeOptions, m *metrics.Metrics) (*api.Client,
 	if tok == "" {
 		return nil, usageError{errors.New("no node token: give --token, --token-file or FERRY_TOKEN, or run ferry node join")}
 	}
-	copts := api.ClientOptions{BindAddr: opts.bind, Insecure: g.ops.insecure, Wrap: m.RoundTripper}
+	copts := client.Options{BindAddr: opts.bind, Insecure: g.ops.insecure, Wrap: m.RoundTripper}
 	caFile := g.ops.caFile
 	if caFile == "" && enrolled && g.server == e.Server {
 		caFile = e.CAFile
@@ -239,7 +240,7 @@ func (g *globals) nodeClient(opts nodeOptions, m *metrics.Metrics) (*api.Client,
 			return nil, usageError{err}
 		}
 	}
-	c, err := api.NewClient(g.server, tok, copts)
+	c, err := client.New(g.server, tok, copts)
 	if err != nil {
 		return nil, usageError{err}
 	}

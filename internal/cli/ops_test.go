@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"ferry/internal/api"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/pki"
+	"ferry/internal/wire"
 )
 
 // serving is a control plane run by runServe in the test's process.
@@ -99,7 +99,7 @@ func TestNodeJoinsOverPinnedTLS(t *testing.T) {
 	}
 	mustRun(t, append(as, "host", "add", "web1", "--address", "127.0.0.1", "--role", "web")...)
 	tok := strings.TrimSpace(mustRun(t, append(as, "token", "create", "--role", "node", "--host", "web1", "--join")...))
-	if secret, carried := api.SplitJoinToken(tok); carried != fp || !strings.HasPrefix(secret, "fyj_") {
+	if secret, carried := wire.SplitJoinToken(tok); carried != fp || !strings.HasPrefix(secret, "fyj_") {
 		t.Fatalf("join token %q does not carry the CA fingerprint %s", tok, fp)
 	}
 	if _, errOut, code := run(append(as, "token", "create", "--role", "member", "--member", "x", "--join")...); code != ExitUsage {
@@ -113,7 +113,7 @@ func TestNodeJoinsOverPinnedTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, _ := api.SplitJoinToken(tok)
+	secret, _ := wire.SplitJoinToken(tok)
 	state := t.TempDir()
 	if _, errOut, code := run("--server", server, "node", "join", "--join-token", secret, "--ca-fingerprint", ores.Fingerprint, "--state", state); code == 0 || !strings.Contains(errOut, "pinned fingerprint") {
 		t.Errorf("join pinned to another CA: exit %d, %s", code, errOut)

@@ -6,9 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 func newOrderCmd(g *globals) *cobra.Command {
@@ -18,7 +19,7 @@ func newOrderCmd(g *globals) *cobra.Command {
 		Use: "add DOMAIN --member M --host H", Short: "Add a hosting order (its identifier is its primary domain)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Identifier = args[0]
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				o, err := c.CreateOrder(ctx, o)
 				return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
 			})
@@ -26,11 +27,11 @@ func newOrderCmd(g *globals) *cobra.Command {
 	}
 	add.Flags().StringVar(&o.Member, "member", "", "the member who owns the order")
 	add.Flags().StringVar(&o.Host, "host", "", "the web host it lives on")
-	var q api.OrderQuery
+	var q wire.OrderQuery
 	list := &cobra.Command{
 		Use: "list [--member M] [--host H] [--state S]", Short: "List hosting orders", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				os, err := c.ListOrders(ctx, q)
 				return g.show(err, os, func() error { return g.printOrders(os) })
 			})
@@ -42,8 +43,8 @@ func newOrderCmd(g *globals) *cobra.Command {
 	search := &cobra.Command{
 		Use: "search TEXT", Short: "Find orders by domain (identifier, server names, DNS names), member or host", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
-				os, err := c.ListOrders(ctx, api.OrderQuery{Text: args[0]})
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
+				os, err := c.ListOrders(ctx, wire.OrderQuery{Text: args[0]})
 				return g.show(err, os, func() error { return g.printOrders(os) })
 			})
 		},
@@ -51,12 +52,12 @@ func newOrderCmd(g *globals) *cobra.Command {
 	show := &cobra.Command{
 		Use: "show ORDER", Short: "Show an order (identifier or id) and its items", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				o, err := c.GetOrder(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				items, err := c.ListItems(ctx, api.ItemQuery{Order: fmt.Sprint(o.ID)})
+				items, err := c.ListItems(ctx, wire.ItemQuery{Order: fmt.Sprint(o.ID)})
 				view := struct {
 					model.Order
 					Items []model.Item `json:"items"`
@@ -76,7 +77,7 @@ func newOrderCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("member") {
 				patch.Member = &newMember
 			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				o, err := c.UpdateOrder(ctx, args[0], patch)
 				return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
 			})
@@ -86,7 +87,7 @@ func newOrderCmd(g *globals) *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete ORDER", Short: "Delete an order: all its items are removed from their hosts, then its directory", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				o, err := c.DeleteOrder(ctx, args[0])
 				return g.show(err, o, func() error {
 					fmt.Fprintf(g.stdout, "order %s (id %d) deleted; its items are being removed from their hosts\n", o.Identifier, o.ID)
@@ -104,9 +105,9 @@ func newOrderCmd(g *globals) *cobra.Command {
 // under which its items may claim server names and DNS records.
 func newOrderDomainCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "domain", Short: "List, add and remove the domains an order holds (its items' names lie under them)"}
-	run := func(fn func(context.Context, *api.Client, []string) (panel.OrderDomains, error)) func(*cobra.Command, []string) error {
+	run := func(fn func(context.Context, *client.Client, []string) (panel.OrderDomains, error)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				d, err := fn(ctx, c, args)
 				return g.show(err, d, func() error {
 					for _, name := range d.Domains {
@@ -118,15 +119,15 @@ func newOrderDomainCmd(g *globals) *cobra.Command {
 		}
 	}
 	list := &cobra.Command{Use: "list ORDER", Short: "List the order's domains, its identifier first", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *api.Client, a []string) (panel.OrderDomains, error) {
+		RunE: run(func(ctx context.Context, c *client.Client, a []string) (panel.OrderDomains, error) {
 			return c.ListOrderDomains(ctx, a[0])
 		})}
 	add := &cobra.Command{Use: "add ORDER DOMAIN", Short: "Let the order hold a domain (not a public suffix, nor one another member holds)", Args: cobra.ExactArgs(2),
-		RunE: run(func(ctx context.Context, c *api.Client, a []string) (panel.OrderDomains, error) {
+		RunE: run(func(ctx context.Context, c *client.Client, a []string) (panel.OrderDomains, error) {
 			return c.AddOrderDomain(ctx, a[0], a[1])
 		})}
 	remove := &cobra.Command{Use: "remove ORDER DOMAIN", Short: "Drop a domain the order's items no longer use", Args: cobra.ExactArgs(2),
-		RunE: run(func(ctx context.Context, c *api.Client, a []string) (panel.OrderDomains, error) {
+		RunE: run(func(ctx context.Context, c *client.Client, a []string) (panel.OrderDomains, error) {
 			return c.RemoveOrderDomain(ctx, a[0], a[1])
 		})}
 	g.addJSON(list, add, remove)

@@ -13,10 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/rebalance"
+	"ferry/internal/wire"
 )
 
 // rebalanceOptions are the flags of the rebalance commands and of host
@@ -49,7 +50,7 @@ batch that goes on when this command ends. docs/rebalance.md has the details.`,
 	plan := &cobra.Command{
 		Use: "plan [--by disk|orders|load] [--max-moves N] [--out FILE]", Short: "Propose moves that even the hosts out; changes nothing", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				return runRebalancePlan(ctx, g, c, opts)
 			})
 		},
@@ -72,7 +73,7 @@ plan again skips what is done, goes on with what runs and retries what failed.
 The command follows the batch until nothing runs; interrupting it leaves the
 batch running (ferry rebalance status follows it again).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				return runRebalanceApply(ctx, g, c, args[0], opts)
 			})
 		},
@@ -81,7 +82,7 @@ batch running (ferry rebalance status follows it again).`,
 	status := &cobra.Command{
 		Use: "status [BATCH] [--watch]", Short: "List the batches, or show one's moves", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				return runRebalanceStatus(ctx, g, c, args, opts)
 			})
 		},
@@ -90,7 +91,7 @@ batch running (ferry rebalance status follows it again).`,
 	cancel := &cobra.Command{
 		Use: "cancel BATCH", Short: "Start and drive no more moves of a batch; the moves it started stay as they are", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				b, err := c.CancelBatch(ctx, args[0])
 				return g.show(err, b, func() error {
 					fmt.Fprintf(g.stdout, "batch %s is %s; finish or abort its started moves with ferry move\n", b.ID, b.State)
@@ -146,7 +147,7 @@ func (o *rebalanceOptions) applyOptions() (rebalance.ApplyOptions, error) {
 	return a, nil
 }
 
-func runRebalancePlan(ctx context.Context, g *globals, c *api.Client, opts rebalanceOptions) error {
+func runRebalancePlan(ctx context.Context, g *globals, c *client.Client, opts rebalanceOptions) error {
 	p, err := c.PlanRebalance(ctx, rebalance.Options{By: rebalance.Metric(opts.by), MaxMoves: opts.maxMoves})
 	if err != nil {
 		return err
@@ -239,7 +240,7 @@ func printRebalancePlan(w io.Writer, p rebalance.Plan) {
 	}
 }
 
-func runRebalanceApply(ctx context.Context, g *globals, c *api.Client, file string, opts rebalanceOptions) error {
+func runRebalanceApply(ctx context.Context, g *globals, c *client.Client, file string, opts rebalanceOptions) error {
 	a, err := opts.applyOptions()
 	if err != nil {
 		return err
@@ -261,7 +262,7 @@ func runRebalanceApply(ctx context.Context, g *globals, c *api.Client, file stri
 
 // handedOver reports a batch the control plane took and follows it unless
 // --no-wait.
-func handedOver(ctx context.Context, g *globals, c *api.Client, b rebalance.Batch, opts rebalanceOptions) error {
+func handedOver(ctx context.Context, g *globals, c *client.Client, b rebalance.Batch, opts rebalanceOptions) error {
 	how := "each stops after verify for ferry move cutover"
 	switch {
 	case b.Force:
@@ -286,7 +287,7 @@ func handedOver(ctx context.Context, g *globals, c *api.Client, b rebalance.Batc
 }
 
 // followBatch prints each move's changes until nothing of the batch runs.
-func followBatch(ctx context.Context, w io.Writer, c *api.Client, id string, poll time.Duration) (rebalance.Batch, error) {
+func followBatch(ctx context.Context, w io.Writer, c *client.Client, id string, poll time.Duration) (rebalance.Batch, error) {
 	last := map[int64]string{}
 	for {
 		b, err := c.GetBatch(ctx, id)
@@ -362,7 +363,7 @@ func countLine(b rebalance.Batch) string {
 	return strings.Join(parts, ", ")
 }
 
-func runRebalanceStatus(ctx context.Context, g *globals, c *api.Client, args []string, opts rebalanceOptions) error {
+func runRebalanceStatus(ctx context.Context, g *globals, c *client.Client, args []string, opts rebalanceOptions) error {
 	if len(args) == 0 {
 		if opts.watch {
 			return usageError{errors.New("--watch follows one batch: name it")}
@@ -409,7 +410,7 @@ order first) and run the moves as a batch in the control plane, as ferry
 rebalance apply does, with the same flags. Nothing changes when an order fits
 nowhere. Once the host holds nothing, ferry host retire HOST retires it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				return runHostDrain(ctx, g, c, args[0], opts)
 			})
 		},
@@ -419,7 +420,7 @@ nowhere. Once the host holds nothing, ferry host retire HOST retires it.`,
 	return cmd
 }
 
-func runHostDrain(ctx context.Context, g *globals, c *api.Client, host string, opts rebalanceOptions) error {
+func runHostDrain(ctx context.Context, g *globals, c *client.Client, host string, opts rebalanceOptions) error {
 	a, err := opts.applyOptions()
 	if err != nil {
 		return err
@@ -443,7 +444,7 @@ func runHostDrain(ctx context.Context, g *globals, c *api.Client, host string, o
 	if err := handedOver(ctx, g, c, b, opts); err != nil || opts.noWait {
 		return err
 	}
-	if left, err := c.ListOrders(ctx, api.OrderQuery{Host: host, State: string(model.OrderActive)}); err == nil && len(left) == 0 {
+	if left, err := c.ListOrders(ctx, wire.OrderQuery{Host: host, State: string(model.OrderActive)}); err == nil && len(left) == 0 {
 		fmt.Fprintf(g.stdout, "%s holds no active order now; once its moves are cleaned up: ferry host retire %s\n", host, host)
 	}
 	return nil
@@ -454,7 +455,7 @@ func newHostRetireCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use: "retire HOST", Short: "Retire a host that holds no order or item any more", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				retired := model.HostRetired
 				_, err := c.UpdateHost(ctx, args[0], panel.HostPatch{State: &retired})
 				return g.done(err, "retired host "+args[0])

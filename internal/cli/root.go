@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/wire"
 )
 
 // Exit codes, listed in `ferry --help`.
@@ -165,7 +165,7 @@ func exitCode(err error) int {
 	if errors.As(err, &coded) {
 		return coded.ExitCode()
 	}
-	var ae *api.Error
+	var ae *wire.Error
 	if errors.As(err, &ae) {
 		return exitForAPI(ae)
 	}

@@ -6,13 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 func newTokenCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
-	var in api.TokenInput
+	var in wire.TokenInput
 	var role string
 	var join joinFlags
 	create := &cobra.Command{
@@ -27,7 +28,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if in.Name == "" {
 				in.Name = defaultTokenName(in)
 			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				t, err := c.CreateToken(ctx, in)
 				return g.show(err, t, func() error {
 					fmt.Fprintln(g.stdout, t.Secret)
@@ -44,7 +45,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				ts, err := c.ListTokens(ctx)
 				return g.show(err, ts, func() error {
 					rows := make([][]string, len(ts))
@@ -63,7 +64,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke ID|NAME", Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				t, err := c.RevokeToken(ctx, args[0])
 				return g.show(err, t, func() error {
 					fmt.Fprintf(g.stdout, "revoked token %d (%s)\n", t.ID, t.Name)
@@ -77,7 +78,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func defaultTokenName(in api.TokenInput) string {
+func defaultTokenName(in wire.TokenInput) string {
 	switch {
 	case in.Member != "":
 		return "member-" + in.Member
@@ -93,7 +94,7 @@ func newAuditCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "audit [--order ORDER]", Short: "Show the audit log: who changed what, when, before and after", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *api.Client) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
 				es, err := c.ListAudit(ctx, order, limit)
 				return g.show(err, es, func() error {
 					rows := make([][]string, len(es))

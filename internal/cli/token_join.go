@@ -8,8 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // joinFlags are `ferry token create`'s flags for join tokens.
@@ -23,15 +24,15 @@ func addJoinFlags(cmd *cobra.Command, j *joinFlags) {
 	cmd.Flags().DurationVar(&j.ttl, "ttl", 0, "with --join: how long the join token is good for (default 30m, at most 24h)")
 }
 
-func runJoinTokenCreate(ctx context.Context, g *globals, in api.TokenInput, j joinFlags) error {
+func runJoinTokenCreate(ctx context.Context, g *globals, in wire.TokenInput, j joinFlags) error {
 	if in.Role != model.RoleNode || in.Host == "" {
 		return usageError{errors.New("--join makes node join tokens: give --role node --host H")}
 	}
-	in2 := api.JoinTokenInput{Host: in.Host}
+	in2 := wire.JoinTokenInput{Host: in.Host}
 	if j.ttl != 0 {
 		in2.TTL = j.ttl.String()
 	}
-	return withClient(ctx, g, func(ctx context.Context, c *api.Client) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
 		jt, err := c.CreateJoinToken(ctx, in2)
 		return g.show(err, jt, func() error {
 			fmt.Fprintln(g.stdout, jt.Token)

@@ -11,9 +11,9 @@ import (
 
 	"github.com/miekg/dns"
 
-	"ferry/internal/api"
 	"ferry/internal/labtest"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 func TestLabMoveOrderEndToEnd(t *testing.T) {
@@ -106,7 +106,7 @@ func TestLabMoveOrderEndToEnd(t *testing.T) {
 
 	// web1 holds nothing of the order.
 	e.WaitNothingOn("web1", "echo", "echo_site", dir)
-	orders, err := e.Admin.ListOrders(context.Background(), api.OrderQuery{Identifier: domain})
+	orders, err := e.Admin.ListOrders(context.Background(), wire.OrderQuery{Identifier: domain})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"ferry/internal/api"
 	"ferry/internal/cli"
+	"ferry/internal/client"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -74,9 +75,9 @@ func newControlPlane(t *testing.T) *controlPlane {
 func (cp *controlPlane) prepareMove(order, oldTok, newTok string) {
 	cp.t.Helper()
 	ctx := context.Background()
-	nodes := map[string]*api.Client{}
+	nodes := map[string]*client.Client{}
 	for h, tok := range map[string]string{"web1": oldTok, "web2": newTok} {
-		c, err := api.NewClient(cp.url, tok, api.ClientOptions{})
+		c, err := client.New(cp.url, tok, client.Options{})
 		if err != nil {
 			cp.t.Fatal(err)
 		}

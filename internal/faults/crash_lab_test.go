@@ -13,7 +13,7 @@ import (
 
 	"ferry/internal/labtest"
 	"ferry/internal/model"
-	"ferry/internal/move"
+	"ferry/internal/wire"
 )
 
 // pointsPerPhase is how many random crash points each phase gets for each
@@ -98,7 +98,7 @@ const aim = 0.7
 // (began, polled), then a random share of the part's usual length, and
 // kills the victim, noting whether the part was still running (inside);
 // measuring, it records how long the part took until over says it is.
-func (c *crasher) part(at string, began, over func() bool, inside func(move.View) bool) {
+func (c *crasher) part(at string, began, over func() bool, inside func(wire.MoveView) bool) {
 	c.e.T.Helper()
 	t0 := time.Now()
 	for !began() {
@@ -155,8 +155,8 @@ func (c *crasher) phase(p model.MovePhase) {
 			return false
 		}
 	}
-	running := func(task string) func(move.View) bool {
-		return func(v move.View) bool {
+	running := func(task string) func(wire.MoveView) bool {
+		return func(v wire.MoveView) bool {
 			return v.Phase == p && v.Status == model.MoveRunning && (task == "" || taskState(v, task) != model.TaskDone)
 		}
 	}

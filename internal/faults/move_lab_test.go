@@ -13,7 +13,7 @@ import (
 
 	"ferry/internal/labtest"
 	"ferry/internal/model"
-	"ferry/internal/move"
+	"ferry/internal/wire"
 )
 
 // site is a small movable order of its own: member, domain, login and
@@ -61,7 +61,7 @@ func (mv *moving) phase(p model.MovePhase) {
 }
 
 // get reads the move, riding out a control plane that is restarting.
-func (mv *moving) get() move.View {
+func (mv *moving) get() wire.MoveView {
 	mv.e.T.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -79,7 +79,7 @@ func (mv *moving) get() move.View {
 }
 
 // ended says whether v's phase p has ended, and how.
-func ended(v move.View, p model.MovePhase) (done bool, err error) {
+func ended(v wire.MoveView, p model.MovePhase) (done bool, err error) {
 	switch {
 	case p == model.PhaseCleanup && v.Phase == model.PhaseDone, p == model.PhaseAbort && v.Phase == model.PhaseAborted:
 		return true, nil
@@ -120,7 +120,7 @@ func (mv *moving) must(p model.MovePhase) {
 
 // describe says where a move stands: phase, status, what it waits for and
 // its tasks' states.
-func describe(v move.View) string {
+func describe(v wire.MoveView) string {
 	s := fmt.Sprintf("%s %s", v.Phase, v.Status)
 	if v.Error != "" {
 		s += ": " + v.Error
@@ -137,7 +137,7 @@ func describe(v move.View) string {
 }
 
 // taskState is the state of the current run's task called name, or "".
-func taskState(v move.View, name string) model.TaskState {
+func taskState(v wire.MoveView, name string) model.TaskState {
 	for _, t := range v.Tasks {
 		if t.Name == name {
 			return t.State

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"ferry/internal/api"
 	"ferry/internal/cli"
+	"ferry/internal/client"
 	"ferry/internal/model"
 )
 
@@ -26,7 +26,7 @@ func newTwoMembers(t *testing.T) *twoMembers {
 	cp.must("host", "add", "web1", "--address", "192.0.2.11", "--role", "web")
 	cp.must("host", "add", "dns1", "--address", "192.0.2.53", "--role", "dns")
 	node := strings.TrimSpace(cp.must("token", "create", "--role", "node", "--host", "web1", "--name", "web1-node"))
-	nc, err := api.NewClient(cp.url, node, api.ClientOptions{})
+	nc, err := client.New(cp.url, node, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

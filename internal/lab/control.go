@@ -13,8 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // controlPort is where the lab's control plane listens, on its own address.
@@ -110,7 +111,7 @@ func (l *Lab) registerHosts(ctx context.Context, cp ControlPlane) (map[string]st
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
-	c, err := api.NewClient(cp.URL, strings.TrimSpace(string(admin)), api.ClientOptions{})
+	c, err := client.New(cp.URL, strings.TrimSpace(string(admin)), client.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (l *Lab) registerHosts(ctx context.Context, cp ControlPlane) (map[string]st
 		if _, err := c.CreateHost(ctx, mh); err != nil {
 			return nil, fmt.Errorf("create host %s: %w", h.Name, err)
 		}
-		tok, err := c.CreateToken(ctx, api.TokenInput{Name: "lab-" + h.Name, Role: model.RoleNode, Host: h.Name})
+		tok, err := c.CreateToken(ctx, wire.TokenInput{Name: "lab-" + h.Name, Role: model.RoleNode, Host: h.Name})
 		if err != nil {
 			return nil, fmt.Errorf("node token for %s: %w", h.Name, err)
 		}

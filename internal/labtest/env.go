@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"ferry/internal/api"
 	"ferry/internal/cli"
+	"ferry/internal/client"
 	"ferry/internal/lab"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // Env is a test's handle on the shared lab: the lab, an admin client and
@@ -21,7 +22,7 @@ import (
 type Env struct {
 	T     testing.TB
 	Lab   *lab.Lab
-	Admin *api.Client
+	Admin *client.Client
 	URL   string
 	Token string
 }
@@ -40,7 +41,7 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	e := &Env{T: t, Lab: l, URL: st.Control.URL, Token: strings.TrimSpace(string(tok))}
-	e.Admin, err = api.NewClient(e.URL, e.Token, api.ClientOptions{})
+	e.Admin, err = client.New(e.URL, e.Token, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func (e *Env) WaitItems(order string, within time.Duration) []model.Item {
 	e.T.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		items, err := e.Admin.ListItems(context.Background(), api.ItemQuery{Order: order})
+		items, err := e.Admin.ListItems(context.Background(), wire.ItemQuery{Order: order})
 		if err != nil {
 			e.T.Fatal(err)
 		}
@@ -139,7 +140,7 @@ func Describe(items []model.Item) string {
 // Item returns the order's first item of kind k.
 func (e *Env) Item(order string, k model.Kind) model.Item {
 	e.T.Helper()
-	items, err := e.Admin.ListItems(context.Background(), api.ItemQuery{Order: order, Kind: string(k)})
+	items, err := e.Admin.ListItems(context.Background(), wire.ItemQuery{Order: order, Kind: string(k)})
 	if err != nil || len(items) == 0 {
 		e.T.Fatalf("no %s item in %s: %v", k, order, err)
 	}

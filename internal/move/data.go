@@ -3,14 +3,14 @@ package move
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // Data is the engine's own state of one move, kept as JSON in the moves
 // table (model.Move.Data). Everything a phase needs to resume after a crash
-// is here; everything it reports is here too.
+// is here; what it reports, which the API shows, is its wire.MoveInfo.
 type Data struct {
 	// Run numbers each run of a phase: a phase started, resumed or handed
 	// to a new process gets a new run, and a job working an older run stops
@@ -22,32 +22,10 @@ type Data struct {
 	// guards.
 	By    string `json:"by"`
 	Force bool   `json:"force,omitempty"`
-	// Waiting says what the running phase waits for, for status.
-	Waiting string `json:"waiting,omitempty"`
 	// Tasks are the node tasks of the current phase run, by step name.
 	Tasks map[string]int64 `json:"tasks,omitempty"`
 	// BWLimit caps the last sync's file transfer in KiB/s (0: no cap).
 	BWLimit int `json:"bwlimit,omitempty"`
-
-	Identifier string `json:"identifier"`
-	Member     string `json:"member"`
-	// FromAddr and ToAddr are the hosts' addresses the move uses for ssh
-	// and the HTTP checks (IPv4 when a host has one).
-	FromAddr string `json:"from_addr"`
-	ToAddr   string `json:"to_addr"`
-
-	// PreparedAt is when prepare lowered the TTLs; TTLs are the dns
-	// records it touched, and OldTTL the largest original TTL of the
-	// order's A/AAAA records: how long resolvers may cache the old address.
-	PreparedAt time.Time   `json:"prepared_at"`
-	TTLs       []TTLChange `json:"ttls,omitempty"`
-	OldTTL     int         `json:"old_ttl"`
-	// CacheEnd is when resolvers may last hand out the old address, as
-	// cutover computed it; cleanup waits for it too.
-	CacheEnd time.Time `json:"cache_end,omitzero"`
-	// Copies pair each item moved to the limbo order with its copy on the
-	// new host.
-	Copies []Copy `json:"copies,omitempty"`
 
 	// AddedDuringMove are items the order got on the new host during the
 	// move, removed there by an abort and made anew on the old host.
@@ -56,139 +34,22 @@ type Data struct {
 	PublicKey string `json:"public_key,omitempty"`
 	HostKey   string `json:"host_key,omitempty"`
 
-	// SyncRuns counts sync phases started; Syncs holds the figures of each
-	// one that finished (cutover's final sync included).
-	SyncRuns int            `json:"sync_runs"`
-	Syncs    []SyncReport   `json:"syncs,omitempty"`
-	Verify   *VerifyReport  `json:"verify,omitempty"`
-	Cutover  *CutoverReport `json:"cutover,omitempty"`
-	Cleanup  *EndReport     `json:"cleanup,omitempty"`
-	Abort    *EndReport     `json:"abort,omitempty"`
-
-	// History lists every phase run: who, when, how it ended.
-	History []Event `json:"history,omitempty"`
+	wire.MoveInfo
 }
 
-// TTLChange is one dns record whose TTL prepare lowered.
-type TTLChange struct {
-	ItemID int64  `json:"item_id"`
-	FQDN   string `json:"fqdn"`
-	Type   string `json:"type"`
-	Value  string `json:"value"`
-	Old    int    `json:"old"`
-}
-
-// Copy pairs an item in the limbo order with its copy on the new host.
-type Copy struct {
-	Kind     model.Kind `json:"kind"`
-	Name     string     `json:"name"`
-	Original int64      `json:"original"`
-	Copy     int64      `json:"copy"`
-}
-
-// SyncReport holds one sync's figures, from the node tasks' results.
-type SyncReport struct {
-	Run        int                       `json:"run"`
-	Final      bool                      `json:"final,omitempty"`
-	StartedAt  time.Time                 `json:"started_at"`
-	FinishedAt time.Time                 `json:"finished_at"`
-	Files      model.MoveSyncFilesResult `json:"files"`
-	DB         model.MoveSyncDBResult    `json:"db"`
-}
-
-// Seconds is how long the sync took from the engine's view.
-func (s SyncReport) Seconds() float64 { return s.FinishedAt.Sub(s.StartedAt).Seconds() }
-
-// VerifyReport compares the old and the new host side by side.
-type VerifyReport struct {
-	At     time.Time `json:"at"`
-	Passed bool      `json:"passed"`
-	// AfterSyncRuns is SyncRuns when verify ran: a sync since makes the
-	// report stale.
-	AfterSyncRuns int `json:"after_sync_runs"`
-	// ItemsMark fingerprints the order's items on the new host as verify
-	// saw them.
-	ItemsMark      string       `json:"items_mark"`
-	FilesDiffering []string     `json:"files_differing,omitempty"`
-	Tables         []TableCheck `json:"tables,omitempty"`
-	HTTP           []HTTPCheck  `json:"http,omitempty"`
-	// HostsLines are /etc/hosts lines that point the order's names at the
-	// new host, for testing in a browser.
-	HostsLines []string `json:"hosts_lines,omitempty"`
-	Problems   []string `json:"problems,omitempty"`
-	// Notes are differences that do not fail verify.
-	Notes []string `json:"notes,omitempty"`
-}
-
-// TableCheck is one table on both hosts.
-type TableCheck struct {
-	DB    string          `json:"db"`
-	Table string          `json:"table"`
-	Old   *model.TableSum `json:"old,omitempty"`
-	New   *model.TableSum `json:"new,omitempty"`
-	Equal bool            `json:"equal"`
-	// ChangedSinceSync marks a table the site wrote to after the last
-	// sync, which the new host holds as it was then; not a problem.
-	ChangedSinceSync bool `json:"changed_since_sync,omitempty"`
-}
-
-// HTTPCheck is one server name fetched from both hosts.
-type HTTPCheck struct {
-	Name  string    `json:"name"`
-	Old   HTTPFetch `json:"old"`
-	New   HTTPFetch `json:"new"`
-	Equal bool      `json:"equal"`
-	// BodyDiffers marks pages whose status and title match but whose body
-	// does not: shown, not a failure (dynamic pages differ between fetches).
-	BodyDiffers bool `json:"body_differs,omitempty"`
-}
-
-// HTTPFetch is what one host answered for GET / with a Host header.
-type HTTPFetch struct {
-	URL    string `json:"url"`
-	Status int    `json:"status,omitempty"`
-	Title  string `json:"title,omitempty"`
-	SHA256 string `json:"sha256,omitempty"`
-	Bytes  int64  `json:"bytes,omitempty"`
-	Error  string `json:"error,omitempty"`
-}
-
-// CutoverReport holds the cutover's timings.
-type CutoverReport struct {
-	FreezeStart *time.Time `json:"freeze_start,omitempty"`
-	FreezeEnd   *time.Time `json:"freeze_end,omitempty"`
-	// FreezeSeconds is how long the old site answered 503: from
-	// maintenance mode to proxy mode.
-	FreezeSeconds float64 `json:"freeze_seconds,omitempty"`
-	// Switched lists the A/AAAA records pointed at the new host.
-	Switched []string `json:"switched,omitempty"`
-	// TTLsRestored lists the records whose TTL went back to what it was.
-	TTLsRestored []string `json:"ttls_restored,omitempty"`
-	// SwitchedAt is when the switch was made; DNSAppliedAt when the dns
-	// host served it, from which cleanup's wait counts.
-	SwitchedAt   *time.Time `json:"switched_at,omitempty"`
-	DNSAppliedAt *time.Time `json:"dns_applied_at,omitempty"`
-	Forced       string     `json:"forced,omitempty"`
-}
-
-// EndReport is what cleanup or abort did.
-type EndReport struct {
-	Deleted []string `json:"deleted,omitempty"`
-	// Left lists what could not be removed and needs an admin.
-	Left   []string `json:"left,omitempty"`
-	Forced string   `json:"forced,omitempty"`
-}
-
-// Event is one phase run in the move's history.
-type Event struct {
-	Phase  model.MovePhase  `json:"phase"`
-	Run    int              `json:"run"`
-	By     string           `json:"by"`
-	Force  bool             `json:"force,omitempty"`
-	At     time.Time        `json:"at"`
-	Status model.MoveStatus `json:"status"`
-	Note   string           `json:"note,omitempty"`
-}
+// The reports a move's data holds; see package wire.
+type (
+	TTLChange     = wire.TTLChange
+	Copy          = wire.MoveCopy
+	SyncReport    = wire.SyncReport
+	VerifyReport  = wire.VerifyReport
+	TableCheck    = wire.TableCheck
+	HTTPCheck     = wire.HTTPCheck
+	HTTPFetch     = wire.HTTPFetch
+	CutoverReport = wire.CutoverReport
+	EndReport     = wire.EndReport
+	Event         = wire.MoveEvent
+)
 
 func decodeData(m model.Move) (Data, error) {
 	var d Data

@@ -12,6 +12,7 @@ import (
 	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
 func (e *env) start(to string) move.View {
@@ -169,7 +170,7 @@ func TestGuards(t *testing.T) {
 		// Not enough disk: an earlier move measured the order at 1 GiB.
 		e.nodes["web2"].set(func(n *fakeNode) { n.diskFree = 1 << 30 })
 		err := e.st.Update(e.ctx, func(tx store.Tx) error {
-			raw, _ := json.Marshal(move.Data{Syncs: []move.SyncReport{{Files: model.MoveSyncFilesResult{TotalBytes: 1 << 30}}}})
+			raw, _ := json.Marshal(move.Data{MoveInfo: wire.MoveInfo{Syncs: []move.SyncReport{{Files: model.MoveSyncFilesResult{TotalBytes: 1 << 30}}}}})
 			return tx.CreateMove(e.ctx, &model.Move{OrderID: e.order.ID, From: "web2", To: "web1", Phase: model.PhaseDone, Status: model.MoveSucceeded, Data: raw})
 		})
 		if err != nil {

@@ -12,16 +12,11 @@ import (
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
-// PhaseInput asks for a phase; Force overrides the waits DESIGN.md lets
-// an admin override (cutover's and cleanup's). BWLimit caps a sync's file
-// transfer in KiB/s (0: no cap); cutover's final sync is never capped, so
-// that the freeze stays short.
-type PhaseInput struct {
-	Force   bool `json:"force,omitempty"`
-	BWLimit int  `json:"bwlimit,omitempty"`
-}
+// PhaseInput asks for a phase; see wire.MovePhaseInput.
+type PhaseInput = wire.MovePhaseInput
 
 // Phases an admin may ask for once a move is started.
 var commandPhases = []model.MovePhase{model.PhaseSync, model.PhaseVerify, model.PhaseCutover, model.PhaseCleanup, model.PhaseAbort}
@@ -298,20 +293,17 @@ func (e *Engine) cleanupGuard(d *Data, force bool) (string, error) {
 	return fmt.Sprintf("forced: resolvers may hand out the old address until %s; clients using it reach a host that no longer serves the site", ready.Format(time.RFC3339)), nil
 }
 
-// View is a move as the API shows it: the move, its order's identifier and
-// the node tasks of its current phase run with their progress.
+// View is a move as the engine shows it: the move, its order's identifier
+// and the node tasks of its current phase run with their progress. The API
+// sends it as a wire.MoveView.
 type View struct {
 	model.Move
 	Identifier string     `json:"identifier"`
 	Tasks      []TaskView `json:"tasks,omitempty"`
 }
 
-// TaskView is a task of the current phase run; Result holds its progress
-// while it runs.
-type TaskView struct {
-	Name string `json:"name"`
-	model.Task
-}
+// TaskView is a task of the current phase run; see wire.MoveTaskView.
+type TaskView = wire.MoveTaskView
 
 // Info decodes the view's move data.
 func (v View) Info() (Data, error) { return decodeData(v.Move) }

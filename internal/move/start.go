@@ -11,60 +11,16 @@ import (
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
-// Plan is what moving an order would do, and what stops it. Plan changes
-// nothing; StartMove makes the same checks and refuses with Problems.
-type Plan struct {
-	Order    model.Order `json:"order"`
-	From     string      `json:"from"`
-	To       string      `json:"to"`
-	FromAddr string      `json:"from_addr"`
-	ToAddr   string      `json:"to_addr"`
-	// Copies are the host-bound items the new host gets a copy of.
-	Copies []PlanItem `json:"copies"`
-	// DNS are the order's records: their TTL lowered now, A/AAAA values
-	// switched at cutover.
-	DNS []PlanDNS `json:"dns"`
-	// OldTTL is the largest TTL of the order's A/AAAA records: cutover
-	// waits that long after prepare.
-	OldTTL int `json:"old_ttl"`
-	// SizeEstimate is the order's size in bytes (0 when unknown) and
-	// SizeSource where it comes from; DiskFree is the new host's free disk
-	// from its last heartbeat.
-	SizeEstimate int64    `json:"size_estimate"`
-	SizeSource   string   `json:"size_source"`
-	DiskFree     int64    `json:"disk_free"`
-	Steps        []string `json:"steps"`
-	Warnings     []string `json:"warnings,omitempty"`
-	// Problems are the guards that refuse the move, each saying what to do.
-	Problems []string `json:"problems,omitempty"`
-}
-
-// PlanItem is an item the move copies.
-type PlanItem struct {
-	ID    int64       `json:"id"`
-	Kind  model.Kind  `json:"kind"`
-	Name  string      `json:"name"`
-	State model.State `json:"state"`
-}
-
-// PlanDNS is a dns record of the order and what the move does to it.
-type PlanDNS struct {
-	ID       int64  `json:"id"`
-	FQDN     string `json:"fqdn"`
-	Type     string `json:"type"`
-	Value    string `json:"value"`
-	TTL      int    `json:"ttl"`
-	NewTTL   int    `json:"new_ttl"`
-	SwitchTo string `json:"switch_to,omitempty"`
-}
-
-// StartInput starts a move.
-type StartInput struct {
-	Order string `json:"order"`
-	To    string `json:"to"`
-}
+// The shapes of planning and starting a move; see package wire.
+type (
+	Plan       = wire.MovePlan
+	PlanItem   = wire.MovePlanItem
+	PlanDNS    = wire.MovePlanDNS
+	StartInput = wire.MoveStartInput
+)
 
 func mayMove(c panel.Caller) error {
 	if !c.IsAdmin() {
@@ -347,11 +303,11 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 	if err := e.p.Audit(ctx, tx, c, panel.AuditOrderCreate, fmt.Sprintf("order/%d", limbo.ID), limbo.ID, nil, limbo); err != nil {
 		return model.Move{}, nil, err
 	}
-	d := Data{
-		Run: 1, By: c.Name, Identifier: o.Identifier, Member: o.Member,
+	d := Data{Run: 1, By: c.Name, MoveInfo: wire.MoveInfo{
+		Identifier: o.Identifier, Member: o.Member,
 		FromAddr: plan.FromAddr, ToAddr: plan.ToAddr, PreparedAt: now, OldTTL: plan.OldTTL,
 		History: []Event{{Phase: model.PhasePrepare, Run: 1, By: c.Name, At: now, Status: model.MoveRunning}},
-	}
+	}}
 	wake := []string{src.to.Name}
 	for _, it := range src.items {
 		if it.Kind == model.KindDNS {

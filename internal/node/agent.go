@@ -13,10 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/dnsserve"
 	"ferry/internal/model"
-	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // TaskFunc runs one node task (move data work). progress sends an interim
@@ -25,7 +25,7 @@ type TaskFunc func(ctx context.Context, t model.Task, progress func(any)) (any, 
 
 // AgentOptions configure an Agent.
 type AgentOptions struct {
-	Client  *api.Client
+	Client  *client.Client
 	Applier *Applier
 	// DNS serves the host's dns items; nil on hosts without the dns role.
 	DNS dnsserve.Provider
@@ -68,8 +68,8 @@ func NewAgent(opts AgentOptions) *Agent {
 		opts.Tasks = map[string]TaskFunc{}
 	}
 	a := &Agent{opts: opts, log: opts.Log}
-	if _, ok := opts.Tasks[panel.TaskRemoveOrderDir]; !ok {
-		opts.Tasks[panel.TaskRemoveOrderDir] = a.removeOrderDir
+	if _, ok := opts.Tasks[wire.TaskRemoveOrderDir]; !ok {
+		opts.Tasks[wire.TaskRemoveOrderDir] = a.removeOrderDir
 	}
 	return a
 }
@@ -111,7 +111,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // not be reached (the next round tries again).
 func (a *Agent) releaseTasks(ctx context.Context) bool {
 	n, err := a.opts.Client.ReleaseTasks(ctx)
-	var ae *api.Error
+	var ae *wire.Error
 	switch {
 	case err == nil:
 		if n > 0 {
@@ -135,7 +135,7 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // do applies one batch of work: items in kind order, then tasks.
-func (a *Agent) do(ctx context.Context, w panel.Work) {
+func (a *Agent) do(ctx context.Context, w wire.Work) {
 	dnsDone := false
 	for _, wi := range w.Items {
 		if ctx.Err() != nil {
@@ -161,8 +161,8 @@ func (a *Agent) do(ctx context.Context, w panel.Work) {
 
 func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
 	log := a.log.With("item", it.ID, "kind", it.Kind, "from", it.State, "to", res.State)
-	_, err := a.opts.Client.ReportItem(ctx, it.ID, panel.Report{State: res.State, Message: res.Message})
-	var ae *api.Error
+	_, err := a.opts.Client.ReportItem(ctx, it.ID, wire.Report{State: res.State, Message: res.Message})
+	var ae *wire.Error
 	switch {
 	case err == nil:
 		if res.State == model.StateSoftError || res.State == model.StateHardError {
@@ -181,7 +181,7 @@ func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
 
 // applyDNS hands the full record set to the provider and reports every
 // pending dns item.
-func (a *Agent) applyDNS(ctx context.Context, w panel.Work) {
+func (a *Agent) applyDNS(ctx context.Context, w wire.Work) {
 	var res Result
 	if a.opts.DNS == nil {
 		res = Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
@@ -247,13 +247,13 @@ func (a *Agent) runTask(ctx context.Context, t model.Task) {
 	} else {
 		log.Info("task started")
 		progress := func(v any) {
-			if _, perr := a.opts.Client.ReportTask(ctx, t.ID, panel.TaskReport{Progress: true, Result: mustRaw(v)}); perr != nil {
+			if _, perr := a.opts.Client.ReportTask(ctx, t.ID, wire.TaskReport{Progress: true, Result: mustRaw(v)}); perr != nil {
 				log.Warn("cannot report task progress", "err", perr)
 			}
 		}
 		res, err = fn(ctx, t, progress)
 	}
-	rep := panel.TaskReport{OK: err == nil, Result: mustRaw(res)}
+	rep := wire.TaskReport{OK: err == nil, Result: mustRaw(res)}
 	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the lease runs out and the task is handed out again
@@ -272,12 +272,12 @@ func (a *Agent) runTask(ctx context.Context, t model.Task) {
 // cannot be reached (a restart, a network blip), for as long as the task's
 // lease: a result lost to a short outage would otherwise leave the task's
 // move waiting out the lease, and the work would be done twice.
-func (a *Agent) reportTask(ctx context.Context, id int64, rep panel.TaskReport) error {
-	deadline := time.Now().Add(panel.TaskLease)
+func (a *Agent) reportTask(ctx context.Context, id int64, rep wire.TaskReport) error {
+	deadline := time.Now().Add(wire.TaskLease)
 	backoff := 250 * time.Millisecond
 	for {
 		_, err := a.opts.Client.ReportTask(ctx, id, rep)
-		var ae *api.Error
+		var ae *wire.Error
 		if err == nil || errors.As(err, &ae) || ctx.Err() != nil || time.Now().After(deadline) {
 			return err
 		}

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"ferry/internal/api"
-	"ferry/internal/panel"
+	"ferry/internal/client"
+	"ferry/internal/wire"
 )
 
 // A task's result survives a control plane that is restarting: the agent
@@ -35,18 +35,18 @@ func TestTaskResultSurvivesAControlPlaneRestart(t *testing.T) {
 		_, _ = io.WriteString(w, `{"id":7,"state":"done"}`)
 	}))
 	defer srv.Close()
-	c, err := api.NewClient(srv.URL, "fy_test", api.ClientOptions{})
+	c, err := client.New(srv.URL, "fy_test", client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := NewAgent(AgentOptions{Client: c, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := a.reportTask(context.Background(), 7, panel.TaskReport{OK: true}); err != nil || calls.Load() != 3 {
+	if err := a.reportTask(context.Background(), 7, wire.TaskReport{OK: true}); err != nil || calls.Load() != 3 {
 		t.Fatalf("report: %v after %d calls; want success on the third", err, calls.Load())
 	}
 	// A refusal is an answer: no retry.
 	calls.Store(down)
-	var ae *api.Error
-	if err := a.reportTask(context.Background(), 8, panel.TaskReport{OK: true}); !errors.As(err, &ae) || calls.Load() != down+1 {
+	var ae *wire.Error
+	if err := a.reportTask(context.Background(), 8, wire.TaskReport{OK: true}); !errors.As(err, &ae) || calls.Load() != down+1 {
 		t.Errorf("refused report: %v after %d calls; want the refusal, once", err, calls.Load()-down)
 	}
 }

@@ -8,14 +8,11 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
-// OrderDomains is what an order holds: its identifier and the domains
-// added to it.
-type OrderDomains struct {
-	Order   string   `json:"order"`
-	Domains []string `json:"domains"`
-}
+// OrderDomains is what an order holds; see wire.OrderDomains.
+type OrderDomains = wire.OrderDomains
 
 // ListOrderDomains returns the domains order ref holds, its identifier
 // first, if c may see the order.

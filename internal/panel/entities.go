@@ -10,6 +10,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
 func (p *Panel) view(ctx context.Context, fn func(store.Tx) error) error {
@@ -182,13 +183,8 @@ func (p *Panel) ListHosts(ctx context.Context, c Caller) ([]model.Host, error) {
 	return hs, err
 }
 
-// HostPatch holds the host fields an update may change; nil leaves one alone.
-type HostPatch struct {
-	Addresses    []string         `json:"addresses,omitempty"`
-	Roles        []model.Role     `json:"roles,omitempty"`
-	State        *model.HostState `json:"state,omitempty"`
-	DiskCapacity *int64           `json:"disk_capacity,omitempty"`
-}
+// HostPatch holds the host fields an update may change; see wire.HostPatch.
+type HostPatch = wire.HostPatch
 
 // UpdateHost changes a host's addresses, roles, state or capacity. A host is
 // retired only when no live order or item remains on it. Admins only.
@@ -439,11 +435,9 @@ func fieldNotFound(field, format string, arg any, err error) error {
 	return err
 }
 
-// OrderPatch holds the order fields an update may change. The host is not
-// among them: an order changes host only by a move.
-type OrderPatch struct {
-	Member *string `json:"member,omitempty"`
-}
+// OrderPatch holds the order fields an update may change; see
+// wire.OrderPatch.
+type OrderPatch = wire.OrderPatch
 
 // UpdateOrder hands an order to another member. Admins only; an order in a
 // move or deleted is refused.
@@ -566,5 +560,5 @@ func (p *Panel) deleteOrderTx(ctx context.Context, tx store.Tx, c Caller, o mode
 }
 
 // TaskRemoveOrderDir is the node task that removes a deleted order's
-// directory once none of its items is left on the host.
-const TaskRemoveOrderDir = "remove-order-dir"
+// directory; see wire.TaskRemoveOrderDir.
+const TaskRemoveOrderDir = wire.TaskRemoveOrderDir

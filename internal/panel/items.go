@@ -10,6 +10,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
 func mustJSON(v any) json.RawMessage {
@@ -43,13 +44,8 @@ func mayWriteOrder(c Caller, o model.Order, ref string) error {
 	return forbidden("a %s token cannot change items", c.Role)
 }
 
-// ItemInput is what a caller gives to create an item.
-type ItemInput struct {
-	Order string     `json:"order"`
-	Kind  model.Kind `json:"kind"`
-	Host  string     `json:"host,omitempty"`
-	Spec  model.Spec `json:"spec"`
-}
+// ItemInput is what a caller gives to create an item; see wire.ItemInput.
+type ItemInput = wire.ItemInput
 
 // CreateItem adds an item to an order, in pending-insert, and wakes the
 // host that will apply it. Host-bound items go to the order's host; dns

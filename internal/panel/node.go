@@ -2,30 +2,21 @@ package panel
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
-// WorkItem is one pending item for a node, with the order it belongs to
-// (the node needs the member and identifier for the order's directory).
-type WorkItem struct {
-	Item  model.Item  `json:"item"`
-	Order model.Order `json:"order"`
-}
-
-// Work is what a node gets from one poll: pending items of its host, in the
-// order kinds must be applied, and tasks leased to it. A dns host also gets
-// the full set of records it serves (DNS) whenever any dns item is pending.
-type Work struct {
-	Items []WorkItem   `json:"items"`
-	Tasks []model.Task `json:"tasks"`
-	DNS   []model.Item `json:"dns,omitempty"`
-	Host  model.Host   `json:"host"`
-}
+// What a node and the control plane exchange; see package wire.
+type (
+	WorkItem   = wire.WorkItem
+	Work       = wire.Work
+	Report     = wire.Report
+	TaskReport = wire.TaskReport
+)
 
 // applyStep is one kind of item, being deleted or not.
 type applyStep struct {
@@ -48,8 +39,8 @@ func applyOrder() []applyStep {
 	return steps
 }
 
-// TaskLease is how long a node holds a task before it is handed out again.
-const TaskLease = 2 * time.Minute
+// TaskLease is how long a node holds a task; see wire.TaskLease.
+const TaskLease = wire.TaskLease
 
 // NodeWork returns the caller's host's work, waiting up to wait for some to
 // appear. A change through the API wakes the wait at once.
@@ -134,12 +125,6 @@ func (p *Panel) DNSRecords(ctx context.Context, c Caller) ([]model.Item, error) 
 	return items, err
 }
 
-// Report is a node's result for one item.
-type Report struct {
-	State   model.State `json:"state"`
-	Message string      `json:"message,omitempty"`
-}
-
 // ReportItem records a node's result for an item of its host. A report
 // that arrives for an item no longer in the state the node worked from
 // (changed again meanwhile) is refused, and the node picks up the new work.
@@ -178,16 +163,6 @@ func (p *Panel) Heartbeat(ctx context.Context, c Caller, hb model.Heartbeat) err
 	return p.store.Update(ctx, func(tx store.Tx) error {
 		return tx.RecordHeartbeat(ctx, c.Host, hb)
 	})
-}
-
-// TaskReport is a node's result for a task.
-type TaskReport struct {
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result,omitempty"`
-	Error  string          `json:"error,omitempty"`
-	// Progress, when set, is a progress update: the task stays leased and
-	// its lease is renewed.
-	Progress bool `json:"progress,omitempty"`
 }
 
 // ReportTask records a node's result (or progress) for one of its tasks.

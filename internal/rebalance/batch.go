@@ -1,134 +1,33 @@
 package rebalance
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"time"
+import "ferry/internal/wire"
 
-	"ferry/internal/model"
+// The shapes of a batch; see package wire.
+type (
+	BatchState   = wire.BatchState
+	EntryStatus  = wire.EntryStatus
+	ApplyOptions = wire.ApplyOptions
+	ApplyInput   = wire.ApplyInput
+	DrainInput   = wire.DrainInput
+	Batch        = wire.Batch
+	Entry        = wire.BatchEntry
 )
 
-// BatchState is where a batch stands.
-type BatchState string
-
-// Batch states. A running batch drives its moves; a finished one has
-// nothing left to drive; a cancelled one starts nothing more.
+// Batch states; see wire.BatchRunning.
 const (
-	BatchRunning   BatchState = "running"
-	BatchFinished  BatchState = "finished"
-	BatchCancelled BatchState = "cancelled"
+	BatchRunning   = wire.BatchRunning
+	BatchFinished  = wire.BatchFinished
+	BatchCancelled = wire.BatchCancelled
 )
 
-// EntryStatus is how one planned move of a batch is going.
-type EntryStatus string
-
-// Entry statuses. Done, failed, aborted and skipped are ends: the runner
-// leaves such an entry alone (applying the plan again retries failed ones).
+// Entry statuses; see wire.EntryPending.
 const (
-	EntryPending EntryStatus = "pending" // not started yet
-	EntryRunning EntryStatus = "running" // a phase runs, or the next is due
-	// EntryVerified: verify passed and the move waits for an admin's
-	// cutover (the batch runs without auto-cutover).
-	EntryVerified EntryStatus = "verified"
-	// EntryWaiting: auto-cutover waits for a guard (the old TTL, or the
-	// delay before cleanup).
-	EntryWaiting EntryStatus = "waiting"
-	EntryDone    EntryStatus = "done"
-	EntryFailed  EntryStatus = "failed"
-	EntryAborted EntryStatus = "aborted"
-	EntrySkipped EntryStatus = "skipped"
+	EntryPending  = wire.EntryPending
+	EntryRunning  = wire.EntryRunning
+	EntryVerified = wire.EntryVerified
+	EntryWaiting  = wire.EntryWaiting
+	EntryDone     = wire.EntryDone
+	EntryFailed   = wire.EntryFailed
+	EntryAborted  = wire.EntryAborted
+	EntrySkipped  = wire.EntrySkipped
 )
-
-// Ended reports whether the runner is done with an entry.
-func (s EntryStatus) Ended() bool {
-	return s == EntryDone || s == EntryFailed || s == EntryAborted || s == EntrySkipped
-}
-
-// ApplyOptions say how a batch runs its moves.
-type ApplyOptions struct {
-	// Concurrency bounds the moves copying data at once (start to a passed
-	// verify); a source host copies one order at a time whatever it is.
-	Concurrency int `json:"concurrency"`
-	// BWLimit caps each sync's file transfer in KiB/s (0: no cap).
-	BWLimit int `json:"bwlimit,omitempty"`
-	// AutoCutover cuts each verified move over and cleans it up as soon as
-	// the move engine's guards allow (the old TTL since prepare, twice the
-	// lowered TTL since the DNS switch); without it a move stops at verify.
-	AutoCutover bool `json:"auto_cutover,omitempty"`
-	// Force, with AutoCutover only, passes --force to cutover and cleanup:
-	// no wait for the TTLs. Resolvers that still hold the old address send
-	// clients to the old host, which proxies to the new one until cleanup
-	// and serves nothing after it.
-	Force bool `json:"force,omitempty"`
-}
-
-// ApplyInput asks the runner to carry a plan out.
-type ApplyInput struct {
-	Plan Plan `json:"plan"`
-	ApplyOptions
-}
-
-// DrainInput asks the runner to empty a host.
-type DrainInput struct {
-	ApplyOptions
-}
-
-// Batch is a plan being carried out, kept in the control plane.
-type Batch struct {
-	// ID is derived from the plan's moves: the same plan is the same batch.
-	ID string `json:"id"`
-	// By is the admin who applied it; the moves are audited under that name.
-	By   string `json:"by"`
-	Plan Plan   `json:"plan"`
-	ApplyOptions
-	State     BatchState `json:"state"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	Entries   []Entry    `json:"entries"`
-}
-
-// Entry is one planned move and how it is going.
-type Entry struct {
-	Move
-	// MoveID is the move engine's move, once started.
-	MoveID int64           `json:"move_id,omitempty"`
-	Status EntryStatus     `json:"status"`
-	Phase  model.MovePhase `json:"phase,omitempty"`
-	// Note says what the entry waits for, or why it failed or was skipped.
-	Note string `json:"note,omitempty"`
-}
-
-// Count returns how many entries have each status.
-func (b *Batch) Count() map[EntryStatus]int {
-	n := map[EntryStatus]int{}
-	for _, e := range b.Entries {
-		n[e.Status]++
-	}
-	return n
-}
-
-// Settled reports whether nothing of the batch runs or waits for a guard:
-// every entry has ended or waits for an admin at verify.
-func (b *Batch) Settled() bool {
-	if b.State != BatchRunning {
-		return true
-	}
-	for _, e := range b.Entries {
-		if !e.Status.Ended() && e.Status != EntryVerified {
-			return false
-		}
-	}
-	return true
-}
-
-// BatchID names the batch that carries the plan out, by the plan's moves:
-// the same moves are the same batch.
-func (p Plan) BatchID() string {
-	h := sha256.New()
-	fmt.Fprintf(h, "drain %s\n", p.Drain)
-	for _, m := range p.Moves {
-		fmt.Fprintf(h, "%d %s %s\n", m.OrderID, m.From, m.To)
-	}
-	return "b-" + hex.EncodeToString(h.Sum(nil))[:12]
-}

@@ -26,10 +26,10 @@ func copying(m model.Move) bool {
 	return m.Status == model.MoveRunning && (m.Phase == model.PhasePrepare || m.Phase == model.PhaseSync || m.Phase == model.PhaseVerify)
 }
 
-// copying reports whether a batch's move is between its start and a
+// copyingEntry reports whether a batch's move is between its start and a
 // verify that ran: it holds a place in the batch's concurrency, and keeps
 // its source from starting another move, also between two phases.
-func (e *Entry) copying() bool {
+func copyingEntry(e Entry) bool {
 	return e.Status == EntryRunning && (e.Phase == model.PhasePrepare || e.Phase == model.PhaseSync || e.Phase == model.PhaseVerify)
 }
 
@@ -110,7 +110,7 @@ func (r *Runner) advance(ctx context.Context, b *Batch, busy map[string]bool) {
 	}
 	slots := b.Concurrency
 	for _, e := range b.Entries {
-		if e.copying() {
+		if copyingEntry(e) {
 			slots--
 			busy[e.From] = true
 		}
@@ -128,7 +128,7 @@ func (r *Runner) advance(ctx context.Context, b *Batch, busy map[string]bool) {
 		} else {
 			r.start(ctx, b, e)
 		}
-		if e.copying() {
+		if copyingEntry(*e) {
 			slots--
 			busy[e.From] = true
 		}

@@ -5,25 +5,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/move"
+	"ferry/internal/wire"
 )
 
-// Metric is what a plan evens out between hosts.
-type Metric string
+// Metric is what a plan evens out between hosts; see wire.Metric.
+type Metric = wire.Metric
 
-// Metrics a plan can even out.
+// Metrics a plan can even out; see wire.ByDisk.
 const (
-	// ByDisk evens out the bytes in use on each host's disk, as its node
-	// last reported them.
-	ByDisk Metric = "disk"
-	// ByOrders evens out the number of active orders per host.
-	ByOrders Metric = "orders"
-	// ByLoad evens out the load average the nodes report; each order is
-	// taken to carry an equal share of its host's load.
-	ByLoad Metric = "load"
+	ByDisk   = wire.ByDisk
+	ByOrders = wire.ByOrders
+	ByLoad   = wire.ByLoad
 )
 
 // ParseMetric reads a metric name; "" means ByDisk.
@@ -77,68 +72,13 @@ type Fleet struct {
 	Orders []Order
 }
 
-// Options say what to plan.
-type Options struct {
-	By Metric `json:"by"`
-	// MaxMoves bounds the number of moves of a rebalance (0: no bound).
-	MaxMoves int `json:"max_moves,omitempty"`
-	// Drain names a host to empty: every one of its orders goes to the
-	// other active hosts, and nothing else moves.
-	Drain string `json:"drain,omitempty"`
-}
-
-// Plan is a list of moves and what they do to each host.
-type Plan struct {
-	Options
-	// MadeAt is when the fleet was read.
-	MadeAt time.Time `json:"made_at"`
-	// Moves are listed, and run, smallest first.
-	Moves []Move `json:"moves"`
-	// Hosts are the web hosts, by name, before and after the moves.
-	Hosts []HostUse `json:"hosts"`
-	// TotalBytes is the data the moves copy.
-	TotalBytes int64 `json:"total_bytes"`
-	// SpreadBefore and SpreadAfter are the difference between the most
-	// and the least used host that takes orders, in the plan's metric.
-	SpreadBefore float64 `json:"spread_before"`
-	SpreadAfter  float64 `json:"spread_after"`
-	// Unplaced are the orders of a drained host that fit on no other host.
-	Unplaced []Move   `json:"unplaced,omitempty"`
-	Notes    []string `json:"notes,omitempty"`
-	// Problems stop a drain: orders that cannot leave the host.
-	Problems []string `json:"problems,omitempty"`
-}
-
-// Move is one planned move of an order.
-type Move struct {
-	OrderID    int64  `json:"order_id"`
-	Identifier string `json:"identifier"`
-	From       string `json:"from"`
-	To         string `json:"to,omitempty"`
-	Size       int64  `json:"size"`
-	SizeSource string `json:"size_source,omitempty"`
-}
-
-// HostUse is one host before and after the plan.
-type HostUse struct {
-	Name  string          `json:"name"`
-	State model.HostState `json:"state"`
-	// Before and After are in the plan's metric.
-	Before float64 `json:"before"`
-	After  float64 `json:"after"`
-	// Capacity is the disk the plan keeps the host under (0: unknown);
-	// DiskBefore and DiskAfter are its bytes in use.
-	Capacity     int64 `json:"capacity"`
-	DiskBefore   int64 `json:"disk_before"`
-	DiskAfter    int64 `json:"disk_after"`
-	OrdersBefore int   `json:"orders_before"`
-	OrdersAfter  int   `json:"orders_after"`
-	// Out and In count the moves from and to the host.
-	Out int `json:"out"`
-	In  int `json:"in"`
-	// LeftOut says why the plan moves nothing onto or off the host.
-	LeftOut string `json:"left_out,omitempty"`
-}
+// The shapes of a plan; see package wire.
+type (
+	Options = wire.RebalanceOptions
+	Plan    = wire.RebalancePlan
+	Move    = wire.PlannedMove
+	HostUse = wire.HostUse
+)
 
 // host is a host while the plan is made.
 type host struct {
@@ -178,7 +118,7 @@ func Build(f Fleet, o Options) Plan {
 	if o.By == "" {
 		o.By = ByDisk
 	}
-	p := Plan{Options: o, Moves: []Move{}, Hosts: []HostUse{}}
+	p := Plan{RebalanceOptions: o, Moves: []Move{}, Hosts: []HostUse{}}
 	hosts, byName := newHosts(f, o.By)
 	busy := 0
 	for _, od := range f.Orders {

@@ -251,7 +251,7 @@ func (r *Runner) Apply(ctx context.Context, c panel.Caller, in ApplyInput) (Batc
 	if b == nil {
 		b = &Batch{ID: id, Plan: in.Plan, CreatedAt: now, Entries: make([]Entry, len(in.Plan.Moves))}
 		for i, m := range in.Plan.Moves {
-			b.Entries[i] = Entry{Move: m, Status: EntryPending}
+			b.Entries[i] = Entry{PlannedMove: m, Status: EntryPending}
 		}
 		r.batches[id] = b
 	}

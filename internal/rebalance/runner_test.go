@@ -18,6 +18,7 @@ import (
 	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
 // fakeEngine stands in for the move engine: phases run until step ends
@@ -145,7 +146,7 @@ func (f *fakeEngine) step() {
 		m.Status = model.MoveSucceeded
 		switch m.Phase {
 		case model.PhaseVerify:
-			m.Data, _ = json.Marshal(move.Data{Verify: &move.VerifyReport{Passed: true}})
+			m.Data, _ = json.Marshal(move.Data{MoveInfo: wire.MoveInfo{Verify: &move.VerifyReport{Passed: true}}})
 		case model.PhaseCleanup:
 			m.Phase = model.PhaseDone
 		}
@@ -376,7 +377,7 @@ func TestBatchSkipsAndReportsWhatNoLongerHolds(t *testing.T) {
 
 func TestDrainMarksTheHostAndPlansEveryOrderOff(t *testing.T) {
 	e := newRunnerEnv(t)
-	b, err := e.r.Drain(e.ctx, root, "web1", DrainInput{ApplyOptions{Concurrency: 2, AutoCutover: true, Force: true}})
+	b, err := e.r.Drain(e.ctx, root, "web1", DrainInput{ApplyOptions: ApplyOptions{Concurrency: 2, AutoCutover: true, Force: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +391,7 @@ func TestDrainMarksTheHostAndPlansEveryOrderOff(t *testing.T) {
 		}
 	}
 	// Draining again while the batch runs takes it up again.
-	again, err := e.r.Drain(e.ctx, root, "web1", DrainInput{ApplyOptions{Concurrency: 1, AutoCutover: true, Force: true}})
+	again, err := e.r.Drain(e.ctx, root, "web1", DrainInput{ApplyOptions: ApplyOptions{Concurrency: 1, AutoCutover: true, Force: true}})
 	if err != nil || again.ID != b.ID || again.Concurrency != 1 {
 		t.Fatalf("drain again: %v, %s", err, again.ID)
 	}

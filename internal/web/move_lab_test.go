@@ -12,10 +12,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/lab"
 	"ferry/internal/model"
 	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // TestMain lets this package's lab tests share one lab with a control
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 // labSite makes a small site on web1 through the API: a Unix user, a
 // MariaDB database with a table, a vhost with a static page, and an A
 // record. It returns the order.
-func labSite(t *testing.T, l *lab.Lab, admin *api.Client, member, domain string) model.Order {
+func labSite(t *testing.T, l *lab.Lab, admin *client.Client, member, domain string) model.Order {
 	t.Helper()
 	ctx := context.Background()
 	web1, err := l.Host("web1")
@@ -56,7 +57,7 @@ func labSite(t *testing.T, l *lab.Lab, admin *api.Client, member, domain string)
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		items, err := admin.ListItems(ctx, api.ItemQuery{Order: domain})
+		items, err := admin.ListItems(ctx, wire.ItemQuery{Order: domain})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +174,7 @@ func TestBrowserMoveFromPlanToCleanup(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := strings.TrimSpace(string(secret))
-	admin, err := api.NewClient(cp.URL, token, api.ClientOptions{})
+	admin, err := client.New(cp.URL, token, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

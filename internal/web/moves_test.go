@@ -18,6 +18,7 @@ import (
 	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/store"
+	"ferry/internal/wire"
 )
 
 // readyToMove makes alice.example movable: its items active on web1, and
@@ -233,7 +234,7 @@ func TestMovePageShowsVerifySideBySideAndTheFreezeWindow(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	freezeEnd := at.Add(4200 * time.Millisecond)
 	sum := func(rows int64, c string) *model.TableSum { return &model.TableSum{Rows: rows, Checksum: c} }
-	fm.set(t, model.Move{ID: 7, OrderID: f.orders["alice.example"].ID, From: "web1", To: "web2", Phase: model.PhaseCutover, Status: model.MoveSucceeded}, move.Data{
+	fm.set(t, model.Move{ID: 7, OrderID: f.orders["alice.example"].ID, From: "web1", To: "web2", Phase: model.PhaseCutover, Status: model.MoveSucceeded}, move.Data{MoveInfo: wire.MoveInfo{
 		Identifier: "alice.example", FromAddr: "127.0.1.11", ToAddr: "127.0.1.12", OldTTL: 3600, SyncRuns: 2,
 		Syncs: []move.SyncReport{{Run: 2, StartedAt: at, FinishedAt: at.Add(3 * time.Second),
 			Files: model.MoveSyncFilesResult{Files: 12, TotalFiles: 40, Bytes: 3 << 20, TotalBytes: 9 << 20},
@@ -249,7 +250,7 @@ func TestMovePageShowsVerifySideBySideAndTheFreezeWindow(t *testing.T) {
 				New: move.HTTPFetch{Status: 500, Title: "Error", Bytes: 90, SHA256: "eeeeeeeeeeeeeeeeeeee"}}},
 			HostsLines: []string{"127.0.1.12 alice.example www.alice.example"}},
 		Cutover: &move.CutoverReport{FreezeStart: &at, FreezeEnd: &freezeEnd, FreezeSeconds: 4.2, Switched: []string{"alice.example A 127.0.1.12"}, SwitchedAt: &freezeEnd},
-	})
+	}})
 	b := f.browser()
 	b.login(f.admin)
 	r := b.get("/moves/7")
@@ -279,7 +280,7 @@ func TestMoveEventsStreamProgress(t *testing.T) {
 	fm := &fakeMover{}
 	f.useMover(fm)
 	mv := model.Move{ID: 3, OrderID: f.orders["alice.example"].ID, From: "web1", To: "web2", Phase: model.PhaseSync, Status: model.MoveRunning}
-	data := move.Data{Identifier: "alice.example", Waiting: "waiting for web1 to sync"}
+	data := move.Data{MoveInfo: wire.MoveInfo{Identifier: "alice.example", Waiting: "waiting for web1 to sync"}}
 	files := func(pct int, n int64) move.TaskView {
 		res, _ := json.Marshal(model.MoveSyncFilesResult{Percent: pct, Files: n, TotalFiles: 40, Bytes: n << 20, TotalBytes: 40 << 20})
 		return move.TaskView{Name: "files", Task: model.Task{ID: 1, Host: "web1", Kind: model.TaskMoveSyncFiles, State: model.TaskLeased, Result: res}}
@@ -330,7 +331,7 @@ func TestMoveEventsStreamProgress(t *testing.T) {
 	}
 	// The phase ends: one more event, with the new status.
 	mv.Status = model.MoveSucceeded
-	fm.set(t, mv, move.Data{Identifier: "alice.example"})
+	fm.set(t, mv, move.Data{MoveInfo: wire.MoveInfo{Identifier: "alice.example"}})
 	select {
 	case last := <-events:
 		if last.Status != model.MoveSucceeded || len(last.Tasks) != 0 {

@@ -1,4 +1,6 @@
-package api
+// Package client is the typed Go client of the API. It links only the wire
+// shapes and the model, nothing of the control plane.
+package client
 
 import (
 	"bytes"
@@ -15,7 +17,7 @@ import (
 	"time"
 
 	"ferry/internal/model"
-	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // Client is the one typed Go client of the API, used by the CLI, the node
@@ -26,8 +28,8 @@ type Client struct {
 	http  *http.Client
 }
 
-// ClientOptions configure a Client.
-type ClientOptions struct {
+// Options configure a Client.
+type Options struct {
 	// BindAddr, when set, is the local address outgoing connections use (a
 	// lab node binds to its own host's address).
 	BindAddr string
@@ -43,9 +45,9 @@ type ClientOptions struct {
 	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
-// NewClient returns a client of the control plane at server (a URL such as
+// New returns a client of the control plane at server (a URL such as
 // http://127.0.0.1:7080) that sends token.
-func NewClient(server, token string, opts ClientOptions) (*Client, error) {
+func New(server, token string, opts Options) (*Client, error) {
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server %q is not an http:// or https:// URL", server)
@@ -79,7 +81,7 @@ func NewClient(server, token string, opts ClientOptions) (*Client, error) {
 const requestTimeout = 2 * time.Minute
 
 // Do sends a request with an optional JSON body and decodes the JSON answer
-// into out (when not nil). API errors come back as *Error.
+// into out (when not nil). API errors come back as *wire.Error.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -109,9 +111,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var ae Error
+		var ae wire.Error
 		if json.Unmarshal(data, &ae) != nil || ae.Code == "" {
-			return &Error{Status: resp.StatusCode, Code: CodeInternal, Message: fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(data))}
+			return &wire.Error{Status: resp.StatusCode, Code: wire.CodeInternal, Message: fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(data))}
 		}
 		return &ae
 	}
@@ -139,8 +141,8 @@ func send[T any](ctx context.Context, c *Client, method, path string, body any) 
 func esc(s string) string { return url.PathEscape(s) }
 
 // WhoAmI returns the token's identity.
-func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
-	return get[WhoAmI](ctx, c, "/api/v1/whoami")
+func (c *Client) WhoAmI(ctx context.Context) (wire.WhoAmI, error) {
+	return get[wire.WhoAmI](ctx, c, "/api/v1/whoami")
 }
 
 // ListMembers lists members.
@@ -159,13 +161,13 @@ func (c *Client) CreateMember(ctx context.Context, m model.Member) (model.Member
 }
 
 // UpdateMember changes a member's friendly name.
-func (c *Client) UpdateMember(ctx context.Context, name string, p MemberPatch) (model.Member, error) {
+func (c *Client) UpdateMember(ctx context.Context, name string, p wire.MemberPatch) (model.Member, error) {
 	return send[model.Member](ctx, c, http.MethodPatch, "/api/v1/members/"+esc(name), p)
 }
 
 // DeleteMember removes a member and revokes its tokens.
-func (c *Client) DeleteMember(ctx context.Context, name string) (Deleted, error) {
-	return send[Deleted](ctx, c, http.MethodDelete, "/api/v1/members/"+esc(name), nil)
+func (c *Client) DeleteMember(ctx context.Context, name string) (wire.Deleted, error) {
+	return send[wire.Deleted](ctx, c, http.MethodDelete, "/api/v1/members/"+esc(name), nil)
 }
 
 // ListHosts lists hosts.
@@ -184,28 +186,28 @@ func (c *Client) CreateHost(ctx context.Context, h model.Host) (model.Host, erro
 }
 
 // UpdateHost changes a host.
-func (c *Client) UpdateHost(ctx context.Context, name string, p panel.HostPatch) (model.Host, error) {
+func (c *Client) UpdateHost(ctx context.Context, name string, p wire.HostPatch) (model.Host, error) {
 	return send[model.Host](ctx, c, http.MethodPatch, "/api/v1/hosts/"+esc(name), p)
 }
 
 // DeleteHost removes a host and revokes its node tokens.
-func (c *Client) DeleteHost(ctx context.Context, name string) (Deleted, error) {
-	return send[Deleted](ctx, c, http.MethodDelete, "/api/v1/hosts/"+esc(name), nil)
+func (c *Client) DeleteHost(ctx context.Context, name string) (wire.Deleted, error) {
+	return send[wire.Deleted](ctx, c, http.MethodDelete, "/api/v1/hosts/"+esc(name), nil)
 }
 
 // ListOrderDomains lists the domains an order holds.
-func (c *Client) ListOrderDomains(ctx context.Context, ref string) (panel.OrderDomains, error) {
-	return get[panel.OrderDomains](ctx, c, "/api/v1/orders/"+esc(ref)+"/domains")
+func (c *Client) ListOrderDomains(ctx context.Context, ref string) (wire.OrderDomains, error) {
+	return get[wire.OrderDomains](ctx, c, "/api/v1/orders/"+esc(ref)+"/domains")
 }
 
 // AddOrderDomain lets an order hold another domain.
-func (c *Client) AddOrderDomain(ctx context.Context, ref, domain string) (panel.OrderDomains, error) {
-	return send[panel.OrderDomains](ctx, c, http.MethodPost, "/api/v1/orders/"+esc(ref)+"/domains", DomainInput{Domain: domain})
+func (c *Client) AddOrderDomain(ctx context.Context, ref, domain string) (wire.OrderDomains, error) {
+	return send[wire.OrderDomains](ctx, c, http.MethodPost, "/api/v1/orders/"+esc(ref)+"/domains", wire.DomainInput{Domain: domain})
 }
 
 // RemoveOrderDomain drops a domain from an order.
-func (c *Client) RemoveOrderDomain(ctx context.Context, ref, domain string) (panel.OrderDomains, error) {
-	return send[panel.OrderDomains](ctx, c, http.MethodDelete, "/api/v1/orders/"+esc(ref)+"/domains/"+esc(domain), nil)
+func (c *Client) RemoveOrderDomain(ctx context.Context, ref, domain string) (wire.OrderDomains, error) {
+	return send[wire.OrderDomains](ctx, c, http.MethodDelete, "/api/v1/orders/"+esc(ref)+"/domains/"+esc(domain), nil)
 }
 
 // ListZones lists the zones the co-op serves.
@@ -228,13 +230,8 @@ func (c *Client) ForgetItem(ctx context.Context, id int64) (model.Item, error) {
 	return send[model.Item](ctx, c, http.MethodPost, "/api/v1/items/"+strconv.FormatInt(id, 10)+"/forget", nil)
 }
 
-// OrderQuery filters ListOrders.
-type OrderQuery struct {
-	Member, Host, Identifier, State, Text string
-}
-
 // ListOrders lists orders matching q.
-func (c *Client) ListOrders(ctx context.Context, q OrderQuery) ([]model.Order, error) {
+func (c *Client) ListOrders(ctx context.Context, q wire.OrderQuery) ([]model.Order, error) {
 	v := url.Values{}
 	for k, s := range map[string]string{"member": q.Member, "host": q.Host, "identifier": q.Identifier, "state": q.State, "q": q.Text} {
 		if s != "" {
@@ -255,7 +252,7 @@ func (c *Client) CreateOrder(ctx context.Context, o model.Order) (model.Order, e
 }
 
 // UpdateOrder changes an order (its member).
-func (c *Client) UpdateOrder(ctx context.Context, ref string, p panel.OrderPatch) (model.Order, error) {
+func (c *Client) UpdateOrder(ctx context.Context, ref string, p wire.OrderPatch) (model.Order, error) {
 	return send[model.Order](ctx, c, http.MethodPatch, "/api/v1/orders/"+esc(ref), p)
 }
 
@@ -264,14 +261,8 @@ func (c *Client) DeleteOrder(ctx context.Context, ref string) (model.Order, erro
 	return send[model.Order](ctx, c, http.MethodDelete, "/api/v1/orders/"+esc(ref), nil)
 }
 
-// ItemQuery filters ListItems.
-type ItemQuery struct {
-	Order, Host, Kind string
-	States            []model.State
-}
-
 // ListItems lists items matching q.
-func (c *Client) ListItems(ctx context.Context, q ItemQuery) ([]model.Item, error) {
+func (c *Client) ListItems(ctx context.Context, q wire.ItemQuery) ([]model.Item, error) {
 	v := url.Values{}
 	for k, s := range map[string]string{"order": q.Order, "host": q.Host, "kind": q.Kind} {
 		if s != "" {
@@ -290,13 +281,13 @@ func (c *Client) GetItem(ctx context.Context, id int64) (model.Item, error) {
 }
 
 // CreateItem adds an item.
-func (c *Client) CreateItem(ctx context.Context, in panel.ItemInput) (model.Item, error) {
+func (c *Client) CreateItem(ctx context.Context, in wire.ItemInput) (model.Item, error) {
 	return send[model.Item](ctx, c, http.MethodPost, "/api/v1/items", in)
 }
 
 // UpdateItem replaces an item's spec.
 func (c *Client) UpdateItem(ctx context.Context, id int64, spec model.Spec) (model.Item, error) {
-	return send[model.Item](ctx, c, http.MethodPatch, "/api/v1/items/"+strconv.FormatInt(id, 10), SpecInput{Spec: spec})
+	return send[model.Item](ctx, c, http.MethodPatch, "/api/v1/items/"+strconv.FormatInt(id, 10), wire.SpecInput{Spec: spec})
 }
 
 // DeleteItem asks for an item's removal (pending-delete).
@@ -306,7 +297,7 @@ func (c *Client) DeleteItem(ctx context.Context, id int64) (model.Item, error) {
 
 // SetItemState asks for a state change.
 func (c *Client) SetItemState(ctx context.Context, id int64, st model.State) (model.Item, error) {
-	return send[model.Item](ctx, c, http.MethodPost, "/api/v1/items/"+strconv.FormatInt(id, 10)+"/state", StateInput{State: st})
+	return send[model.Item](ctx, c, http.MethodPost, "/api/v1/items/"+strconv.FormatInt(id, 10)+"/state", wire.StateInput{State: st})
 }
 
 // ListTokens lists tokens.
@@ -315,8 +306,8 @@ func (c *Client) ListTokens(ctx context.Context) ([]model.Token, error) {
 }
 
 // CreateToken makes a token; its secret is in the answer only.
-func (c *Client) CreateToken(ctx context.Context, in TokenInput) (NewToken, error) {
-	return send[NewToken](ctx, c, http.MethodPost, "/api/v1/tokens", in)
+func (c *Client) CreateToken(ctx context.Context, in wire.TokenInput) (wire.NewToken, error) {
+	return send[wire.NewToken](ctx, c, http.MethodPost, "/api/v1/tokens", in)
 }
 
 // RevokeToken revokes a token by id or name.
@@ -337,8 +328,8 @@ func (c *Client) ListAudit(ctx context.Context, order string, limit int) ([]mode
 }
 
 // NodeWork long-polls for the node's work, waiting up to wait.
-func (c *Client) NodeWork(ctx context.Context, wait time.Duration) (panel.Work, error) {
-	return get[panel.Work](ctx, c, "/api/v1/node/work?wait="+wait.String())
+func (c *Client) NodeWork(ctx context.Context, wait time.Duration) (wire.Work, error) {
+	return get[wire.Work](ctx, c, "/api/v1/node/work?wait="+wait.String())
 }
 
 // NodeDNS returns every dns item of the node's host.
@@ -347,12 +338,12 @@ func (c *Client) NodeDNS(ctx context.Context) ([]model.Item, error) {
 }
 
 // ReportItem sends a node's result for an item.
-func (c *Client) ReportItem(ctx context.Context, id int64, r panel.Report) (model.Item, error) {
+func (c *Client) ReportItem(ctx context.Context, id int64, r wire.Report) (model.Item, error) {
 	return send[model.Item](ctx, c, http.MethodPost, "/api/v1/node/items/"+strconv.FormatInt(id, 10)+"/report", r)
 }
 
 // ReportTask sends a node's result or progress for a task.
-func (c *Client) ReportTask(ctx context.Context, id int64, r panel.TaskReport) (model.Task, error) {
+func (c *Client) ReportTask(ctx context.Context, id int64, r wire.TaskReport) (model.Task, error) {
 	return send[model.Task](ctx, c, http.MethodPost, "/api/v1/node/tasks/"+strconv.FormatInt(id, 10)+"/report", r)
 }
 

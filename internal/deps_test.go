@@ -1,0 +1,51 @@
+package internal_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// controlPlane are the packages only the control plane may link.
+var controlPlane = []string{
+	"ferry/internal/store",
+	"ferry/internal/panel",
+	"ferry/internal/move",
+	"ferry/internal/rebalance",
+	"ferry/internal/api",
+}
+
+// deps lists the packages pkg links, itself included.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestNodeLinksNoControlPlane keeps the node agent, the client and the wire
+// types apart from the control plane's packages, its database and its queue.
+func TestNodeLinksNoControlPlane(t *testing.T) {
+	for _, pkg := range []string{"./node", "./client", "./wire", "./model"} {
+		for _, d := range deps(t, pkg) {
+			bad := strings.Contains(d, "riverqueue") || strings.Contains(d, "modernc.org/sqlite")
+			for _, c := range controlPlane {
+				bad = bad || d == c
+			}
+			if bad {
+				t.Errorf("%s links %s", pkg, d)
+			}
+		}
+	}
+}
+
+// TestModelIsALeaf keeps the model free of every other package of ours.
+func TestModelIsALeaf(t *testing.T) {
+	for _, d := range deps(t, "./model") {
+		if strings.HasPrefix(d, "ferry/") && d != "ferry/internal/model" {
+			t.Errorf("ferry/internal/model links %s", d)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"ferry/internal/model"
+)
+
+// MoveView is a move as the API shows it: the move, its order's identifier
+// and the node tasks of its current phase run with their progress.
+type MoveView struct {
+	model.Move
+	Identifier string         `json:"identifier"`
+	Tasks      []MoveTaskView `json:"tasks,omitempty"`
+}
+
+// MoveTaskView is a task of the current phase run; Result holds its
+// progress while it runs.
+type MoveTaskView struct {
+	Name string `json:"name"`
+	model.Task
+}
+
+// Info decodes what the move reports from its data.
+func (v MoveView) Info() (MoveInfo, error) {
+	var i MoveInfo
+	if len(v.Data) == 0 {
+		return i, nil
+	}
+	if err := json.Unmarshal(v.Data, &i); err != nil {
+		return i, fmt.Errorf("move %d data: %w", v.ID, err)
+	}
+	return i, nil
+}
+
+// MoveInfo is what a move reports of itself in its data (model.Move.Data):
+// where it stands, what each phase found and did, and its history.
+type MoveInfo struct {
+	// Waiting says what the running phase waits for, for status.
+	Waiting string `json:"waiting,omitempty"`
+
+	Identifier string `json:"identifier"`
+	Member     string `json:"member"`
+	// FromAddr and ToAddr are the hosts' addresses the move uses for ssh
+	// and the HTTP checks (IPv4 when a host has one).
+	FromAddr string `json:"from_addr"`
+	ToAddr   string `json:"to_addr"`
+
+	// PreparedAt is when prepare lowered the TTLs; TTLs are the dns
+	// records it touched, and OldTTL the largest original TTL of the
+	// order's A/AAAA records: how long resolvers may cache the old address.
+	PreparedAt time.Time   `json:"prepared_at"`
+	TTLs       []TTLChange `json:"ttls,omitempty"`
+	OldTTL     int         `json:"old_ttl"`
+	// CacheEnd is when resolvers may last hand out the old address, as
+	// cutover computed it; cleanup waits for it too.
+	CacheEnd time.Time `json:"cache_end,omitzero"`
+	// Copies pair each item moved to the limbo order with its copy on the
+	// new host.
+	Copies []MoveCopy `json:"copies,omitempty"`
+
+	// SyncRuns counts sync phases started; Syncs holds the figures of each
+	// one that finished (cutover's final sync included).
+	SyncRuns int            `json:"sync_runs"`
+	Syncs    []SyncReport   `json:"syncs,omitempty"`
+	Verify   *VerifyReport  `json:"verify,omitempty"`
+	Cutover  *CutoverReport `json:"cutover,omitempty"`
+	Cleanup  *EndReport     `json:"cleanup,omitempty"`
+	Abort    *EndReport     `json:"abort,omitempty"`
+
+	// History lists every phase run: who, when, how it ended.
+	History []MoveEvent `json:"history,omitempty"`
+}
+
+// MovePhaseInput asks for a phase of a move; Force overrides the waits an
+// admin may override (cutover's and cleanup's). BWLimit caps a sync's file
+// transfer in KiB/s (0: no cap); cutover's final sync is never capped, so
+// that the freeze stays short.
+type MovePhaseInput struct {
+	Force   bool `json:"force,omitempty"`
+	BWLimit int  `json:"bwlimit,omitempty"`
+}
+
+// MovePlan is what moving an order would do, and what stops it. Planning
+// changes nothing; starting the move makes the same checks and refuses with
+// Problems.
+type MovePlan struct {
+	Order    model.Order `json:"order"`
+	From     string      `json:"from"`
+	To       string      `json:"to"`
+	FromAddr string      `json:"from_addr"`
+	ToAddr   string      `json:"to_addr"`
+	// Copies are the host-bound items the new host gets a copy of.
+	Copies []MovePlanItem `json:"copies"`
+	// DNS are the order's records: their TTL lowered now, A/AAAA values
+	// switched at cutover.
+	DNS []MovePlanDNS `json:"dns"`
+	// OldTTL is the largest TTL of the order's A/AAAA records: cutover
+	// waits that long after prepare.
+	OldTTL int `json:"old_ttl"`
+	// SizeEstimate is the order's size in bytes (0 when unknown) and
+	// SizeSource where it comes from; DiskFree is the new host's free disk
+	// from its last heartbeat.
+	SizeEstimate int64    `json:"size_estimate"`
+	SizeSource   string   `json:"size_source"`
+	DiskFree     int64    `json:"disk_free"`
+	Steps        []string `json:"steps"`
+	Warnings     []string `json:"warnings,omitempty"`
+	// Problems are the guards that refuse the move, each saying what to do.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// MovePlanItem is an item the move copies.
+type MovePlanItem struct {
+	ID    int64       `json:"id"`
+	Kind  model.Kind  `json:"kind"`
+	Name  string      `json:"name"`
+	State model.State `json:"state"`
+}
+
+// MovePlanDNS is a dns record of the order and what the move does to it.
+type MovePlanDNS struct {
+	ID       int64  `json:"id"`
+	FQDN     string `json:"fqdn"`
+	Type     string `json:"type"`
+	Value    string `json:"value"`
+	TTL      int    `json:"ttl"`
+	NewTTL   int    `json:"new_ttl"`
+	SwitchTo string `json:"switch_to,omitempty"`
+}
+
+// MoveStartInput starts a move.
+type MoveStartInput struct {
+	Order string `json:"order"`
+	To    string `json:"to"`
+}
+
+// TTLChange is one dns record whose TTL prepare lowered.
+type TTLChange struct {
+	ItemID int64  `json:"item_id"`
+	FQDN   string `json:"fqdn"`
+	Type   string `json:"type"`
+	Value  string `json:"value"`
+	Old    int    `json:"old"`
+}
+
+// MoveCopy pairs an item in the limbo order with its copy on the new host.
+type MoveCopy struct {
+	Kind     model.Kind `json:"kind"`
+	Name     string     `json:"name"`
+	Original int64      `json:"original"`
+	Copy     int64      `json:"copy"`
+}
+
+// SyncReport holds one sync's figures, from the node tasks' results.
+type SyncReport struct {
+	Run        int                       `json:"run"`
+	Final      bool                      `json:"final,omitempty"`
+	StartedAt  time.Time                 `json:"started_at"`
+	FinishedAt time.Time                 `json:"finished_at"`
+	Files      model.MoveSyncFilesResult `json:"files"`
+	DB         model.MoveSyncDBResult    `json:"db"`
+}
+
+// Seconds is how long the sync took from the engine's view.
+func (s SyncReport) Seconds() float64 { return s.FinishedAt.Sub(s.StartedAt).Seconds() }
+
+// VerifyReport compares the old and the new host side by side.
+type VerifyReport struct {
+	At     time.Time `json:"at"`
+	Passed bool      `json:"passed"`
+	// AfterSyncRuns is SyncRuns when verify ran: a sync since makes the
+	// report stale.
+	AfterSyncRuns int `json:"after_sync_runs"`
+	// ItemsMark fingerprints the order's items on the new host as verify
+	// saw them.
+	ItemsMark      string       `json:"items_mark"`
+	FilesDiffering []string     `json:"files_differing,omitempty"`
+	Tables         []TableCheck `json:"tables,omitempty"`
+	HTTP           []HTTPCheck  `json:"http,omitempty"`
+	// HostsLines are /etc/hosts lines that point the order's names at the
+	// new host, for testing in a browser.
+	HostsLines []string `json:"hosts_lines,omitempty"`
+	Problems   []string `json:"problems,omitempty"`
+	// Notes are differences that do not fail verify.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// TableCheck is one table on both hosts.
+type TableCheck struct {
+	DB    string          `json:"db"`
+	Table string          `json:"table"`
+	Old   *model.TableSum `json:"old,omitempty"`
+	New   *model.TableSum `json:"new,omitempty"`
+	Equal bool            `json:"equal"`
+	// ChangedSinceSync marks a table the site wrote to after the last
+	// sync, which the new host holds as it was then; not a problem.
+	ChangedSinceSync bool `json:"changed_since_sync,omitempty"`
+}
+
+// HTTPCheck is one server name fetched from both hosts.
+type HTTPCheck struct {
+	Name  string    `json:"name"`
+	Old   HTTPFetch `json:"old"`
+	New   HTTPFetch `json:"new"`
+	Equal bool      `json:"equal"`
+	// BodyDiffers marks pages whose status and title match but whose body
+	// does not: shown, not a failure (dynamic pages differ between fetches).
+	BodyDiffers bool `json:"body_differs,omitempty"`
+}
+
+// HTTPFetch is what one host answered for GET / with a Host header.
+type HTTPFetch struct {
+	URL    string `json:"url"`
+	Status int    `json:"status,omitempty"`
+	Title  string `json:"title,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	Bytes  int64  `json:"bytes,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// CutoverReport holds the cutover's timings.
+type CutoverReport struct {
+	FreezeStart *time.Time `json:"freeze_start,omitempty"`
+	FreezeEnd   *time.Time `json:"freeze_end,omitempty"`
+	// FreezeSeconds is how long the old site answered 503: from
+	// maintenance mode to proxy mode.
+	FreezeSeconds float64 `json:"freeze_seconds,omitempty"`
+	// Switched lists the A/AAAA records pointed at the new host.
+	Switched []string `json:"switched,omitempty"`
+	// TTLsRestored lists the records whose TTL went back to what it was.
+	TTLsRestored []string `json:"ttls_restored,omitempty"`
+	// SwitchedAt is when the switch was made; DNSAppliedAt when the dns
+	// host served it, from which cleanup's wait counts.
+	SwitchedAt   *time.Time `json:"switched_at,omitempty"`
+	DNSAppliedAt *time.Time `json:"dns_applied_at,omitempty"`
+	Forced       string     `json:"forced,omitempty"`
+}
+
+// EndReport is what cleanup or abort did.
+type EndReport struct {
+	Deleted []string `json:"deleted,omitempty"`
+	// Left lists what could not be removed and needs an admin.
+	Left   []string `json:"left,omitempty"`
+	Forced string   `json:"forced,omitempty"`
+}
+
+// MoveEvent is one phase run in the move's history.
+type MoveEvent struct {
+	Phase  model.MovePhase  `json:"phase"`
+	Run    int              `json:"run"`
+	By     string           `json:"by"`
+	Force  bool             `json:"force,omitempty"`
+	At     time.Time        `json:"at"`
+	Status model.MoveStatus `json:"status"`
+	Note   string           `json:"note,omitempty"`
+}
