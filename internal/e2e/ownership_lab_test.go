@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"ferry/internal/api"
+	"ferry/internal/client"
 	"ferry/internal/labtest"
 	"ferry/internal/model"
-	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // What the node would refuse is refused at the API, an item stuck in soft-
@@ -61,17 +61,17 @@ func TestLabStuckItemsCanGoAndBadOnesNeverArrive(t *testing.T) {
 	e.Ferry("", "item", "add", "juliet.example", "mysql-db", "--name", "juliet_broken")
 	broken := e.Item("juliet.example", model.KindMySQLDB)
 	nodeToken := strings.TrimSpace(e.MustOn("web2", "cat", "/etc/ferry-lab/node.token"))
-	node, err := api.NewClient(e.URL, nodeToken, api.ClientOptions{})
+	node, err := client.New(e.URL, nodeToken, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := node.ReportItem(ctx, broken.ID, panel.Report{State: model.StateHardError, Message: "disk controller gone"}); err != nil {
+	if _, err := node.ReportItem(ctx, broken.ID, wire.Report{State: model.StateHardError, Message: "disk controller gone"}); err != nil {
 		t.Fatalf("web2 reports hard-error: %v", err)
 	}
 	e.Ferry("", "item", "delete", itoa(broken.ID))
 
 	e.Ferry("", "item", "add", "juliet.example", "mysql-db", "--name", "juliet_never")
-	pending, err := e.Admin.ListItems(ctx, api.ItemQuery{Order: "juliet.example", States: []model.State{model.StatePendingInsert}})
+	pending, err := e.Admin.ListItems(ctx, wire.ItemQuery{Order: "juliet.example", States: []model.State{model.StatePendingInsert}})
 	if err != nil || len(pending) != 1 || pending[0].Spec.Name != "juliet_never" {
 		t.Fatalf("pending items: %v %v, want juliet_never alone", labtest.Describe(pending), err)
 	}

@@ -177,7 +177,7 @@ func TestBrowserAdminFindsAnOrderAndAMemberSeesOnlyTheirOwn(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("table.items")),
 	)
 	items := text(t, ctx, "table.items tbody")
-	for _, want := range []string{"user-account", "web-conf", "alice.example www.alice.example", "mysql-db", "alice_wp", "pending-insert"} {
+	for _, want := range []string{"user-account", "web-conf", "alice.example,www.alice.example as alice", "mysql-db", "alice_wp", "pending-insert"} {
 		if !strings.Contains(items, want) {
 			t.Errorf("order page items lack %q:\n%s", want, items)
 		}
