@@ -94,14 +94,15 @@ phase before cutover. Commands wait for their phase and print its progress;
 	for _, c := range []*cobra.Command{plan, start} {
 		_ = c.MarkFlagRequired("to")
 	}
-	g.addJSON(plan, status)
-	cmd.AddCommand(plan, start,
+	phases := []*cobra.Command{
 		phaseCmd(model.PhaseSync, "Copy files, every database and crontabs host to host; repeatable, a re-run moves only changes", false),
 		phaseCmd(model.PhaseVerify, "Compare items, files, tables and every site over HTTP on both hosts; print /etc/hosts lines", false),
 		phaseCmd(model.PhaseCutover, "Freeze, final sync, old vhost proxies to the new host, DNS switch, TTLs restored", true),
 		phaseCmd(model.PhaseCleanup, "Remove the old host's copy: vhost, users, databases, crontabs, directory, limbo order", true),
 		phaseCmd(model.PhaseAbort, "Go back to where the move started, from any phase before cutover", false),
-		status)
+	}
+	g.addJSON(append([]*cobra.Command{plan, start, status}, phases...)...)
+	cmd.AddCommand(append([]*cobra.Command{plan, start, status}, phases...)...)
 	return cmd
 }
 
@@ -173,7 +174,13 @@ func runMoveStart(ctx context.Context, g *globals, c *client.Client, order strin
 	if err != nil {
 		return err
 	}
-	d, _ := v.Info()
+	d, err := v.Info()
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return finishPhase(ctx, g, c, v, opts)
+	}
 	fmt.Fprintf(g.stdout, "move %d: %s is now on %s, its %d item(s) being copied there; the transfer-limbo order %d keeps serving on %s\n",
 		v.ID, d.Identifier, v.To, len(d.Copies), v.LimboOrderID, v.From)
 	fmt.Fprintf(g.stdout, "%d dns record(s) lowered to %d s; cutover possible from %s\n",
@@ -202,7 +209,13 @@ func runMovePhase(ctx context.Context, g *globals, c *client.Client, phase model
 	if err != nil {
 		return err
 	}
-	d, _ := v.Info()
+	d, err := v.Info()
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return finishPhase(ctx, g, c, v, opts)
+	}
 	fmt.Fprintf(g.stdout, "move %d: %s started (%s → %s)\n", v.ID, phase, v.From, v.To)
 	if phase == model.PhaseCutover && d.Cutover != nil && d.Cutover.Forced != "" {
 		fmt.Fprintln(g.stdout, d.Cutover.Forced)
@@ -214,8 +227,24 @@ func runMovePhase(ctx context.Context, g *globals, c *client.Client, phase model
 }
 
 // finishPhase waits for the phase v started, printing what it waits for
-// and its tasks' progress, then its outcome.
+// and its tasks' progress, then its outcome. With --json it prints only
+// the move as it ended (or, with --no-wait, as it started).
 func finishPhase(ctx context.Context, g *globals, c *client.Client, v wire.MoveView, opts moveOptions) error {
+	if g.json {
+		if !opts.noWait {
+			var err error
+			if v, err = followMove(ctx, io.Discard, c, v.ID, opts.poll, false); err != nil {
+				return err
+			}
+		}
+		if err := g.printJSON(v); err != nil {
+			return err
+		}
+		if opts.noWait {
+			return nil
+		}
+		return phaseOutcome(io.Discard, v)
+	}
 	if opts.noWait {
 		fmt.Fprintf(g.stdout, "not waiting: ferry move status %s --watch follows it\n", v.Identifier)
 		return nil

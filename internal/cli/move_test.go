@@ -9,6 +9,7 @@ import (
 
 	"ferry/internal/client"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 	"ferry/internal/panel"
 )
 
@@ -125,7 +126,17 @@ func TestMoveThroughTheCLI(t *testing.T) {
 	if !strings.Contains(out, "synced: 5.0M sent of 8.0M, 12 of 30 files; 1 of 1 tables copied") {
 		t.Errorf("sync:\n%s", out)
 	}
-	r := s.ferry(t, s.adminToken, "", "move", "verify", "example.org")
+	// --json prints only the move as the phase left it, with the same exit
+	// code as without.
+	r := s.ferry(t, s.adminToken, "", "move", "sync", "example.org", "--json")
+	if v := decode[wire.MoveView](t, r.stdout); r.code != 0 || v.Phase != model.PhaseSync || v.Status != model.MoveSucceeded {
+		t.Errorf("sync --json: exit %d, phase %s, status %s\n%s", r.code, v.Phase, v.Status, r.stderr)
+	}
+	r = s.ferry(t, s.adminToken, "", "move", "verify", "example.org", "--json")
+	if v := decode[wire.MoveView](t, r.stdout); r.code != ExitError || v.Status != model.MoveFailed {
+		t.Errorf("verify --json: exit %d, status %s", r.code, v.Status)
+	}
+	r = s.ferry(t, s.adminToken, "", "move", "verify", "example.org")
 	if r.code != ExitError || !strings.Contains(r.stdout, "verify FAILED") || !strings.Contains(r.stdout, "127.0.1.12 example.org") ||
 		!strings.Contains(r.stderr, "answer differently on web1 and web2") {
 		t.Errorf("verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -119,7 +119,7 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 	if risk != "" {
 		after["risk"] = risk
 	}
-	return m, e.p.Audit(ctx, tx, c, "move."+string(phase)+".start", moveObject(m.ID), m.OrderID, nil, after)
+	return m, e.p.Audit(ctx, tx, c, panel.AuditMoveStart(phase), moveObject(m.ID), m.OrderID, nil, after)
 }
 
 // allowed says whether phase may follow where move m stands.

@@ -349,7 +349,7 @@ func stepFinalSync(ctx context.Context, r *run) (outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, c.audit("move.cutover.sync", moveObject(c.m.ID), c.m.OrderID, nil, syncFigures(s))
+		return nil, c.audit(panel.AuditCutoverSync, moveObject(c.m.ID), c.m.OrderID, nil, syncFigures(s))
 	})
 }
 
@@ -367,7 +367,7 @@ func stepProxy(ctx context.Context, r *run) (outcome, error) {
 		if cr.FreezeStart != nil {
 			cr.FreezeSeconds = t.Sub(*cr.FreezeStart).Seconds()
 		}
-		return nil, c.audit("move.cutover.freeze", moveObject(c.m.ID), c.m.OrderID, nil, map[string]any{"freeze_seconds": cr.FreezeSeconds})
+		return nil, c.audit(panel.AuditCutoverFreeze, moveObject(c.m.ID), c.m.OrderID, nil, map[string]any{"freeze_seconds": cr.FreezeSeconds})
 	})
 }
 
@@ -455,7 +455,7 @@ func stepSwitchDNS(ctx context.Context, r *run) (outcome, error) {
 		cr := r.cutover(c)
 		now := r.e.now()
 		cr.Switched, cr.TTLsRestored, cr.SwitchedAt = switched, ttls, &now
-		return c.audit("move.cutover.dns", moveObject(c.m.ID), c.m.OrderID, nil, map[string]any{"switched": switched, "ttls": ttls})
+		return c.audit(panel.AuditCutoverDNS, moveObject(c.m.ID), c.m.OrderID, nil, map[string]any{"switched": switched, "ttls": ttls})
 	})
 }
 

@@ -84,7 +84,7 @@ func (c *change) task(name, host, kind string, payload any) error {
 }
 
 // audit records an entry under the phase's caller.
-func (c *change) audit(action, object string, orderID int64, before, after any) error {
+func (c *change) audit(action panel.AuditAction, object string, orderID int64, before, after any) error {
 	return c.e.p.Audit(c.ctx, c.tx, actor(c.d.By), action, object, orderID, before, after)
 }
 
@@ -184,7 +184,7 @@ func (r *run) failWith(ctx context.Context, msg string, fn func(c *change) error
 		if ev := c.d.eventOf(c.d.Run); ev != nil {
 			ev.Status, ev.Note = model.MoveFailed, msg
 		}
-		return c.audit("move."+string(c.m.Phase)+".fail", moveObject(c.m.ID), c.m.OrderID, nil, map[string]any{"error": msg})
+		return c.audit(panel.AuditMoveFail(c.m.Phase), moveObject(c.m.ID), c.m.OrderID, nil, map[string]any{"error": msg})
 	})
 	if err == nil {
 		r.e.log.Warn("move phase failed", "move", r.m.ID, "phase", r.m.Phase, "err", msg)
@@ -218,7 +218,7 @@ func (r *run) finish(ctx context.Context, note string, fn func(c *change) (figur
 		if ev := c.d.eventOf(c.d.Run); ev != nil {
 			ev.Status, ev.Note = model.MoveSucceeded, note
 		}
-		return c.audit("move."+string(phase), moveObject(c.m.ID), c.m.OrderID, nil, figures)
+		return c.audit(panel.AuditMoveEnd(phase), moveObject(c.m.ID), c.m.OrderID, nil, figures)
 	})
 	if err != nil {
 		return r.settle(ctx, err)

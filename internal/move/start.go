@@ -355,7 +355,7 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 		return model.Move{}, nil, err
 	}
 	figures := map[string]any{"from": m.From, "to": m.To, "limbo_order": limbo.ID, "copies": len(d.Copies), "ttls_lowered": len(d.TTLs), "old_ttl": d.OldTTL}
-	if err := e.p.Audit(ctx, tx, c, "move.prepare.start", moveObject(m.ID), o.ID, nil, figures); err != nil {
+	if err := e.p.Audit(ctx, tx, c, panel.AuditMoveStart(model.PhasePrepare), moveObject(m.ID), o.ID, nil, figures); err != nil {
 		return model.Move{}, nil, err
 	}
 	return m, wake, nil

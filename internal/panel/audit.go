@@ -1,8 +1,36 @@
 package panel
 
+import "ferry/internal/model"
+
 // AuditAction names what an audit entry records. Every change the panel
-// makes is one of these; the move engine's own entries are "move.<step>".
-type AuditAction = string
+// makes is one of these constants; the move engine's entries are named by
+// the functions below, so no action string is ever built by hand.
+type AuditAction string
+
+// The cutover's own steps.
+const (
+	AuditCutoverSync   AuditAction = "move.cutover.sync"
+	AuditCutoverFreeze AuditAction = "move.cutover.freeze"
+	AuditCutoverDNS    AuditAction = "move.cutover.dns"
+)
+
+// AuditMoveStart names the entry of a move phase that starts:
+// move.<phase>.start.
+func AuditMoveStart(phase model.MovePhase) AuditAction {
+	return AuditAction("move." + string(phase) + ".start")
+}
+
+// AuditMoveFail names the entry of a move phase that failed:
+// move.<phase>.fail.
+func AuditMoveFail(phase model.MovePhase) AuditAction {
+	return AuditAction("move." + string(phase) + ".fail")
+}
+
+// AuditMoveEnd names the entry of a move phase that ended well:
+// move.<phase>.
+func AuditMoveEnd(phase model.MovePhase) AuditAction {
+	return AuditAction("move." + string(phase))
+}
 
 // Audit actions.
 const (

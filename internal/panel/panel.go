@@ -85,9 +85,9 @@ func forbidden(format string, args ...any) error {
 }
 
 // audit appends one audit entry in tx.
-func (p *Panel) audit(ctx context.Context, tx store.Tx, c Caller, action, object string, orderID int64, before, after any) error {
+func (p *Panel) audit(ctx context.Context, tx store.Tx, c Caller, action AuditAction, object string, orderID int64, before, after any) error {
 	e := &model.AuditEntry{
-		At: p.Now(), Actor: c.Name, Action: action, Object: object, OrderID: orderID,
+		At: p.Now(), Actor: c.Name, Action: string(action), Object: object, OrderID: orderID,
 		Before: auditJSON(before), After: auditJSON(after),
 	}
 	return tx.AppendAudit(ctx, e)
@@ -95,7 +95,7 @@ func (p *Panel) audit(ctx context.Context, tx store.Tx, c Caller, action, object
 
 // Audit records an entry for a change made outside the panel's own methods
 // (the move engine's phases), in tx.
-func (p *Panel) Audit(ctx context.Context, tx store.Tx, c Caller, action, object string, orderID int64, before, after any) error {
+func (p *Panel) Audit(ctx context.Context, tx store.Tx, c Caller, action AuditAction, object string, orderID int64, before, after any) error {
 	return p.audit(ctx, tx, c, action, object, orderID, before, after)
 }
 
