@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"testing"
 
 	"ferry/internal/lab"
@@ -16,12 +14,3 @@ func TestMain(m *testing.M) {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
-
-// atoi reads a number a command printed; anything else is -1.
-func atoi(s string) int64 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
-}

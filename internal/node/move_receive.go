@@ -111,12 +111,11 @@ func containsString(list []string, s string) bool {
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a
-// receiving server for ferry's transfers (-rlptgoHAXS, -n for a dry run):
+// receiving server for ferry's transfers (-rlptgoHAX, -n for a dry run):
 // links, hard links, owner, group, times, perms, ACLs, xattrs, recursion,
-// sparse files, dry run, verbosity. Not D: a move never makes device files
-// (FIFOs and sockets come with --specials). 'e' ends the
+// dry run, verbosity. Not D: a move never makes device files. 'e' ends the
 // cluster with the client's protocol capabilities.
-const rsyncServerShort = "lHogtpAXrSnv"
+const rsyncServerShort = "lHogtpAXrnv"
 
 var (
 	rsyncCapsRe   = regexp.MustCompile(`^[A-Za-z.]*$`)
@@ -128,7 +127,6 @@ var (
 // transfers; each returns whether the value is fine.
 var rsyncServerLong = map[string]func(v string, hasValue bool) bool{
 	"--delete":     noValue,
-	"--specials":   noValue,
 	"--stats":      noValue,
 	"--partial":    noValue,
 	"--timeout":    func(v string, ok bool) bool { return ok && rsyncNumberRe.MatchString(v) },
