@@ -9,8 +9,8 @@ import (
 
 	"ferry/internal/client"
 	"ferry/internal/model"
-	"ferry/internal/wire"
 	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // The move commands' refusals reach the user with the documented exit

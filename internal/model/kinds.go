@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -67,11 +68,7 @@ func (s *Spec) MissingFields(k Kind) []string {
 	set := s.setFields()
 	var missing []string
 	for _, f := range KindInfoOf(k).Required {
-		found := false
-		for _, g := range set {
-			found = found || g == f
-		}
-		if !found {
+		if !slices.Contains(set, f) {
 			missing = append(missing, f)
 		}
 	}
