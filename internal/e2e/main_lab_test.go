@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"ferry/internal/lab"
@@ -14,3 +16,12 @@ func TestMain(m *testing.M) {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// atoi reads a number a command printed; anything else is -1.
+func atoi(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}

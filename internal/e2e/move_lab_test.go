@@ -21,6 +21,9 @@ func TestLabMoveOrderEndToEnd(t *testing.T) {
 	const domain = "echo.example"
 	dir := e.MovableSite("echo", domain, "echo", "echo_site")
 	e.MustOn("web1", "mariadb", "echo_site", "-e", "INSERT INTO greeting (msg) VALUES ('from before the move')")
+	// A sparse file (64 MiB, one byte written) and a FIFO, which a move
+	// must carry as they are.
+	e.MustOn("web1", "sh", "-c", "truncate -s 64M "+dir+"/sparse.img && printf x | dd of="+dir+"/sparse.img bs=1 seek=1000000 conv=notrunc status=none && mkfifo "+dir+"/queue.fifo && chown echo: "+dir+"/sparse.img "+dir+"/queue.fifo")
 	w := e.StartWriter("www." + domain)
 	time.Sleep(500 * time.Millisecond)
 
@@ -102,6 +105,13 @@ func TestLabMoveOrderEndToEnd(t *testing.T) {
 	}
 	if cron := e.MustOn("web2", "crontab", "-l", "-u", "echo"); !strings.Contains(cron, "php web/cron.php") {
 		t.Errorf("crontab on web2:\n%s", cron)
+	}
+
+	if out := strings.Fields(e.MustOn("web2", "stat", "-c", "%s %b %B", dir+"/sparse.img")); len(out) != 3 || out[0] != "67108864" || atoi(out[1]) < 0 || atoi(out[2]) <= 0 || atoi(out[1])*atoi(out[2]) > 1<<20 {
+		t.Errorf("sparse file on web2 (size, blocks, block size) = %v; want 64 MiB with at most 1 MiB allocated", out)
+	}
+	if _, err := e.On("web2", "test", "-p", dir+"/queue.fifo"); err != nil {
+		t.Errorf("the FIFO did not arrive on web2 as a FIFO: %v", err)
 	}
 
 	// web1 holds nothing of the order.

@@ -88,11 +88,12 @@ func (m *mover) target(p model.MoveTaskPayload) (moveTarget, error) {
 }
 
 // rsyncArgv is the rsync command that makes the new host's order directory
-// like this host's: -a without -D (no device files) and without
-// --numeric-ids, so that owners and groups map by name; hard links, ACLs and
-// xattrs kept; deletions too. dryRun lists what would change instead.
+// like this host's: -a without device files and without --numeric-ids, so
+// that owners and groups map by name; hard links, ACLs, xattrs, holes in
+// sparse files (-S) and FIFOs and sockets (--specials) kept; deletions
+// too. dryRun lists what would change instead.
 func (m *mover) rsyncArgv(p model.MoveTaskPayload, t moveTarget, dryRun bool) []string {
-	argv := []string{"rsync", "-rlptgoHAX", "--delete", "--no-inc-recursive", "--timeout=600"}
+	argv := []string{"rsync", "-rlptgoHAXS", "--specials", "--delete", "--no-inc-recursive", "--timeout=600"}
 	if dryRun {
 		argv = append(argv, "-n", "--itemize-changes")
 	} else {

@@ -127,13 +127,13 @@ func TestMoveRsyncAndSSHArgv(t *testing.T) {
 	if string(kh) != "ferry-move-7 "+strings.TrimSuffix(moveTestHostKey, " root@web2")+"\n" {
 		t.Errorf("known_hosts %q", kh)
 	}
-	want := []string{"rsync", "-rlptgoHAX", "--delete", "--no-inc-recursive", "--timeout=600",
+	want := []string{"rsync", "-rlptgoHAXS", "--specials", "--delete", "--no-inc-recursive", "--timeout=600",
 		"--partial", "--stats", "--info=progress2", "--bwlimit=2048", "-e", ssh,
 		moveTestDir + "/", "127.0.1.12:" + moveTestDir + "/"}
 	if got := env.m.rsyncArgv(p, tg, false); !reflect.DeepEqual(got, want) {
 		t.Errorf("rsync:\n got %q\nwant %q", got, want)
 	}
-	dry := []string{"rsync", "-rlptgoHAX", "--delete", "--no-inc-recursive", "--timeout=600",
+	dry := []string{"rsync", "-rlptgoHAXS", "--specials", "--delete", "--no-inc-recursive", "--timeout=600",
 		"-n", "--itemize-changes", "-e", ssh, moveTestDir + "/", "127.0.1.12:" + moveTestDir + "/"}
 	if got := env.m.rsyncArgv(p, tg, true); !reflect.DeepEqual(got, dry) {
 		t.Errorf("rsync dry run:\n got %q\nwant %q", got, dry)

@@ -111,11 +111,12 @@ func containsString(list []string, s string) bool {
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a
-// receiving server for ferry's transfers (-rlptgoHAX, -n for a dry run):
+// receiving server for ferry's transfers (-rlptgoHAXS, -n for a dry run):
 // links, hard links, owner, group, times, perms, ACLs, xattrs, recursion,
-// dry run, verbosity. Not D: a move never makes device files. 'e' ends the
+// sparse files, dry run, verbosity. Not D: a move never makes device files
+// (FIFOs and sockets come with --specials). 'e' ends the
 // cluster with the client's protocol capabilities.
-const rsyncServerShort = "lHogtpAXrnv"
+const rsyncServerShort = "lHogtpAXrSnv"
 
 var (
 	rsyncCapsRe   = regexp.MustCompile(`^[A-Za-z.]*$`)
@@ -127,6 +128,7 @@ var (
 // transfers; each returns whether the value is fine.
 var rsyncServerLong = map[string]func(v string, hasValue bool) bool{
 	"--delete":     noValue,
+	"--specials":   noValue,
 	"--stats":      noValue,
 	"--partial":    noValue,
 	"--timeout":    func(v string, ok bool) bool { return ok && rsyncNumberRe.MatchString(v) },
