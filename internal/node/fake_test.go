@@ -35,7 +35,7 @@ type answer struct {
 }
 
 // fakeHost answers the commands an Applier runs as a small in-memory host:
-// users and groups for getent, useradd, usermod, userdel and groupdel,
+// users and groups for getent, useradd, usermod, userdel, groupadd and groupdel,
 // crontabs for crontab, and scripted answers for config tests and reloads.
 type fakeHost struct {
 	mu       sync.Mutex
@@ -128,6 +128,11 @@ func (h *fakeHost) simulate(argv []string, stdin string) answer {
 		delete(h.groups, last)
 	case "groupdel":
 		delete(h.groups, last)
+	case "groupadd":
+		if _, ok := h.groups[last]; ok {
+			return answer{stderr: "groupadd: group '" + last + "' already exists", code: 9}
+		}
+		h.groups[last] = fmt.Sprintf("%s:x:%s:", last, argvAfter(argv, "--gid"))
 	case "crontab":
 		login := argv[2]
 		if _, ok := h.users[login]; !ok {

@@ -136,8 +136,13 @@ func (a *Applier) ensureUser(ctx context.Context, o model.Order, s model.Spec, h
 		if u, err = a.requireUser(ctx, s.Login); err != nil {
 			return "", err
 		}
-	} else if _, err := a.run(ctx, nil, "usermod", "--shell", s.Shell, "--expiredate", "", s.Login); err != nil {
-		return "", fmt.Errorf("update user %s: %w", s.Login, err)
+	} else {
+		if err := a.ensureUserGroup(ctx, u); err != nil {
+			return "", err
+		}
+		if _, err := a.run(ctx, nil, "usermod", "--shell", s.Shell, "--expiredate", "", s.Login); err != nil {
+			return "", fmt.Errorf("update user %s: %w", s.Login, err)
+		}
 	}
 	// chpasswd reads the hash from stdin, so it never shows in ps; setting it
 	// also lifts a lock left by disable.
@@ -151,6 +156,21 @@ func (a *Applier) ensureUser(ctx context.Context, o model.Order, s model.Spec, h
 		return "", fmt.Errorf("make home of user %s: %w", s.Login, err)
 	}
 	return fmt.Sprintf("user %s %s, home %s", s.Login, verb, home), nil
+}
+
+// ensureUserGroup re-creates the user's own group when the user exists
+// without it: useradd writes /etc/passwd before /etc/group, so an agent
+// killed in between leaves a user whose group is missing, and every PHP-FPM
+// pool running as it would fail php-fpm's config test.
+func (a *Applier) ensureUserGroup(ctx context.Context, u *passwdEntry) error {
+	gid, _, err := a.lookupGroup(ctx, u.name)
+	if err != nil || gid >= 0 {
+		return err
+	}
+	if _, err := a.run(ctx, nil, "groupadd", "--gid", strconv.Itoa(u.gid), u.name); err != nil {
+		return fmt.Errorf("re-create group %s (gid %d) of user %s: %w", u.name, u.gid, u.name, err)
+	}
+	return nil
 }
 
 // deleteUser removes login with its group, home and crontab. It refuses while

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,7 +40,7 @@ func TestUserAccountLifeCycle(t *testing.T) {
 	spec.Shell = "/usr/sbin/nologin"
 	spec.PasswordHash = ""
 	applyOK(t, e, testItem(1, model.KindUserAccount, model.StatePendingUpdate, spec), model.StateActive)
-	wantRan = []string{"getent passwd rosa", "usermod --shell /usr/sbin/nologin --expiredate  rosa", "chpasswd --encrypted"}
+	wantRan = []string{"getent passwd rosa", "getent group rosa", "usermod --shell /usr/sbin/nologin --expiredate  rosa", "chpasswd --encrypted"}
 	if got := e.host.stdinOf("chpasswd"); got != "rosa:!\n" {
 		t.Errorf("without a hash, chpasswd read %q, want a locked password", got)
 	}
@@ -156,5 +157,24 @@ func TestUserAccountReportsCommandFailures(t *testing.T) {
 	want := "delete user rosa: userdel: user rosa is currently used by process 4242 (exit status 8)"
 	if res.Message != want {
 		t.Errorf("got %q\nwant %q", res.Message, want)
+	}
+}
+
+// An agent killed inside useradd can leave the user without its group; the
+// next ensure re-creates the group with the user's gid, so the site's PHP
+// pool (which runs as that group) passes php-fpm's config test.
+func TestUserAccountMissingGroupIsRecreated(t *testing.T) {
+	e := newTestEnv(t)
+	home := e.path("members/rosa/sites/example.org/users/rosa")
+	e.host.addUser("rosa", home)
+	delete(e.host.groups, "rosa")
+	spec := model.Spec{Login: "rosa", PasswordHash: testHash}
+	applyOK(t, e, testItem(1, model.KindUserAccount, model.StatePendingInsert, spec), model.StateActive)
+	want := fmt.Sprintf("groupadd --gid %d rosa", os.Getgid())
+	if ran := e.host.ran(); !slices.Contains(ran, want) {
+		t.Errorf("ran %q, want %q among them", ran, want)
+	}
+	if _, ok := e.host.groups["rosa"]; !ok {
+		t.Error("group rosa still missing")
 	}
 }
