@@ -366,7 +366,7 @@ func printVerify(w io.Writer, r *wire.VerifyReport) {
 			if t.ChangedSinceSync {
 				mark = "changed since sync (copied at cutover)"
 			}
-			rows[i] = []string{t.DB + "." + t.Table, sumCell(t.Old), sumCell(t.New), mark}
+			rows[i] = []string{model.ObjectName(t.DB, t.Kind, t.Table), sumCell(t.Old), sumCell(t.New), mark}
 		}
 		_ = table(w, "TABLE\tOLD ROWS/SUM\tNEW ROWS/SUM\t", rows)
 	}
@@ -526,7 +526,7 @@ func taskProgress(t wire.MoveTaskView) (progress, bool) {
 		if json.Unmarshal(t.Result, &r) != nil {
 			return p, false
 		}
-		p.tables, p.totalTables = int64(r.TablesCopied), int64(len(r.Tables))
+		p.tables, p.totalTables = int64(r.TablesCopied), int64(r.TableCount())
 		return p, true
 	}
 	return p, false

@@ -37,6 +37,10 @@ type MoveDB struct {
 	Name   string `json:"name"`
 	// Owner is the PostgreSQL role that owns the database on both hosts.
 	Owner string `json:"owner,omitempty"`
+	// Users (mysql) are the order's MariaDB users granted the database:
+	// the accounts its views, triggers, routines and events may run as
+	// on the new host.
+	Users []string `json:"users,omitempty"`
 }
 
 // MoveTaskPayload is the payload of every move task; each kind uses the
@@ -66,6 +70,10 @@ type MoveTaskPayload struct {
 	BWLimit int `json:"bwlimit,omitempty"`
 	// Full copies every table, not only the changed ones.
 	Full bool `json:"full,omitempty"`
+	// Final marks the sync under the cutover freeze: events arrive on
+	// the new host enabled as they are on the old one (before it, they
+	// are kept disabled there, so nothing runs twice).
+	Final bool `json:"final,omitempty"`
 }
 
 // MoveKeygenResult is the public half of the move's key.
@@ -88,9 +96,16 @@ type MoveSyncFilesResult struct {
 	Seconds    float64 `json:"seconds"`
 }
 
-// TableSum is one table's row count and checksum on one host.
+// TableSum is one table's row count and checksum on one host, or one
+// other object of the database (a view, trigger, routine, event, type, …)
+// with a checksum of its normalised definition.
 type TableSum struct {
-	DB       string `json:"db"`
+	DB string `json:"db"`
+	// Kind is "" for a table (or a MariaDB sequence), else the object's
+	// kind: "view", "trigger", "procedure", "function", "event",
+	// "database" (its default character set and collation), and on
+	// PostgreSQL also "schema", "type", "sequence", "extension", ….
+	Kind     string `json:"kind,omitempty"`
 	Table    string `json:"table"`
 	Rows     int64  `json:"rows"`
 	Checksum string `json:"checksum"`
@@ -103,10 +118,28 @@ type TableSum struct {
 	NewChecksum string `json:"new_checksum,omitempty"`
 }
 
+// Object names the table or object for people: "db.table", or
+// "view db.name".
+func (s TableSum) Object() string { return ObjectName(s.DB, s.Kind, s.Table) }
+
+// ObjectName names a table (kind "") or another object of database db.
+func ObjectName(db, kind, name string) string {
+	if kind == "" {
+		return db + "." + name
+	}
+	return kind + " " + db + "." + name
+}
+
+// Key is what pairs a table or object on both hosts.
+func (s TableSum) Key() string { return s.DB + "\x00" + s.Kind + "\x00" + s.Table }
+
 // MoveSyncDBResult reports a database sync.
 type MoveSyncDBResult struct {
+	// Tables are every table and other object of the databases.
 	Tables       []TableSum `json:"tables"`
 	TablesCopied int        `json:"tables_copied"`
+	// ObjectsCopied counts the other objects made again on the new host.
+	ObjectsCopied int `json:"objects_copied,omitempty"`
 	// Dropped are the new host's tables ("db.table") that are gone on the
 	// old host, dropped on the new one.
 	Dropped []string `json:"dropped,omitempty"`
@@ -115,6 +148,20 @@ type MoveSyncDBResult struct {
 	// Unregistered lists databases the order's app configs name that no
 	// item registers (found by scanning them); they are not copied.
 	Unregistered []UnregisteredDB `json:"unregistered,omitempty"`
+	// Notes say what the sync changed on the way: a definer mapped to one
+	// of the order's accounts, events kept disabled until cutover.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// TableCount is how many of Tables are tables (the rest are other objects).
+func (r MoveSyncDBResult) TableCount() int {
+	n := 0
+	for _, t := range r.Tables {
+		if t.Kind == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // UnregisteredDB is a database an app config names that no item of the

@@ -41,6 +41,9 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 	var synced []model.TableSum
 	if last := r.d.lastSync(); last != nil {
 		synced = last.DB.Tables
+		// What the sync changed on the way (a definer mapped to the
+		// order's own account, events waiting for cutover) is said here.
+		rep.Notes = append(rep.Notes, last.DB.Notes...)
 	}
 	var bad []string
 	for i, t := range rep.Tables {
@@ -51,10 +54,10 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 			rep.Tables[i].ChangedSinceSync = true
 			continue
 		}
-		bad = append(bad, t.DB+"."+t.Table)
+		bad = append(bad, model.ObjectName(t.DB, t.Kind, t.Table))
 	}
 	if len(bad) > 0 {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("%d table(s) differ in rows or checksum (%s)", len(bad), firstFew(bad)))
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d table(s) or object(s) differ in rows, checksum or definition, or are missing on one host (%s)", len(bad), firstFew(bad)))
 	}
 	var names []string
 	for _, it := range onHost(o.items, r.m.To) {
@@ -85,7 +88,7 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 	}
 	for _, t := range rep.Tables {
 		if t.ChangedSinceSync {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("table %s.%s was written to after the last sync; the final sync at cutover copies it", t.DB, t.Table))
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s was written to after the last sync; the final sync at cutover copies it", model.ObjectName(t.DB, t.Kind, t.Table)))
 		}
 	}
 	if logs := len(vr.FilesDiffering) - len(files); logs > 0 {
@@ -111,7 +114,7 @@ func changedSinceSync(t TableCheck, synced []model.TableSum) bool {
 		return false
 	}
 	for _, s := range synced {
-		if s.DB != t.DB || s.Table != t.Table {
+		if s.DB != t.DB || s.Kind != t.Kind || s.Table != t.Table {
 			continue
 		}
 		if s.NewChecksum != "" {
@@ -127,10 +130,10 @@ func compareTables(old, new []model.TableSum) []TableCheck {
 	byKey := map[string]*TableCheck{}
 	var keys []string
 	add := func(t model.TableSum, isNew bool) {
-		k := t.DB + "\x00" + t.Table
+		k := t.Key()
 		tc, ok := byKey[k]
 		if !ok {
-			tc = &TableCheck{DB: t.DB, Table: t.Table}
+			tc = &TableCheck{DB: t.DB, Kind: t.Kind, Table: t.Table}
 			byKey[k] = tc
 			keys = append(keys, k)
 		}

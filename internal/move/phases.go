@@ -121,6 +121,17 @@ func (r *run) payload(order model.Order, source []model.Item) model.MoveTaskPayl
 			p.ServerNames = append(p.ServerNames, it.Spec.ServerNames...)
 		}
 	}
+	for i, db := range p.Databases {
+		if db.Engine != "mysql" {
+			continue
+		}
+		for _, it := range source {
+			if it.Kind == model.KindMySQLUser && it.State != model.StateDeleted && slices.Contains(it.Spec.Databases, db.Name) {
+				p.Databases[i].Users = append(p.Databases[i].Users, it.Spec.Name)
+			}
+		}
+		slices.Sort(p.Databases[i].Users)
+	}
 	return p
 }
 
@@ -211,6 +222,7 @@ func (r *run) syncSpecs(o *orders, prefix string) []taskSpec {
 	if prefix == "sync-" {
 		p.BWLimit = r.d.BWLimit // the final sync runs frozen: never capped
 	}
+	p.Final = prefix == "final-"
 	return []taskSpec{
 		{prefix + "files", r.m.From, model.TaskMoveSyncFiles, p},
 		{prefix + "db", r.m.From, model.TaskMoveSyncDB, p},

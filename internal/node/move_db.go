@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,22 +24,20 @@ import (
 	"ferry/internal/model"
 )
 
-// moveTableRe is what a table name (and a PostgreSQL schema name) must look
-// like for ferry to copy it: it goes into SQL quoted and onto dump command
-// lines, and such names need no tricks in either.
-var moveTableRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_$-]{0,63}$`)
-
-func checkTableName(db, name string) error {
-	if !moveTableRe.MatchString(name) {
-		return fmt.Errorf("database %s: table %q: ferry copies tables named with letters, digits, _, $ and - only", db, name)
+// checkObjectName refuses a table or object name no server makes: empty,
+// or with a NUL byte. Every other name is quoted wherever it goes.
+func checkObjectName(db, name string) error {
+	if name == "" || len(name) > 1024 || strings.ContainsRune(name, 0) {
+		return fmt.Errorf("database %s: table or object name %q cannot be copied", db, oneLine(name, 80))
 	}
 	return nil
 }
 
-// tableSums returns every base table of db on this host with its row count
-// and checksum, sorted by table. The checksum covers the rows (order does
-// not matter) and the table's definition, so that a schema change counts
-// as a change too.
+// tableSums returns every table of db on this host with its row count and
+// checksum, sorted by table, and then every other object of the database
+// with a checksum of its definition. A table's checksum covers the rows
+// (order does not matter) and the table's definition, so that a schema
+// change counts as a change too.
 func (m *mover) tableSums(ctx context.Context, db model.MoveDB) ([]model.TableSum, error) {
 	switch db.Engine {
 	case "mysql":
@@ -64,16 +61,21 @@ func (m *mover) mysqlSums(ctx context.Context, name string) ([]model.TableSum, e
 	if n == 0 {
 		return nil, fmt.Errorf("database %s does not exist on this host", name)
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", name)
+	rows, err := conn.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME", name)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: list tables: %w", name, err)
 	}
 	var tables []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var t, typ string
+		if err := rows.Scan(&t, &typ); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if typ != "BASE TABLE" && typ != "SEQUENCE" {
+			// A system-versioned table's history would not arrive.
+			rows.Close()
+			return nil, fmt.Errorf("database %s: table %s is a %s table, which ferry cannot copy whole", name, t, strings.ToLower(typ))
 		}
 		tables = append(tables, t)
 	}
@@ -85,9 +87,13 @@ func (m *mover) mysqlSums(ctx context.Context, name string) ([]model.TableSum, e
 	if err != nil {
 		return nil, err
 	}
+	cols, err := mysqlColumns(ctx, conn, name)
+	if err != nil {
+		return nil, err
+	}
 	sums := []model.TableSum{}
 	for _, t := range tables {
-		if err := checkTableName(name, t); err != nil {
+		if err := checkObjectName(name, t); err != nil {
 			return nil, err
 		}
 		tq, err := mysqlIdent(t)
@@ -95,23 +101,80 @@ func (m *mover) mysqlSums(ctx context.Context, name string) ([]model.TableSum, e
 			return nil, err
 		}
 		full := dbq + "." + tq
-		var tbl string
-		var crc sql.NullInt64
-		if err := conn.QueryRowContext(ctx, "CHECKSUM TABLE "+full).Scan(&tbl, &crc); err != nil {
+		row, err := mysqlRowSumExpr(cols[t])
+		if err != nil {
 			return nil, fmt.Errorf("checksum %s.%s: %w", name, t, err)
 		}
 		var count int64
-		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+full).Scan(&count); err != nil {
-			return nil, fmt.Errorf("count %s.%s: %w", name, t, err)
+		var crc sql.NullString
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*), SUM(CRC32("+row+")) FROM "+full).Scan(&count, &crc); err != nil {
+			return nil, fmt.Errorf("checksum %s.%s: %w", name, t, err)
 		}
-		var create string
+		var tbl, create string
 		if err := conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+full).Scan(&tbl, &create); err != nil {
 			return nil, fmt.Errorf("definition of %s.%s: %w", name, t, err)
 		}
-		sums = append(sums, model.TableSum{DB: name, Table: t, Rows: count,
-			Checksum: strconv.FormatInt(crc.Int64, 10) + "-" + shortHash(create)})
+		sum := crc.String
+		if !crc.Valid {
+			sum = "0"
+		}
+		sums = append(sums, model.TableSum{DB: name, Table: t, Rows: count, Checksum: sum + "-" + shortHash(create)})
+	}
+	objs, err := mysqlObjects(ctx, conn, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if err := checkObjectName(name, o.Name); err != nil {
+			return nil, err
+		}
+		sum, err := mysqlObjectSum(name, o)
+		if err != nil {
+			return nil, err
+		}
+		sums = append(sums, sum)
 	}
 	return sums, nil
+}
+
+// mysqlColumns returns the columns of every table of db, in order.
+func mysqlColumns(ctx context.Context, conn *sql.DB, db string) (map[string][]string, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION", db)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: list columns: %w", db, err)
+	}
+	defer rows.Close()
+	cols := map[string][]string{}
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			return nil, fmt.Errorf("database %s: list columns: %w", db, err)
+		}
+		cols[t] = append(cols[t], c)
+	}
+	return cols, rows.Err()
+}
+
+// mysqlRowSumExpr is the expression whose CRC32, summed over the rows, is a
+// table's checksum: every column's bytes, each with whether it is NULL and
+// its length in front, so that no two different rows read the same. ferry
+// computes it itself rather than trusting CHECKSUM TABLE, whose result
+// depends on the server's version, engine and row format.
+func mysqlRowSumExpr(cols []string) (string, error) {
+	if len(cols) == 0 {
+		return "", errors.New("no columns")
+	}
+	var flags, lengths, values []string
+	for _, c := range cols {
+		q, err := mysqlIdent(c)
+		if err != nil {
+			return "", err
+		}
+		flags = append(flags, "ISNULL("+q+")")
+		lengths = append(lengths, "LENGTH(CAST("+q+" AS BINARY))")
+		values = append(values, "CAST("+q+" AS BINARY)")
+	}
+	return "CONCAT_WS(','," + strings.Join(slices.Concat(flags, lengths, values), ",") + ")", nil
 }
 
 // shortHash is 8 hex digits of s's SHA-256.
@@ -126,13 +189,18 @@ func (m *mover) psqlArgv(db string) []string {
 	return append(slices.Clone(m.cfg.RunAsPostgres), "psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db)
 }
 
-// pgTablesSQL lists a database's own tables (not the catalogs').
-const pgTablesSQL = `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
-ORDER BY 1, 2;
+// pgTablesSQL lists a database's own tables (not the catalogs'), each as a
+// JSON array of its quoted, qualified name and its kind: JSON keeps a
+// name with a tab or a newline in one line of psql's output.
+const pgTablesSQL = `SELECT json_build_array(format('%s.%s', quote_ident(n.nspname), quote_ident(c.relname)), c.relkind)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY n.nspname, c.relname;
 `
 
-// pgTables returns db's tables as "schema.table".
+// pgTables returns db's tables as quoted, qualified names ("public.t",
+// "\"odd schema\".\"T 1\"").
 func (m *mover) pgTables(ctx context.Context, db string) ([]string, error) {
 	out, err := m.a.run(ctx, []byte(pgTablesSQL), m.psqlArgv(db)...)
 	if err != nil {
@@ -143,69 +211,112 @@ func (m *mover) pgTables(ctx context.Context, db string) ([]string, error) {
 		if l == "" {
 			continue
 		}
-		schema, table, ok := strings.Cut(l, "\t")
-		if !ok {
-			return nil, fmt.Errorf("database %s: psql printed %q", db, l)
+		var row []string
+		if err := json.Unmarshal([]byte(l), &row); err != nil || len(row) != 2 {
+			return nil, fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
 		}
-		if err := checkTableName(db, schema); err != nil {
+		if err := checkObjectName(db, row[0]); err != nil {
 			return nil, err
 		}
-		if err := checkTableName(db, table); err != nil {
-			return nil, err
+		if row[1] == "f" {
+			return nil, fmt.Errorf("database %s: table %s is a foreign table, whose data lives on another server; ferry cannot copy it", db, row[0])
 		}
-		tables = append(tables, schema+"."+table)
+		tables = append(tables, row[0])
 	}
 	return tables, nil
 }
 
-// pgQualified quotes "schema.table" as an SQL name.
-func pgQualified(t string) (string, error) {
-	schema, table, ok := strings.Cut(t, ".")
-	if !ok {
-		return "", hardf("table %q is not schema.table", t)
-	}
-	s, err := pgIdent(schema)
-	if err != nil {
-		return "", err
-	}
-	n, err := pgIdent(table)
-	if err != nil {
-		return "", err
-	}
-	return s + "." + n, nil
-}
-
-// pgSumSQL is one table's line: name, rows, the sum of the first 64 bits
-// of every row's md5 (the same whatever the rows' order), and the md5 of
-// its columns, indexes and constraints.
+// pgSumSQL is one table's line, a JSON array: name, rows, the sum of the
+// first 64 bits of every row's md5 (the same whatever the rows' order),
+// and the md5 of its columns, indexes, constraints, privileges and
+// comments. t is a quoted, qualified name from pgTables.
 func pgSumSQL(t string) (string, error) {
-	q, err := pgQualified(t)
+	lit, err := pgString(t)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("table %s: %w", t, err)
 	}
-	if strings.Contains(t, "'") {
-		return "", hardf("table %q cannot be named in a string literal", t)
-	}
-	lit := "'" + q + "'"
-	return `SELECT '` + t + `', r.n, r.s, (SELECT md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
-  SELECT format('col %s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) AS x
+	return `SELECT json_build_array(` + lit + `, r.n, r.s::text, (SELECT md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
+  SELECT format('col %s %s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), col_description(a.attrelid, a.attnum)) AS x
     FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attrelid = ` + lit + `::regclass AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL SELECT 'idx ' || pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ` + lit + `::regclass
   UNION ALL SELECT 'con ' || k.conname || ' ' || pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.conrelid = ` + lit + `::regclass
-) AS ddl)
-FROM (SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0) AS s FROM ` + q + ` AS t) AS r;
+  UNION ALL SELECT 'acl ' || coalesce(c.relacl::text, '') || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c WHERE c.oid = ` + lit + `::regclass
+) AS ddl))
+FROM (SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0) AS s FROM ` + t + ` AS t) AS r;
 `, nil
 }
+
+// pgObjectsSQL lists every object of a database other than its tables,
+// each as a JSON array: kind, name, md5 of its definition, and a number
+// (a sequence's last value). What an extension made belongs to the
+// extension and is not listed.
+const pgObjectsSQL = `WITH nsp AS (SELECT oid, nspname FROM pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_%'),
+ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e')
+SELECT json_build_array(kind, name, md5(coalesce(def, '')), num) FROM (
+SELECT 'schema' AS kind, quote_ident(n.nspname) AS name, coalesce(x.nspacl::text, '') AS def, 0::bigint AS num
+  FROM nsp n JOIN pg_namespace x ON x.oid = n.oid
+UNION ALL
+SELECT 'extension', quote_ident(e.extname), n.nspname, 0 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+  WHERE e.extname <> 'plpgsql'
+UNION ALL
+SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' ELSE 'type' END,
+  format('%s.%s', quote_ident(n.nspname), quote_ident(t.typname)),
+  concat_ws(E'\n', format_type(t.typbasetype, t.typtypmod), t.typnotnull::text, t.typdefault,
+    (SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid),
+    (SELECT string_agg(pg_get_constraintdef(k.oid), ',' ORDER BY k.conname) FROM pg_constraint k WHERE k.contypid = t.oid),
+    (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum)
+       FROM pg_attribute a WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0),
+    t.typacl::text), 0
+  FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
+  WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)
+UNION ALL
+SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, format('%s.%s', quote_ident(n.nspname), quote_ident(c.relname)),
+  pg_get_viewdef(c.oid) || coalesce(c.relacl::text, ''), 0
+  FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('v', 'm') AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
+UNION ALL
+SELECT 'sequence', format('%s.%s', quote_ident(n.nspname), quote_ident(c.relname)),
+  concat_ws(',', s.seqtypid::regtype, s.seqstart, s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle, c.relacl::text),
+  coalesce(pg_sequence_last_value(c.oid), 0)
+  FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace JOIN pg_sequence s ON s.seqrelid = c.oid
+  WHERE c.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' ELSE 'function' END,
+  p.oid::regprocedure::text,
+  CASE WHEN p.prokind = 'a' THEN p.oid::regprocedure::text ELSE pg_get_functiondef(p.oid) END || coalesce(p.proacl::text, ''), 0
+  FROM pg_proc p JOIN nsp n ON n.oid = p.pronamespace
+  WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+UNION ALL
+SELECT 'trigger', format('%s on %s', quote_ident(t.tgname), t.tgrelid::regclass), pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text, 0
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN nsp n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal
+UNION ALL
+SELECT 'policy', format('%s on %s', quote_ident(p.polname), p.polrelid::regclass),
+  concat_ws(' ', p.polcmd::text, p.polpermissive, p.polroles::regrole[]::text, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)), 0
+  FROM pg_policy p
+UNION ALL
+SELECT 'rule', format('%s on %s', quote_ident(r.rulename), r.ev_class::regclass), pg_get_ruledef(r.oid), 0
+  FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN nsp n ON n.oid = c.relnamespace
+  WHERE r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'default privileges', concat_ws(' ', d.defaclrole::regrole::text, d.defaclobjtype, quote_ident(n.nspname)), d.defaclacl::text, 0
+  FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+UNION ALL
+SELECT 'comment', concat_ws(' ', i.type, i.identity), x.description, 0
+  FROM pg_description x, LATERAL pg_identify_object(x.classoid, x.objoid, x.objsubid) i
+  WHERE x.classoid <> 'pg_class'::regclass
+    AND (i.schema IN (SELECT nspname FROM nsp) OR (x.classoid = 'pg_namespace'::regclass AND x.objoid IN (SELECT oid FROM nsp)))
+    AND NOT (x.classoid = 'pg_namespace'::regclass AND x.objoid = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = x.classoid AND ext.objid = x.objoid)
+) AS o ORDER BY kind, name;
+`
 
 func (m *mover) pgSums(ctx context.Context, db string) ([]model.TableSum, error) {
 	tables, err := m.pgTables(ctx, db)
 	if err != nil {
 		return nil, err
-	}
-	sums := []model.TableSum{}
-	if len(tables) == 0 {
-		return sums, nil
 	}
 	var q strings.Builder
 	for _, t := range tables {
@@ -215,29 +326,59 @@ func (m *mover) pgSums(ctx context.Context, db string) ([]model.TableSum, error)
 		}
 		q.WriteString(line)
 	}
+	q.WriteString(pgObjectsSQL)
 	out, err := m.a.run(ctx, []byte(q.String()), m.psqlArgv(db)...)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: checksums: %w", db, err)
 	}
+	sums := []model.TableSum{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		f := strings.Split(l, "\t")
-		if len(f) != 4 {
-			return nil, fmt.Errorf("database %s: psql printed %q", db, l)
+		if l == "" {
+			continue
 		}
-		rows, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("database %s: psql printed %q", db, l)
+		var row []any
+		dec := json.NewDecoder(strings.NewReader(l))
+		dec.UseNumber()
+		if err := dec.Decode(&row); err != nil || len(row) != 4 {
+			return nil, fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
 		}
-		h := f[3]
-		if len(h) > 8 {
-			h = h[:8]
+		bad := fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
+		if len(sums) < len(tables) {
+			// A table: name, rows, sum of row hashes, md5 of its definition.
+			name, ok1 := row[0].(string)
+			rows, ok2 := row[1].(json.Number)
+			sum, ok3 := row[2].(string)
+			h, ok4 := row[3].(string)
+			n, err := rows.Int64()
+			if !ok1 || !ok2 || !ok3 || !ok4 || err != nil {
+				return nil, bad
+			}
+			sums = append(sums, model.TableSum{DB: db, Table: name, Rows: n, Checksum: sum + "-" + cutString(h, 8)})
+			continue
 		}
-		sums = append(sums, model.TableSum{DB: db, Table: f[0], Rows: rows, Checksum: f[2] + "-" + h})
+		// An object: kind, name, md5 of its definition, a number.
+		kind, ok1 := row[0].(string)
+		name, ok2 := row[1].(string)
+		h, ok3 := row[2].(string)
+		num, ok4 := row[3].(json.Number)
+		n, err := num.Int64()
+		if !ok1 || !ok2 || !ok3 || !ok4 || err != nil {
+			return nil, bad
+		}
+		sums = append(sums, model.TableSum{DB: db, Kind: kind, Table: name, Rows: n, Checksum: cutString(h, 8)})
 	}
-	if len(sums) != len(tables) {
+	if len(sums) < len(tables) {
 		return nil, fmt.Errorf("database %s: %d checksums for %d tables", db, len(sums), len(tables))
 	}
 	return sums, nil
+}
+
+// cutString is s cut to n bytes.
+func cutString(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // remoteSums asks the new host for db's table sums.
@@ -257,31 +398,31 @@ func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB) (
 		return nil, fmt.Errorf("checksums of %s on %s: %w", db.Name, t.host(), err)
 	}
 	for _, s := range sums {
-		if s.DB != db.Name || checkTableName(db.Name, strings.ReplaceAll(s.Table, ".", "_")) != nil {
-			return nil, fmt.Errorf("checksums of %s on %s: unexpected table %s.%s", db.Name, t.host(), s.DB, s.Table)
+		if s.DB != db.Name || checkObjectName(db.Name, s.Table) != nil || checkObjectName(db.Name, "k"+s.Kind) != nil {
+			return nil, fmt.Errorf("checksums of %s on %s: unexpected table %s", db.Name, t.host(), oneLine(s.Object(), 200))
 		}
 	}
 	return sums, nil
 }
 
-// planTableCopy compares the two sides' sums and returns the tables to
-// copy (all of the old side's when full) and those to drop on the new side
-// (gone on the old side), both sorted.
+// planTableCopy compares the two sides' sums and returns the tables (or
+// objects) to copy (all of the old side's when full) and those to drop on
+// the new side (gone on the old side), both sorted by name.
 func planTableCopy(old, cur []model.TableSum, full bool) (copyTables, dropTables []string) {
 	have := map[string]model.TableSum{}
 	for _, s := range cur {
-		have[s.Table] = s
+		have[s.Key()] = s
 	}
 	inOld := map[string]bool{}
 	for _, s := range old {
-		inOld[s.Table] = true
-		n, ok := have[s.Table]
+		inOld[s.Key()] = true
+		n, ok := have[s.Key()]
 		if full || !ok || n.Rows != s.Rows || n.Checksum != s.Checksum {
 			copyTables = append(copyTables, s.Table)
 		}
 	}
 	for _, s := range cur {
-		if !inOld[s.Table] {
+		if !inOld[s.Key()] {
 			dropTables = append(dropTables, s.Table)
 		}
 	}
@@ -290,75 +431,23 @@ func planTableCopy(old, cur []model.TableSum, full bool) (copyTables, dropTables
 	return copyTables, dropTables
 }
 
-// pgReferencing adds to tables every table whose foreign keys refer to one
-// of them, until none is left out: pg_dump --clean drops a table's
-// constraints, which fails while another table's key depends on them,
-// unless that table is dumped (and so dropped first) as well.
-func (m *mover) pgReferencing(ctx context.Context, db string, tables []string) ([]string, error) {
-	const q = `SELECT n1.nspname || '.' || c1.relname, n2.nspname || '.' || c2.relname FROM pg_constraint k
-JOIN pg_class c1 ON c1.oid = k.conrelid JOIN pg_namespace n1 ON n1.oid = c1.relnamespace
-JOIN pg_class c2 ON c2.oid = k.confrelid JOIN pg_namespace n2 ON n2.oid = c2.relnamespace
-WHERE k.contype = 'f';
-`
-	out, err := m.a.run(ctx, []byte(q), m.psqlArgv(db)...)
-	if err != nil {
-		return nil, fmt.Errorf("database %s: foreign keys: %w", db, err)
-	}
-	var edges [][2]string
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if from, to, ok := strings.Cut(l, "\t"); ok {
-			edges = append(edges, [2]string{from, to})
-		}
-	}
-	return closeOverReferences(tables, edges), nil
-}
-
-// closeOverReferences returns tables with every table that refers to one of
-// them (edges are referencing → referenced), sorted.
-func closeOverReferences(tables []string, edges [][2]string) []string {
-	in := map[string]bool{}
-	for _, t := range tables {
-		in[t] = true
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, e := range edges {
-			if in[e[1]] && !in[e[0]] {
-				in[e[0]] = true
-				changed = true
-			}
-		}
-	}
-	out := make([]string, 0, len(in))
-	for t := range in {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // mysqlDumpArgv dumps tables of db, one consistent snapshot, rows streamed
-// without buffering, without triggers (their definers could not be set by
-// the loading account).
+// without buffering, without triggers (they are made again, object by
+// object, with a definer of the order's own), with rows up to the
+// protocol's largest packet (Debian's mysqldump.cnf says 16M). The table
+// names come after "--", so a name starting with "-" stays a name.
 func (m *mover) mysqlDumpArgv(db string, tables ...string) []string {
 	argv := []string{"mariadb-dump", "--socket=" + m.cfg.Node.MySQLSocket, "--user=root",
 		"--single-transaction", "--quick", "--skip-lock-tables", "--skip-triggers", "--no-tablespaces",
-		"--default-character-set=utf8mb4", "--hex-blob", db}
+		"--default-character-set=utf8mb4", "--hex-blob", "--max-allowed-packet=1G", db, "--"}
 	return append(argv, tables...)
 }
 
-// pgDumpArgv dumps tables of db as SQL that drops and recreates them,
-// owned by whoever loads it.
-func (m *mover) pgDumpArgv(db string, tables []string) ([]string, error) {
-	argv := append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--clean", "--if-exists", "--no-owner", "--no-privileges", "-d", db)
-	for _, t := range tables {
-		q, err := pgQualified(t)
-		if err != nil {
-			return nil, err
-		}
-		argv = append(argv, "-t", q)
-	}
-	return argv, nil
+// pgDumpArgv dumps the whole of db as SQL that makes every object again,
+// owned by whoever loads it, with the privileges and default privileges
+// it has here.
+func (m *mover) pgDumpArgv(db string) []string {
+	return append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--no-owner", "--quote-all-identifiers", "-d", db)
 }
 
 // countingReader counts the bytes read through it.
@@ -374,8 +463,8 @@ func (c countingReader) Read(p []byte) (int, error) {
 }
 
 // streamToRemote runs the new host's remote command with input as its
-// stdin: the output of the producer command, or sqlText when producer is
-// nil. No temporary file: the dump flows through ssh into the load.
+// stdin: sqlText, then the output of the producer command if there is one.
+// No temporary file: the dump flows through ssh into the load.
 func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []string, sqlText string, remote string, counted *atomic.Int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -402,7 +491,7 @@ func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []str
 	if err != nil {
 		return err
 	}
-	sshCmd.Stdin = countingReader{out, counted}
+	sshCmd.Stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), out), counted}
 	if err := prod.Start(); err != nil {
 		return fmt.Errorf("%s: %w", producer[0], err)
 	}
@@ -457,15 +546,14 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}
 		for _, db := range p.Databases {
-			sums, dropped, err := m.syncOneDB(ctx, t, db, p.Full, &counted)
+			done, err := m.syncOneDB(ctx, t, db, p.Full, p.Final, &counted)
 			if err != nil {
 				return nil, fmt.Errorf("move %d: database %s: %w", p.MoveID, db.Name, err)
 			}
 			mu.Lock()
-			res.Tables = append(res.Tables, sums...)
-			for _, d := range dropped {
-				res.Dropped = append(res.Dropped, db.Name+"."+d)
-			}
+			res.Tables = append(res.Tables, done.sums...)
+			res.Dropped = append(res.Dropped, done.dropped...)
+			res.Notes = append(res.Notes, done.notes...)
 			mu.Unlock()
 		}
 	}
@@ -476,95 +564,146 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 	stop()
 	res.Unregistered = append(res.Unregistered, unreg...)
 	for _, s := range res.Tables {
-		if s.Copied {
+		switch {
+		case s.Copied && s.Kind == "":
 			res.TablesCopied++
+		case s.Copied:
+			res.ObjectsCopied++
 		}
 	}
 	res.Bytes = counted.Load()
 	res.Seconds = roundSeconds(time.Since(start))
-	m.log.Info("move databases synced", "move", p.MoveID, "tables", len(res.Tables), "copied", res.TablesCopied,
+	m.log.Info("move databases synced", "move", p.MoveID, "tables", len(res.Tables), "copied", res.TablesCopied, "objects_copied", res.ObjectsCopied,
 		"dropped", len(res.Dropped), "bytes", res.Bytes, "seconds", res.Seconds, "unregistered", len(res.Unregistered))
 	return res, nil
 }
 
+// dbSync is what one database's sync did.
+type dbSync struct {
+	sums    []model.TableSum // the old host's, marked with what was copied
+	dropped []string         // tables and objects dropped on the new host
+	notes   []string
+}
+
+// splitSums parts sums into tables and other objects.
+func splitSums(sums []model.TableSum) (tables, objects []model.TableSum) {
+	for _, s := range sums {
+		if s.Kind == "" {
+			tables = append(tables, s)
+		} else {
+			objects = append(objects, s)
+		}
+	}
+	return tables, objects
+}
+
 // syncOneDB brings one database on the new host level with this host's.
-func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, full bool, counted *atomic.Int64) ([]model.TableSum, []string, error) {
+// A MariaDB database is copied table by table (only those that changed)
+// and then object by object; a PostgreSQL database that changed at all is
+// loaded whole, in one transaction that first drops what its owner holds
+// there, so that schemas, types, extensions and every dependency between
+// them arrive the way pg_dump orders them.
+func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, full, final bool, counted *atomic.Int64) (dbSync, error) {
 	old, err := m.tableSums(ctx, db)
 	if err != nil {
-		return nil, nil, err
+		return dbSync{}, err
 	}
 	cur, err := m.remoteSums(ctx, t, db)
 	if err != nil {
-		return nil, nil, err
+		return dbSync{}, err
 	}
-	toCopy, toDrop := planTableCopy(old, cur, full)
-	if db.Engine == "pgsql" && len(toCopy) > 0 {
-		if toCopy, err = m.pgReferencing(ctx, db.Name, toCopy); err != nil {
-			return nil, nil, err
-		}
-	}
+	var res dbSync
+	copied := map[string]bool{}
 	load := receiveLoad + " " + db.Engine + " " + db.Name
-	if len(toDrop) > 0 {
-		var b strings.Builder
-		if db.Engine == "mysql" {
-			b.WriteString("SET FOREIGN_KEY_CHECKS=0;\n")
-		}
-		for _, tb := range toDrop {
-			if err := checkTableName(db.Name, strings.ReplaceAll(tb, ".", "_")); err != nil {
-				return nil, nil, err
+	switch db.Engine {
+	case "pgsql":
+		toCopy, toDrop := planTableCopy(old, cur, full)
+		if len(toCopy) > 0 || len(toDrop) > 0 {
+			owner, err := pgIdent(db.Owner)
+			if err != nil {
+				return dbSync{}, err
 			}
-			if db.Engine == "mysql" {
+			if err := m.streamToRemote(ctx, t, m.pgDumpArgv(db.Name), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
+				return dbSync{}, err
+			}
+			for _, s := range old {
+				copied[s.Key()] = true
+			}
+			for _, s := range cur {
+				if !copied[s.Key()] {
+					res.dropped = append(res.dropped, s.Object())
+				}
+			}
+		}
+	default:
+		oldT, _ := splitSums(old)
+		curT, _ := splitSums(cur)
+		toCopy, toDrop := planTableCopy(oldT, curT, full)
+		if len(toDrop) > 0 {
+			var b strings.Builder
+			b.WriteString("SET FOREIGN_KEY_CHECKS=0;\n")
+			for _, tb := range toDrop {
 				q, err := mysqlIdent(tb)
 				if err != nil {
-					return nil, nil, err
+					return dbSync{}, err
 				}
 				b.WriteString("DROP TABLE IF EXISTS " + q + ";\n")
-			} else {
-				q, err := pgQualified(tb)
-				if err != nil {
-					return nil, nil, err
-				}
-				b.WriteString("DROP TABLE IF EXISTS " + q + " CASCADE;\n")
+				res.dropped = append(res.dropped, db.Name+"."+tb)
+			}
+			if err := m.streamToRemote(ctx, t, nil, b.String(), load, counted); err != nil {
+				return dbSync{}, err
 			}
 		}
-		if err := m.streamToRemote(ctx, t, nil, b.String(), load, counted); err != nil {
-			return nil, nil, err
+		if len(toCopy) > 0 {
+			if err := m.copyMySQLTables(ctx, t, db.Name, toCopy, load, counted); err != nil {
+				return dbSync{}, err
+			}
 		}
-	}
-	if len(toCopy) > 0 {
-		if db.Engine == "pgsql" {
-			// One dump: one snapshot, and tables tied by foreign keys
-			// dropped and made again together.
-			argv, err := m.pgDumpArgv(db.Name, toCopy)
+		for _, tb := range toCopy {
+			copied[model.TableSum{DB: db.Name, Table: tb}.Key()] = true
+		}
+		conn, err := m.a.mysqlConn(ctx)
+		if err != nil {
+			return dbSync{}, err
+		}
+		objs, err := mysqlObjects(ctx, conn, db.Name)
+		conn.Close()
+		if err != nil {
+			return dbSync{}, err
+		}
+		create, drop := planObjects(db.Name, objs, cur, toCopy, full, final)
+		if len(create) > 0 || len(drop) > 0 {
+			notes, err := m.sendObjects(ctx, t, db, mysqlObjectsRequest{Drop: drop, Create: create, Final: final})
 			if err != nil {
-				return nil, nil, err
+				return dbSync{}, err
 			}
-			if err := m.streamToRemote(ctx, t, argv, "", load, counted); err != nil {
-				return nil, nil, err
-			}
-		} else if err := m.copyMySQLTables(ctx, t, db.Name, toCopy, load, counted); err != nil {
-			return nil, nil, err
+			res.notes = notes
 		}
-	}
-	copied := map[string]bool{}
-	for _, tb := range toCopy {
-		copied[tb] = true
+		for _, o := range create {
+			copied[model.TableSum{DB: db.Name, Kind: o.Kind, Table: o.Name}.Key()] = true
+		}
+		for _, o := range drop {
+			res.dropped = append(res.dropped, model.ObjectName(db.Name, o.Kind, o.Name))
+		}
 	}
 	after := cur
-	if len(toCopy) > 0 || len(toDrop) > 0 {
+	if len(copied) > 0 || len(res.dropped) > 0 {
 		if after, err = m.remoteSums(ctx, t, db); err != nil {
-			return nil, nil, err
+			return dbSync{}, err
 		}
+	}
+	byKey := map[string]model.TableSum{}
+	for _, a := range after {
+		byKey[a.Key()] = a
 	}
 	for i := range old {
-		old[i].Copied = copied[old[i].Table]
-		for _, a := range after {
-			if a.Table == old[i].Table {
-				old[i].NewRows, old[i].NewChecksum = a.Rows, a.Checksum
-			}
+		old[i].Copied = copied[old[i].Key()]
+		if a, ok := byKey[old[i].Key()]; ok {
+			old[i].NewRows, old[i].NewChecksum = a.Rows, a.Checksum
 		}
 	}
-	return old, toDrop, nil
+	res.sums = old
+	return res, nil
 }
 
 // copyMySQLTables streams each table through its own dump and load, a few
@@ -652,7 +791,7 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 			return err
 		}
 		cmd = exec.CommandContext(ctx, "mariadb", "--no-defaults", "--protocol=socket", "--socket="+m.cfg.Node.MySQLSocket,
-			"--user="+name, "--sandbox", "--batch", "--silent", "--default-character-set=utf8mb4", db.Name)
+			"--user="+name, "--sandbox", "--batch", "--silent", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", db.Name)
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password}
 		cmd.Stdin = o.Stdin
 	case "pgsql":

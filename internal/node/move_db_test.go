@@ -34,23 +34,6 @@ func TestPlanTableCopy(t *testing.T) {
 	}
 }
 
-func TestCloseOverReferences(t *testing.T) {
-	edges := [][2]string{
-		{"public.lines", "public.orders"}, // lines → orders
-		{"public.orders", "public.users"},
-		{"public.notes", "public.lines"},
-		{"public.tags", "public.other"},
-	}
-	got := closeOverReferences([]string{"public.users"}, edges)
-	want := []string{"public.lines", "public.notes", "public.orders", "public.users"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("closeOverReferences = %q, want %q", got, want)
-	}
-	if got := closeOverReferences([]string{"public.notes"}, edges); !reflect.DeepEqual(got, []string{"public.notes"}) {
-		t.Errorf("a table nobody refers to: %q", got)
-	}
-}
-
 func TestPgLoopback(t *testing.T) {
 	for in, want := range map[string]string{
 		"localhost": "localhost", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1",
@@ -64,18 +47,15 @@ func TestPgLoopback(t *testing.T) {
 
 func TestMoveDumpArgv(t *testing.T) {
 	env := newMoveTestEnv(t)
-	got := env.m.mysqlDumpArgv("shop", "orders")
+	got := env.m.mysqlDumpArgv("shop", "orders", "-x")
 	want := []string{"mariadb-dump", "--socket=/run/mysqld/mysqld.sock", "--user=root", "--single-transaction", "--quick",
-		"--skip-lock-tables", "--skip-triggers", "--no-tablespaces", "--default-character-set=utf8mb4", "--hex-blob", "shop", "orders"}
+		"--skip-lock-tables", "--skip-triggers", "--no-tablespaces", "--default-character-set=utf8mb4", "--hex-blob",
+		"--max-allowed-packet=1G", "shop", "--", "orders", "-x"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("mariadb-dump:\n got %q\nwant %q", got, want)
 	}
-	got, err := env.m.pgDumpArgv("blog", []string{"public.posts", "app.tags"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want = []string{"runuser", "-u", "postgres", "--", "pg_dump", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-		"-d", "blog", "-t", `"public"."posts"`, "-t", `"app"."tags"`}
+	got = env.m.pgDumpArgv("blog")
+	want = []string{"runuser", "-u", "postgres", "--", "pg_dump", "--no-owner", "--quote-all-identifiers", "-d", "blog"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("pg_dump:\n got %q\nwant %q", got, want)
 	}
@@ -85,31 +65,29 @@ func TestMoveDumpArgv(t *testing.T) {
 }
 
 func TestPgSumSQLQuotes(t *testing.T) {
-	q, err := pgSumSQL("public.order-lines")
+	q, err := pgSumSQL(`"odd schema"."o'brien"`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{"nodot", "public.", "o'brien.x"} {
-		if _, err := pgSumSQL(bad); err == nil {
-			t.Errorf("pgSumSQL(%q) accepted", bad)
-		}
-	}
-	for _, want := range []string{`SELECT 'public.order-lines', r.n, r.s,`, `FROM "public"."order-lines" AS t`, `'"public"."order-lines"'::regclass`} {
+	for _, want := range []string{`SELECT json_build_array('"odd schema"."o''brien"', r.n,`, `FROM "odd schema"."o'brien" AS t`, `'"odd schema"."o''brien"'::regclass`} {
 		if !strings.Contains(q, want) {
 			t.Errorf("pgSumSQL lacks %s:\n%s", want, q)
 		}
 	}
+	if _, err := pgSumSQL(`public."back\slash"`); err == nil {
+		t.Error("a backslash went into a string literal")
+	}
 }
 
-func TestCheckTableName(t *testing.T) {
-	for _, ok := range []string{"wp_posts", "Orders", "cache-data", "a$b", "_x", "0day"} {
-		if err := checkTableName("db", ok); err != nil {
-			t.Errorf("checkTableName(%q): %v", ok, err)
+func TestCheckObjectName(t *testing.T) {
+	for _, ok := range []string{"wp_posts", "a b", "a`b", `a"b`, "a.b", "a;b", "-x", "$x", "é", "new\nline"} {
+		if err := checkObjectName("db", ok); err != nil {
+			t.Errorf("checkObjectName(%q): %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "a b", "a`b", `a"b`, "a.b", "a;b", "-x", "$x", strings.Repeat("a", 65), "é"} {
-		if err := checkTableName("db", bad); err == nil {
-			t.Errorf("checkTableName(%q) passed", bad)
+	for _, bad := range []string{"", "a\x00b", strings.Repeat("a", 1025)} {
+		if err := checkObjectName("db", bad); err == nil {
+			t.Errorf("checkObjectName(%q) passed", bad)
 		}
 	}
 }

@@ -74,11 +74,48 @@ INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace');
 INSERT INTO orders (what, amount) SELECT CONCAT('order ', seq), seq * 1.5 FROM seq_1_to_500;
 INSERT INTO order_lines SELECT seq, seq FROM seq_1_to_200;`)
 	web2.sql("mysql", "shop", "CREATE TABLE stale (id INT)")
+	// More than tables, with odd but legal names: views (one on another),
+	// a trigger, a procedure, a function, events, the database's own
+	// character set, a sequence, and a definer web2 does not have.
+	for _, h := range []*moveLabHost{web1, web2} {
+		h.sql("mysql", "", "CREATE USER shopuser@localhost; GRANT ALL ON shop.* TO shopuser@localhost")
+	}
+	web1.sql("mysql", "", "CREATE USER ghost@localhost; GRANT ALL ON shop.* TO ghost@localhost")
+	web1.sql("mysql", "shop", "ALTER DATABASE shop CHARACTER SET latin1 COLLATE latin1_swedish_ci;\n"+
+		"CREATE TABLE `odd-\"name` (id INT PRIMARY KEY, `we'ird col` VARCHAR(20), g INT AS (id * 2) VIRTUAL, FULLTEXT (`we'ird col`)) ENGINE=Aria;\n"+
+		"CREATE TABLE audit (id INT PRIMARY KEY AUTO_INCREMENT, msg VARCHAR(100)) ENGINE=MyISAM;\n"+
+		"INSERT INTO `odd-\"name` (id, `we'ird col`) VALUES (1, 'one'), (2, 'two');\n"+
+		"CREATE SEQUENCE tickets START WITH 1000;\n"+
+		"CREATE DEFINER=ghost@localhost VIEW `big orders` AS SELECT id, amount FROM orders WHERE amount > 100;\n"+
+		"CREATE VIEW `a view on a view` AS SELECT COUNT(*) AS n FROM `big orders`;\n"+
+		"CREATE DEFINER=ghost@localhost TRIGGER `audit-\"it` AFTER INSERT ON customers FOR EACH ROW INSERT INTO audit (msg) VALUES (CONCAT('new ', NEW.name));\n"+
+		"CREATE PROCEDURE `add customer`(IN n VARCHAR(100)) INSERT INTO customers (id, name) SELECT MAX(id) + 1, n FROM customers;\n"+
+		"CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;\n"+
+		"CREATE EVENT tidy ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DO DELETE FROM audit;\n"+
+		"CREATE EVENT later ON SCHEDULE AT '2031-01-01 00:00:00' ON COMPLETION PRESERVE DISABLE DO DELETE FROM audit;")
 	web1.sql("pgsql", "blog", `SET ROLE blogger;
 CREATE TABLE posts (id serial PRIMARY KEY, title text NOT NULL);
 CREATE TABLE comments (id serial PRIMARY KEY, post_id int REFERENCES posts(id), body text);
 INSERT INTO posts (title) SELECT 'post ' || g FROM generate_series(1, 50) g;
-INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM generate_series(1, 120) g;`)
+INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM generate_series(1, 120) g;
+CREATE SCHEMA "odd schema";
+CREATE EXTENSION citext;
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+CREATE SEQUENCE standalone START 100;
+SELECT nextval('standalone');
+CREATE TABLE "odd schema"."T 1" (id serial PRIMARY KEY, name citext, m mood, p posint);
+CREATE TABLE log (id serial PRIMARY KEY, msg text);
+COMMENT ON TABLE "odd schema"."T 1" IS 'the odd one';
+CREATE VIEW v1 AS SELECT id, name FROM "odd schema"."T 1";
+CREATE VIEW v2 AS SELECT * FROM v1 WHERE id > 1;
+CREATE MATERIALIZED VIEW counts AS SELECT count(*) AS n FROM posts;
+CREATE FUNCTION logit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO log (msg) VALUES (NEW.name); RETURN NEW; END $$;
+CREATE TRIGGER "log it" AFTER INSERT ON "odd schema"."T 1" FOR EACH ROW EXECUTE FUNCTION logit();
+CREATE PROCEDURE bump(x int) LANGUAGE sql AS $$ UPDATE posts SET title = title WHERE id = x $$;
+COMMENT ON FUNCTION logit() IS 'fires on insert';
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;
+INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace', 'ok', 2);`)
 
 	p := model.MoveTaskPayload{
 		MoveID:   7,
@@ -87,7 +124,7 @@ INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM gen
 		FromAddr: web1.addr,
 		ToAddr:   web2.addr,
 		Databases: []model.MoveDB{
-			{Engine: "mysql", Name: "shop"},
+			{Engine: "mysql", Name: "shop", Users: []string{"shopuser"}},
 			{Engine: "pgsql", Name: "blog", Owner: "blogger"},
 		},
 		Logins:      []string{"shopper"},
@@ -149,12 +186,15 @@ INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM gen
 	web1.task(model.TaskMoveSyncDB, p, &sd)
 	t.Logf("sync db: copied %d of %d tables, %d bytes, %.3fs, dropped %v, unregistered %v",
 		sd.TablesCopied, len(sd.Tables), sd.Bytes, sd.Seconds, sd.Dropped, sd.Unregistered)
-	if sd.TablesCopied != 5 || len(sd.Tables) != 5 {
-		t.Errorf("first db sync: %+v", sd)
+	if tables, _ := splitSums(sd.Tables); len(tables) != 10 || sd.TablesCopied+sd.ObjectsCopied != len(sd.Tables) || sd.TablesCopied != 10 {
+		t.Errorf("first db sync: %d tables, copied %d of %d: %+v", len(tables), sd.TablesCopied, len(sd.Tables), sd)
 	}
-	if got := web2.sql("mysql", "shop", "SHOW TABLES"); got != "customers\norder_lines\norders" {
+	if got := web2.sql("mysql", "shop", "SHOW FULL TABLES"); got != "a view on a view\tVIEW\naudit\tBASE TABLE\nbig orders\tVIEW\ncustomers\tBASE TABLE\nodd-\"name\tBASE TABLE\norder_lines\tBASE TABLE\norders\tBASE TABLE\ntickets\tSEQUENCE" {
 		t.Errorf("tables on web2: %q", got)
 	}
+	t.Logf("sync notes: %q", sd.Notes)
+	checkMySQLObjects(t, web2, "DISABLED")
+	checkPgObjects(t, web2)
 	if !slices.Equal(sd.Dropped, []string{"shop.stale"}) {
 		t.Errorf("dropped %v, want shop.stale", sd.Dropped)
 	}
@@ -170,7 +210,7 @@ INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM gen
 	if got := web2.sql("pgsql", "blog", "INSERT INTO posts (title) VALUES ('next') RETURNING id"); got != "51" {
 		t.Errorf("the posts sequence on web2 gives id %q, want 51", got)
 	}
-	web2.sql("pgsql", "blog", "DELETE FROM posts WHERE id = 51")
+	web2.sql("pgsql", "blog", "DELETE FROM posts WHERE id = 51; SELECT setval('posts_id_seq', 50)")
 	if got := web2.sql("mysql", "", "SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'ferry\\_mv%'"); got != "0" {
 		t.Errorf("temporary mariadb accounts left: %s", got)
 	}
@@ -185,7 +225,7 @@ INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM gen
 	if len(v.FilesDiffering) != 0 {
 		t.Errorf("files differing: %q", v.FilesDiffering)
 	}
-	if !reflect.DeepEqual(v.Old, v.New) || len(v.Old) != 5 {
+	if tables, _ := splitSums(v.Old); !reflect.DeepEqual(v.Old, v.New) || len(tables) != 10 {
 		t.Errorf("tables differ:\nold %+v\nnew %+v", v.Old, v.New)
 	}
 
@@ -211,11 +251,12 @@ INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM gen
 	web1.task(model.TaskMoveSyncDB, p, &sd)
 	var copied []string
 	for _, s := range sd.Tables {
-		if s.Copied {
+		if s.Copied && s.Kind == "" {
 			copied = append(copied, s.DB+"."+s.Table)
 		}
 	}
-	if want := []string{"shop.customers", "blog.public.comments", "blog.public.posts"}; !slices.Equal(copied, want) {
+	// A PostgreSQL database that changed is loaded whole.
+	if want := []string{"shop.customers", `blog."odd schema"."T 1"`, "blog.public.comments", "blog.public.log", "blog.public.posts"}; !slices.Equal(copied, want) {
 		t.Errorf("copied %q, want %q", copied, want)
 	}
 	if got := web2.sql("mysql", "shop", "SELECT name FROM customers WHERE id = 1"); got != "Ada L." {
@@ -224,6 +265,35 @@ INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM gen
 	web1.task(model.TaskMoveVerify, p, &v)
 	if !reflect.DeepEqual(v.Old, v.New) {
 		t.Errorf("tables differ after resync:\nold %+v\nnew %+v", v.Old, v.New)
+	}
+	// The trigger was copied again with its table, and web2 still has it.
+	if got := web2.sql("mysql", "shop", "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop'"); got != "1" {
+		t.Errorf("triggers on web2 after the customers table was copied again: %s", got)
+	}
+
+	// The final sync enables on web2 the events enabled on web1.
+	final := p
+	final.Final = true
+	web1.task(model.TaskMoveSyncDB, final, &sd)
+	checkMySQLObjects(t, web2, "ENABLED")
+
+	// A view or a trigger changed on web2 afterwards fails verify, by name.
+	web2.sql("mysql", "shop", "CREATE OR REPLACE VIEW `big orders` AS SELECT id, amount FROM orders WHERE amount > 200")
+	web2.sql("pgsql", "blog", `SET ROLE blogger; ALTER TABLE "odd schema"."T 1" DISABLE TRIGGER "log it"`)
+	web1.task(model.TaskMoveVerify, p, &v)
+	var differ []string
+	for i := range v.Old {
+		if i < len(v.New) && v.Old[i] != v.New[i] {
+			differ = append(differ, v.Old[i].Object())
+		}
+	}
+	if want := []string{"view shop.big orders", `trigger blog."log it" on "odd schema"."T 1"`}; len(v.Old) != len(v.New) || !slices.Equal(differ, want) {
+		t.Errorf("after changing a view and a trigger on web2, verify finds %q differing, want %q", differ, want)
+	}
+	web1.task(model.TaskMoveSyncDB, p, &sd)
+	web1.task(model.TaskMoveVerify, p, &v)
+	if !reflect.DeepEqual(v.Old, v.New) {
+		t.Errorf("a re-sync did not mend the changed view and trigger:\nold %+v\nnew %+v", v.Old, v.New)
 	}
 
 	// The forced command allows nothing else.
@@ -276,6 +346,49 @@ INSERT INTO comments (post_id, body) SELECT 1 + g % 50, 'comment ' || g FROM gen
 	for _, h := range []*moveLabHost{web1, web2} {
 		if h.exists(DefaultStateDir + "/moves/7") {
 			t.Errorf("%s: move directory left after revoke", h.name)
+		}
+	}
+}
+
+// checkMySQLObjects looks at the shop database on h as a user would: every
+// object is there, works, and runs as the order's own account; events are
+// in state (DISABLED before cutover, ENABLED after).
+func checkMySQLObjects(t *testing.T, h *moveLabHost, state string) {
+	t.Helper()
+	for q, want := range map[string]string{
+		"SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'shop'": "latin1\tlatin1_swedish_ci",
+		"SELECT n FROM `a view on a view`": "434",
+		"SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'shop' ORDER BY TABLE_NAME": "shopuser@localhost\nshopuser@localhost",
+		"SELECT twice(21)": "42",
+		"SELECT ROUTINE_NAME, ROUTINE_TYPE, DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'shop' ORDER BY 1": "add customer\tPROCEDURE\tshopuser@localhost\ntwice\tFUNCTION\tshopuser@localhost",
+		"SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop'":      "audit-\"it\tcustomers\tshopuser@localhost",
+		"SELECT EVENT_NAME, STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop' ORDER BY 1":                      "later\tDISABLED\ntidy\t" + state,
+		"SELECT `we'ird col`, g FROM `odd-\"name` ORDER BY id":                                                                 "one\t2\ntwo\t4",
+		"SELECT next_not_cached_value FROM tickets":                                                                            "1000",
+	} {
+		if got := h.sql("mysql", "shop", q); got != want {
+			t.Errorf("%s on %s: %s\ngot  %q\nwant %q", "shop", h.name, q, got, want)
+		}
+	}
+}
+
+// checkPgObjects looks at the blog database on h: schemas, types, an
+// extension's type, sequences, views, a materialized view, a trigger that
+// fires, comments and default privileges.
+func checkPgObjects(t *testing.T, h *moveLabHost) {
+	t.Helper()
+	for q, want := range map[string]string{
+		`SELECT name, m, p FROM "odd schema"."T 1" WHERE name = 'ada' ORDER BY id`: "Ada\thappy\t1",
+		`SELECT * FROM v2`:                  "2\tGrace",
+		`SELECT n FROM counts`:              "50",
+		`SELECT last_value FROM standalone`: "100",
+		`SELECT obj_description('"odd schema"."T 1"'::regclass, 'pg_class'), obj_description('logit'::regproc, 'pg_proc')`: "the odd one\tfires on insert",
+		`SELECT extname FROM pg_extension WHERE extname = 'citext'`:                                                        "citext",
+		`SELECT count(*) FROM pg_default_acl`:                                                                              "1",
+		`SELECT proname, prokind FROM pg_proc WHERE proname IN ('bump', 'logit') ORDER BY 1`:                               "bump\tp\nlogit\tf",
+	} {
+		if got := h.sql("pgsql", "blog", q); got != want {
+			t.Errorf("blog on %s: %s\ngot  %q\nwant %q", h.name, q, got, want)
 		}
 	}
 }

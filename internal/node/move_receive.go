@@ -32,6 +32,7 @@ const (
 	receiveLoad    = "ferry-load"    // ferry-load ENGINE DB: SQL on stdin into one database
 	receiveSums    = "ferry-sums"    // ferry-sums ENGINE DB: every table's row count and checksum
 	receiveCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
+	receiveObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
 )
 
 // receiveRequest is a command the policy allows.
@@ -50,9 +51,10 @@ type receiveRequest struct {
 const maxReceiveCommand = 4096
 
 // parseReceive checks command (the client's SSH_ORIGINAL_COMMAND) against
-// the move's policy and returns what it asks for, or a refusal. Only four
+// the move's policy and returns what it asks for, or a refusal. Only five
 // shapes pass: rsync's receiving server into the order directory, a load
-// into one of the move's databases, the checksums of one of them, and the
+// into one of the move's databases, the checksums or the objects of one of
+// them, and the
 // crontab lines of one of the order's logins.
 func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 	if command == "" {
@@ -71,7 +73,7 @@ func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 	switch words[0] {
 	case receiveRsync:
 		return parseRsyncServer(words[1:], pol)
-	case receiveLoad, receiveSums:
+	case receiveLoad, receiveSums, receiveObjects:
 		if len(words) != 3 {
 			return receiveRequest{}, receiveRefused("usage: %s mysql|pgsql DATABASE", words[0])
 		}
@@ -97,8 +99,8 @@ func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 		}
 		return receiveRequest{Kind: receiveCrontab, Login: login}, nil
 	}
-	return receiveRequest{}, receiveRefused("%q: this key only runs rsync into the order directory, %s, %s and %s",
-		oneLine(words[0], 80), receiveLoad, receiveSums, receiveCrontab)
+	return receiveRequest{}, receiveRefused("%q: this key only runs rsync into the order directory, %s, %s, %s and %s",
+		oneLine(words[0], 80), receiveLoad, receiveSums, receiveObjects, receiveCrontab)
 }
 
 func containsString(list []string, s string) bool {
@@ -362,6 +364,8 @@ func Receive(ctx context.Context, cfg MoveConfig, o ReceiveOptions) error {
 		return json.NewEncoder(o.Stdout).Encode(sums)
 	case receiveCrontab:
 		return m.receiveCrontab(ctx, req.Login, o.Stdin)
+	case receiveObjects:
+		return m.receiveObjects(ctx, req.DB, o.Stdin, o.Stdout)
 	}
 	return receiveRefused("nothing to do")
 }

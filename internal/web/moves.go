@@ -265,8 +265,8 @@ func progressOf(v move.View, d move.Data) progress {
 		case model.TaskMoveSyncDB:
 			var res model.MoveSyncDBResult
 			if len(t.Result) > 0 && json.Unmarshal(t.Result, &res) == nil {
-				tp.Bytes, tp.Tables, tp.TablesCopied = res.Bytes, len(res.Tables), res.TablesCopied
-				tp.Detail = fmt.Sprintf("%d of %d tables copied · %s", res.TablesCopied, len(res.Tables), humanBytes(res.Bytes))
+				tp.Bytes, tp.Tables, tp.TablesCopied = res.Bytes, res.TableCount(), res.TablesCopied
+				tp.Detail = fmt.Sprintf("%d of %d tables copied · %s", res.TablesCopied, res.TableCount(), humanBytes(res.Bytes))
 			}
 		}
 		p.Tasks = append(p.Tasks, tp)

@@ -188,9 +188,11 @@ type VerifyReport struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// TableCheck is one table on both hosts.
+// TableCheck is one table (or other object of a database) on both hosts.
 type TableCheck struct {
-	DB    string          `json:"db"`
+	DB string `json:"db"`
+	// Kind is "" for a table, else the object's kind (model.TableSum).
+	Kind  string          `json:"kind,omitempty"`
 	Table string          `json:"table"`
 	Old   *model.TableSum `json:"old,omitempty"`
 	New   *model.TableSum `json:"new,omitempty"`
