@@ -103,10 +103,12 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 	}
 	res := moveSiteModeResult{Mode: p.Mode, Vhosts: files}
 	if len(files) == 0 {
-		if p.Mode == siteModeNormal {
+		// An order of accounts and databases alone has no site to freeze
+		// or proxy; an order with web names must have its vhosts here.
+		if p.Mode == siteModeNormal || len(names) == 0 {
 			return res, nil
 		}
-		return nil, fmt.Errorf("move %d: order %s has no vhost on this host", p.MoveID, p.Order.Identifier)
+		return nil, fmt.Errorf("move %d: order %s serves %s but has no vhost on this host", p.MoveID, p.Order.Identifier, strings.Join(names, ", "))
 	}
 	var changes []fileChange
 	for _, f := range files {

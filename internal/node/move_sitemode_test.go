@@ -194,3 +194,37 @@ func TestSiteModeTask(t *testing.T) {
 		}
 	}
 }
+
+// An order of accounts and databases alone has nothing to freeze: every
+// mode passes and changes nothing. One that serves names needs its vhosts.
+func TestSiteModeWithoutSite(t *testing.T) {
+	env := newMoveTestEnv(t)
+	r := &moveFakeRunner{}
+	env.m.a.runner = r
+	for _, d := range []string{env.m.cfg.Node.ApacheSitesAvailable, env.m.cfg.Node.ApacheSitesEnabled} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := moveTestPayload()
+	p.ServerNames = nil
+	for _, mode := range []string{siteModeMaintenance, siteModeProxy, siteModeNormal} {
+		p.Mode = mode
+		res, err := env.m.siteMode(context.Background(), p, func(any) {})
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if r := res.(moveSiteModeResult); r.Changed || len(r.Vhosts) != 0 {
+			t.Errorf("%s: %+v", mode, r)
+		}
+	}
+	if len(r.calls) != 0 {
+		t.Errorf("ran %q for an order without a site", r.calls)
+	}
+	p = moveTestPayload()
+	p.Mode = siteModeMaintenance
+	p.ServerNames = []string{"example.org"}
+	if _, err := env.m.siteMode(context.Background(), p, func(any) {}); err == nil || !strings.Contains(err.Error(), "serves example.org") {
+		t.Errorf("an order with names but no vhost: %v", err)
+	}
+}
