@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"ferry/internal/model"
 )
@@ -257,18 +258,22 @@ func mysqlObjectStatement(o mysqlObject, definer string, enable bool) (string, e
 	if err != nil {
 		return "", err
 	}
-	var want *regexp.Regexp
+	if !utf8.ValidString(o.Name) {
+		return "", errors.New("its name is not UTF-8")
+	}
+	var want []string
 	switch o.Kind {
 	case "view":
-		want = regexp.MustCompile(`^ SQL SECURITY (?:DEFINER|INVOKER) VIEW ` + regexp.QuoteMeta(nq) + ` AS `)
+		want = []string{" SQL SECURITY DEFINER VIEW " + nq + " AS ", " SQL SECURITY INVOKER VIEW " + nq + " AS "}
 	case "trigger", "event":
-		want = regexp.MustCompile(`^ ` + strings.ToUpper(o.Kind) + ` ` + regexp.QuoteMeta(nq) + ` `)
+		want = []string{" " + strings.ToUpper(o.Kind) + " " + nq + " "}
 	case "procedure", "function":
-		want = regexp.MustCompile(`^ (?:AGGREGATE )?` + strings.ToUpper(o.Kind) + ` ` + regexp.QuoteMeta(nq) + `\(`)
+		k := strings.ToUpper(o.Kind)
+		want = []string{" " + k + " " + nq + "(", " AGGREGATE " + k + " " + nq + "("}
 	default:
 		return "", fmt.Errorf("kind %q is not made this way", o.Kind)
 	}
-	if !want.MatchString(d.rest) {
+	if !slices.ContainsFunc(want, func(p string) bool { return strings.HasPrefix(d.rest, p) }) {
 		return "", fmt.Errorf("its definition does not make %s %s", o.Kind, o.Name)
 	}
 	if strings.ContainsRune(d.rest, 0) {

@@ -128,3 +128,65 @@ func TestPlanObjects(t *testing.T) {
 		t.Errorf("copied table and final sync: create %q, want the view, the copied table's trigger and the enabled event", got)
 	}
 }
+
+// The new host builds, from the old host's text, only a CREATE OR REPLACE
+// of the named object under the definer it chose.
+func FuzzMySQLObjectStatement(f *testing.F) {
+	f.Add("view", "v", "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1", false)
+	f.Add("trigger", "t`x", "CREATE DEFINER=`a`@`b` TRIGGER `t``x` AFTER INSERT ON `t` FOR EACH ROW SET @a = 1", false)
+	f.Add("event", "e", "CREATE DEFINER=`root`@`localhost` EVENT `e` ON SCHEDULE EVERY 1 HOUR ON COMPLETION NOT PRESERVE ENABLE DO SET @a = 1", true)
+	f.Add("procedure", "p", "CREATE DEFINER=`r` PROCEDURE `p`() SELECT 1", false)
+	f.Add("function", "f", "CREATE DEFINER=`r`@`h` FUNCTION `f`(x INT) RETURNS INT RETURN x; DROP DATABASE mysql", false)
+	const definer = "'shop'@'localhost'"
+	f.Fuzz(func(t *testing.T, kind, name, create string, enable bool) {
+		stmt, err := mysqlObjectStatement(mysqlObject{Kind: kind, Name: name, Create: create}, definer, enable)
+		if err != nil {
+			return
+		}
+		q, qerr := mysqlIdent(name)
+		if qerr != nil {
+			t.Fatalf("made %q for a name that cannot be quoted", stmt)
+		}
+		rest, ok := strings.CutPrefix(stmt, "CREATE OR REPLACE ")
+		if !ok {
+			t.Fatalf("%q does not start with CREATE OR REPLACE", stmt)
+		}
+		for _, alg := range []string{"ALGORITHM=UNDEFINED ", "ALGORITHM=MERGE ", "ALGORITHM=TEMPTABLE "} {
+			rest = strings.TrimPrefix(rest, alg)
+		}
+		rest, ok = strings.CutPrefix(rest, "DEFINER="+definer+" ")
+		if !ok {
+			t.Fatalf("%q: not under the chosen definer", stmt)
+		}
+		want := map[string][]string{
+			"view":      {"SQL SECURITY DEFINER VIEW " + q + " AS ", "SQL SECURITY INVOKER VIEW " + q + " AS "},
+			"trigger":   {"TRIGGER " + q + " "},
+			"event":     {"EVENT " + q + " "},
+			"procedure": {"PROCEDURE " + q + "(", "AGGREGATE PROCEDURE " + q + "("},
+			"function":  {"FUNCTION " + q + "(", "AGGREGATE FUNCTION " + q + "("},
+		}[kind]
+		if !slices.ContainsFunc(want, func(p string) bool { return strings.HasPrefix(rest, p) }) {
+			t.Fatalf("%q makes something other than %s %s", stmt, kind, name)
+		}
+		if strings.ContainsRune(stmt, 0) {
+			t.Fatalf("%q holds a NUL", stmt)
+		}
+	})
+}
+
+// A quoted identifier reads back as itself.
+func FuzzBacktickIdent(f *testing.F) {
+	for _, s := range []string{"a", "a`b", "``", "odd name", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := mysqlIdent(s)
+		if err != nil {
+			return
+		}
+		got, n, ok := backtickIdent(q + " rest")
+		if !ok || got != s || n != len(q) {
+			t.Fatalf("backtickIdent(%q) = %q, %d, %v", q, got, n, ok)
+		}
+	})
+}
