@@ -94,6 +94,10 @@ type MoveSyncFilesResult struct {
 	TotalFiles int64   `json:"total_files"`
 	Percent    int     `json:"percent"`
 	Seconds    float64 `json:"seconds"`
+	// NotCarried names the files copied differently on purpose (set-user-ID
+	// and set-group-ID bits dropped) or not at all (device files), each
+	// with what happens to it.
+	NotCarried []string `json:"not_carried,omitempty"`
 }
 
 // TableSum is one table's row count and checksum on one host, or one

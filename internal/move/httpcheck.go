@@ -44,6 +44,9 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 		// What the sync changed on the way (a definer mapped to the
 		// order's own account, events waiting for cutover) is said here.
 		rep.Notes = append(rep.Notes, last.DB.Notes...)
+		for _, n := range last.Files.NotCarried {
+			rep.Notes = append(rep.Notes, "not carried: "+n)
+		}
 	}
 	var bad []string
 	for i, t := range rep.Tables {

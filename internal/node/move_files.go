@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -161,6 +162,9 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 	res := parseRsyncStats(strings.Join(stats, "\n"))
 	res.Percent = 100
 	res.Seconds = roundSeconds(time.Since(start))
+	if res.NotCarried, err = notCarried(p.OrderDir); err != nil {
+		m.log.Warn("move sync: could not list what is not carried", "move", p.MoveID, "err", err)
+	}
 	m.log.Info("move files synced", "move", p.MoveID, "bytes", res.Bytes, "files", res.Files, "total_files", res.TotalFiles, "seconds", res.Seconds)
 
 	for _, login := range p.Logins {
@@ -169,6 +173,60 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 		}
 	}
 	return res, nil
+}
+
+// maxNotCarried bounds the list of files a sync names as not carried.
+const maxNotCarried = 100
+
+// notCarried lists, relative to dir, what a sync copies differently on
+// purpose: files whose set-user-ID or set-group-ID bit the new host drops
+// (a member's file must not become a way to another account there) and
+// device files, which are not copied at all. Nothing is changed silently:
+// the sync and verify say so, file by file.
+func notCarried(dir string) ([]string, error) {
+	var out []string
+	more := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // gone while walking, or unreadable: rsync reports it
+		}
+		t := d.Type()
+		if t.IsDir() || t&fs.ModeSymlink != 0 || t&(fs.ModeNamedPipe|fs.ModeSocket) != 0 {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		var why string
+		switch {
+		case t&fs.ModeDevice != 0:
+			why = "device file, not copied"
+		default:
+			fi, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			switch m := fi.Mode(); {
+			case m&fs.ModeSetuid != 0 && m&fs.ModeSetgid != 0:
+				why = "set-user-ID and set-group-ID bits dropped on the new host"
+			case m&fs.ModeSetuid != 0:
+				why = "set-user-ID bit dropped on the new host"
+			case m&fs.ModeSetgid != 0:
+				why = "set-group-ID bit dropped on the new host"
+			}
+		}
+		if why == "" {
+			return nil
+		}
+		if len(out) < maxNotCarried {
+			out = append(out, oneLine(rel, 200)+": "+why)
+		} else {
+			more++
+		}
+		return nil
+	})
+	if more > 0 {
+		out = append(out, fmt.Sprintf("and %d more", more))
+	}
+	return out, err
 }
 
 // roundSeconds is d in seconds with millisecond precision.

@@ -2,9 +2,11 @@ package node
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,7 +74,7 @@ func TestParseRsyncOutputGolden(t *testing.T) {
 		if last != tt.last {
 			t.Errorf("%s: last progress %+v, want %+v", tt.file, last, tt.last)
 		}
-		if got := parseRsyncStats(stats); got != tt.stats {
+		if got := parseRsyncStats(stats); !reflect.DeepEqual(got, tt.stats) {
 			t.Errorf("%s: stats %+v, want %+v", tt.file, got, tt.stats)
 		}
 	}
@@ -183,5 +185,33 @@ func TestRsyncFailureSaysWhatTheExitCodeMeans(t *testing.T) {
 		if got := rsyncFailure(c.err, c.stderr); got != c.want {
 			t.Errorf("rsyncFailure(%v, %q)\n = %q\nwant %q", c.err, c.stderr, got, c.want)
 		}
+	}
+}
+
+func TestNotCarried(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]fs.FileMode{"web/suid": 0o755 | fs.ModeSetuid, "web/sgid": 0o755 | fs.ModeSetgid, "web/plain": 0o644} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A set-group-ID directory (web/ uses one) is carried as it is.
+	if err := os.Chmod(filepath.Join(dir, "web"), 0o755|fs.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	got, err := notCarried(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"web/sgid: set-group-ID bit dropped on the new host", "web/suid: set-user-ID bit dropped on the new host"}
+	if !slices.Equal(got, want) {
+		t.Errorf("notCarried = %q, want %q", got, want)
 	}
 }

@@ -55,6 +55,7 @@ func TestMoveLab(t *testing.T) {
 	web1.run("chmod", "0640", dir+"/web/sub/data.txt")
 	web1.run("chmod", "2750", dir+"/web/sub")
 	web1.run("chmod", "4755", dir+"/web/suid")
+	web1.run("mknod", dir+"/web/null", "c", "1", "3")
 	web1.run("ln", dir+"/web/index.html", dir+"/web/hardlink.html")
 	web1.run("ln", "-s", "index.html", dir+"/web/link.html")
 	web1.run("setfacl", "-m", "u:blogger:r", dir+"/web/acl.txt")
@@ -177,6 +178,12 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 	}
 	if got := web2.run("stat", "-c", "%a", dir+"/web/suid"); got != "755" {
 		t.Errorf("set-user-ID file arrived with mode %s, want 755", got)
+	}
+	if web2.exists(dir + "/web/null") {
+		t.Error("a device file arrived on web2")
+	}
+	if want := []string{"web/null: device file, not copied", "web/suid: set-user-ID bit dropped on the new host"}; !slices.Equal(sf.NotCarried, want) {
+		t.Errorf("the sync names as not carried %q, want %q", sf.NotCarried, want)
 	}
 	if got := web2.run("crontab", "-u", "shopper", "-l"); !strings.Contains(got, "*/5 * * * * echo by hand") {
 		t.Errorf("crontab on web2: %q", got)
