@@ -450,6 +450,116 @@ func (m *mover) pgDumpArgv(db string) []string {
 	return append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--no-owner", "--quote-all-identifiers", "-d", db)
 }
 
+// pgDataDumpArgv dumps the rows of tables and the values of sequences of
+// db (quoted, qualified names, matched exactly).
+func (m *mover) pgDataDumpArgv(db string, tables, sequences []string) []string {
+	argv := append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--data-only", "--no-owner", "--strict-names", "-d", db)
+	for _, t := range slices.Concat(tables, sequences) {
+		argv = append(argv, "-t", t)
+	}
+	return argv
+}
+
+// pgRowCopy is a re-sync of rows alone: the tables to empty and fill
+// again, the sequences to set, and the statement that empties them.
+type pgRowCopy struct {
+	tables, sequences []string
+	truncate          string
+}
+
+// pgRowsOnly says whether the differences between old and cur are rows
+// and sequence values alone (no definition, no object, no table added or
+// gone), and if so which tables and sequences a re-sync copies: the
+// changed tables and every table whose foreign keys refer to one of them,
+// unless one of those has a trigger, which would fire on the new host
+// while the rows load (then the whole database is loaded instead).
+func (m *mover) pgRowsOnly(ctx context.Context, db string, old, cur []model.TableSum, full bool) (pgRowCopy, bool, error) {
+	if full || len(old) != len(cur) {
+		return pgRowCopy{}, false, nil
+	}
+	have := map[string]model.TableSum{}
+	for _, s := range cur {
+		have[s.Key()] = s
+	}
+	var rc pgRowCopy
+	for _, s := range old {
+		n, ok := have[s.Key()]
+		switch {
+		case !ok:
+			return pgRowCopy{}, false, nil
+		case n.Rows == s.Rows && n.Checksum == s.Checksum:
+		case s.Kind == "" && ddlHash(n.Checksum) == ddlHash(s.Checksum):
+			rc.tables = append(rc.tables, s.Table)
+		case s.Kind == "sequence" && n.Checksum == s.Checksum:
+			rc.sequences = append(rc.sequences, s.Table)
+		default:
+			return pgRowCopy{}, false, nil
+		}
+	}
+	if len(rc.tables) > 0 {
+		const q = `WITH rel AS (SELECT c.oid, format('%s.%s', quote_ident(n.nspname), quote_ident(c.relname)) AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace)
+SELECT json_build_array(a.name, b.name) FROM pg_constraint k JOIN rel a ON a.oid = k.conrelid JOIN rel b ON b.oid = k.confrelid WHERE k.contype = 'f'
+UNION ALL SELECT json_build_array(a.name, '') FROM pg_trigger t JOIN rel a ON a.oid = t.tgrelid WHERE NOT t.tgisinternal;
+`
+		out, err := m.a.run(ctx, []byte(q), m.psqlArgv(db)...)
+		if err != nil {
+			return pgRowCopy{}, false, fmt.Errorf("database %s: foreign keys and triggers: %w", db, err)
+		}
+		var edges [][2]string
+		triggered := map[string]bool{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var e [2]string
+			if l == "" {
+				continue
+			}
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				return pgRowCopy{}, false, fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
+			}
+			if e[1] == "" {
+				triggered[e[0]] = true
+			} else {
+				edges = append(edges, e)
+			}
+		}
+		rc.tables = closeOverReferences(rc.tables, edges)
+		for _, t := range rc.tables {
+			if triggered[t] {
+				return pgRowCopy{}, false, nil
+			}
+		}
+		rc.truncate = "TRUNCATE " + strings.Join(rc.tables, ", ") + ";\n"
+	}
+	return rc, true, nil
+}
+
+// ddlHash is the part of a table's checksum that covers its definition.
+func ddlHash(sum string) string { return sum[strings.LastIndexByte(sum, '-')+1:] }
+
+// closeOverReferences returns tables with every table that refers to one of
+// them (edges are referencing → referenced), sorted.
+func closeOverReferences(tables []string, edges [][2]string) []string {
+	in := map[string]bool{}
+	for _, t := range tables {
+		in[t] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, e := range edges {
+			if in[e[1]] && !in[e[0]] {
+				in[e[0]] = true
+				changed = true
+			}
+		}
+	}
+	out := make([]string, 0, len(in))
+	for t := range in {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
@@ -618,7 +728,29 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 	switch db.Engine {
 	case "pgsql":
 		toCopy, toDrop := planTableCopy(old, cur, full)
-		if len(toCopy) > 0 || len(toDrop) > 0 {
+		if len(toCopy) == 0 && len(toDrop) == 0 {
+			break
+		}
+		rows, ok, err := m.pgRowsOnly(ctx, db.Name, old, cur, full)
+		if err != nil {
+			return dbSync{}, err
+		}
+		if ok {
+			// Only rows and sequence values changed: those tables (with the
+			// tables whose foreign keys refer to them) are emptied and
+			// filled again in one transaction, and the sequences set.
+			if err := m.streamToRemote(ctx, t, m.pgDataDumpArgv(db.Name, rows.tables, rows.sequences), rows.truncate, load, counted); err != nil {
+				return dbSync{}, err
+			}
+			for _, n := range rows.tables {
+				copied[model.TableSum{DB: db.Name, Table: n}.Key()] = true
+			}
+			for _, n := range rows.sequences {
+				copied[model.TableSum{DB: db.Name, Kind: "sequence", Table: n}.Key()] = true
+			}
+			break
+		}
+		{
 			owner, err := pgIdent(db.Owner)
 			if err != nil {
 				return dbSync{}, err

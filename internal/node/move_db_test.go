@@ -91,3 +91,19 @@ func TestCheckObjectName(t *testing.T) {
 		}
 	}
 }
+func TestCloseOverReferences(t *testing.T) {
+	edges := [][2]string{
+		{"public.lines", "public.orders"}, // lines → orders
+		{"public.orders", "public.users"},
+		{"public.notes", "public.lines"},
+		{"public.tags", "public.other"},
+	}
+	got := closeOverReferences([]string{"public.users"}, edges)
+	want := []string{"public.lines", "public.notes", "public.orders", "public.users"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("closeOverReferences = %q, want %q", got, want)
+	}
+	if got := closeOverReferences([]string{"public.notes"}, edges); !reflect.DeepEqual(got, []string{"public.notes"}) {
+		t.Errorf("a table nobody refers to: %q", got)
+	}
+}
