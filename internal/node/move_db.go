@@ -41,14 +41,14 @@ func checkObjectName(db, name string) error {
 func (m *mover) tableSums(ctx context.Context, db model.MoveDB) ([]model.TableSum, error) {
 	switch db.Engine {
 	case "mysql":
-		return m.mysqlSums(ctx, db.Name)
+		return m.mysqlSums(ctx, db.Name, db.Users)
 	case "pgsql":
 		return m.pgSums(ctx, db.Name)
 	}
 	return nil, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
 }
 
-func (m *mover) mysqlSums(ctx context.Context, name string) ([]model.TableSum, error) {
+func (m *mover) mysqlSums(ctx context.Context, name string, users []string) ([]model.TableSum, error) {
 	conn, err := m.a.mysqlConn(ctx)
 	if err != nil {
 		return nil, err
@@ -124,7 +124,11 @@ func (m *mover) mysqlSums(ctx context.Context, name string) ([]model.TableSum, e
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range objs {
+	grants, _, err := mysqlGrants(ctx, conn, name, users)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range append(objs, grants...) {
 		if err := checkObjectName(name, o.Name); err != nil {
 			return nil, err
 		}
@@ -799,17 +803,24 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 			return dbSync{}, err
 		}
 		objs, err := mysqlObjects(ctx, conn, db.Name)
+		if err != nil {
+			conn.Close()
+			return dbSync{}, err
+		}
+		grants, foreign, err := mysqlGrants(ctx, conn, db.Name, db.Users)
 		conn.Close()
 		if err != nil {
 			return dbSync{}, err
 		}
+		objs = append(objs, grants...)
+		res.notes = append(res.notes, foreign...)
 		create, drop := planObjects(db.Name, objs, cur, toCopy, full, final)
 		if len(create) > 0 || len(drop) > 0 {
 			notes, err := m.sendObjects(ctx, t, db, mysqlObjectsRequest{Drop: drop, Create: create, Final: final})
 			if err != nil {
 				return dbSync{}, err
 			}
-			res.notes = notes
+			res.notes = append(res.notes, notes...)
 		}
 		for _, o := range create {
 			copied[model.TableSum{DB: db.Name, Kind: o.Kind, Table: o.Name}.Key()] = true

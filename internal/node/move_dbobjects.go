@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/go-sql-driver/mysql"
+
 	"ferry/internal/model"
 )
 
@@ -36,6 +38,22 @@ type mysqlObject struct {
 	Collation string `json:"collation_connection,omitempty"`
 	// Enabled (event) says the event is enabled on the old host.
 	Enabled bool `json:"enabled,omitempty"`
+	// Grant (grant) is a table's, its columns' or a routine's privileges
+	// for one of the order's users.
+	Grant *mysqlGrant `json:"grant,omitempty"`
+}
+
+// mysqlGrant is what one of the order's users may do with one table (and
+// its columns) or one routine, beyond the whole-database grant its
+// mysql-user item gives.
+type mysqlGrant struct {
+	User string `json:"user"` // at localhost
+	// On is "table" (Object is a table, Columns its column privileges),
+	// "procedure" or "function".
+	On      string   `json:"on"`
+	Object  string   `json:"object"`
+	Privs   []string `json:"privs,omitempty"`
+	Columns []string `json:"columns,omitempty"` // "Select\x00col"
 }
 
 // mysqlObjectsRequest is what the old host sends with ferry-objects.
@@ -53,7 +71,7 @@ type mysqlObjectsReply struct {
 
 // The order in which objects are made: a view may call a function, a
 // trigger or an event may use all of them.
-var mysqlObjectRank = map[string]int{"database": 0, "function": 1, "procedure": 2, "view": 3, "trigger": 4, "event": 5}
+var mysqlObjectRank = map[string]int{"database": 0, "function": 1, "procedure": 2, "view": 3, "trigger": 4, "event": 5, "grant": 6}
 
 // mysqlObjects reads every object of database db other than its tables.
 // It reads them with db as the default database, so that SHOW CREATE names
@@ -131,6 +149,142 @@ func mysqlObjects(ctx context.Context, pool *sql.DB, db string) ([]mysqlObject, 
 	return objs, nil
 }
 
+// mysqlPrivileges are the table, column and routine privileges a grant may
+// carry, as the grant tables spell them.
+var mysqlPrivileges = map[string]bool{
+	"Select": true, "Insert": true, "Update": true, "Delete": true, "Create": true, "Drop": true,
+	"References": true, "Index": true, "Alter": true, "Create View": true, "Show view": true,
+	"Trigger": true, "Delete versioning rows": true, "Execute": true, "Alter Routine": true, "Grant": true,
+}
+
+// mysqlGrants reads the table-, column- and routine-level grants on db: as
+// objects for the order's users (so that they are compared and copied),
+// and as notes for every other account, whose grants stay behind.
+func mysqlGrants(ctx context.Context, conn *sql.DB, db string, users []string) (objs []mysqlObject, foreign []string, err error) {
+	byKey := map[string]*mysqlGrant{}
+	var keys []string
+	add := func(user, host, on, object string) *mysqlGrant {
+		if host != "localhost" || !slices.Contains(users, user) {
+			note := fmt.Sprintf("grant on %s %s.%s to %s@%s not carried: not one of the order's mysql-users", on, db, object, user, host)
+			if !slices.Contains(foreign, note) {
+				foreign = append(foreign, note)
+			}
+			return nil
+		}
+		k := user + "\x00" + on + "\x00" + object
+		g, ok := byKey[k]
+		if !ok {
+			g = &mysqlGrant{User: user, On: on, Object: object}
+			byKey[k] = g
+			keys = append(keys, k)
+		}
+		return g
+	}
+	queries := []string{
+		"SELECT User, Host, 'table', Table_name, Table_priv, '' FROM mysql.tables_priv WHERE Db = ?",
+		"SELECT User, Host, 'table', Table_name, Column_priv, Column_name FROM mysql.columns_priv WHERE Db = ?",
+		"SELECT User, Host, LOWER(Routine_type), Routine_name, Proc_priv, '' FROM mysql.procs_priv WHERE Db = ?",
+	}
+	for _, q := range queries {
+		rows, err := conn.QueryContext(ctx, q, db)
+		if err != nil {
+			return nil, nil, fmt.Errorf("database %s: read grants: %w", db, err)
+		}
+		for rows.Next() {
+			var user, host, on, object, privs, column string
+			if err := rows.Scan(&user, &host, &on, &object, &privs, &column); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("database %s: read grants: %w", db, err)
+			}
+			g := add(user, host, on, object)
+			if g == nil || privs == "" {
+				continue
+			}
+			for _, p := range strings.Split(privs, ",") {
+				if column != "" {
+					g.Columns = append(g.Columns, p+"\x00"+column)
+				} else {
+					g.Privs = append(g.Privs, p)
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("database %s: read grants: %w", db, err)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		g := byKey[k]
+		slices.Sort(g.Privs)
+		slices.Sort(g.Columns)
+		if len(g.Privs) == 0 && len(g.Columns) == 0 {
+			continue
+		}
+		objs = append(objs, mysqlObject{Kind: "grant", Name: g.User + " on " + g.On + " " + g.Object, Create: g.text(), Grant: g})
+	}
+	return objs, foreign, nil
+}
+
+// text is the grant's privileges in one canonical line, for its checksum.
+func (g *mysqlGrant) text() string {
+	return strings.Join(g.Privs, ",") + ";" + strings.ReplaceAll(strings.Join(g.Columns, ","), "\x00", " ")
+}
+
+// statements are what gives the grant on this host: two revokes of what
+// the user had on the object (either may find nothing), then the grant.
+func (g *mysqlGrant) statements(db string, users []string) ([]string, error) {
+	if !slices.Contains(users, g.User) {
+		return nil, fmt.Errorf("%s is not one of the order's mysql-users", g.User)
+	}
+	acct, err := mysqlAccount(g.User)
+	if err != nil {
+		return nil, err
+	}
+	// Below the database level a name is no pattern: no escaping.
+	dbq, err := mysqlIdent(db)
+	if err != nil {
+		return nil, err
+	}
+	oq, err := mysqlIdent(g.Object)
+	if err != nil {
+		return nil, err
+	}
+	on := dbq + "." + oq
+	switch g.On {
+	case "table":
+	case "procedure", "function":
+		on = strings.ToUpper(g.On) + " " + on
+	default:
+		return nil, fmt.Errorf("a grant on a %q", g.On)
+	}
+	var privs []string
+	withGrant := ""
+	for _, p := range g.Privs {
+		switch {
+		case p == "Grant":
+			withGrant = " WITH GRANT OPTION"
+		case mysqlPrivileges[p]:
+			privs = append(privs, strings.ToUpper(p))
+		default:
+			return nil, fmt.Errorf("privilege %q", p)
+		}
+	}
+	for _, pc := range g.Columns {
+		p, col, ok := strings.Cut(pc, "\x00")
+		cq, err := mysqlIdent(col)
+		if !ok || err != nil || !mysqlPrivileges[p] || g.On != "table" {
+			return nil, fmt.Errorf("column privilege %q", pc)
+		}
+		privs = append(privs, strings.ToUpper(p)+" ("+cq+")")
+	}
+	if len(privs) == 0 {
+		return nil, errors.New("no privileges")
+	}
+	return []string{"REVOKE ALL PRIVILEGES ON " + on + " FROM " + acct, "REVOKE GRANT OPTION ON " + on + " FROM " + acct,
+		"GRANT " + strings.Join(privs, ", ") + " ON " + on + " TO " + acct + withGrant}, nil
+}
+
 // showCreate runs a SHOW CREATE statement and returns its one row by
 // column name.
 func showCreate(ctx context.Context, conn *sql.Conn, q string) (map[string]string, error) {
@@ -169,7 +323,7 @@ func showCreate(ctx context.Context, conn *sql.Conn, q string) (map[string]strin
 // event, without whether it is enabled (kept disabled there until cutover).
 func mysqlObjectSum(db string, o mysqlObject) (model.TableSum, error) {
 	def := o.Create
-	if o.Kind != "database" {
+	if o.Kind != "database" && o.Kind != "grant" {
 		d, err := splitDefiner(o.Create)
 		if err != nil {
 			return model.TableSum{}, fmt.Errorf("database %s: %s %s: %w", db, o.Kind, o.Name, err)
@@ -358,6 +512,12 @@ func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Re
 		if err != nil {
 			return err
 		}
+		if o.Kind == "grant" {
+			if err := m.revokeGrant(ctx, c, db, o); err != nil {
+				return err
+			}
+			continue
+		}
 		if r, ok := mysqlObjectRank[o.Kind]; !ok || r == 0 {
 			return receiveRefused("drop %s %q: not an object ferry drops", o.Kind, o.Name)
 		}
@@ -414,6 +574,21 @@ func (m *mover) makeViews(ctx context.Context, c *sql.Conn, db model.MoveDB, vie
 // makeObject makes one object with the session settings it was made with.
 func (m *mover) makeObject(ctx context.Context, c *sql.Conn, db model.MoveDB, o mysqlObject, final bool, reply *mysqlObjectsReply) error {
 	what := fmt.Sprintf("database %s: %s %s", db.Name, o.Kind, o.Name)
+	if o.Kind == "grant" {
+		if o.Grant == nil {
+			return fmt.Errorf("%s: no privileges sent", what)
+		}
+		stmts, err := o.Grant.statements(db.Name, db.Users)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		for i, q := range stmts {
+			if _, err := c.ExecContext(ctx, q); err != nil && !(i < 2 && isNoSuchGrant(err)) {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+		}
+		return nil
+	}
 	if o.Kind == "database" {
 		cs, coll, ok := strings.Cut(o.Create, " ")
 		if !ok || !charsetRe.MatchString(cs) || !charsetRe.MatchString(coll) {
@@ -469,6 +644,34 @@ func (m *mover) makeObject(ctx context.Context, c *sql.Conn, db model.MoveDB, o 
 		reply.Notes = append(reply.Notes, fmt.Sprintf("event %s.%s is kept disabled on the new host until cutover", db.Name, o.Name))
 	}
 	return nil
+}
+
+// revokeGrant takes away a grant gone on the old host. Only its name is
+// sent ("user on table t"); the user must be one of the order's.
+func (m *mover) revokeGrant(ctx context.Context, c *sql.Conn, db model.MoveDB, o mysqlObject) error {
+	user, rest, ok := strings.Cut(o.Name, " on ")
+	on, object, ok2 := strings.Cut(rest, " ")
+	if !ok || !ok2 {
+		return receiveRefused("grant %q: not user on kind object", o.Name)
+	}
+	g := mysqlGrant{User: user, On: on, Object: object, Privs: []string{"Select"}}
+	stmts, err := g.statements(db.Name, db.Users)
+	if err != nil {
+		return fmt.Errorf("database %s: grant %s: %w", db.Name, o.Name, err)
+	}
+	for _, q := range stmts[:2] {
+		if _, err := c.ExecContext(ctx, q); err != nil && !isNoSuchGrant(err) {
+			return fmt.Errorf("database %s: revoke %s: %w", db.Name, o.Name, err)
+		}
+	}
+	return nil
+}
+
+// isNoSuchGrant reports MariaDB's "there is no such grant" errors: a revoke
+// of nothing.
+func isNoSuchGrant(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1141 || me.Number == 1147 || me.Number == 1403)
 }
 
 // planObjects returns the objects of database db to make on the new host

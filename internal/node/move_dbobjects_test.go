@@ -190,3 +190,32 @@ func FuzzBacktickIdent(f *testing.F) {
 		}
 	})
 }
+
+func TestMySQLGrantStatements(t *testing.T) {
+	g := mysqlGrant{User: "shop", On: "table", Object: "my_orders", Privs: []string{"Grant", "Update"}, Columns: []string{"Select\x00na`me"}}
+	got, err := g.statements("my_db", []string{"shop"})
+	want := []string{
+		"REVOKE ALL PRIVILEGES ON `my_db`.`my_orders` FROM 'shop'@'localhost'",
+		"REVOKE GRANT OPTION ON `my_db`.`my_orders` FROM 'shop'@'localhost'",
+		"GRANT UPDATE, SELECT (`na``me`) ON `my_db`.`my_orders` TO 'shop'@'localhost' WITH GRANT OPTION",
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("statements:\n got %q %v\nwant %q", got, err, want)
+	}
+	r := mysqlGrant{User: "shop", On: "procedure", Object: "p", Privs: []string{"Execute"}}
+	if got, err := r.statements("d", []string{"shop"}); err != nil || got[2] != "GRANT EXECUTE ON PROCEDURE `d`.`p` TO 'shop'@'localhost'" {
+		t.Errorf("routine grant: %q %v", got, err)
+	}
+	for _, bad := range []mysqlGrant{
+		{User: "root", On: "table", Object: "t", Privs: []string{"Select"}},                    // not the order's
+		{User: "shop", On: "table", Object: "t", Privs: []string{"Super"}},                     // not a table privilege
+		{User: "shop", On: "table", Object: "t", Privs: []string{"Select ON *.* TO x; GRANT"}}, // not a word
+		{User: "shop", On: "database", Object: "t", Privs: []string{"Select"}},
+		{User: "shop", On: "procedure", Object: "p", Columns: []string{"Select\x00c"}},
+		{User: "shop", On: "table", Object: "t"},
+	} {
+		if got, err := bad.statements("d", []string{"shop"}); err == nil {
+			t.Errorf("%+v made %q", bad, got)
+		}
+	}
+}

@@ -94,6 +94,11 @@ INSERT INTO order_lines SELECT seq, seq FROM seq_1_to_200;`)
 		"CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;\n"+
 		"CREATE EVENT tidy ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DO DELETE FROM audit;\n"+
 		"CREATE EVENT later ON SCHEDULE AT '2031-01-01 00:00:00' ON COMPLETION PRESERVE DISABLE DO DELETE FROM audit;")
+	// Grants below the database: the order's user's are copied exactly,
+	// another account's are named as left behind.
+	web1.sql("mysql", "", "GRANT SELECT (name), UPDATE ON shop.customers TO shopuser@localhost WITH GRANT OPTION;\n"+
+		"GRANT EXECUTE ON FUNCTION shop.twice TO shopuser@localhost;\n"+
+		"CREATE USER report@localhost; GRANT SELECT ON shop.orders TO report@localhost")
 	web1.sql("pgsql", "blog", `SET ROLE blogger;
 CREATE TABLE posts (id serial PRIMARY KEY, title text NOT NULL);
 CREATE TABLE comments (id serial PRIMARY KEY, post_id int REFERENCES posts(id), body text);
@@ -200,6 +205,13 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 		t.Errorf("tables on web2: %q", got)
 	}
 	t.Logf("sync notes: %q", sd.Notes)
+	if got := web2.sql("mysql", "", "SHOW GRANTS FOR shopuser@localhost"); !strings.Contains(got, "GRANT SELECT (`name`), UPDATE ON `shop`.`customers` TO `shopuser`@`localhost` WITH GRANT OPTION") ||
+		!strings.Contains(got, "GRANT EXECUTE ON FUNCTION `shop`.`twice` TO `shopuser`@`localhost`") {
+		t.Errorf("grants of shopuser on web2:\n%s", got)
+	}
+	if !slices.Contains(sd.Notes, "grant on table shop.orders to report@localhost not carried: not one of the order's mysql-users") {
+		t.Errorf("the sync does not say report's grant stays behind: %q", sd.Notes)
+	}
 	checkMySQLObjects(t, web2, "DISABLED")
 	checkPgObjects(t, web2)
 	if !slices.Equal(sd.Dropped, []string{"shop.stale"}) {
