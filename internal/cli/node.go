@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,8 @@ type nodeOptions struct {
 	tsigFile    string
 	// metricsListen: see node_join.go.
 	metricsListen string
+	// usageEvery is how often the node measures order and database sizes.
+	usageEvery time.Duration
 }
 
 func newNodeCmd(g *globals) *cobra.Command {
@@ -61,6 +64,7 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.rfcServer, "rfc2136-server", "", "rfc2136: the primary server's IP:port")
 	f.StringVar(&opts.tsigName, "tsig-name", "", "rfc2136: TSIG key name (hmac-sha256)")
 	f.StringVar(&opts.tsigFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret")
+	f.DurationVar(&opts.usageEvery, "usage-every", 5*time.Minute, "how often to measure the orders' and databases' sizes, for move plans")
 	addNodeOpsFlags(f, &opts)
 	apply := &cobra.Command{
 		Use:    "apply --order FILE --item FILE",
@@ -130,7 +134,10 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	log = log.With("host", who.Host)
 	cfg := node.DefaultConfig()
 	cfg.Logger = log
-	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version}
+	if opts.usageEvery <= 0 {
+		return fmt.Errorf("--usage-every %s: want a positive duration", opts.usageEvery)
+	}
+	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery}
 	agentOpts.Tasks = node.MoveTasks(node.MoveConfig{Node: cfg, StateDir: opts.stateDir, Log: log})
 	h, err := c.GetHost(ctx, who.Host)
 	if err != nil {

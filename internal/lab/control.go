@@ -190,6 +190,10 @@ func agentArgs(help, ferry, server, token string, h Host) []string {
 		argv = append(argv, "--host", h.Name)
 	}
 	argv = append(argv, "--bind", h.Address)
+	if has("--usage-every") {
+		// Move plans in the lab see an order's size soon after it is made.
+		argv = append(argv, "--usage-every", "10s")
+	}
 	if hasRole(h.Roles, RoleDNS) && has("--dns-listen") {
 		argv = append(argv, "--dns-listen", net.JoinHostPort(h.Address, "53"), "--dns-ns", "ns1."+h.Name+".lab.test")
 	}

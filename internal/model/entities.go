@@ -66,6 +66,64 @@ type Heartbeat struct {
 	// SystemNames are the host's own users and groups (system ids, not
 	// the members' accounts ferry made), which no login may take.
 	SystemNames []string `json:"system_names,omitempty"`
+	// Usage is what the node last measured on its host (every few
+	// minutes); nil in a heartbeat keeps the last one.
+	Usage *HostUsage `json:"usage,omitempty"`
+}
+
+// HostUsage is what a node measured on its host.
+type HostUsage struct {
+	MeasuredAt time.Time `json:"measured_at"`
+	// Orders are the order directories under the members' root.
+	Orders []OrderUsage `json:"orders,omitempty"`
+	// Databases are every database on the host's servers with its size.
+	Databases []DatabaseUsage `json:"databases,omitempty"`
+	// Unreachable names the database servers the node could not reach,
+	// each with the error ("mariadb: …", "postgresql: …").
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+// OrderUsage is one order directory: its allocated size and the databases
+// its app configs name.
+type OrderUsage struct {
+	Dir   string `json:"dir"`
+	Bytes int64  `json:"bytes"`
+	// AppDatabases are the databases wp-config.php, settings.php,
+	// configuration.php or .env files in it name.
+	AppDatabases []UnregisteredDB `json:"app_databases,omitempty"`
+}
+
+// DatabaseUsage is one database's size on disk.
+type DatabaseUsage struct {
+	Engine string `json:"engine"` // mysql or pgsql
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// Order returns the usage of order directory dir, if it was measured.
+func (u *HostUsage) Order(dir string) (OrderUsage, bool) {
+	if u == nil {
+		return OrderUsage{}, false
+	}
+	for _, o := range u.Orders {
+		if o.Dir == dir {
+			return o, true
+		}
+	}
+	return OrderUsage{}, false
+}
+
+// Database returns the size of database name of engine, if it was measured.
+func (u *HostUsage) Database(engine, name string) (int64, bool) {
+	if u == nil {
+		return 0, false
+	}
+	for _, d := range u.Databases {
+		if d.Engine == engine && d.Name == name {
+			return d.Bytes, true
+		}
+	}
+	return 0, false
 }
 
 // HasRole reports whether h has role r.

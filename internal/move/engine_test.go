@@ -229,6 +229,53 @@ func TestGuardNameClash(t *testing.T) {
 	})
 }
 
+// The plan reads what the nodes measured: the order's size (files and
+// databases), databases its app configs name that no item registers, and
+// database servers that do not answer.
+func TestPlanUsesMeasuredUsage(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		dir := model.OrderDir("ada", "example.org")
+		now := time.Now()
+		record := func(host string, u model.HostUsage) {
+			t.Helper()
+			if err := e.st.Update(e.ctx, func(tx store.Tx) error {
+				h, err := tx.GetHost(e.ctx, host)
+				if err != nil {
+					return err
+				}
+				return tx.RecordHeartbeat(e.ctx, host, model.Heartbeat{LastSeen: &now, DiskFree: h.DiskFree, Usage: &u})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		record("web1", model.HostUsage{MeasuredAt: now,
+			Orders: []model.OrderUsage{{Dir: dir, Bytes: 300 << 20, AppDatabases: []model.UnregisteredDB{
+				{Engine: "mysql", Name: "ada_wp", Config: "web/wp-config.php"}, {Engine: "mysql", Name: "legacy", Config: "web/old/wp-config.php"}}}},
+			Databases: []model.DatabaseUsage{{Engine: "mysql", Name: "ada_wp", Bytes: 200 << 20}, {Engine: "mysql", Name: "not_ours", Bytes: 1 << 40}}})
+		record("web2", model.HostUsage{MeasuredAt: now, Unreachable: []string{"mariadb: dial unix /run/mysqld/mysqld.sock: connect: no such file or directory", "postgresql: refused"}})
+		plan, err := e.eng.Plan(e.ctx, admin, "example.org", "web2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.SizeEstimate != 500<<20 || !strings.Contains(plan.SizeSource, "measured on web1") {
+			t.Errorf("size %d from %q, want 500 MiB measured on web1", plan.SizeEstimate, plan.SizeSource)
+		}
+		if len(plan.Problems) != 1 || !strings.Contains(plan.Problems[0], "MariaDB on web2 does not answer (dial unix") {
+			t.Errorf("problems %q, want MariaDB on web2 (and nothing about PostgreSQL, which the order does not use)", plan.Problems)
+		}
+		if !slices.ContainsFunc(plan.Warnings, func(w string) bool {
+			return strings.Contains(w, "web/old/wp-config.php names mysql database legacy, which no item of the order registers")
+		}) || slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, "database ada_wp,") }) {
+			t.Errorf("warnings %q", plan.Warnings)
+		}
+		// A measurement too old to trust says nothing about servers.
+		record("web2", model.HostUsage{MeasuredAt: now.Add(-time.Hour), Unreachable: []string{"mariadb: gone"}})
+		if plan, err = e.eng.Plan(e.ctx, admin, "example.org", "web2"); err != nil || len(plan.Problems) != 0 {
+			t.Errorf("plan with an old measurement: %v, problems %q", err, plan.Problems)
+		}
+	})
+}
+
 func TestFullMove(t *testing.T) {
 	drivers(t, func(t *testing.T, e *env) {
 		v := e.start("web2")

@@ -176,9 +176,35 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to s
 		problem("order %s has no items to move", o.Identifier)
 	}
 
-	p.SizeEstimate, p.SizeSource, err = sizeEstimate(ctx, tx, o)
+	fromUsage, err := tx.HostUsage(ctx, o.Host)
 	if err != nil {
 		return nil, nil, err
+	}
+	toUsage, err := tx.HostUsage(ctx, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	if size, source, ok := measuredSize(o, src.items, fromUsage); ok {
+		p.SizeEstimate, p.SizeSource = size, source
+	} else if p.SizeEstimate, p.SizeSource, err = sizeEstimate(ctx, tx, o); err != nil {
+		return nil, nil, err
+	}
+	for _, h := range []struct {
+		name  string
+		usage *model.HostUsage
+	}{{o.Host, fromUsage}, {to, toUsage}} {
+		for _, bad := range unreachableServers(src.items, h.usage, now) {
+			problem("%s on %s does not answer (%s, measured %s); the move copies %s databases: start it, or wait for the next measurement",
+				bad.server, h.name, bad.err, h.usage.MeasuredAt.UTC().Format(time.RFC3339), bad.engine)
+		}
+	}
+	if ou, ok := fromUsage.Order(model.OrderDir(o.Member, o.Identifier)); ok {
+		for _, d := range ou.AppDatabases {
+			if !slices.ContainsFunc(src.items, func(it model.Item) bool { return registersDB(it, d.Engine, d.Name) }) {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s names %s database %s, which no item of the order registers: it is not copied (add a %s-db item for it to move it)",
+					d.Config, d.Engine, d.Name, d.Engine))
+			}
+		}
 	}
 	p.DiskFree = toHost.DiskFree
 	switch {
@@ -193,6 +219,56 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to s
 	}
 	p.Steps = planSteps(p)
 	return p, src, nil
+}
+
+// UsageMaxAge is how old a node's measurement may be for a plan to trust
+// what it says about servers that do not answer.
+const UsageMaxAge = 15 * time.Minute
+
+// measuredSize is the order's size as the old host's node last measured it:
+// its directory and its databases.
+func measuredSize(o model.Order, items []model.Item, u *model.HostUsage) (int64, string, bool) {
+	ou, ok := u.Order(model.OrderDir(o.Member, o.Identifier))
+	if !ok {
+		return 0, "", false
+	}
+	size := ou.Bytes
+	for _, it := range items {
+		for _, engine := range []string{"mysql", "pgsql"} {
+			if registersDB(it, engine, it.Spec.Name) {
+				n, _ := u.Database(engine, it.Spec.Name)
+				size += n
+			}
+		}
+	}
+	return size, fmt.Sprintf("files and databases measured on %s at %s", o.Host, u.MeasuredAt.UTC().Format(time.RFC3339)), true
+}
+
+// registersDB reports whether it is the database item of engine and name.
+func registersDB(it model.Item, engine, name string) bool {
+	return it.Spec.Name == name && (engine == "mysql" && it.Kind == model.KindMySQLDB || engine == "pgsql" && it.Kind == model.KindPgSQLDB)
+}
+
+type unreachable struct{ server, engine, err string }
+
+// unreachableServers are the database servers a recent measurement found
+// not answering, of the engines the order's databases use.
+func unreachableServers(items []model.Item, u *model.HostUsage, now time.Time) []unreachable {
+	if u == nil || now.Sub(u.MeasuredAt) > UsageMaxAge {
+		return nil
+	}
+	var out []unreachable
+	for _, s := range []unreachable{{"MariaDB", "mysql", "mariadb: "}, {"PostgreSQL", "pgsql", "postgresql: "}} {
+		if !slices.ContainsFunc(items, func(it model.Item) bool { return registersDB(it, s.engine, it.Spec.Name) }) {
+			continue
+		}
+		for _, msg := range u.Unreachable {
+			if rest, ok := strings.CutPrefix(msg, s.err); ok {
+				out = append(out, unreachable{s.server, s.engine, rest})
+			}
+		}
+	}
+	return out
 }
 
 // sizeEstimate is the order's tree size from the newest sync of an earlier

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,10 @@ type AgentOptions struct {
 	// DiskPath is the file system whose free space the heartbeat reports
 	// (default /home).
 	DiskPath string
+	// UsageEvery is how often the node measures its orders' and
+	// databases' sizes for move plans (default 5 min; the first right
+	// after start).
+	UsageEvery time.Duration
 }
 
 // Agent is the node agent: it pulls its host's work from the control
@@ -48,6 +53,8 @@ type AgentOptions struct {
 type Agent struct {
 	opts AgentOptions
 	log  *slog.Logger
+	// usage is the newest measurement not yet sent in a heartbeat.
+	usage atomic.Pointer[model.HostUsage]
 }
 
 // NewAgent returns an agent.
@@ -60,6 +67,9 @@ func NewAgent(opts AgentOptions) *Agent {
 	}
 	if opts.DiskPath == "" {
 		opts.DiskPath = "/home"
+	}
+	if opts.UsageEvery == 0 {
+		opts.UsageEvery = 5 * time.Minute
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -78,6 +88,9 @@ func NewAgent(opts AgentOptions) *Agent {
 // retries with exponential backoff up to 30 s.
 func (a *Agent) Run(ctx context.Context) error {
 	go a.heartbeats(ctx)
+	if a.opts.Applier != nil {
+		go a.measureUsage(ctx)
+	}
 	if a.opts.DNS != nil {
 		if err := a.syncAllDNS(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("initial dns sync failed; serving the records kept on this host", "err", err)
@@ -313,14 +326,29 @@ func (a *Agent) heartbeats(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		hb := a.heartbeat()
+		hb.Usage = a.usage.Load()
 		if err := a.opts.Client.Heartbeat(ctx, hb); err != nil && ctx.Err() == nil {
 			a.log.Debug("heartbeat failed", "err", err)
+		} else if err == nil && hb.Usage != nil {
+			a.usage.CompareAndSwap(hb.Usage, nil) // sent; a newer one waits
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// measureUsage measures the host's usage now and every UsageEvery, for
+// the next heartbeat to carry.
+func (a *Agent) measureUsage(ctx context.Context) {
+	for ctx.Err() == nil {
+		start := time.Now()
+		u := a.opts.Applier.MeasureUsage(ctx)
+		a.usage.Store(&u)
+		a.log.Debug("usage measured", "orders", len(u.Orders), "databases", len(u.Databases), "unreachable", u.Unreachable, "took", time.Since(start).Round(time.Millisecond))
+		sleep(ctx, a.opts.UsageEvery)
 	}
 }
 

@@ -99,7 +99,33 @@ func (t *tx) RecordHeartbeat(ctx context.Context, host string, hb model.Heartbea
 	if err != nil || hb.SystemNames == nil {
 		names = []byte("[]")
 	}
+	if hb.Usage != nil {
+		usage, err := json.Marshal(hb.Usage)
+		if err != nil {
+			return fmt.Errorf("record heartbeat of %s: usage: %w", host, err)
+		}
+		if err := t.change(ctx, "record usage of "+host, nil, "UPDATE hosts SET usage_report = ? WHERE name = ?", string(usage), host); err != nil {
+			return err
+		}
+	}
 	return t.change(ctx, "record heartbeat of "+host, nil,
 		"UPDATE hosts SET last_seen = ?, disk_free = ?, disk_used = ?, load_avg = ?, version = ?, system_names = ? WHERE name = ?",
 		seen, hb.DiskFree, hb.DiskUsed, hb.Load, hb.Version, string(names), host)
+}
+
+// HostUsage returns what the host's node last measured, or nil if it has
+// not yet.
+func (t *tx) HostUsage(ctx context.Context, host string) (*model.HostUsage, error) {
+	var raw string
+	if err := t.queryRow(ctx, "SELECT usage_report FROM hosts WHERE name = ?", host).Scan(&raw); err != nil {
+		return nil, failed(err, "usage of host "+host, nil)
+	}
+	if raw == "" || raw == "{}" {
+		return nil, nil
+	}
+	var u model.HostUsage
+	if err := json.Unmarshal([]byte(raw), &u); err != nil {
+		return nil, fmt.Errorf("usage of host %s: %w", host, err)
+	}
+	return &u, nil
 }

@@ -130,6 +130,9 @@ type Tx interface {
 	// SystemNames returns the system users and groups a host's node last
 	// reported in its heartbeat.
 	SystemNames(ctx context.Context, host string) ([]string, error)
+	// HostUsage returns what a host's node last measured (order and
+	// database sizes), or nil before its first measurement.
+	HostUsage(ctx context.Context, host string) (*model.HostUsage, error)
 
 	CreateToken(ctx context.Context, t *model.Token) error
 	// TokenByHash finds a token, revoked or not, by its secret's SHA-256.

@@ -1,0 +1,171 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"ferry/internal/model"
+)
+
+// MeasureUsage measures what move plans need to know of this host: the
+// allocated size of every order directory (hard links counted once) with
+// the databases its app configs name, every database's size, and which
+// database servers do not answer. It reads; it changes nothing. A server
+// that is not installed shows as unreachable, which matters only to orders
+// with databases of its engine.
+func (a *Applier) MeasureUsage(ctx context.Context) model.HostUsage {
+	u := model.HostUsage{MeasuredAt: time.Now().UTC()}
+	members, _ := os.ReadDir(a.cfg.MembersRoot)
+	for _, m := range members {
+		if !m.IsDir() {
+			continue
+		}
+		sites, _ := os.ReadDir(filepath.Join(a.cfg.MembersRoot, m.Name(), "sites"))
+		for _, s := range sites {
+			if !s.IsDir() || ctx.Err() != nil {
+				continue
+			}
+			dir := filepath.Join(a.cfg.MembersRoot, m.Name(), "sites", s.Name())
+			o := model.OrderUsage{Dir: dir, Bytes: allocatedBytes(dir)}
+			o.AppDatabases, _ = scanAppDatabases(dir, nil)
+			u.Orders = append(u.Orders, o)
+		}
+	}
+	if dbs, err := a.mysqlSizes(ctx); err != nil {
+		u.Unreachable = append(u.Unreachable, "mariadb: "+err.Error())
+	} else {
+		u.Databases = append(u.Databases, dbs...)
+	}
+	if dbs, err := a.pgSizes(ctx); err != nil {
+		u.Unreachable = append(u.Unreachable, "postgresql: "+err.Error())
+	} else {
+		u.Databases = append(u.Databases, dbs...)
+	}
+	return u
+}
+
+// allocatedBytes is what the tree at dir takes on disk: allocated blocks,
+// each hard-linked file once.
+func allocatedBytes(dir string) int64 {
+	var total int64
+	seen := map[[2]uint64]bool{}
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			total += fi.Size()
+			return nil
+		}
+		if st.Nlink > 1 && !fi.IsDir() {
+			k := [2]uint64{st.Dev, st.Ino}
+			if seen[k] {
+				return nil
+			}
+			seen[k] = true
+		}
+		total += st.Blocks * 512
+		return nil
+	})
+	return total
+}
+
+// mysqlSizes is every MariaDB database but the server's own, with the size
+// of its tables' data and indexes.
+func (a *Applier) mysqlSizes(ctx context.Context) ([]model.DatabaseUsage, error) {
+	conn, err := a.mysqlConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, `SELECT s.SCHEMA_NAME, COALESCE(SUM(t.DATA_LENGTH + t.INDEX_LENGTH), 0)
+FROM information_schema.SCHEMATA s LEFT JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = s.SCHEMA_NAME
+WHERE s.SCHEMA_NAME NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+GROUP BY s.SCHEMA_NAME ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []model.DatabaseUsage
+	for rows.Next() {
+		d := model.DatabaseUsage{Engine: "mysql"}
+		if err := rows.Scan(&d.Name, &d.Bytes); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// pgSizesSQL lists the databases with their sizes, one JSON array a line.
+const pgSizesSQL = `SELECT json_build_array(datname, pg_database_size(oid)) FROM pg_database
+WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY datname`
+
+// pgSizes is every PostgreSQL database but the server's own, with its size.
+func (a *Applier) pgSizes(ctx context.Context) ([]model.DatabaseUsage, error) {
+	var lines []string
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, a.cfg.PgDSN)
+	if err == nil {
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(ctx, pgSizesSQL)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			lines = append(lines, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	} else {
+		if a.cfg.PgPsql[0] == "none" {
+			return nil, err
+		}
+		out, perr := a.run(ctx, []byte(pgSizesSQL+";\n"), slices.Concat(a.cfg.PgPsql, []string{"-A", "-t"})...)
+		if perr != nil {
+			return nil, errors.Join(err, perr)
+		}
+		lines = strings.Split(strings.TrimSpace(out), "\n")
+	}
+	var out []model.DatabaseUsage
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		var row []any
+		if err := json.Unmarshal([]byte(l), &row); err != nil || len(row) != 2 {
+			return nil, fmt.Errorf("psql printed %q", oneLine(l, 200))
+		}
+		name, ok1 := row[0].(string)
+		size, ok2 := row[1].(float64)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("psql printed %q", oneLine(l, 200))
+		}
+		out = append(out, model.DatabaseUsage{Engine: "pgsql", Name: name, Bytes: int64(size)})
+	}
+	return out, nil
+}
