@@ -1205,6 +1205,11 @@ func (m *mover) verify(ctx context.Context, p model.MoveTaskPayload, progress fu
 	if res.FilesDiffering, err = m.diffFiles(ctx, p, t); err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
+	sparse, err := m.diffSparse(ctx, p, t)
+	if err != nil {
+		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+	}
+	res.FilesDiffering = append(res.FilesDiffering, sparse...)
 	for _, db := range p.Databases {
 		old, err := m.tableSums(ctx, db)
 		if err != nil {

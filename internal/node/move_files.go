@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,9 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"ferry/internal/atomicfile"
@@ -173,6 +176,66 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 		}
 	}
 	return res, nil
+}
+
+// sparseHole is how much smaller than its size a file's allocation must be
+// for verify to require the new host's copy to be sparse too.
+const sparseHole = 64 << 10
+
+// sparseFiles lists, relative to dir, the regular files allocated smaller
+// than their size minus hole, with their size and allocation.
+func sparseFiles(dir string, hole int64) map[string][2]int64 {
+	out := map[string][2]int64{}
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || len(out) >= 100_000 {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		if alloc := st.Blocks * 512; alloc+hole < fi.Size() || (hole == 0 && alloc < fi.Size()) {
+			rel, _ := filepath.Rel(dir, path)
+			out[rel] = [2]int64{fi.Size(), alloc}
+		}
+		return nil
+	})
+	return out
+}
+
+// diffSparse names the files sparse here whose copy on the new host is
+// not: rsync's dry run does not compare allocation.
+func (m *mover) diffSparse(ctx context.Context, p model.MoveTaskPayload, t moveTarget) ([]string, error) {
+	here := sparseFiles(p.OrderDir, sparseHole)
+	if len(here) == 0 {
+		return nil, nil
+	}
+	var out strings.Builder
+	errOut, err := runStreaming(ctx, t.command(receiveSparse), nil, func(s string, newline bool) {
+		out.WriteString(s)
+		if newline {
+			out.WriteByte('\n')
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sparse files on %s: %s", t.host(), failureText(err, errOut))
+	}
+	var there map[string][2]int64
+	if err := json.Unmarshal([]byte(out.String()), &there); err != nil {
+		return nil, fmt.Errorf("sparse files on %s: %w", t.host(), err)
+	}
+	var diff []string
+	for rel, sa := range here {
+		if _, ok := there[rel]; !ok {
+			diff = append(diff, fmt.Sprintf("%s (sparse here, %d of %d bytes allocated; not sparse on the new host)", rel, sa[1], sa[0]))
+		}
+	}
+	slices.Sort(diff)
+	return diff, nil
 }
 
 // maxNotCarried bounds the list of files a sync names as not carried.

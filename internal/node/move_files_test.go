@@ -215,3 +215,25 @@ func TestNotCarried(t *testing.T) {
 		t.Errorf("notCarried = %q, want %q", got, want)
 	}
 }
+
+func TestSparseFiles(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "sparse.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(8 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("x"), 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.WriteFile(filepath.Join(dir, "full"), make([]byte, 256<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := sparseFiles(dir, sparseHole)
+	if sa, ok := got["sparse.img"]; !ok || sa[0] != 8<<20 || sa[1] >= 1<<20 || len(got) != 1 {
+		t.Errorf("sparseFiles = %v, want sparse.img alone (8 MiB, little allocated)", got)
+	}
+}

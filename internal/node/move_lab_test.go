@@ -56,6 +56,7 @@ func TestMoveLab(t *testing.T) {
 	web1.run("chmod", "2750", dir+"/web/sub")
 	web1.run("chmod", "4755", dir+"/web/suid")
 	web1.run("mknod", dir+"/web/null", "c", "1", "3")
+	web1.run("truncate", "-s", "16M", dir+"/web/sparse.img")
 	web1.run("ln", dir+"/web/index.html", dir+"/web/hardlink.html")
 	web1.run("ln", "-s", "index.html", dir+"/web/link.html")
 	web1.run("setfacl", "-m", "u:blogger:r", dir+"/web/acl.txt")
@@ -351,6 +352,13 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 	other[slices.Index(other, web1.addr)] = strings.TrimSuffix(web1.addr, ".11") + ".99"
 	if out, code := web1.try("", append(other, "ferry-sums mysql shop")...); code != 255 {
 		t.Errorf("from another address: exit %d: %s", code, out)
+	}
+
+	// A sparse file that lost its holes on web2 fails verify, by name.
+	web2.run("sh", "-c", "cp --sparse=never -p "+dir+"/web/sparse.img /tmp/full.img && mv /tmp/full.img "+dir+"/web/sparse.img")
+	web1.task(model.TaskMoveVerify, p, &v)
+	if !slices.ContainsFunc(v.FilesDiffering, func(f string) bool { return strings.HasPrefix(f, "web/sparse.img (sparse here") }) {
+		t.Errorf("verify after web2's copy of a sparse file was filled: files differing %q", v.FilesDiffering)
 	}
 
 	ml.siteModes(p)

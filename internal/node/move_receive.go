@@ -33,6 +33,7 @@ const (
 	receiveSums    = "ferry-sums"    // ferry-sums ENGINE DB: every table's row count and checksum
 	receiveCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
 	receiveObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
+	receiveSparse  = "ferry-sparse"  // ferry-sparse: the order directory's sparse files, as JSON
 )
 
 // receiveRequest is a command the policy allows.
@@ -51,10 +52,10 @@ type receiveRequest struct {
 const maxReceiveCommand = 4096
 
 // parseReceive checks command (the client's SSH_ORIGINAL_COMMAND) against
-// the move's policy and returns what it asks for, or a refusal. Only five
-// shapes pass: rsync's receiving server into the order directory, a load
-// into one of the move's databases, the checksums or the objects of one of
-// them, and the
+// the move's policy and returns what it asks for, or a refusal. Only these
+// pass: rsync's receiving server into the order directory, a load into one
+// of the move's databases, the checksums or the objects of one of them,
+// the list of the order directory's sparse files, and the
 // crontab lines of one of the order's logins.
 func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 	if command == "" {
@@ -89,6 +90,11 @@ func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 			return receiveRequest{}, receiveRefused("database %s (%s) is not one of move %d's databases", name, engine, pol.MoveID)
 		}
 		return receiveRequest{Kind: words[0], DB: db}, nil
+	case receiveSparse:
+		if len(words) != 1 {
+			return receiveRequest{}, receiveRefused("usage: %s", receiveSparse)
+		}
+		return receiveRequest{Kind: receiveSparse}, nil
 	case receiveCrontab:
 		if len(words) != 2 {
 			return receiveRequest{}, receiveRefused("usage: %s LOGIN", receiveCrontab)
@@ -99,8 +105,8 @@ func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 		}
 		return receiveRequest{Kind: receiveCrontab, Login: login}, nil
 	}
-	return receiveRequest{}, receiveRefused("%q: this key only runs rsync into the order directory, %s, %s, %s and %s",
-		oneLine(words[0], 80), receiveLoad, receiveSums, receiveObjects, receiveCrontab)
+	return receiveRequest{}, receiveRefused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s and %s",
+		oneLine(words[0], 80), receiveLoad, receiveSums, receiveObjects, receiveSparse, receiveCrontab)
 }
 
 func containsString(list []string, s string) bool {
@@ -366,6 +372,11 @@ func Receive(ctx context.Context, cfg MoveConfig, o ReceiveOptions) error {
 		return m.receiveCrontab(ctx, req.Login, o.Stdin)
 	case receiveObjects:
 		return m.receiveObjects(ctx, req.DB, o.Stdin, o.Stdout)
+	case receiveSparse:
+		if err := checkNoSymlinkBelow(pol.OrderDir, pol.OrderDir); err != nil {
+			return err
+		}
+		return json.NewEncoder(o.Stdout).Encode(sparseFiles(pol.OrderDir, 0))
 	}
 	return receiveRefused("nothing to do")
 }
