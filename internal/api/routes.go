@@ -116,6 +116,9 @@ func (s *Server) routes() {
 		}
 		return p.AddOrderDomain(ctx, c, r.PathValue("ref"), in.Domain)
 	})
+	s.Handle("POST /api/v1/orders/{ref}/adopt-databases", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		return p.AdoptDatabases(ctx, c, r.PathValue("ref"))
+	})
 	s.Handle("DELETE /api/v1/orders/{ref}/domains/{domain}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		return p.RemoveOrderDomain(ctx, c, r.PathValue("ref"), r.PathValue("domain"))
 	})

@@ -25,6 +25,8 @@ type moveOptions struct {
 	force  bool
 	noWait bool
 	watch  bool
+	// includeUnregistered adopts the app-config databases before start.
+	includeUnregistered bool
 	// poll is how often waiting commands ask for the move's state.
 	poll time.Duration
 }
@@ -78,6 +80,8 @@ phase before cutover. Commands wait for their phase and print its progress;
 	}
 	start.Flags().StringVar(&opts.to, "to", "", "the host to move to")
 	start.Flags().BoolVar(&opts.noWait, "no-wait", false, "return once the move is prepared, before its ssh key is made")
+	start.Flags().BoolVar(&opts.includeUnregistered, "include-unregistered", false,
+		"first make mysql-db items of the databases the order's app configs name that no item registers (ferry order adopt-databases), so they move too")
 	status := &cobra.Command{
 		Use: "status [ORDER]", Short: "Show a move's phase, progress and history (every move in progress without ORDER)", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -170,6 +174,11 @@ func printPlan(w io.Writer, p wire.MovePlan) {
 }
 
 func runMoveStart(ctx context.Context, g *globals, c *client.Client, order string, opts moveOptions) error {
+	if opts.includeUnregistered {
+		if err := adoptAndWait(ctx, g, c, order, opts.poll); err != nil {
+			return err
+		}
+	}
 	v, err := c.StartMove(ctx, wire.MoveStartInput{Order: order, To: opts.to})
 	if err != nil {
 		return err
@@ -186,6 +195,44 @@ func runMoveStart(ctx context.Context, g *globals, c *client.Client, order strin
 	fmt.Fprintf(g.stdout, "%d dns record(s) lowered to %d s; cutover possible from %s\n",
 		len(d.TTLs), move.LoweredTTL, d.PreparedAt.Add(time.Duration(d.OldTTL)*time.Second).Local().Format(time.DateTime))
 	return finishPhase(ctx, g, c, v, opts)
+}
+
+// adoptAndWait adopts the order's unregistered databases and waits until
+// their items are active on the order's host (a move needs every item
+// active), saying on stderr what it made and what it left.
+func adoptAndWait(ctx context.Context, g *globals, c *client.Client, order string, poll time.Duration) error {
+	res, err := c.AdoptDatabases(ctx, order)
+	if err != nil {
+		return err
+	}
+	for _, l := range res.Left {
+		fmt.Fprintf(g.stderr, "not adopted: %s\n", l)
+	}
+	if poll <= 0 {
+		poll = time.Second
+	}
+	for _, it := range res.Adopted {
+		fmt.Fprintf(g.stderr, "adopted: item %d (mysql-db %s) on %s\n", it.ID, it.Spec.Name, it.Host)
+		for deadline := time.Now().Add(2 * time.Minute); ; {
+			cur, err := c.GetItem(ctx, it.ID)
+			if err != nil {
+				return err
+			}
+			if cur.State == model.StateActive {
+				break
+			}
+			if cur.State == model.StateSoftError || cur.State == model.StateHardError || time.Now().After(deadline) {
+				return fmt.Errorf("adopted item %d (mysql-db %s) is %s on %s: %s; fix it (ferry item), then start the move again",
+					it.ID, it.Spec.Name, cur.State, cur.Host, cur.Message)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(poll):
+			}
+		}
+	}
+	return nil
 }
 
 // activeMove finds the move in progress of order.

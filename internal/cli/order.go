@@ -97,7 +97,30 @@ func newOrderCmd(g *globals) *cobra.Command {
 		},
 	}
 	g.addJSON(add, list, search, show, update, del)
-	cmd.AddCommand(add, list, search, show, update, del, newOrderDomainCmd(g))
+	adopt := &cobra.Command{
+		Use:   "adopt-databases ORDER",
+		Short: "Make mysql-db items of the databases the order's app configs name that no item registers (they exist on its host)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
+				res, err := c.AdoptDatabases(ctx, args[0])
+				return g.show(err, res, func() error {
+					for _, it := range res.Adopted {
+						fmt.Fprintf(g.stdout, "adopted: item %d (mysql-db %s) on %s, %s\n", it.ID, it.Spec.Name, it.Host, it.State)
+					}
+					for _, l := range res.Left {
+						fmt.Fprintf(g.stdout, "not adopted: %s\n", l)
+					}
+					if len(res.Adopted) == 0 && len(res.Left) == 0 {
+						fmt.Fprintln(g.stdout, "every database the order's app configs name is registered")
+					}
+					return nil
+				})
+			})
+		},
+	}
+	g.addJSON(adopt)
+	cmd.AddCommand(add, list, search, show, update, del, adopt, newOrderDomainCmd(g))
 	return cmd
 }
 

@@ -205,6 +205,12 @@ func (c *Client) AddOrderDomain(ctx context.Context, ref, domain string) (wire.O
 	return send[wire.OrderDomains](ctx, c, http.MethodPost, "/api/v1/orders/"+esc(ref)+"/domains", wire.DomainInput{Domain: domain})
 }
 
+// AdoptDatabases makes mysql-db items of the databases the order's app
+// configs name that no item registers.
+func (c *Client) AdoptDatabases(ctx context.Context, ref string) (wire.AdoptResult, error) {
+	return send[wire.AdoptResult](ctx, c, http.MethodPost, "/api/v1/orders/"+esc(ref)+"/adopt-databases", nil)
+}
+
 // RemoveOrderDomain drops a domain from an order.
 func (c *Client) RemoveOrderDomain(ctx context.Context, ref, domain string) (wire.OrderDomains, error) {
 	return send[wire.OrderDomains](ctx, c, http.MethodDelete, "/api/v1/orders/"+esc(ref)+"/domains/"+esc(domain), nil)

@@ -35,6 +35,9 @@ func TestLabMoveDatabasesOnlyOrderWithEveryObject(t *testing.T) {
 		"CREATE VIEW `best round` AS SELECT MIN(strokes) AS s FROM `score card`;\n"+
 		"CREATE TRIGGER `after card` AFTER INSERT ON `score card` FOR EACH ROW INSERT INTO log VALUES (CONCAT('card ', NEW.id));\n"+
 		"CREATE FUNCTION par() RETURNS INT DETERMINISTIC RETURN 72;")
+	// A database the site's config names that no item registers.
+	e.MustOn("web1", "mariadb", "-e", "CREATE DATABASE golf_legacy; CREATE TABLE golf_legacy.scores (n INT); INSERT INTO golf_legacy.scores VALUES (99)")
+	e.WriteFile("web1", model.OrderDir("golf", domain)+"/web/wp-config.php", "<?php define('DB_NAME', 'golf_legacy');\n", "golf")
 	psql := func(host, q string) string {
 		return strings.TrimSpace(e.MustOn(host, "runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", "golf_pg", "-c", q))
 	}
@@ -47,15 +50,16 @@ func TestLabMoveDatabasesOnlyOrderWithEveryObject(t *testing.T) {
 	var plan string
 	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(time.Second) {
 		plan = e.Ferry("", "move", "plan", domain, "--to", "web2")
-		if strings.Contains(plan, "measured on web1") || time.Now().After(deadline) {
+		if strings.Contains(plan, "golf_legacy") || time.Now().After(deadline) {
 			break
 		}
 	}
 	t.Logf("plan:\n%s", plan)
-	if !strings.Contains(plan, "nothing stops the move") || !strings.Contains(plan, "files and databases measured on web1") {
+	if !strings.Contains(plan, "nothing stops the move") || !strings.Contains(plan, "files and databases measured on web1") ||
+		!strings.Contains(plan, "web/wp-config.php names mysql database golf_legacy, which no item of the order registers") {
 		t.Fatalf("move plan:\n%s", plan)
 	}
-	e.Ferry("", "move", "start", domain, "--to", "web2")
+	e.Ferry("", "move", "start", domain, "--to", "web2", "--include-unregistered")
 	e.Ferry("", "move", "sync", domain)
 	report := e.Ferry("", "move", "verify", domain)
 	for _, want := range []string{"view golf_db.best round", "trigger golf_db.after card", "function golf_db.par", "enum golf_pg.club.tee", "view golf_pg.club.whites",
@@ -88,7 +92,11 @@ func TestLabMoveDatabasesOnlyOrderWithEveryObject(t *testing.T) {
 	if got := strings.TrimSpace(e.MustOn("web2", "mariadb", "-N", "golf_db", "-e", "SELECT msg FROM log")); got != "card 3" {
 		t.Errorf("the trigger on web2 wrote %q", got)
 	}
+	if got := strings.TrimSpace(e.MustOn("web2", "mariadb", "-N", "-e", "SELECT n FROM golf_legacy.scores")); got != "99" {
+		t.Errorf("the adopted database on web2: %q", got)
+	}
 	e.WaitNothingOn("web1", "golf", "golf_db", model.OrderDir("golf", domain))
+	e.WaitNothingOn("web1", "golf", "golf_legacy", model.OrderDir("golf", domain))
 	if dbs, _ := e.On("web1", "runuser", "-u", "postgres", "--", "psql", "-X", "-A", "-t", "-c", "SELECT datname FROM pg_database"); strings.Contains(dbs, "golf_pg") {
 		t.Errorf("web1 still has golf_pg")
 	}

@@ -2,6 +2,7 @@ package move_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -268,6 +269,28 @@ func TestPlanUsesMeasuredUsage(t *testing.T) {
 		}) || slices.ContainsFunc(plan.Warnings, func(w string) bool { return strings.Contains(w, "database ada_wp,") }) {
 			t.Errorf("warnings %q", plan.Warnings)
 		}
+		// Adopting: a MariaDB database on the host becomes an item; one not
+		// there, a PostgreSQL one, and one already registered do not.
+		record("web1", model.HostUsage{MeasuredAt: now,
+			Orders: []model.OrderUsage{{Dir: dir, AppDatabases: []model.UnregisteredDB{
+				{Engine: "mysql", Name: "ada_wp", Config: "web/wp-config.php"}, {Engine: "mysql", Name: "legacy", Config: "web/old/wp-config.php"},
+				{Engine: "mysql", Name: "ada_old", Config: "web/2019/wp-config.php"}, {Engine: "pgsql", Name: "ada_pg", Config: "web/app/.env"}}}},
+			Databases: []model.DatabaseUsage{{Engine: "mysql", Name: "ada_wp"}, {Engine: "mysql", Name: "ada_old"}, {Engine: "pgsql", Name: "ada_pg"}}})
+		if _, err := e.p.AdoptDatabases(e.ctx, panel.Caller{Role: model.RoleMember, Member: "ada"}, "example.org"); !errors.Is(err, panel.ErrForbidden) {
+			t.Errorf("a member adopting: %v, want forbidden", err)
+		}
+		res, err := e.p.AdoptDatabases(e.ctx, admin, "example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Adopted) != 1 || res.Adopted[0].Spec.Name != "ada_old" || res.Adopted[0].Kind != model.KindMySQLDB || res.Adopted[0].Host != "web1" {
+			t.Errorf("adopted %+v", res.Adopted)
+		}
+		if len(res.Left) != 2 || !strings.Contains(res.Left[0], "legacy (named by web/old/wp-config.php): not on web1") || !strings.Contains(res.Left[1], "pgsql database ada_pg") {
+			t.Errorf("left %q", res.Left)
+		}
+		e.eventually("the adopted item active", func() bool { return e.allActive(e.order.ID) })
+
 		// A measurement too old to trust says nothing about servers.
 		record("web2", model.HostUsage{MeasuredAt: now.Add(-time.Hour), Unreachable: []string{"mariadb: gone"}})
 		if plan, err = e.eng.Plan(e.ctx, admin, "example.org", "web2"); err != nil || len(plan.Problems) != 0 {

@@ -201,7 +201,7 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to s
 	if ou, ok := fromUsage.Order(model.OrderDir(o.Member, o.Identifier)); ok {
 		for _, d := range ou.AppDatabases {
 			if !slices.ContainsFunc(src.items, func(it model.Item) bool { return registersDB(it, d.Engine, d.Name) }) {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s names %s database %s, which no item of the order registers: it is not copied (add a %s-db item for it to move it)",
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s names %s database %s, which no item of the order registers: it is not copied (move start --include-unregistered adopts a MariaDB one, or add a %s-db item for it)",
 					d.Config, d.Engine, d.Name, d.Engine))
 			}
 		}

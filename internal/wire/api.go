@@ -73,6 +73,14 @@ type OrderDomains struct {
 	Domains []string `json:"domains"`
 }
 
+// AdoptResult is what adopting an order's unregistered databases made
+// (new mysql-db items, pending on the order's host) and what it left, each
+// with why.
+type AdoptResult struct {
+	Adopted []model.Item `json:"adopted"`
+	Left    []string     `json:"left,omitempty"`
+}
+
 // HostPatch holds the host fields an update may change; nil leaves one alone.
 type HostPatch struct {
 	Addresses    []string         `json:"addresses,omitempty"`
