@@ -33,22 +33,26 @@ func checkObjectName(db, name string) error {
 	return nil
 }
 
-// tableSums returns every table of db on this host with its row count and
-// checksum, sorted by table, and then every other object of the database
-// with a checksum of its definition. A table's checksum covers the rows
+// tableSums returns every table of db on this host (or those in only, when
+// it is not nil) with its row count and checksum, sorted by table, and then
+// every other object of the database with a checksum of its definition. A table's checksum covers the rows
 // (order does not matter) and the table's definition, so that a schema
 // change counts as a change too.
-func (m *mover) tableSums(ctx context.Context, db model.MoveDB) ([]model.TableSum, error) {
+func (m *mover) tableSums(ctx context.Context, db model.MoveDB, only []string) ([]model.TableSum, error) {
 	switch db.Engine {
 	case "mysql":
-		return m.mysqlSums(ctx, db.Name, db.Users)
+		return m.mysqlSums(ctx, db.Name, db.Users, only)
 	case "pgsql":
-		return m.pgSums(ctx, db.Name)
+		return m.pgSums(ctx, db.Name, only)
 	}
 	return nil, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
 }
 
-func (m *mover) mysqlSums(ctx context.Context, name string, users []string) ([]model.TableSum, error) {
+// sumOnly says whether table t is summed when only (nil: every table) is
+// asked for.
+func sumOnly(only []string, t string) bool { return only == nil || slices.Contains(only, t) }
+
+func (m *mover) mysqlSums(ctx context.Context, name string, users, only []string) ([]model.TableSum, error) {
 	conn, err := m.a.mysqlConn(ctx)
 	if err != nil {
 		return nil, err
@@ -71,6 +75,9 @@ func (m *mover) mysqlSums(ctx context.Context, name string, users []string) ([]m
 		if err := rows.Scan(&t, &typ); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if !sumOnly(only, t) {
+			continue
 		}
 		if typ != "BASE TABLE" && typ != "SEQUENCE" {
 			// A system-versioned table's history would not arrive.
@@ -317,10 +324,16 @@ SELECT 'comment', concat_ws(' ', i.type, i.identity), x.description, 0
 ) AS o ORDER BY kind, name;
 `
 
-func (m *mover) pgSums(ctx context.Context, db string) ([]model.TableSum, error) {
-	tables, err := m.pgTables(ctx, db)
+func (m *mover) pgSums(ctx context.Context, db string, only []string) ([]model.TableSum, error) {
+	all, err := m.pgTables(ctx, db)
 	if err != nil {
 		return nil, err
+	}
+	var tables []string
+	for _, t := range all {
+		if sumOnly(only, t) {
+			tables = append(tables, t)
+		}
 	}
 	var q strings.Builder
 	for _, t := range tables {
@@ -385,10 +398,20 @@ func cutString(s string, n int) string {
 	return s
 }
 
-// remoteSums asks the new host for db's table sums.
-func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB) ([]model.TableSum, error) {
+// remoteSums asks the new host for db's table sums: every table's, or, when
+// only is not nil, those of the tables in it (sent on stdin); every
+// other object's either way.
+func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB, only []string) ([]model.TableSum, error) {
 	var out strings.Builder
-	errOut, err := runStreaming(ctx, t.command(receiveSums+" "+db.Engine+" "+db.Name), nil, func(s string, newline bool) {
+	var stdin io.Reader
+	if only != nil {
+		list, err := json.Marshal(only)
+		if err != nil {
+			return nil, err
+		}
+		stdin = strings.NewReader(string(list))
+	}
+	errOut, err := runStreaming(ctx, t.command(receiveSums+" "+db.Engine+" "+db.Name), stdin, func(s string, newline bool) {
 		out.WriteString(s)
 		if newline {
 			out.WriteByte('\n')
@@ -692,6 +715,20 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 	return res, nil
 }
 
+// bothSums takes db's sums here and on the new host side by side.
+func (m *mover) bothSums(ctx context.Context, t moveTarget, db model.MoveDB) (old, cur []model.TableSum, err error) {
+	var wg sync.WaitGroup
+	var remoteErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		cur, remoteErr = m.remoteSums(ctx, t, db, nil)
+	}()
+	old, err = m.tableSums(ctx, db, nil)
+	wg.Wait()
+	return old, cur, errors.Join(err, remoteErr)
+}
+
 // dbSync is what one database's sync did.
 type dbSync struct {
 	sums    []model.TableSum // the old host's, marked with what was copied
@@ -718,11 +755,7 @@ func splitSums(sums []model.TableSum) (tables, objects []model.TableSum) {
 // there, so that schemas, types, extensions and every dependency between
 // them arrive the way pg_dump orders them.
 func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, full, final bool, counted *atomic.Int64) (dbSync, error) {
-	old, err := m.tableSums(ctx, db)
-	if err != nil {
-		return dbSync{}, err
-	}
-	cur, err := m.remoteSums(ctx, t, db)
+	old, cur, err := m.bothSums(ctx, t, db)
 	if err != nil {
 		return dbSync{}, err
 	}
@@ -829,10 +862,24 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 			res.dropped = append(res.dropped, model.ObjectName(db.Name, o.Kind, o.Name))
 		}
 	}
+	// The new host's sums after the copy: of the copied tables alone.
 	after := cur
 	if len(copied) > 0 || len(res.dropped) > 0 {
-		if after, err = m.remoteSums(ctx, t, db); err != nil {
+		var tables []string
+		for _, s := range old {
+			if s.Kind == "" && copied[s.Key()] {
+				tables = append(tables, s.Table)
+			}
+		}
+		fresh, err := m.remoteSums(ctx, t, db, append([]string{}, tables...))
+		if err != nil {
 			return dbSync{}, err
+		}
+		after = fresh
+		for _, c := range cur {
+			if c.Kind == "" && !slices.Contains(tables, c.Table) {
+				after = append(after, c)
+			}
 		}
 	}
 	byKey := map[string]model.TableSum{}
@@ -1211,11 +1258,7 @@ func (m *mover) verify(ctx context.Context, p model.MoveTaskPayload, progress fu
 	}
 	res.FilesDiffering = append(res.FilesDiffering, sparse...)
 	for _, db := range p.Databases {
-		old, err := m.tableSums(ctx, db)
-		if err != nil {
-			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
-		}
-		cur, err := m.remoteSums(ctx, t, db)
+		old, cur, err := m.bothSums(ctx, t, db)
 		if err != nil {
 			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}

@@ -360,7 +360,13 @@ func Receive(ctx context.Context, cfg MoveConfig, o ReceiveOptions) error {
 	case receiveLoad:
 		return m.receiveLoad(ctx, o.MoveID, req.DB, o)
 	case receiveSums:
-		sums, err := m.tableSums(ctx, req.DB)
+		// The old host may name the tables it wants (a JSON list on
+		// stdin); without one, every table.
+		only, err := readTableList(o.Stdin)
+		if err != nil {
+			return err
+		}
+		sums, err := m.tableSums(ctx, req.DB, only)
 		if err != nil {
 			return err
 		}
@@ -441,4 +447,24 @@ func checkNoSymlinkBelow(orderDir, dest string) error {
 		}
 		p = filepath.Join(p, parts[i])
 	}
+}
+
+// readTableList reads the JSON list of table names a ferry-sums may be
+// sent, or nil when stdin is empty.
+func readTableList(stdin io.Reader) ([]string, error) {
+	if stdin == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, nil
+	}
+	only := []string{}
+	if err := json.Unmarshal(data, &only); err != nil {
+		return nil, receiveRefused("ferry-sums: stdin is not a JSON list of table names: %v", err)
+	}
+	return only, nil
 }
