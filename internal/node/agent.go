@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -148,8 +147,7 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// do applies one batch of work: items in kind order, then the tasks, side
-// by side.
+// do applies one batch of work: items in kind order, then tasks.
 func (a *Agent) do(ctx context.Context, w wire.Work) {
 	dnsDone := false
 	for _, wi := range w.Items {
@@ -166,20 +164,12 @@ func (a *Agent) do(ctx context.Context, w wire.Work) {
 		res := a.opts.Applier.Apply(ctx, wi.Order, wi.Item)
 		a.report(ctx, wi.Item, res)
 	}
-	// A batch's tasks run side by side: a sync's files and databases go
-	// together, and nothing of one move waits for another's.
-	var wg sync.WaitGroup
 	for _, t := range w.Tasks {
 		if ctx.Err() != nil {
-			break
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.runTask(ctx, t)
-		}()
+		a.runTask(ctx, t)
 	}
-	wg.Wait()
 }
 
 func (a *Agent) report(ctx context.Context, it model.Item, res Result) {

@@ -1054,6 +1054,20 @@ func (m *mover) mysqlLoadAccount(ctx context.Context, db, name, password string)
 	if _, err := conn.ExecContext(ctx, "GRANT ALL PRIVILEGES ON "+grantDB+".* TO "+acct); err != nil {
 		return nil, errors.Join(fmt.Errorf("grant temporary account: %w", err), drop())
 	}
+	// A row as large as the old host holds must fit one statement here:
+	// max_allowed_packet is read when a connection opens, and only as a
+	// server-wide value. It is an upper bound (memory is taken as packets
+	// need it), so it is raised to the protocol's largest, and said so.
+	var packet int64
+	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.max_allowed_packet").Scan(&packet); err != nil {
+		return nil, errors.Join(fmt.Errorf("read max_allowed_packet: %w", err), drop())
+	}
+	if packet < 1<<30 {
+		if _, err := conn.ExecContext(ctx, "SET GLOBAL max_allowed_packet = 1073741824"); err != nil {
+			return nil, errors.Join(fmt.Errorf("raise max_allowed_packet: %w", err), drop())
+		}
+		m.log.Info("move load: raised the server's max_allowed_packet so that every row of the old host fits (until the server restarts)", "database", db, "from", packet, "to", 1<<30)
+	}
 	return drop, nil
 }
 

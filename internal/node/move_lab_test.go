@@ -95,6 +95,9 @@ INSERT INTO order_lines SELECT seq, seq FROM seq_1_to_200;`)
 		"CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;\n"+
 		"CREATE EVENT tidy ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DO DELETE FROM audit;\n"+
 		"CREATE EVENT later ON SCHEDULE AT '2031-01-01 00:00:00' ON COMPLETION PRESERVE DISABLE DO DELETE FROM audit;")
+	// A row larger than MariaDB's default max_allowed_packet (16M).
+	web1.sql("mysql", "", "SET GLOBAL max_allowed_packet = 64 * 1024 * 1024")
+	web1.sql("mysql", "shop", "CREATE TABLE blobs (id INT PRIMARY KEY, b LONGBLOB); INSERT INTO blobs SELECT 1, REPEAT('x', 17 * 1024 * 1024)")
 	// Grants below the database: the order's user's are copied exactly,
 	// another account's are named as left behind.
 	web1.sql("mysql", "", "GRANT SELECT (name), UPDATE ON shop.customers TO shopuser@localhost WITH GRANT OPTION;\n"+
@@ -199,10 +202,10 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 	web1.task(model.TaskMoveSyncDB, p, &sd)
 	t.Logf("sync db: copied %d of %d tables, %d bytes, %.3fs, dropped %v, unregistered %v",
 		sd.TablesCopied, len(sd.Tables), sd.Bytes, sd.Seconds, sd.Dropped, sd.Unregistered)
-	if tables, _ := splitSums(sd.Tables); len(tables) != 10 || sd.TablesCopied+sd.ObjectsCopied != len(sd.Tables) || sd.TablesCopied != 10 {
+	if tables, _ := splitSums(sd.Tables); len(tables) != 11 || sd.TablesCopied+sd.ObjectsCopied != len(sd.Tables) || sd.TablesCopied != 11 {
 		t.Errorf("first db sync: %d tables, copied %d of %d: %+v", len(tables), sd.TablesCopied, len(sd.Tables), sd)
 	}
-	if got := web2.sql("mysql", "shop", "SHOW FULL TABLES"); got != "a view on a view\tVIEW\naudit\tBASE TABLE\nbig orders\tVIEW\ncustomers\tBASE TABLE\nodd-\"name\tBASE TABLE\norder_lines\tBASE TABLE\norders\tBASE TABLE\ntickets\tSEQUENCE" {
+	if got := web2.sql("mysql", "shop", "SHOW FULL TABLES"); got != "a view on a view\tVIEW\naudit\tBASE TABLE\nbig orders\tVIEW\nblobs\tBASE TABLE\ncustomers\tBASE TABLE\nodd-\"name\tBASE TABLE\norder_lines\tBASE TABLE\norders\tBASE TABLE\ntickets\tSEQUENCE" {
 		t.Errorf("tables on web2: %q", got)
 	}
 	t.Logf("sync notes: %q", sd.Notes)
@@ -212,6 +215,9 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 	}
 	if !slices.Contains(sd.Notes, "grant on table shop.orders to report@localhost not carried: not one of the order's mysql-users") {
 		t.Errorf("the sync does not say report's grant stays behind: %q", sd.Notes)
+	}
+	if got := web2.sql("mysql", "shop", "SELECT LENGTH(b) FROM blobs"); got != "17825792" {
+		t.Errorf("the 17 MiB row on web2: length %q", got)
 	}
 	checkMySQLObjects(t, web2, "DISABLED")
 	checkPgObjects(t, web2)
@@ -245,7 +251,7 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 	if len(v.FilesDiffering) != 0 {
 		t.Errorf("files differing: %q", v.FilesDiffering)
 	}
-	if tables, _ := splitSums(v.Old); !reflect.DeepEqual(v.Old, v.New) || len(tables) != 10 {
+	if tables, _ := splitSums(v.Old); !reflect.DeepEqual(v.Old, v.New) || len(tables) != 11 {
 		t.Errorf("tables differ:\nold %+v\nnew %+v", v.Old, v.New)
 	}
 
