@@ -81,6 +81,9 @@ type HostUsage struct {
 	// Unreachable names the database servers the node could not reach,
 	// each with the error ("mariadb: …", "postgresql: …").
 	Unreachable []string `json:"unreachable,omitempty"`
+	// PgExtensions are the PostgreSQL extensions this host's server can
+	// install.
+	PgExtensions []string `json:"pg_extensions,omitempty"`
 }
 
 // OrderUsage is one order directory: its allocated size and the databases
@@ -98,6 +101,8 @@ type DatabaseUsage struct {
 	Engine string `json:"engine"` // mysql or pgsql
 	Name   string `json:"name"`
 	Bytes  int64  `json:"bytes"`
+	// Extensions (pgsql) are the extensions the database uses.
+	Extensions []string `json:"extensions,omitempty"`
 }
 
 // Order returns the usage of order directory dir, if it was measured.
@@ -115,15 +120,21 @@ func (u *HostUsage) Order(dir string) (OrderUsage, bool) {
 
 // Database returns the size of database name of engine, if it was measured.
 func (u *HostUsage) Database(engine, name string) (int64, bool) {
+	d, ok := u.DatabaseUsage(engine, name)
+	return d.Bytes, ok
+}
+
+// DatabaseUsage returns what was measured of database name of engine.
+func (u *HostUsage) DatabaseUsage(engine, name string) (DatabaseUsage, bool) {
 	if u == nil {
-		return 0, false
+		return DatabaseUsage{}, false
 	}
 	for _, d := range u.Databases {
 		if d.Engine == engine && d.Name == name {
-			return d.Bytes, true
+			return d, true
 		}
 	}
-	return 0, false
+	return DatabaseUsage{}, false
 }
 
 // HasRole reports whether h has role r.

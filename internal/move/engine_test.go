@@ -291,6 +291,18 @@ func TestPlanUsesMeasuredUsage(t *testing.T) {
 		}
 		e.eventually("the adopted item active", func() bool { return e.allActive(e.order.ID) })
 
+		// A PostgreSQL database using an extension the new host lacks.
+		if _, err := e.p.CreateItem(e.ctx, admin, panel.ItemInput{Order: "example.org", Kind: model.KindPgSQLDB, Spec: model.Spec{Name: "ada_pg", Password: "a third secret!"}}); err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("the pgsql-db item active", func() bool { return e.allActive(e.order.ID) })
+		record("web1", model.HostUsage{MeasuredAt: now, Databases: []model.DatabaseUsage{{Engine: "pgsql", Name: "ada_pg", Extensions: []string{"citext", "postgis"}}}})
+		record("web2", model.HostUsage{MeasuredAt: now, PgExtensions: []string{"citext", "hstore"}})
+		if plan, err = e.eng.Plan(e.ctx, admin, "example.org", "web2"); err != nil || len(plan.Problems) != 1 ||
+			!strings.Contains(plan.Problems[0], "PostgreSQL database ada_pg uses extension postgis, which web2's server cannot install") {
+			t.Errorf("plan with an extension web2 lacks: %v, problems %q", err, plan.Problems)
+		}
+
 		// A measurement too old to trust says nothing about servers.
 		record("web2", model.HostUsage{MeasuredAt: now.Add(-time.Hour), Unreachable: []string{"mariadb: gone"}})
 		if plan, err = e.eng.Plan(e.ctx, admin, "example.org", "web2"); err != nil || len(plan.Problems) != 0 {

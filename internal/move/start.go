@@ -198,6 +198,19 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to s
 				bad.server, h.name, bad.err, h.usage.MeasuredAt.UTC().Format(time.RFC3339), bad.engine)
 		}
 	}
+	if toUsage != nil && now.Sub(toUsage.MeasuredAt) <= UsageMaxAge && len(toUsage.PgExtensions) > 0 {
+		for _, it := range src.items {
+			if it.Kind != model.KindPgSQLDB || it.State == model.StateDeleted {
+				continue
+			}
+			d, _ := fromUsage.DatabaseUsage("pgsql", it.Spec.Name)
+			for _, ext := range d.Extensions {
+				if !slices.Contains(toUsage.PgExtensions, ext) {
+					problem("PostgreSQL database %s uses extension %s, which %s's server cannot install; install its package there", it.Spec.Name, ext, to)
+				}
+			}
+		}
+	}
 	if ou, ok := fromUsage.Order(model.OrderDir(o.Member, o.Identifier)); ok {
 		for _, d := range ou.AppDatabases {
 			if !slices.ContainsFunc(src.items, func(it model.Item) bool { return registersDB(it, d.Engine, d.Name) }) {

@@ -51,6 +51,7 @@ func (a *Applier) MeasureUsage(ctx context.Context) model.HostUsage {
 		u.Unreachable = append(u.Unreachable, "postgresql: "+err.Error())
 	} else {
 		u.Databases = append(u.Databases, dbs...)
+		u.PgExtensions, _ = a.pgColumn(ctx, "", "SELECT name FROM pg_available_extensions ORDER BY 1")
 	}
 	return u
 }
@@ -165,7 +166,57 @@ func (a *Applier) pgSizes(ctx context.Context) ([]model.DatabaseUsage, error) {
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("psql printed %q", oneLine(l, 200))
 		}
-		out = append(out, model.DatabaseUsage{Engine: "pgsql", Name: name, Bytes: int64(size)})
+		exts, _ := a.pgColumn(ctx, name, "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1")
+		out = append(out, model.DatabaseUsage{Engine: "pgsql", Name: name, Bytes: int64(size), Extensions: exts})
+	}
+	return out, nil
+}
+
+// pgColumn runs a query that returns one text column in database db (""
+// for the server's own) and returns its values.
+func (a *Applier) pgColumn(ctx context.Context, db, q string) ([]string, error) {
+	cfg, err := pgx.ParseConfig(a.cfg.PgDSN)
+	if err != nil {
+		return nil, err
+	}
+	if db != "" {
+		cfg.Database = db
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var out []string
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	if err == nil {
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+	if a.cfg.PgPsql[0] == "none" {
+		return nil, err
+	}
+	argv := slices.Concat(a.cfg.PgPsql, []string{"-A", "-t"})
+	if db != "" {
+		argv = append(argv, "-d", db) // psql takes the last -d
+	}
+	res, perr := a.run(ctx, []byte(q+";\n"), argv...)
+	if perr != nil {
+		return nil, errors.Join(err, perr)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(res), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
 	}
 	return out, nil
 }
