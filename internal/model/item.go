@@ -401,3 +401,10 @@ func CheckUnique(identity string, st State, others []Holder) error {
 	}
 	return fmt.Errorf("%w: %s is held by item %d", ErrDuplicate, identity, live[0].ItemID)
 }
+
+// IsDatabase reports whether it is the live database item of engine
+// ("mysql" or "pgsql") called name.
+func (it Item) IsDatabase(engine, name string) bool {
+	return it.State != StateDeleted && it.Spec.Name == name &&
+		(engine == "mysql" && it.Kind == KindMySQLDB || engine == "pgsql" && it.Kind == KindPgSQLDB)
+}

@@ -213,7 +213,7 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to s
 	}
 	if ou, ok := fromUsage.Order(model.OrderDir(o.Member, o.Identifier)); ok {
 		for _, d := range ou.AppDatabases {
-			if !slices.ContainsFunc(src.items, func(it model.Item) bool { return registersDB(it, d.Engine, d.Name) }) {
+			if !slices.ContainsFunc(src.items, func(it model.Item) bool { return it.IsDatabase(d.Engine, d.Name) }) {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("%s names %s database %s, which no item of the order registers: it is not copied (move start --include-unregistered adopts a MariaDB one, or add a %s-db item for it)",
 					d.Config, d.Engine, d.Name, d.Engine))
 			}
@@ -248,18 +248,13 @@ func measuredSize(o model.Order, items []model.Item, u *model.HostUsage) (int64,
 	size := ou.Bytes
 	for _, it := range items {
 		for _, engine := range []string{"mysql", "pgsql"} {
-			if registersDB(it, engine, it.Spec.Name) {
+			if it.IsDatabase(engine, it.Spec.Name) {
 				n, _ := u.Database(engine, it.Spec.Name)
 				size += n
 			}
 		}
 	}
 	return size, fmt.Sprintf("files and databases measured on %s at %s", o.Host, u.MeasuredAt.UTC().Format(time.RFC3339)), true
-}
-
-// registersDB reports whether it is the database item of engine and name.
-func registersDB(it model.Item, engine, name string) bool {
-	return it.Spec.Name == name && (engine == "mysql" && it.Kind == model.KindMySQLDB || engine == "pgsql" && it.Kind == model.KindPgSQLDB)
 }
 
 type unreachable struct{ server, engine, err string }
@@ -272,7 +267,7 @@ func unreachableServers(items []model.Item, u *model.HostUsage, now time.Time) [
 	}
 	var out []unreachable
 	for _, s := range []unreachable{{"MariaDB", "mysql", "mariadb: "}, {"PostgreSQL", "pgsql", "postgresql: "}} {
-		if !slices.ContainsFunc(items, func(it model.Item) bool { return registersDB(it, s.engine, it.Spec.Name) }) {
+		if !slices.ContainsFunc(items, func(it model.Item) bool { return it.IsDatabase(s.engine, it.Spec.Name) }) {
 			continue
 		}
 		for _, msg := range u.Unreachable {

@@ -787,21 +787,20 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 			}
 			break
 		}
-		{
-			owner, err := pgIdent(db.Owner)
-			if err != nil {
-				return dbSync{}, err
-			}
-			if err := m.streamToRemote(ctx, t, m.pgDumpArgv(db.Name), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
-				return dbSync{}, err
-			}
-			for _, s := range old {
-				copied[s.Key()] = true
-			}
-			for _, s := range cur {
-				if !copied[s.Key()] {
-					res.dropped = append(res.dropped, s.Object())
-				}
+		// Definitions changed: the whole database, in one transaction.
+		owner, err := pgIdent(db.Owner)
+		if err != nil {
+			return dbSync{}, err
+		}
+		if err := m.streamToRemote(ctx, t, m.pgDumpArgv(db.Name), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
+			return dbSync{}, err
+		}
+		for _, s := range old {
+			copied[s.Key()] = true
+		}
+		for _, s := range cur {
+			if !copied[s.Key()] {
+				res.dropped = append(res.dropped, s.Object())
 			}
 		}
 	default:

@@ -186,23 +186,14 @@ const sparseHole = 64 << 10
 // than their size minus hole, with their size and allocation.
 func sparseFiles(dir string, hole int64) map[string][2]int64 {
 	out := map[string][2]int64{}
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() || len(out) >= 100_000 {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return nil
+	walkStat(dir, func(path string, fi fs.FileInfo, st *syscall.Stat_t) {
+		if !fi.Mode().IsRegular() || len(out) >= 100_000 {
+			return
 		}
 		if alloc := st.Blocks * 512; alloc+hole < fi.Size() || (hole == 0 && alloc < fi.Size()) {
 			rel, _ := filepath.Rel(dir, path)
 			out[rel] = [2]int64{fi.Size(), alloc}
 		}
-		return nil
 	})
 	return out
 }

@@ -61,7 +61,23 @@ func (a *Applier) MeasureUsage(ctx context.Context) model.HostUsage {
 func allocatedBytes(dir string) int64 {
 	var total int64
 	seen := map[[2]uint64]bool{}
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+	walkStat(dir, func(_ string, fi fs.FileInfo, st *syscall.Stat_t) {
+		if st.Nlink > 1 && !fi.IsDir() {
+			k := [2]uint64{st.Dev, st.Ino}
+			if seen[k] {
+				return
+			}
+			seen[k] = true
+		}
+		total += st.Blocks * 512
+	})
+	return total
+}
+
+// walkStat calls fn with the lstat of every entry below dir (dir too),
+// skipping what cannot be read or vanished while walking.
+func walkStat(dir string, fn func(path string, fi fs.FileInfo, st *syscall.Stat_t)) {
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
 		}
@@ -69,22 +85,11 @@ func allocatedBytes(dir string) int64 {
 		if err != nil {
 			return nil
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			total += fi.Size()
-			return nil
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			fn(path, fi, st)
 		}
-		if st.Nlink > 1 && !fi.IsDir() {
-			k := [2]uint64{st.Dev, st.Ino}
-			if seen[k] {
-				return nil
-			}
-			seen[k] = true
-		}
-		total += st.Blocks * 512
 		return nil
 	})
-	return total
 }
 
 // mysqlSizes is every MariaDB database but the server's own, with the size
@@ -118,39 +123,12 @@ GROUP BY s.SCHEMA_NAME ORDER BY 1`)
 const pgSizesSQL = `SELECT json_build_array(datname, pg_database_size(oid)) FROM pg_database
 WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY datname`
 
-// pgSizes is every PostgreSQL database but the server's own, with its size.
+// pgSizes is every PostgreSQL database but the server's own, with its size
+// and the extensions it uses.
 func (a *Applier) pgSizes(ctx context.Context) ([]model.DatabaseUsage, error) {
-	var lines []string
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, a.cfg.PgDSN)
-	if err == nil {
-		defer conn.Close(context.Background())
-		rows, err := conn.Query(ctx, pgSizesSQL)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var l string
-			if err := rows.Scan(&l); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			lines = append(lines, l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	} else {
-		if a.cfg.PgPsql[0] == "none" {
-			return nil, err
-		}
-		out, perr := a.run(ctx, []byte(pgSizesSQL+";\n"), slices.Concat(a.cfg.PgPsql, []string{"-A", "-t"})...)
-		if perr != nil {
-			return nil, errors.Join(err, perr)
-		}
-		lines = strings.Split(strings.TrimSpace(out), "\n")
+	lines, err := a.pgColumn(ctx, "", pgSizesSQL)
+	if err != nil {
+		return nil, err
 	}
 	var out []model.DatabaseUsage
 	for _, l := range lines {

@@ -55,10 +55,7 @@ func (p *Panel) AdoptDatabases(ctx context.Context, c Caller, ref string) (Adopt
 			continue
 		}
 		seen[key] = true
-		registered := slices.ContainsFunc(items, func(it model.Item) bool {
-			return it.State != model.StateDeleted && it.Spec.Name == d.Name &&
-				(d.Engine == "mysql" && it.Kind == model.KindMySQLDB || d.Engine == "pgsql" && it.Kind == model.KindPgSQLDB)
-		})
+		registered := slices.ContainsFunc(items, func(it model.Item) bool { return it.IsDatabase(d.Engine, d.Name) })
 		switch _, onHost := usage.Database(d.Engine, d.Name); {
 		case registered:
 			continue
