@@ -130,7 +130,7 @@ func (s *Spec) Normalize(k Kind, orderDomain string) error {
 			return fieldErr("spec."+f, "does not apply to a %s item (it takes %s)", k, strings.Join(fields, ", "))
 		}
 	}
-	if err := s.normalize(k, orderDomain); err != nil {
+	if err := KindInfoOf(k).normalize(s, orderDomain); err != nil {
 		return prefixField("spec", err)
 	}
 	return nil
@@ -144,105 +144,109 @@ func kindList() string {
 	return strings.Join(names, ", ")
 }
 
-func (s *Spec) normalize(k Kind, orderDomain string) error {
-	switch k {
-	case KindUserAccount:
-		if err := at("login", ValidateLogin(s.Login)); err != nil {
-			return err
-		}
-		if s.Shell == "" {
-			s.Shell = "/bin/bash"
-		}
-		if !slices.Contains(Shells, s.Shell) {
-			return fieldErr("shell", "%q is not an allowed shell (%s)", s.Shell, strings.Join(Shells, ", "))
-		}
-		return s.hashPassword(HashUnixPassword, ValidateUnixHash)
-	case KindWebConf:
-		if err := at("login", ValidateLogin(s.Login)); err != nil {
-			return err
-		}
-		if len(s.ServerNames) == 0 {
-			return fieldErr("server_names", "needs at least one name")
-		}
-		if len(s.ServerNames) > 50 {
-			return fieldErr("server_names", "has more than 50 names")
-		}
-		seen := map[string]bool{}
-		for i, n := range s.ServerNames {
-			d, err := NormalizeDomain(n, 2)
-			if err != nil {
-				return at("server_names", errorString("%q %v", n, err))
-			}
-			if seen[d] {
-				return fieldErr("server_names", "%q is listed twice", d)
-			}
-			seen[d] = true
-			s.ServerNames[i] = d
-		}
-		if s.Docroot == "" {
-			s.Docroot = "web"
-		}
-		p, err := CleanRelPath(s.Docroot)
+func (s *Spec) normalizeUserAccount(string) error {
+	if err := at("login", ValidateLogin(s.Login)); err != nil {
+		return err
+	}
+	if s.Shell == "" {
+		s.Shell = "/bin/bash"
+	}
+	if !slices.Contains(Shells, s.Shell) {
+		return fieldErr("shell", "%q is not an allowed shell (%s)", s.Shell, strings.Join(Shells, ", "))
+	}
+	return s.hashPassword(HashUnixPassword, ValidateUnixHash)
+}
+
+func (s *Spec) normalizeWebConf(string) error {
+	if err := at("login", ValidateLogin(s.Login)); err != nil {
+		return err
+	}
+	if len(s.ServerNames) == 0 {
+		return fieldErr("server_names", "needs at least one name")
+	}
+	if len(s.ServerNames) > 50 {
+		return fieldErr("server_names", "has more than 50 names")
+	}
+	seen := map[string]bool{}
+	for i, n := range s.ServerNames {
+		d, err := NormalizeDomain(n, 2)
 		if err != nil {
-			return at("docroot", err)
+			return at("server_names", errorString("%q %v", n, err))
 		}
-		if p != "web" && !strings.HasPrefix(p, "web/") {
-			return fieldErr("docroot", "must be web or a directory under web/, got %q", p)
+		if seen[d] {
+			return fieldErr("server_names", "%q is listed twice", d)
 		}
-		if err := ValidateConfigString(p); err != nil {
-			return at("docroot", err)
-		}
-		s.Docroot = p
-		if s.PHP == nil {
-			t := true
-			s.PHP = &t
-		}
-		return nil
-	case KindDNS:
-		return s.normalizeDNS(orderDomain)
-	case KindMySQLDB:
-		return at("name", ValidateDatabaseName(s.Name))
-	case KindMySQLUser:
-		if err := at("name", ValidateDatabaseName(s.Name)); err != nil {
-			return err
-		}
-		if len(s.Name) > 32 {
-			return fieldErr("name", "must be at most 32 characters for MariaDB")
-		}
-		for _, db := range s.Databases {
-			if err := ValidateDatabaseName(db); err != nil {
-				return at("databases", errorString("%q %v", db, err))
-			}
-		}
-		if err := s.hashPassword(HashMySQLPassword, ValidateMySQLHash); err != nil {
-			return err
-		}
-		if s.PasswordHash == "" {
-			return fieldErr("password", "a mysql-user needs a password (or a password_hash); an account without one would let anyone in")
-		}
-		return nil
-	case KindPgSQLDB:
-		if err := at("name", ValidateDatabaseName(s.Name)); err != nil {
-			return err
-		}
-		if s.Owner == "" {
-			s.Owner = s.Name
-		}
-		if err := at("owner", ValidateDatabaseName(s.Owner)); err != nil {
-			return err
-		}
-		return s.hashPassword(HashPgSQLPassword, ValidatePgSQLHash)
-	case KindScheduledJob:
-		if err := at("login", ValidateLogin(s.Login)); err != nil {
-			return err
-		}
-		if err := at("schedule", ValidateCronSchedule(s.Schedule)); err != nil {
-			return err
-		}
-		s.Schedule = strings.Join(strings.Fields(s.Schedule), " ")
-		return at("command", ValidateCronCommand(s.Command))
+		seen[d] = true
+		s.ServerNames[i] = d
+	}
+	if s.Docroot == "" {
+		s.Docroot = "web"
+	}
+	p, err := CleanRelPath(s.Docroot)
+	if err != nil {
+		return at("docroot", err)
+	}
+	if p != "web" && !strings.HasPrefix(p, "web/") {
+		return fieldErr("docroot", "must be web or a directory under web/, got %q", p)
+	}
+	if err := ValidateConfigString(p); err != nil {
+		return at("docroot", err)
+	}
+	s.Docroot = p
+	if s.PHP == nil {
+		t := true
+		s.PHP = &t
 	}
 	return nil
+}
+
+func (s *Spec) normalizeMySQLDB(string) error {
+	return at("name", ValidateDatabaseName(s.Name))
+}
+
+func (s *Spec) normalizeMySQLUser(string) error {
+	if err := at("name", ValidateDatabaseName(s.Name)); err != nil {
+		return err
+	}
+	if len(s.Name) > 32 {
+		return fieldErr("name", "must be at most 32 characters for MariaDB")
+	}
+	for _, db := range s.Databases {
+		if err := ValidateDatabaseName(db); err != nil {
+			return at("databases", errorString("%q %v", db, err))
+		}
+	}
+	if err := s.hashPassword(HashMySQLPassword, ValidateMySQLHash); err != nil {
+		return err
+	}
+	if s.PasswordHash == "" {
+		return fieldErr("password", "a mysql-user needs a password (or a password_hash); an account without one would let anyone in")
+	}
+	return nil
+}
+
+func (s *Spec) normalizePgSQLDB(string) error {
+	if err := at("name", ValidateDatabaseName(s.Name)); err != nil {
+		return err
+	}
+	if s.Owner == "" {
+		s.Owner = s.Name
+	}
+	if err := at("owner", ValidateDatabaseName(s.Owner)); err != nil {
+		return err
+	}
+	return s.hashPassword(HashPgSQLPassword, ValidatePgSQLHash)
+}
+
+func (s *Spec) normalizeScheduledJob(string) error {
+	if err := at("login", ValidateLogin(s.Login)); err != nil {
+		return err
+	}
+	if err := at("schedule", ValidateCronSchedule(s.Schedule)); err != nil {
+		return err
+	}
+	s.Schedule = strings.Join(strings.Fields(s.Schedule), " ")
+	return at("command", ValidateCronCommand(s.Command))
 }
 
 func (s *Spec) normalizeDNS(orderDomain string) error {
@@ -309,25 +313,8 @@ func (s *Spec) hashPassword(hash func(string) (string, error), check func(string
 // same identity, except that one of the pair may be in transfer-limbo
 // (CheckUnique).
 func (s *Spec) Identities(k Kind) []string {
-	switch k {
-	case KindUserAccount:
-		return []string{"login:" + s.Login}
-	case KindWebConf:
-		ids := make([]string, len(s.ServerNames))
-		for i, n := range s.ServerNames {
-			ids[i] = "server-name:" + n
-		}
-		return ids
-	case KindDNS:
-		return []string{"dns:" + s.FQDN + " " + s.Type + " " + s.Value}
-	case KindMySQLDB:
-		return []string{"mysql-db:" + s.Name}
-	case KindMySQLUser:
-		return []string{"mysql-user:" + s.Name}
-	case KindPgSQLDB:
-		return []string{"pgsql-db:" + s.Name}
-	case KindScheduledJob:
-		return []string{"cron:" + s.Login + " " + s.Schedule + " " + s.Command}
+	if f := KindInfoOf(k).identities; f != nil {
+		return f(s)
 	}
 	return nil
 }
@@ -405,6 +392,5 @@ func CheckUnique(identity string, st State, others []Holder) error {
 // IsDatabase reports whether it is the live database item of engine
 // ("mysql" or "pgsql") called name.
 func (it Item) IsDatabase(engine, name string) bool {
-	return it.State != StateDeleted && it.Spec.Name == name &&
-		(engine == "mysql" && it.Kind == KindMySQLDB || engine == "pgsql" && it.Kind == KindPgSQLDB)
+	return it.State != StateDeleted && it.Spec.Name == name && KindInfoOf(it.Kind).Engine == engine
 }

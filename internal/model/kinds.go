@@ -24,31 +24,142 @@ type KindInfo struct {
 	// Summary says in a few words which item of the kind a spec is, for
 	// lists and messages.
 	Summary func(s *Spec) string
+	// Engine is the database engine ("mysql", "pgsql") of a kind that is
+	// a database a move copies; empty for every other kind.
+	Engine string
+	// NamesField is the field holding the domain names an item of the
+	// kind claims (web-conf's server names, a DNS record's name); empty
+	// when it claims none.
+	NamesField string
+
+	normalize  func(s *Spec, orderDomain string) error
+	identities func(s *Spec) []string
+	names      func(s *Spec) []string
+	requires   func(s *Spec) []Ref
+	leftBehind func(s *Spec, id int64) string
+}
+
+// Ref is an item of the same order that an item cannot exist without: the
+// account a site or job runs as, the databases a MariaDB user is granted.
+type Ref struct {
+	// Field is the spec field that names it (spec.login).
+	Field string
+	// Kind and Name say which item; Identity is the identity that item
+	// claims (Identities), which is how it is looked up.
+	Kind     Kind
+	Name     string
+	Identity string
 }
 
 // kindRegistry holds every kind, in the order a host applies them.
 var kindRegistry = []KindInfo{
 	{Kind: KindUserAccount, Description: "a Unix account with its home in the order's directory",
 		Fields: []string{"login", "shell", "password", "password_hash"}, Required: []string{"login"}, Identity: []string{"login"},
-		Summary: func(s *Spec) string { return s.Login }},
-	{Kind: KindMySQLDB, Description: "a MariaDB database",
+		Summary:    func(s *Spec) string { return s.Login },
+		normalize:  (*Spec).normalizeUserAccount,
+		identities: func(s *Spec) []string { return []string{loginIdentity(s.Login)} },
+		leftBehind: func(s *Spec, _ int64) string {
+			return fmt.Sprintf("the Unix user and group %s, its home and crontab", s.Login)
+		}},
+	{Kind: KindMySQLDB, Description: "a MariaDB database", Engine: "mysql",
 		Fields: []string{"name"}, Required: []string{"name"}, Identity: []string{"name"},
-		Summary: func(s *Spec) string { return s.Name }},
+		Summary:    func(s *Spec) string { return s.Name },
+		normalize:  (*Spec).normalizeMySQLDB,
+		identities: func(s *Spec) []string { return []string{mysqlDBIdentity(s.Name)} },
+		leftBehind: func(s *Spec, _ int64) string { return fmt.Sprintf("the MariaDB database %s with its data", s.Name) }},
 	{Kind: KindMySQLUser, Description: "a MariaDB user with all privileges on some of the order's databases",
 		Fields: []string{"name", "password", "password_hash", "databases"}, Required: []string{"name"}, Identity: []string{"name"},
-		Summary: func(s *Spec) string { return joinNonEmpty(" on ", s.Name, strings.Join(s.Databases, ",")) }},
-	{Kind: KindPgSQLDB, Description: "a PostgreSQL database and its owner role",
+		Summary:    func(s *Spec) string { return joinNonEmpty(" on ", s.Name, strings.Join(s.Databases, ",")) },
+		normalize:  (*Spec).normalizeMySQLUser,
+		identities: func(s *Spec) []string { return []string{"mysql-user:" + s.Name} },
+		requires: func(s *Spec) []Ref {
+			refs := make([]Ref, len(s.Databases))
+			for i, db := range s.Databases {
+				refs[i] = Ref{Field: "spec.databases", Kind: KindMySQLDB, Name: db, Identity: mysqlDBIdentity(db)}
+			}
+			return refs
+		},
+		leftBehind: func(s *Spec, _ int64) string { return fmt.Sprintf("the MariaDB user %s and its grants", s.Name) }},
+	{Kind: KindPgSQLDB, Description: "a PostgreSQL database and its owner role", Engine: "pgsql",
 		Fields: []string{"name", "owner", "password", "password_hash"}, Required: []string{"name"}, Identity: []string{"name", "owner"},
-		Summary: func(s *Spec) string { return joinNonEmpty(" owned by ", s.Name, s.Owner) }},
+		Summary:    func(s *Spec) string { return joinNonEmpty(" owned by ", s.Name, s.Owner) },
+		normalize:  (*Spec).normalizePgSQLDB,
+		identities: func(s *Spec) []string { return []string{"pgsql-db:" + s.Name} },
+		leftBehind: func(s *Spec, _ int64) string {
+			return fmt.Sprintf("the PostgreSQL database %s with its data, and the role %s", s.Name, s.Owner)
+		}},
 	{Kind: KindWebConf, Description: "an Apache site with its own PHP-FPM pool, run as one of the order's accounts",
 		Fields: []string{"login", "server_names", "docroot", "php", "https"}, Required: []string{"login", "server_names"},
-		Summary: func(s *Spec) string { return joinNonEmpty(" as ", strings.Join(s.ServerNames, ","), s.Login) }},
+		NamesField: "spec.server_names",
+		Summary:    func(s *Spec) string { return joinNonEmpty(" as ", strings.Join(s.ServerNames, ","), s.Login) },
+		normalize:  (*Spec).normalizeWebConf,
+		identities: func(s *Spec) []string {
+			ids := make([]string, len(s.ServerNames))
+			for i, n := range s.ServerNames {
+				ids[i] = "server-name:" + n
+			}
+			return ids
+		},
+		names:    func(s *Spec) []string { return s.ServerNames },
+		requires: requiresLogin,
+		leftBehind: func(s *Spec, id int64) string {
+			return fmt.Sprintf("the Apache vhost and PHP-FPM pool of item %d (server names %s)", id, strings.Join(s.ServerNames, ", "))
+		}},
 	{Kind: KindScheduledJob, Description: "a line in one of the order's accounts' crontab",
 		Fields: []string{"login", "schedule", "command"}, Required: []string{"login", "schedule", "command"},
-		Summary: func(s *Spec) string { return s.Login + ": " + s.Schedule + " " + s.Command }},
+		Summary:    func(s *Spec) string { return s.Login + ": " + s.Schedule + " " + s.Command },
+		normalize:  (*Spec).normalizeScheduledJob,
+		identities: func(s *Spec) []string { return []string{"cron:" + s.Login + " " + s.Schedule + " " + s.Command} },
+		requires:   requiresLogin,
+		leftBehind: func(s *Spec, _ int64) string {
+			return fmt.Sprintf("the line %q in %s's crontab", s.Schedule+" "+s.Command, s.Login)
+		}},
 	{Kind: KindDNS, Description: "a DNS record in a zone the co-op serves",
 		Fields: []string{"zone", "fqdn", "type", "value", "ttl"}, Required: []string{"type", "value"}, Identity: []string{"zone", "fqdn", "type"},
-		Summary: func(s *Spec) string { return fmt.Sprintf("%s %d %s %s", s.FQDN, s.TTL, s.Type, s.Value) }},
+		NamesField: "spec.fqdn",
+		Summary:    func(s *Spec) string { return fmt.Sprintf("%s %d %s %s", s.FQDN, s.TTL, s.Type, s.Value) },
+		normalize:  (*Spec).normalizeDNS,
+		identities: func(s *Spec) []string { return []string{"dns:" + s.FQDN + " " + s.Type + " " + s.Value} },
+		names:      func(s *Spec) []string { return []string{s.FQDN} },
+		leftBehind: func(s *Spec, _ int64) string {
+			return fmt.Sprintf("the record %s %s %s in the dns host's copy of zone %s, until its next zone update", s.FQDN, s.Type, s.Value, s.Zone)
+		}},
+}
+
+func loginIdentity(login string) string { return "login:" + login }
+
+func mysqlDBIdentity(name string) string { return "mysql-db:" + name }
+
+// requiresLogin is the Ref of a kind that runs as one of the order's
+// user-accounts.
+func requiresLogin(s *Spec) []Ref {
+	return []Ref{{Field: "spec.login", Kind: KindUserAccount, Name: s.Login, Identity: loginIdentity(s.Login)}}
+}
+
+// Names lists the domain names an item of kind k claims (NamesField says
+// which field holds them).
+func (s *Spec) Names(k Kind) []string {
+	if f := KindInfoOf(k).names; f != nil {
+		return f(s)
+	}
+	return nil
+}
+
+// Requires lists the items of the same order an item of kind k needs.
+func (s *Spec) Requires(k Kind) []Ref {
+	if f := KindInfoOf(k).requires; f != nil {
+		return f(s)
+	}
+	return nil
+}
+
+// LeftBehind says what the item may have left on its host if it is
+// forgotten rather than deleted.
+func (it Item) LeftBehind() string {
+	if f := KindInfoOf(it.Kind).leftBehind; f != nil {
+		return f(&it.Spec, it.ID)
+	}
+	return "whatever the node made for it"
 }
 
 // KindInfoOf returns the registry's entry for k; an unknown kind has an

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"ferry/internal/model"
@@ -45,5 +46,53 @@ func TestMissingFields(t *testing.T) {
 		if got := c.spec.MissingFields(c.kind); !slices.Equal(got, c.want) {
 			t.Errorf("%s %+v: missing %v, want %v", c.kind, c.spec, got, c.want)
 		}
+	}
+}
+
+// TestRequiresNamesWhatTheRequiredKindClaims checks that every reference a
+// kind makes (the login a site runs as, the databases a user is granted)
+// is found by the identity the referenced item claims: if the two drifted
+// apart, panel would refuse every site or grant as "add it first".
+func TestRequiresNamesWhatTheRequiredKindClaims(t *testing.T) {
+	specs := map[model.Kind]model.Spec{
+		model.KindWebConf:      {Login: "ann", ServerNames: []string{"example.org"}},
+		model.KindScheduledJob: {Login: "ann", Schedule: "* * * * *", Command: "true"},
+		model.KindMySQLUser:    {Name: "u", Databases: []string{"shop", "blog"}},
+	}
+	for k, s := range specs {
+		refs := s.Requires(k)
+		if len(refs) == 0 {
+			t.Errorf("%s requires nothing", k)
+		}
+		for _, r := range refs {
+			target := model.Spec{Login: r.Name, Name: r.Name}
+			if !slices.Contains(target.Identities(r.Kind), r.Identity) {
+				t.Errorf("%s: ref %+v is not among the identities %v of a %s called %q", k, r, target.Identities(r.Kind), r.Kind, r.Name)
+			}
+		}
+	}
+	for _, k := range []model.Kind{model.KindUserAccount, model.KindMySQLDB, model.KindPgSQLDB, model.KindDNS} {
+		if refs := (&model.Spec{Name: "x", Login: "x"}).Requires(k); len(refs) != 0 {
+			t.Errorf("%s requires %v", k, refs)
+		}
+	}
+}
+
+func TestEveryKindSaysWhatItLeavesBehindAndClaims(t *testing.T) {
+	for _, k := range model.Kinds {
+		it := model.Item{ID: 7, Kind: k, Spec: model.Spec{Login: "ann", Name: "shop", ServerNames: []string{"example.org"}, FQDN: "example.org", Type: "A"}}
+		if got := it.LeftBehind(); got == "" || strings.HasPrefix(got, "whatever") {
+			t.Errorf("%s: LeftBehind %q", k, got)
+		}
+		if ids := it.Spec.Identities(k); len(ids) == 0 {
+			t.Errorf("%s claims no identity", k)
+		}
+		ki := model.KindInfoOf(k)
+		if names := it.Spec.Names(k); (len(names) > 0) != (ki.NamesField != "") {
+			t.Errorf("%s: names %v but NamesField %q", k, names, ki.NamesField)
+		}
+	}
+	if got := (model.Item{Kind: "ftp-account"}).LeftBehind(); !strings.HasPrefix(got, "whatever") {
+		t.Errorf("unknown kind: %q", got)
 	}
 }

@@ -110,16 +110,13 @@ func (r *run) payload(order model.Order, source []model.Item) model.MoveTaskPayl
 		if it.State == model.StateDeleted || !it.Kind.HostBound() {
 			continue
 		}
-		switch it.Kind {
-		case model.KindMySQLDB:
-			p.Databases = append(p.Databases, model.MoveDB{Engine: "mysql", Name: it.Spec.Name})
-		case model.KindPgSQLDB:
-			p.Databases = append(p.Databases, model.MoveDB{Engine: "pgsql", Name: it.Spec.Name, Owner: it.Spec.Owner})
-		case model.KindUserAccount:
-			p.Logins = append(p.Logins, it.Spec.Login)
-		case model.KindWebConf:
-			p.ServerNames = append(p.ServerNames, it.Spec.ServerNames...)
+		if engine := model.KindInfoOf(it.Kind).Engine; engine != "" {
+			p.Databases = append(p.Databases, model.MoveDB{Engine: engine, Name: it.Spec.Name, Owner: it.Spec.Owner})
 		}
+		if it.Kind == model.KindUserAccount {
+			p.Logins = append(p.Logins, it.Spec.Login)
+		}
+		p.ServerNames = append(p.ServerNames, it.Spec.Names(it.Kind)...)
 	}
 	for i, db := range p.Databases {
 		if db.Engine != "mysql" {

@@ -96,7 +96,7 @@ func (p *Panel) RemoveOrderDomain(ctx context.Context, c Caller, ref, domain str
 			if !it.State.Live() || it.State == model.StatePendingDelete {
 				continue
 			}
-			for _, n := range namesOf(it) {
+			for _, n := range it.Spec.Names(it.Kind) {
 				if holdName(ctx, tx, o, "", n) != nil {
 					using = append(using, it)
 					break
@@ -113,17 +113,6 @@ func (p *Panel) RemoveOrderDomain(ctx context.Context, c Caller, ref, domain str
 		return OrderDomains{}, err
 	}
 	return p.ListOrderDomains(ctx, c, ref)
-}
-
-// namesOf lists the domain names an item claims.
-func namesOf(it model.Item) []string {
-	switch it.Kind {
-	case model.KindWebConf:
-		return it.Spec.ServerNames
-	case model.KindDNS:
-		return []string{it.Spec.FQDN}
-	}
-	return nil
 }
 
 // ownOrder resolves an active order that c may change the items of.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"ferry/internal/model"
 	"ferry/internal/store"
@@ -133,39 +132,26 @@ func itemHost(ctx context.Context, tx store.Tx, o model.Order, k model.Kind, wan
 // to the same order: a site, a job or a grant cannot use another member's
 // account or database.
 func (p *Panel) checkReferences(ctx context.Context, tx store.Tx, o model.Order, it model.Item) error {
-	var needLogin string
-	switch it.Kind {
-	case model.KindWebConf, model.KindScheduledJob:
-		needLogin = it.Spec.Login
-	case model.KindMySQLUser:
-		if len(it.Spec.Databases) == 0 {
-			return nil
-		}
-	default:
+	refs := it.Spec.Requires(it.Kind)
+	if len(refs) == 0 {
 		return nil
 	}
 	items, err := tx.ListItems(ctx, store.ItemFilter{OrderID: o.ID})
 	if err != nil {
 		return err
 	}
-	logins, dbs := map[string]bool{}, map[string]bool{}
+	held := map[string]bool{}
 	for _, x := range items {
 		if !x.State.Live() || x.State == model.StatePendingDelete {
 			continue
 		}
-		switch x.Kind {
-		case model.KindUserAccount:
-			logins[x.Spec.Login] = true
-		case model.KindMySQLDB:
-			dbs[x.Spec.Name] = true
+		for _, id := range x.Spec.Identities(x.Kind) {
+			held[id] = true
 		}
 	}
-	if needLogin != "" && !logins[needLogin] {
-		return &model.FieldError{Field: "spec.login", Message: fmt.Sprintf("order %s has no user-account %q; add it first", o.Identifier, needLogin)}
-	}
-	for _, db := range it.Spec.Databases {
-		if !dbs[db] {
-			return &model.FieldError{Field: "spec.databases", Message: fmt.Sprintf("order %s has no mysql-db %q; add it first", o.Identifier, db)}
+	for _, r := range refs {
+		if !held[r.Identity] {
+			return &model.FieldError{Field: r.Field, Message: fmt.Sprintf("order %s has no %s %q; add it first", o.Identifier, r.Kind, r.Name)}
 		}
 	}
 	return nil
@@ -401,7 +387,7 @@ func (p *Panel) ForgetItem(ctx context.Context, c Caller, id int64) (model.Item,
 		}
 		before := it
 		it.State, it.UpdatedAt = model.StateDeleted, p.Now()
-		it.Message = fmt.Sprintf("forgotten by %s while %s; may be left on host %s: %s", c.Name, before.State, it.Host, leftBehind(it))
+		it.Message = fmt.Sprintf("forgotten by %s while %s; may be left on host %s: %s", c.Name, before.State, it.Host, it.LeftBehind())
 		if err := tx.UpdateItem(ctx, &it); err != nil {
 			return err
 		}
@@ -411,26 +397,4 @@ func (p *Panel) ForgetItem(ctx context.Context, c Caller, id int64) (model.Item,
 		return model.Item{}, err
 	}
 	return forCaller(c, it), nil
-}
-
-// leftBehind says what a forgotten item may have left on its host.
-func leftBehind(it model.Item) string {
-	s := it.Spec
-	switch it.Kind {
-	case model.KindUserAccount:
-		return fmt.Sprintf("the Unix user and group %s, its home and crontab", s.Login)
-	case model.KindWebConf:
-		return fmt.Sprintf("the Apache vhost and PHP-FPM pool of item %d (server names %s)", it.ID, strings.Join(s.ServerNames, ", "))
-	case model.KindMySQLDB:
-		return fmt.Sprintf("the MariaDB database %s with its data", s.Name)
-	case model.KindMySQLUser:
-		return fmt.Sprintf("the MariaDB user %s and its grants", s.Name)
-	case model.KindPgSQLDB:
-		return fmt.Sprintf("the PostgreSQL database %s with its data, and the role %s", s.Name, s.Owner)
-	case model.KindScheduledJob:
-		return fmt.Sprintf("the line %q in %s's crontab", s.Schedule+" "+s.Command, s.Login)
-	case model.KindDNS:
-		return fmt.Sprintf("the record %s %s %s in the dns host's copy of zone %s, until its next zone update", s.FQDN, s.Type, s.Value, s.Zone)
-	}
-	return "whatever the node made for it"
 }

@@ -71,45 +71,70 @@ func claimableDomain(ctx context.Context, tx store.Tx, o model.Order, field, raw
 // co-op's zones and as the DNS node will serve it, a pgsql owner role of
 // the same order only, no system login of the host.
 func (p *Panel) checkOwnership(ctx context.Context, tx store.Tx, o model.Order, it model.Item) error {
-	s := it.Spec
-	switch it.Kind {
-	case model.KindWebConf:
-		for _, n := range s.ServerNames {
-			if err := holdName(ctx, tx, o, "spec.server_names", n); err != nil {
-				return err
-			}
-		}
-	case model.KindDNS:
-		if _, err := tx.GetZone(ctx, s.Zone); errors.Is(err, store.ErrNotFound) {
-			return &model.FieldError{Field: "spec.zone", Message: fmt.Sprintf("%s is not a zone the co-op serves (an admin adds it with ferry zone add)", s.Zone)}
-		} else if err != nil {
+	if it.Kind == model.KindDNS {
+		// A record outside the co-op's zones is refused before its name
+		// is looked at.
+		if err := checkZone(ctx, tx, it.Spec.Zone); err != nil {
 			return err
 		}
-		if err := holdName(ctx, tx, o, "spec.fqdn", s.FQDN); err != nil {
+	}
+	for _, n := range it.Spec.Names(it.Kind) {
+		if err := holdName(ctx, tx, o, model.KindInfoOf(it.Kind).NamesField, n); err != nil {
 			return err
 		}
+	}
+	if rule := ownershipRules[it.Kind]; rule != nil {
+		return rule(ctx, tx, o, it)
+	}
+	return nil
+}
+
+// ownershipRules are the rules of checkOwnership that only one kind has,
+// checked after the item's names are known to be the order's.
+var ownershipRules = map[model.Kind]func(ctx context.Context, tx store.Tx, o model.Order, it model.Item) error{
+	model.KindDNS: func(ctx context.Context, tx store.Tx, _ model.Order, it model.Item) error {
 		return checkCNAME(ctx, tx, it)
-	case model.KindPgSQLDB:
-		dbs, err := tx.ListItems(ctx, store.ItemFilter{Kind: model.KindPgSQLDB})
-		if err != nil {
-			return err
+	},
+	model.KindPgSQLDB:     checkPgSQLOwner,
+	model.KindUserAccount: checkSystemLogin,
+}
+
+// checkZone refuses a DNS record in a zone the co-op does not serve.
+func checkZone(ctx context.Context, tx store.Tx, zone string) error {
+	if _, err := tx.GetZone(ctx, zone); errors.Is(err, store.ErrNotFound) {
+		return &model.FieldError{Field: "spec.zone", Message: fmt.Sprintf("%s is not a zone the co-op serves (an admin adds it with ferry zone add)", zone)}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkPgSQLOwner keeps a pgsql-db's owner role to roles of its own order.
+func checkPgSQLOwner(ctx context.Context, tx store.Tx, o model.Order, it model.Item) error {
+	dbs, err := tx.ListItems(ctx, store.ItemFilter{Kind: model.KindPgSQLDB})
+	if err != nil {
+		return err
+	}
+	for _, x := range dbs {
+		if x.ID == it.ID || x.State == model.StateDeleted || x.OrderID == o.ID {
+			continue
 		}
-		for _, x := range dbs {
-			if x.ID == it.ID || x.State == model.StateDeleted || x.OrderID == o.ID {
-				continue
-			}
-			if x.Spec.Owner == s.Owner || x.Spec.Name == s.Owner {
-				return &model.FieldError{Field: "spec.owner", Message: fmt.Sprintf("role %q belongs to another order's database; a pgsql-db may be owned only by a role of its own order", s.Owner)}
-			}
+		if x.Spec.Owner == it.Spec.Owner || x.Spec.Name == it.Spec.Owner {
+			return &model.FieldError{Field: "spec.owner", Message: fmt.Sprintf("role %q belongs to another order's database; a pgsql-db may be owned only by a role of its own order", it.Spec.Owner)}
 		}
-	case model.KindUserAccount:
-		names, err := tx.SystemNames(ctx, it.Host)
-		if err != nil {
-			return err
-		}
-		if slices.Contains(names, s.Login) {
-			return &model.FieldError{Field: "spec.login", Message: fmt.Sprintf("%q is a system user or group of host %s", s.Login, it.Host)}
-		}
+	}
+	return nil
+}
+
+// checkSystemLogin refuses a user-account named as a system user or group
+// of its host.
+func checkSystemLogin(ctx context.Context, tx store.Tx, _ model.Order, it model.Item) error {
+	names, err := tx.SystemNames(ctx, it.Host)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(names, it.Spec.Login) {
+		return &model.FieldError{Field: "spec.login", Message: fmt.Sprintf("%q is a system user or group of host %s", it.Spec.Login, it.Host)}
 	}
 	return nil
 }
