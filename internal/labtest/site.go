@@ -149,32 +149,3 @@ func (e *Env) TableSum(host, db, table string) string {
 	e.T.Helper()
 	return strings.TrimSpace(e.MustOn(host, "mariadb", "-N", db, "-e", "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', "+map[string]string{"greeting": "id, msg", "writes": "n"}[table]+"))), 0) FROM "+table))
 }
-
-// WaitNothingOn waits until host holds no user, database, directory, vhost
-// or pool of the order.
-func (e *Env) WaitNothingOn(host, login, db, dir string) {
-	e.T.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var left []string
-		if _, err := e.On(host, "getent", "passwd", login); err == nil {
-			left = append(left, "user "+login)
-		}
-		if dbs, _ := e.On(host, "mariadb", "-N", "-e", "SHOW DATABASES"); strings.Contains(dbs, db+"\n") {
-			left = append(left, "database "+db)
-		}
-		if _, err := e.On(host, "test", "-e", dir); err == nil {
-			left = append(left, "directory "+dir)
-		}
-		if out, _ := e.On(host, "sh", "-c", "ls -a /etc/apache2/sites-available /etc/apache2/sites-enabled /etc/php/8.2/fpm/pool.d /var/spool/cron/crontabs"); strings.Contains(out, login) || strings.Contains(out, strings.TrimSuffix(strings.TrimPrefix(dir, "/home/members/"+login+"/sites/"), "/")) {
-			left = append(left, "config: "+out)
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.T.Fatalf("%s still holds: %s", host, strings.Join(left, "; "))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}
