@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,6 +16,19 @@ import (
 // shell. Tests replace it with a script of answers.
 type runner interface {
 	run(ctx context.Context, stdin []byte, argv ...string) (stdout, stderr []byte, err error)
+	// start starts a command whose input and output flow while it runs
+	// (a dump into ssh, rsync's progress) and returns how to wait for its
+	// end. wait returns once the command has exited and its output has
+	// been written.
+	start(ctx context.Context, c streamCmd) (wait func() error, err error)
+}
+
+// streamCmd is a command with streams for its standard input and output.
+type streamCmd struct {
+	argv   []string
+	stdin  io.Reader // nil: no input
+	stdout io.Writer // nil: discarded
+	stderr io.Writer // nil: discarded
 }
 
 // execRunner runs commands for real, in the C locale so that their messages
@@ -31,6 +45,26 @@ func (execRunner) run(ctx context.Context, stdin []byte, argv ...string) ([]byte
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	return out.Bytes(), errOut.Bytes(), err
+}
+
+func (execRunner) start(ctx context.Context, c streamCmd) (func() error, error) {
+	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Dir = "/"
+	if c.stdin != nil {
+		cmd.Stdin = c.stdin
+	}
+	if c.stdout != nil {
+		cmd.Stdout = c.stdout
+	}
+	if c.stderr != nil {
+		cmd.Stderr = c.stderr
+	}
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd.Wait, nil
 }
 
 // run runs argv and, when it fails, returns an error that names the command

@@ -46,6 +46,9 @@ type fakeHost struct {
 	// answers overrides the answer to a command, by its space-joined argv
 	// or its first word.
 	answers map[string]answer
+	// respond, when set, answers first: ok false leaves the command to
+	// answers and the simulation.
+	respond func(argv []string, stdin string) (a answer, ok bool)
 	nextUID int
 }
 
@@ -73,7 +76,14 @@ func (h *fakeHost) run(_ context.Context, stdin []byte, argv ...string) ([]byte,
 	defer h.mu.Unlock()
 	joined := strings.Join(argv, " ")
 	h.calls = append(h.calls, call{argv: joined, stdin: string(stdin)})
-	a, ok := h.answers[joined]
+	var a answer
+	ok := false
+	if h.respond != nil {
+		a, ok = h.respond(argv, string(stdin))
+	}
+	if !ok {
+		a, ok = h.answers[joined]
+	}
 	if !ok {
 		a, ok = h.answers[argv[0]]
 	}
@@ -85,6 +95,31 @@ func (h *fakeHost) run(_ context.Context, stdin []byte, argv ...string) ([]byte,
 		err = exitError(a.code)
 	}
 	return []byte(a.stdout), []byte(a.stderr), err
+}
+
+// start answers a streaming command as run does, once it has read all of
+// its input: a pipeline of fake commands flows as a real one would.
+func (h *fakeHost) start(ctx context.Context, c streamCmd) (func() error, error) {
+	done := make(chan error, 1)
+	go func() {
+		var in []byte
+		if c.stdin != nil {
+			var err error
+			if in, err = io.ReadAll(c.stdin); err != nil {
+				done <- err
+				return
+			}
+		}
+		out, errOut, err := h.run(ctx, in, c.argv...)
+		if c.stdout != nil {
+			c.stdout.Write(out)
+		}
+		if c.stderr != nil {
+			c.stderr.Write(errOut)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }, nil
 }
 
 func (h *fakeHost) simulate(argv []string, stdin string) answer {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"os/user"
 	"slices"
@@ -411,7 +410,7 @@ func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB, o
 		}
 		stdin = strings.NewReader(string(list))
 	}
-	errOut, err := runStreaming(ctx, t.command(receiveSums+" "+db.Engine+" "+db.Name), stdin, func(s string, newline bool) {
+	errOut, err := m.runStreaming(ctx, t.command(receiveSums+" "+db.Engine+" "+db.Name), stdin, func(s string, newline bool) {
 		out.WriteString(s)
 		if newline {
 			out.WriteByte('\n')
@@ -605,48 +604,50 @@ func (c countingReader) Read(p []byte) (int, error) {
 func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []string, sqlText string, remote string, counted *atomic.Int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sshCmd := exec.CommandContext(ctx, t.command(remote)[0], t.command(remote)[1:]...)
-	sshCmd.Env = append(os.Environ(), "LC_ALL=C")
-	sshCmd.Dir = "/"
 	sshErr := &tailBuffer{max: 8 << 10}
-	sshCmd.Stderr = sshErr
-	sshCmd.WaitDelay = 10 * time.Second
+	ssh := streamCmd{argv: t.command(remote), stderr: sshErr}
 	if producer == nil {
-		sshCmd.Stdin = countingReader{strings.NewReader(sqlText), counted}
-		if err := sshCmd.Run(); err != nil {
+		ssh.stdin = countingReader{strings.NewReader(sqlText), counted}
+		wait, err := m.a.runner.start(ctx, ssh)
+		if err == nil {
+			err = wait()
+		}
+		if err != nil {
 			return fmt.Errorf("%s on %s: %s", remote, t.host(), failureText(err, sshErr.String()))
 		}
 		return nil
 	}
-	prod := exec.CommandContext(ctx, producer[0], producer[1:]...)
-	prod.Env = append(os.Environ(), "LC_ALL=C")
-	prod.Dir = "/"
 	prodErr := &tailBuffer{max: 8 << 10}
-	prod.Stderr = prodErr
-	prod.WaitDelay = 10 * time.Second
-	out, err := prod.StdoutPipe()
+	dump, dumped := io.Pipe()
+	waitP, err := m.a.runner.start(ctx, streamCmd{argv: producer, stdout: dumped, stderr: prodErr})
 	if err != nil {
-		return err
-	}
-	sshCmd.Stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), out), counted}
-	if err := prod.Start(); err != nil {
 		return fmt.Errorf("%s: %w", producer[0], err)
 	}
-	if err := sshCmd.Start(); err != nil {
+	prodDone := make(chan error, 1)
+	go func() {
+		err := waitP()
+		dumped.Close() // the load reads to the end of the dump
+		prodDone <- err
+	}()
+	ssh.stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), dump), counted}
+	waitS, err := m.a.runner.start(ctx, ssh)
+	if err != nil {
 		cancel()
-		prod.Wait()
+		dump.Close()
+		<-prodDone
 		return fmt.Errorf("ssh: %w", err)
 	}
-	errS := sshCmd.Wait()
+	errS := waitS()
 	if errS != nil {
 		cancel() // nobody reads the dump any more
 	}
-	errP := prod.Wait()
+	dump.Close()
+	errP := <-prodDone
 	switch {
 	case errS != nil:
 		return fmt.Errorf("%s on %s: %s", remote, t.host(), failureText(errS, sshErr.String()))
 	case errP != nil:
-		return fmt.Errorf("dump: %s", failureText(errP, prodErr.String()))
+		return fmt.Errorf("dump on this host: %s", failureText(errP, prodErr.String()))
 	}
 	return nil
 }
