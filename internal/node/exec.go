@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -29,6 +30,13 @@ type streamCmd struct {
 	stdin  io.Reader // nil: no input
 	stdout io.Writer // nil: discarded
 	stderr io.Writer // nil: discarded
+	// path is the program to run when argv[0] is only the name it is
+	// shown under; empty: argv[0], looked up in PATH.
+	path string
+	// env is the whole environment; nil: the node's own, in the C locale.
+	env []string
+	// cred runs the command as another user; nil: as the node.
+	cred *syscall.Credential
 }
 
 // execRunner runs commands for real, in the C locale so that their messages
@@ -48,8 +56,19 @@ func (execRunner) run(ctx context.Context, stdin []byte, argv ...string) ([]byte
 }
 
 func (execRunner) start(ctx context.Context, c streamCmd) (func() error, error) {
-	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	name := c.argv[0]
+	if c.path != "" {
+		name = c.path
+	}
+	cmd := exec.CommandContext(ctx, name, c.argv[1:]...)
+	cmd.Args[0] = c.argv[0]
+	cmd.Env = c.env
+	if c.env == nil {
+		cmd.Env = append(os.Environ(), "LC_ALL=C")
+	}
+	if c.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	}
 	cmd.Dir = "/"
 	if c.stdin != nil {
 		cmd.Stdin = c.stdin

@@ -26,6 +26,10 @@ func (e exitError) ExitCode() int { return int(e) }
 type call struct {
 	argv  string // space-joined
 	stdin string
+	// env and asUID are a streaming command's own environment (nil: the
+	// node's) and the user it runs as (-1: the node's).
+	env   []string
+	asUID int64
 }
 
 // answer is what a scripted command prints and how it exits.
@@ -72,10 +76,16 @@ func (h *fakeHost) addUser(login, home string) {
 }
 
 func (h *fakeHost) run(_ context.Context, stdin []byte, argv ...string) ([]byte, []byte, error) {
+	return h.answer(call{asUID: -1}, stdin, argv)
+}
+
+// answer records c, the command argv that read stdin, and answers it.
+func (h *fakeHost) answer(c call, stdin []byte, argv []string) ([]byte, []byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	joined := strings.Join(argv, " ")
-	h.calls = append(h.calls, call{argv: joined, stdin: string(stdin)})
+	c.argv, c.stdin = joined, string(stdin)
+	h.calls = append(h.calls, c)
 	var a answer
 	ok := false
 	if h.respond != nil {
@@ -99,7 +109,7 @@ func (h *fakeHost) run(_ context.Context, stdin []byte, argv ...string) ([]byte,
 
 // start answers a streaming command as run does, once it has read all of
 // its input: a pipeline of fake commands flows as a real one would.
-func (h *fakeHost) start(ctx context.Context, c streamCmd) (func() error, error) {
+func (h *fakeHost) start(_ context.Context, c streamCmd) (func() error, error) {
 	done := make(chan error, 1)
 	go func() {
 		var in []byte
@@ -110,7 +120,11 @@ func (h *fakeHost) start(ctx context.Context, c streamCmd) (func() error, error)
 				return
 			}
 		}
-		out, errOut, err := h.run(ctx, in, c.argv...)
+		rec := call{env: c.env, asUID: -1}
+		if c.cred != nil {
+			rec.asUID = int64(c.cred.Uid)
+		}
+		out, errOut, err := h.answer(rec, in, c.argv)
 		if c.stdout != nil {
 			c.stdout.Write(out)
 		}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"os/user"
 	"slices"
 	"strconv"
@@ -972,7 +971,7 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 	}
 	name := loadAccountPrefix(moveID) + randomHex(4)
 	password := randomHex(16)
-	var cmd *exec.Cmd
+	cmd := streamCmd{cred: cred, stdout: io.Discard, stderr: o.Stderr}
 	var drop func() error
 	switch db.Engine {
 	case "mysql":
@@ -980,10 +979,10 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 		if err != nil {
 			return err
 		}
-		cmd = exec.CommandContext(ctx, "mariadb", "--no-defaults", "--protocol=socket", "--socket="+m.cfg.Node.MySQLSocket,
-			"--user="+name, "--sandbox", "--batch", "--silent", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", db.Name)
-		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password}
-		cmd.Stdin = o.Stdin
+		cmd.argv = []string{"mariadb", "--no-defaults", "--protocol=socket", "--socket=" + m.cfg.Node.MySQLSocket,
+			"--user=" + name, "--sandbox", "--batch", "--silent", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", db.Name}
+		cmd.env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password}
+		cmd.stdin = o.Stdin
 	case "pgsql":
 		owner, qerr := pgIdent(db.Owner)
 		if qerr != nil {
@@ -994,13 +993,13 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 		if err != nil {
 			return err
 		}
-		cmd = exec.CommandContext(ctx, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-			"-h", host, "-p", port, "-U", name, "-d", db.Name)
-		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "PGPASSWORD=" + password,
+		cmd.argv = []string{"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+			"-h", host, "-p", port, "-U", name, "-d", db.Name}
+		cmd.env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "PGPASSWORD=" + password,
 			"PGCONNECT_TIMEOUT=10", "PGAPPNAME=ferry-move-" + strconv.FormatInt(moveID, 10)}
 		// What is made belongs to the database's owner, not to the
 		// temporary role.
-		cmd.Stdin = io.MultiReader(strings.NewReader("SET ROLE "+owner+";\n"), o.Stdin)
+		cmd.stdin = io.MultiReader(strings.NewReader("SET ROLE "+owner+";\n"), o.Stdin)
 	default:
 		return receiveRefused("engine %q", db.Engine)
 	}
@@ -1009,12 +1008,11 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 			m.log.Warn("move load: temporary account left behind; move-revoke removes it", "account", name, "err", err)
 		}
 	}()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	cmd.Dir = "/"
-	cmd.Stdout = io.Discard
-	cmd.Stderr = o.Stderr
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
+	wait, err := m.a.runner.start(ctx, cmd)
+	if err == nil {
+		err = wait()
+	}
+	if err != nil {
 		return fmt.Errorf("load into %s: %w", db.Name, err)
 	}
 	return nil

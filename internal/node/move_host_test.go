@@ -468,3 +468,85 @@ func TestVerifyComparesFilesAndSums(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// The new host's load of a PostgreSQL database: a temporary role, psql as
+// nobody with only its own environment, the owner's role set first, and
+// the role dropped after.
+func TestReceiveLoadPostgres(t *testing.T) {
+	cred, err := nobody()
+	if err != nil {
+		t.Skip(err)
+	}
+	e := newHostMoveEnv(t)
+	e.host.respond = func(argv []string, stdin string) (answer, bool) {
+		switch {
+		case psqlWith(argv, stdin, "CREATE ROLE"):
+			return answer{stdout: "*\t5433\n"}, true
+		case psqlWith(argv, stdin, "DROP"):
+			return answer{}, true
+		case argv[0] == "psql" && strings.Contains(stdin, "broken"):
+			return answer{stderr: "ERROR:  syntax error at or near \"broken\"\n", code: 3}, true
+		case argv[0] == "psql":
+			return answer{}, true
+		}
+		return answer{}, false
+	}
+	db := model.MoveDB{Engine: "pgsql", Name: "blog", Owner: "blogger"}
+	var stderr strings.Builder
+	o := ReceiveOptions{MoveID: 7, Stdin: strings.NewReader("CREATE TABLE t (id int);\n"), Stderr: &stderr}
+	if err := e.m.receiveLoad(context.Background(), 7, db, o); err != nil {
+		t.Fatal(err)
+	}
+	var load call
+	for _, c := range e.host.calls {
+		if strings.HasPrefix(c.argv, "psql -X -q -v ON_ERROR_STOP=1 --single-transaction") {
+			load = c
+		}
+	}
+	role := strings.TrimPrefix(argvAfter(strings.Fields(load.argv), "-U"), loadAccountPrefix(7))
+	if len(role) != 8 || load.argv != "psql -X -q -v ON_ERROR_STOP=1 --single-transaction -h 127.0.0.1 -p 5433 -U "+loadAccountPrefix(7)+role+" -d blog" {
+		t.Fatalf("load %q", load.argv)
+	}
+	if load.stdin != "SET ROLE \"blogger\";\nCREATE TABLE t (id int);\n" {
+		t.Errorf("the load read %q", load.stdin)
+	}
+	if load.asUID != int64(cred.Uid) {
+		t.Errorf("the load ran as uid %d, want nobody's %d", load.asUID, cred.Uid)
+	}
+	if !slices.Contains(load.env, "PGAPPNAME=ferry-move-7") || slices.ContainsFunc(load.env, func(v string) bool { return strings.HasPrefix(v, "SSH_") }) {
+		t.Errorf("the load's environment %q", load.env)
+	}
+	if !strings.Contains(e.host.stdinOf("runuser -u postgres -- psql"), "DROP ROLE IF EXISTS \""+loadAccountPrefix(7)+role+"\"") {
+		t.Errorf("the temporary role was not dropped: %+v", e.host.calls)
+	}
+
+	o.Stdin = strings.NewReader("broken;\n")
+	err = e.m.receiveLoad(context.Background(), 7, db, o)
+	errorSays(t, err, "load into blog", "exit status 3")
+	if exitCode(err) != 3 {
+		t.Errorf("exit code %d, want the load's own 3", exitCode(err))
+	}
+}
+
+// rsync's receiving server runs as "rsync" with the checked arguments
+// and the forced command's own streams.
+func TestReceiveRsyncRunsTheCheckedServer(t *testing.T) {
+	e := newHostMoveEnv(t)
+	dir := t.TempDir()
+	e.host.respond = func(argv []string, _ string) (answer, bool) {
+		return answer{stdout: "rsync's protocol"}, argv[0] == "rsync"
+	}
+	var out strings.Builder
+	req := receiveRequest{Kind: receiveRsync, Rsync: []string{"--server", "-logDtpre.iLsfxCIvu", ".", dir + "/"}, Dest: dir}
+	err := e.m.receiveRsync(context.Background(), req, movePolicy{OrderDir: dir}, ReceiveOptions{Stdin: strings.NewReader("files"), Stdout: &out})
+	if err != nil {
+		t.Skip("no rsync here:", err)
+	}
+	calls := e.host.callsOf("rsync")
+	if len(calls) != 1 || calls[0].argv != "rsync --server -logDtpre.iLsfxCIvu . "+dir+"/" || calls[0].stdin != "files" {
+		t.Fatalf("ran %+v", calls)
+	}
+	if out.String() != "rsync's protocol" || calls[0].asUID != -1 {
+		t.Errorf("out %q, uid %d", out.String(), calls[0].asUID)
+	}
+}
