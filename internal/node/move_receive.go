@@ -79,7 +79,7 @@ func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 			return receiveRequest{}, receiveRefused("usage: %s mysql|pgsql DATABASE", words[0])
 		}
 		engine, name := words[1], words[2]
-		if engine != "mysql" && engine != "pgsql" {
+		if _, ok := dbEngines[engine]; !ok {
 			return receiveRequest{}, receiveRefused("engine %q: want mysql or pgsql", engine)
 		}
 		if model.ValidateDatabaseName(name) != nil {
