@@ -976,7 +976,10 @@ func (m *mover) pgLoadRole(ctx context.Context, db model.MoveDB, name, password 
 	drop = func() error {
 		return m.pgDropRoles(context.WithoutCancel(ctx), []string{db.Name}, db.Owner, []string{name})
 	}
-	listen, port, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	listen, port, found := strings.Cut(strings.TrimSpace(out), "\t")
+	if !found || port == "" {
+		return nil, "", "", errors.Join(fmt.Errorf("psql printed %q where the server's listen_addresses and port were expected", oneLine(out, 200)), drop())
+	}
 	host = pgLoopback(listen)
 	if host == "" {
 		return nil, "", "", errors.Join(fmt.Errorf("postgresql listens on no TCP address (listen_addresses %q); loads log in over TCP", listen), drop())

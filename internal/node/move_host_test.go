@@ -550,3 +550,27 @@ func TestReceiveRsyncRunsTheCheckedServer(t *testing.T) {
 		t.Errorf("out %q, uid %d", out.String(), calls[0].asUID)
 	}
 }
+
+// A server whose answer about where it listens cannot be read is an
+// error, and the temporary role is dropped again.
+func TestReceiveLoadPostgresUnreadableListenAddress(t *testing.T) {
+	if _, err := nobody(); err != nil {
+		t.Skip(err)
+	}
+	e := newHostMoveEnv(t)
+	e.host.respond = func(argv []string, stdin string) (answer, bool) {
+		if psqlWith(argv, stdin, "CREATE ROLE") {
+			return answer{stdout: "localhost\n"}, true
+		}
+		return answer{}, slices.Contains(argv, "psql")
+	}
+	db := model.MoveDB{Engine: "pgsql", Name: "blog", Owner: "blogger"}
+	err := e.m.receiveLoad(context.Background(), 7, db, ReceiveOptions{MoveID: 7, Stdin: strings.NewReader("")})
+	errorSays(t, err, `psql printed "localhost"`, "listen_addresses and port")
+	if !strings.Contains(e.host.stdinOf("runuser -u postgres -- psql"), "DROP ROLE IF EXISTS") {
+		t.Error("the temporary role was not dropped")
+	}
+	if len(e.host.callsOf("psql -X")) != 0 {
+		t.Error("a load ran without knowing where the server listens")
+	}
+}
