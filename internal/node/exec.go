@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -15,6 +17,26 @@ import (
 // shell. Tests replace it with a script of answers.
 type runner interface {
 	run(ctx context.Context, stdin []byte, argv ...string) (stdout, stderr []byte, err error)
+	// start starts a command whose input and output flow while it runs
+	// (a dump into ssh, rsync's progress) and returns how to wait for its
+	// end. wait returns once the command has exited and its output has
+	// been written.
+	start(ctx context.Context, c streamCmd) (wait func() error, err error)
+}
+
+// streamCmd is a command with streams for its standard input and output.
+type streamCmd struct {
+	argv   []string
+	stdin  io.Reader // nil: no input
+	stdout io.Writer // nil: discarded
+	stderr io.Writer // nil: discarded
+	// path is the program to run when argv[0] is only the name it is
+	// shown under; empty: argv[0], looked up in PATH.
+	path string
+	// env is the whole environment; nil: the node's own, in the C locale.
+	env []string
+	// cred runs the command as another user; nil: as the node.
+	cred *syscall.Credential
 }
 
 // execRunner runs commands for real, in the C locale so that their messages
@@ -31,6 +53,37 @@ func (execRunner) run(ctx context.Context, stdin []byte, argv ...string) ([]byte
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	return out.Bytes(), errOut.Bytes(), err
+}
+
+func (execRunner) start(ctx context.Context, c streamCmd) (func() error, error) {
+	name := c.argv[0]
+	if c.path != "" {
+		name = c.path
+	}
+	cmd := exec.CommandContext(ctx, name, c.argv[1:]...)
+	cmd.Args[0] = c.argv[0]
+	cmd.Env = c.env
+	if c.env == nil {
+		cmd.Env = append(os.Environ(), "LC_ALL=C")
+	}
+	if c.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	}
+	cmd.Dir = "/"
+	if c.stdin != nil {
+		cmd.Stdin = c.stdin
+	}
+	if c.stdout != nil {
+		cmd.Stdout = c.stdout
+	}
+	if c.stderr != nil {
+		cmd.Stderr = c.stderr
+	}
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd.Wait, nil
 }
 
 // run runs argv and, when it fails, returns an error that names the command

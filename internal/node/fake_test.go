@@ -26,6 +26,10 @@ func (e exitError) ExitCode() int { return int(e) }
 type call struct {
 	argv  string // space-joined
 	stdin string
+	// env and asUID are a streaming command's own environment (nil: the
+	// node's) and the user it runs as (-1: the node's).
+	env   []string
+	asUID int64
 }
 
 // answer is what a scripted command prints and how it exits.
@@ -46,6 +50,9 @@ type fakeHost struct {
 	// answers overrides the answer to a command, by its space-joined argv
 	// or its first word.
 	answers map[string]answer
+	// respond, when set, answers first: ok false leaves the command to
+	// answers and the simulation.
+	respond func(argv []string, stdin string) (a answer, ok bool)
 	nextUID int
 }
 
@@ -69,11 +76,24 @@ func (h *fakeHost) addUser(login, home string) {
 }
 
 func (h *fakeHost) run(_ context.Context, stdin []byte, argv ...string) ([]byte, []byte, error) {
+	return h.answer(call{asUID: -1}, stdin, argv)
+}
+
+// answer records c, the command argv that read stdin, and answers it.
+func (h *fakeHost) answer(c call, stdin []byte, argv []string) ([]byte, []byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	joined := strings.Join(argv, " ")
-	h.calls = append(h.calls, call{argv: joined, stdin: string(stdin)})
-	a, ok := h.answers[joined]
+	c.argv, c.stdin = joined, string(stdin)
+	h.calls = append(h.calls, c)
+	var a answer
+	ok := false
+	if h.respond != nil {
+		a, ok = h.respond(argv, string(stdin))
+	}
+	if !ok {
+		a, ok = h.answers[joined]
+	}
 	if !ok {
 		a, ok = h.answers[argv[0]]
 	}
@@ -85,6 +105,35 @@ func (h *fakeHost) run(_ context.Context, stdin []byte, argv ...string) ([]byte,
 		err = exitError(a.code)
 	}
 	return []byte(a.stdout), []byte(a.stderr), err
+}
+
+// start answers a streaming command as run does, once it has read all of
+// its input: a pipeline of fake commands flows as a real one would.
+func (h *fakeHost) start(_ context.Context, c streamCmd) (func() error, error) {
+	done := make(chan error, 1)
+	go func() {
+		var in []byte
+		if c.stdin != nil {
+			var err error
+			if in, err = io.ReadAll(c.stdin); err != nil {
+				done <- err
+				return
+			}
+		}
+		rec := call{env: c.env, asUID: -1}
+		if c.cred != nil {
+			rec.asUID = int64(c.cred.Uid)
+		}
+		out, errOut, err := h.answer(rec, in, c.argv)
+		if c.stdout != nil {
+			c.stdout.Write(out)
+		}
+		if c.stderr != nil {
+			c.stderr.Write(errOut)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }, nil
 }
 
 func (h *fakeHost) simulate(argv []string, stdin string) answer {

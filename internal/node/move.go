@@ -215,16 +215,15 @@ func (m *mover) checkOrder(p *model.MoveTaskPayload) error {
 func checkDatabases(dbs []model.MoveDB) error {
 	seen := map[string]bool{}
 	for _, d := range dbs {
-		if d.Engine != "mysql" && d.Engine != "pgsql" {
+		eng, ok := dbEngines[d.Engine]
+		if !ok {
 			return fmt.Errorf("database %s: engine %q, want mysql or pgsql", d.Name, d.Engine)
 		}
 		if err := model.ValidateDatabaseName(d.Name); err != nil {
 			return fmt.Errorf("database %q: %w", d.Name, err)
 		}
-		if d.Engine == "pgsql" {
-			if err := model.ValidateDatabaseName(d.Owner); err != nil {
-				return fmt.Errorf("database %s: owner %q: %w", d.Name, d.Owner, err)
-			}
+		if err := eng.check(d); err != nil {
+			return err
 		}
 		if seen[d.Engine+"/"+d.Name] {
 			return fmt.Errorf("database %s (%s) is listed twice", d.Name, d.Engine)

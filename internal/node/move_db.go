@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"os/user"
 	"slices"
 	"strconv"
@@ -39,13 +37,11 @@ func checkObjectName(db, name string) error {
 // (order does not matter) and the table's definition, so that a schema
 // change counts as a change too.
 func (m *mover) tableSums(ctx context.Context, db model.MoveDB, only []string) ([]model.TableSum, error) {
-	switch db.Engine {
-	case "mysql":
-		return m.mysqlSums(ctx, db.Name, db.Users, only)
-	case "pgsql":
-		return m.pgSums(ctx, db.Name, only)
+	eng, ok := dbEngines[db.Engine]
+	if !ok {
+		return nil, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
 	}
-	return nil, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
+	return eng.sums(ctx, m, db, only)
 }
 
 // sumOnly says whether table t is summed when only (nil: every table) is
@@ -411,7 +407,7 @@ func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB, o
 		}
 		stdin = strings.NewReader(string(list))
 	}
-	errOut, err := runStreaming(ctx, t.command(receiveSums+" "+db.Engine+" "+db.Name), stdin, func(s string, newline bool) {
+	errOut, err := m.runStreaming(ctx, t.command(receiveSums+" "+db.Engine+" "+db.Name), stdin, func(s string, newline bool) {
 		out.WriteString(s)
 		if newline {
 			out.WriteByte('\n')
@@ -605,48 +601,50 @@ func (c countingReader) Read(p []byte) (int, error) {
 func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []string, sqlText string, remote string, counted *atomic.Int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sshCmd := exec.CommandContext(ctx, t.command(remote)[0], t.command(remote)[1:]...)
-	sshCmd.Env = append(os.Environ(), "LC_ALL=C")
-	sshCmd.Dir = "/"
 	sshErr := &tailBuffer{max: 8 << 10}
-	sshCmd.Stderr = sshErr
-	sshCmd.WaitDelay = 10 * time.Second
+	ssh := streamCmd{argv: t.command(remote), stderr: sshErr}
 	if producer == nil {
-		sshCmd.Stdin = countingReader{strings.NewReader(sqlText), counted}
-		if err := sshCmd.Run(); err != nil {
+		ssh.stdin = countingReader{strings.NewReader(sqlText), counted}
+		wait, err := m.a.runner.start(ctx, ssh)
+		if err == nil {
+			err = wait()
+		}
+		if err != nil {
 			return fmt.Errorf("%s on %s: %s", remote, t.host(), failureText(err, sshErr.String()))
 		}
 		return nil
 	}
-	prod := exec.CommandContext(ctx, producer[0], producer[1:]...)
-	prod.Env = append(os.Environ(), "LC_ALL=C")
-	prod.Dir = "/"
 	prodErr := &tailBuffer{max: 8 << 10}
-	prod.Stderr = prodErr
-	prod.WaitDelay = 10 * time.Second
-	out, err := prod.StdoutPipe()
+	dump, dumped := io.Pipe()
+	waitP, err := m.a.runner.start(ctx, streamCmd{argv: producer, stdout: dumped, stderr: prodErr})
 	if err != nil {
-		return err
-	}
-	sshCmd.Stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), out), counted}
-	if err := prod.Start(); err != nil {
 		return fmt.Errorf("%s: %w", producer[0], err)
 	}
-	if err := sshCmd.Start(); err != nil {
+	prodDone := make(chan error, 1)
+	go func() {
+		err := waitP()
+		dumped.Close() // the load reads to the end of the dump
+		prodDone <- err
+	}()
+	ssh.stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), dump), counted}
+	waitS, err := m.a.runner.start(ctx, ssh)
+	if err != nil {
 		cancel()
-		prod.Wait()
+		dump.Close()
+		<-prodDone
 		return fmt.Errorf("ssh: %w", err)
 	}
-	errS := sshCmd.Wait()
+	errS := waitS()
 	if errS != nil {
 		cancel() // nobody reads the dump any more
 	}
-	errP := prod.Wait()
+	dump.Close()
+	errP := <-prodDone
 	switch {
 	case errS != nil:
 		return fmt.Errorf("%s on %s: %s", remote, t.host(), failureText(errS, sshErr.String()))
 	case errP != nil:
-		return fmt.Errorf("dump: %s", failureText(errP, prodErr.String()))
+		return fmt.Errorf("dump on this host: %s", failureText(errP, prodErr.String()))
 	}
 	return nil
 }
@@ -748,12 +746,9 @@ func splitSums(sums []model.TableSum) (tables, objects []model.TableSum) {
 	return tables, objects
 }
 
-// syncOneDB brings one database on the new host level with this host's.
-// A MariaDB database is copied table by table (only those that changed)
-// and then object by object; a PostgreSQL database that changed at all is
-// loaded whole, in one transaction that first drops what its owner holds
-// there, so that schemas, types, extensions and every dependency between
-// them arrive the way pg_dump orders them.
+// syncOneDB brings one database on the new host level with this host's:
+// its engine's sync sends what differs (dbengine.go), and the new host's
+// sums of what was sent are taken again.
 func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, full, final bool, counted *atomic.Int64) (dbSync, error) {
 	old, cur, err := m.bothSums(ctx, t, db)
 	if err != nil {
@@ -762,104 +757,13 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 	var res dbSync
 	copied := map[string]bool{}
 	load := receiveLoad + " " + db.Engine + " " + db.Name
-	switch db.Engine {
-	case "pgsql":
-		toCopy, toDrop := planTableCopy(old, cur, full)
-		if len(toCopy) == 0 && len(toDrop) == 0 {
-			break
-		}
-		rows, ok, err := m.pgRowsOnly(ctx, db.Name, old, cur, full)
-		if err != nil {
-			return dbSync{}, err
-		}
-		if ok {
-			// Only rows and sequence values changed: those tables (with the
-			// tables whose foreign keys refer to them) are emptied and
-			// filled again in one transaction, and the sequences set.
-			if err := m.streamToRemote(ctx, t, m.pgDataDumpArgv(db.Name, rows.tables, rows.sequences), rows.truncate, load, counted); err != nil {
-				return dbSync{}, err
-			}
-			for _, n := range rows.tables {
-				copied[model.TableSum{DB: db.Name, Table: n}.Key()] = true
-			}
-			for _, n := range rows.sequences {
-				copied[model.TableSum{DB: db.Name, Kind: "sequence", Table: n}.Key()] = true
-			}
-			break
-		}
-		// Definitions changed: the whole database, in one transaction.
-		owner, err := pgIdent(db.Owner)
-		if err != nil {
-			return dbSync{}, err
-		}
-		if err := m.streamToRemote(ctx, t, m.pgDumpArgv(db.Name), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
-			return dbSync{}, err
-		}
-		for _, s := range old {
-			copied[s.Key()] = true
-		}
-		for _, s := range cur {
-			if !copied[s.Key()] {
-				res.dropped = append(res.dropped, s.Object())
-			}
-		}
-	default:
-		oldT, _ := splitSums(old)
-		curT, _ := splitSums(cur)
-		toCopy, toDrop := planTableCopy(oldT, curT, full)
-		if len(toDrop) > 0 {
-			var b strings.Builder
-			b.WriteString("SET FOREIGN_KEY_CHECKS=0;\n")
-			for _, tb := range toDrop {
-				q, err := mysqlIdent(tb)
-				if err != nil {
-					return dbSync{}, err
-				}
-				b.WriteString("DROP TABLE IF EXISTS " + q + ";\n")
-				res.dropped = append(res.dropped, db.Name+"."+tb)
-			}
-			if err := m.streamToRemote(ctx, t, nil, b.String(), load, counted); err != nil {
-				return dbSync{}, err
-			}
-		}
-		if len(toCopy) > 0 {
-			if err := m.copyMySQLTables(ctx, t, db.Name, toCopy, load, counted); err != nil {
-				return dbSync{}, err
-			}
-		}
-		for _, tb := range toCopy {
-			copied[model.TableSum{DB: db.Name, Table: tb}.Key()] = true
-		}
-		conn, err := m.a.mysqlConn(ctx)
-		if err != nil {
-			return dbSync{}, err
-		}
-		objs, err := mysqlObjects(ctx, conn, db.Name)
-		if err != nil {
-			conn.Close()
-			return dbSync{}, err
-		}
-		grants, foreign, err := mysqlGrants(ctx, conn, db.Name, db.Users)
-		conn.Close()
-		if err != nil {
-			return dbSync{}, err
-		}
-		objs = append(objs, grants...)
-		res.notes = append(res.notes, foreign...)
-		create, drop := planObjects(db.Name, objs, cur, toCopy, full, final)
-		if len(create) > 0 || len(drop) > 0 {
-			notes, err := m.sendObjects(ctx, t, db, mysqlObjectsRequest{Drop: drop, Create: create, Final: final})
-			if err != nil {
-				return dbSync{}, err
-			}
-			res.notes = append(res.notes, notes...)
-		}
-		for _, o := range create {
-			copied[model.TableSum{DB: db.Name, Kind: o.Kind, Table: o.Name}.Key()] = true
-		}
-		for _, o := range drop {
-			res.dropped = append(res.dropped, model.ObjectName(db.Name, o.Kind, o.Name))
-		}
+	eng, ok := dbEngines[db.Engine]
+	if !ok {
+		return dbSync{}, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
+	}
+	run := dbSyncRun{db: db, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res}
+	if err := eng.sync(ctx, m, t, run); err != nil {
+		return dbSync{}, err
 	}
 	// The new host's sums after the copy: of the copied tables alone.
 	after := cur
@@ -971,49 +875,25 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 	}
 	name := loadAccountPrefix(moveID) + randomHex(4)
 	password := randomHex(16)
-	var cmd *exec.Cmd
-	var drop func() error
-	switch db.Engine {
-	case "mysql":
-		drop, err = m.mysqlLoadAccount(ctx, db.Name, name, password)
-		if err != nil {
-			return err
-		}
-		cmd = exec.CommandContext(ctx, "mariadb", "--no-defaults", "--protocol=socket", "--socket="+m.cfg.Node.MySQLSocket,
-			"--user="+name, "--sandbox", "--batch", "--silent", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", db.Name)
-		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password}
-		cmd.Stdin = o.Stdin
-	case "pgsql":
-		owner, qerr := pgIdent(db.Owner)
-		if qerr != nil {
-			return qerr
-		}
-		var host, port string
-		drop, host, port, err = m.pgLoadRole(ctx, db, name, password)
-		if err != nil {
-			return err
-		}
-		cmd = exec.CommandContext(ctx, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-			"-h", host, "-p", port, "-U", name, "-d", db.Name)
-		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "PGPASSWORD=" + password,
-			"PGCONNECT_TIMEOUT=10", "PGAPPNAME=ferry-move-" + strconv.FormatInt(moveID, 10)}
-		// What is made belongs to the database's owner, not to the
-		// temporary role.
-		cmd.Stdin = io.MultiReader(strings.NewReader("SET ROLE "+owner+";\n"), o.Stdin)
-	default:
+	eng, ok := dbEngines[db.Engine]
+	if !ok {
 		return receiveRefused("engine %q", db.Engine)
 	}
+	cmd, drop, err := eng.load(ctx, m, moveID, db, name, password, o.Stdin)
+	if err != nil {
+		return err
+	}
+	cmd.cred, cmd.stdout, cmd.stderr = cred, io.Discard, o.Stderr
 	defer func() {
 		if err := drop(); err != nil {
 			m.log.Warn("move load: temporary account left behind; move-revoke removes it", "account", name, "err", err)
 		}
 	}()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	cmd.Dir = "/"
-	cmd.Stdout = io.Discard
-	cmd.Stderr = o.Stderr
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
+	wait, err := m.a.runner.start(ctx, cmd)
+	if err == nil {
+		err = wait()
+	}
+	if err != nil {
 		return fmt.Errorf("load into %s: %w", db.Name, err)
 	}
 	return nil
@@ -1096,7 +976,10 @@ func (m *mover) pgLoadRole(ctx context.Context, db model.MoveDB, name, password 
 	drop = func() error {
 		return m.pgDropRoles(context.WithoutCancel(ctx), []string{db.Name}, db.Owner, []string{name})
 	}
-	listen, port, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	listen, port, found := strings.Cut(strings.TrimSpace(out), "\t")
+	if !found || port == "" {
+		return nil, "", "", errors.Join(fmt.Errorf("psql printed %q where the server's listen_addresses and port were expected", oneLine(out, 200)), drop())
+	}
 	host = pgLoopback(listen)
 	if host == "" {
 		return nil, "", "", errors.Join(fmt.Errorf("postgresql listens on no TCP address (listen_addresses %q); loads log in over TCP", listen), drop())
@@ -1163,52 +1046,20 @@ func (m *mover) dropLoadAccounts(ctx context.Context, pol movePolicy) ([]string,
 	var removed []string
 	var errs []error
 	prefix := loadAccountPrefix(pol.MoveID)
-	var mysqlDBs bool
-	pgOwners := map[string][]string{} // owner → its databases
-	for _, d := range pol.Databases {
-		if d.Engine == "mysql" {
-			mysqlDBs = true
-		} else {
-			pgOwners[d.Owner] = append(pgOwners[d.Owner], d.Name)
-		}
-	}
-	if mysqlDBs {
-		names, err := m.mysqlLoadAccounts(ctx, prefix)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		for _, n := range names {
-			acct, err := mysqlAccount(n)
-			if err == nil {
-				if err = m.mysqlExec(ctx, "DROP USER IF EXISTS "+acct); err == nil {
-					removed = append(removed, "mariadb account "+n)
-				}
-			}
-			if err != nil {
-				errs = append(errs, err)
+	for _, name := range dbEngineOrder {
+		var dbs []model.MoveDB
+		for _, d := range pol.Databases {
+			if d.Engine == name {
+				dbs = append(dbs, d)
 			}
 		}
-	}
-	for owner, dbs := range pgOwners {
-		// No LIKE: its escape for "_" is a backslash, which pgString
-		// (rightly) refuses.
-		lit, err := pgString(prefix)
+		if len(dbs) == 0 {
+			continue
+		}
+		r, err := dbEngines[name].dropLoadAccounts(ctx, m, prefix, dbs)
+		removed = append(removed, r...)
 		if err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		out, err := m.a.run(ctx, []byte("SELECT rolname FROM pg_roles WHERE starts_with(rolname, "+lit+");\n"), m.psqlArgv(dbs[0])...)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		roles := strings.Fields(out)
-		if err := m.pgDropRoles(ctx, dbs, owner, roles); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, r := range roles {
-			removed = append(removed, "postgresql role "+r)
 		}
 	}
 	return removed, errors.Join(errs...)

@@ -713,7 +713,7 @@ func (m *mover) sendObjects(ctx context.Context, t moveTarget, db model.MoveDB, 
 	}
 	var out strings.Builder
 	remote := receiveObjects + " " + db.Engine + " " + db.Name
-	errOut, err := runStreaming(ctx, t.command(remote), strings.NewReader(string(body)), func(s string, newline bool) {
+	errOut, err := m.runStreaming(ctx, t.command(remote), strings.NewReader(string(body)), func(s string, newline bool) {
 		out.WriteString(s)
 		if newline {
 			out.WriteByte('\n')

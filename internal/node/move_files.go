@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -141,7 +139,7 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 	})
 	argv := m.rsyncArgv(p, t, false)
 	var stats []string
-	errOut, err := runStreaming(ctx, argv, nil, func(seg string, newline bool) {
+	errOut, err := m.runStreaming(ctx, argv, nil, func(seg string, newline bool) {
 		if pr, ok := parseRsyncProgress(seg); ok {
 			mu.Lock()
 			cur.Bytes, cur.Percent, cur.Files = pr.bytes, pr.percent, pr.files
@@ -206,7 +204,7 @@ func (m *mover) diffSparse(ctx context.Context, p model.MoveTaskPayload, t moveT
 		return nil, nil
 	}
 	var out strings.Builder
-	errOut, err := runStreaming(ctx, t.command(receiveSparse), nil, func(s string, newline bool) {
+	errOut, err := m.runStreaming(ctx, t.command(receiveSparse), nil, func(s string, newline bool) {
 		out.WriteString(s)
 		if newline {
 			out.WriteByte('\n')
@@ -319,42 +317,46 @@ func everySecond(ctx context.Context, f func()) (stop func()) {
 // runStreaming runs argv with stdin, handing each piece of its standard
 // output to seg as it comes (pieces end at \r or \n; newline says which),
 // and returns the end of its standard error.
-func runStreaming(ctx context.Context, argv []string, stdin io.Reader, seg func(s string, newline bool)) (string, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.Dir = "/"
-	cmd.Stdin = stdin
+func (m *mover) runStreaming(ctx context.Context, argv []string, stdin io.Reader, seg func(s string, newline bool)) (string, error) {
 	errOut := &tailBuffer{max: 8 << 10}
-	cmd.Stderr = errOut
-	out, err := cmd.StdoutPipe()
+	out := &segmentWriter{seg: seg}
+	wait, err := m.a.runner.start(ctx, streamCmd{argv: argv, stdin: stdin, stdout: out, stderr: errOut})
 	if err != nil {
 		return "", err
 	}
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	r := bufio.NewReaderSize(out, 64<<10)
-	var line []byte
-	for {
-		b, rerr := r.ReadByte()
-		if rerr != nil {
-			if len(line) > 0 {
-				seg(string(line), true)
-			}
-			break
-		}
+	err = wait()
+	out.flush()
+	return errOut.String(), err
+}
+
+// segmentWriter hands what is written to it to seg piece by piece, each
+// piece ending at \r or \n and cut to 64 KiB.
+type segmentWriter struct {
+	seg  func(s string, newline bool)
+	line []byte
+}
+
+func (w *segmentWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
 		if b == '\r' || b == '\n' {
-			seg(string(line), b == '\n')
-			line = line[:0]
+			w.seg(string(w.line), b == '\n')
+			w.line = w.line[:0]
 			continue
 		}
-		if len(line) < 64<<10 {
-			line = append(line, b)
+		if len(w.line) < 64<<10 {
+			w.line = append(w.line, b)
 		}
 	}
-	err = cmd.Wait()
-	return errOut.String(), err
+	return len(p), nil
+}
+
+// flush hands on the last piece when the output did not end with a
+// line break.
+func (w *segmentWriter) flush() {
+	if len(w.line) > 0 {
+		w.seg(string(w.line), true)
+		w.line = w.line[:0]
+	}
 }
 
 // tailBuffer keeps the last max bytes written to it.
@@ -528,7 +530,7 @@ func unescapeRsyncName(s string) string {
 // diffFiles runs rsync as a dry run and returns the paths that differ.
 func (m *mover) diffFiles(ctx context.Context, p model.MoveTaskPayload, t moveTarget) ([]string, error) {
 	var out bytes.Buffer
-	errOut, err := runStreaming(ctx, m.rsyncArgv(p, t, true), nil, func(s string, newline bool) {
+	errOut, err := m.runStreaming(ctx, m.rsyncArgv(p, t, true), nil, func(s string, newline bool) {
 		if newline && out.Len() < 16<<20 {
 			out.WriteString(s)
 			out.WriteByte('\n')
@@ -560,7 +562,7 @@ func (m *mover) sendCrontab(ctx context.Context, t moveTarget, login string) err
 		return fmt.Errorf("crontab of %s: longer than %d bytes", login, maxCrontab)
 	}
 	argv := t.command(receiveCrontab + " " + login)
-	errOut, err := runStreaming(ctx, argv, strings.NewReader(text), func(string, bool) {})
+	errOut, err := m.runStreaming(ctx, argv, strings.NewReader(text), func(string, bool) {})
 	if err != nil {
 		return fmt.Errorf("copy crontab of %s: %s", login, failureText(err, errOut))
 	}

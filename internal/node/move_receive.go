@@ -79,7 +79,7 @@ func parseReceive(command string, pol movePolicy) (receiveRequest, error) {
 			return receiveRequest{}, receiveRefused("usage: %s mysql|pgsql DATABASE", words[0])
 		}
 		engine, name := words[1], words[2]
-		if engine != "mysql" && engine != "pgsql" {
+		if _, ok := dbEngines[engine]; !ok {
 			return receiveRequest{}, receiveRefused("engine %q: want mysql or pgsql", engine)
 		}
 		if model.ValidateDatabaseName(name) != nil {
@@ -411,11 +411,13 @@ func (m *mover) receiveRsync(ctx context.Context, req receiveRequest, pol movePo
 	if err != nil {
 		return fmt.Errorf("rsync is not installed on this host: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, bin, req.Rsync...)
-	cmd.Args[0] = "rsync"
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	cmd.Dir = "/"
-	return cmd.Run()
+	// rsync's server runs in the environment sshd gave the forced command.
+	wait, err := m.a.runner.start(ctx, streamCmd{argv: append([]string{"rsync"}, req.Rsync...), path: bin, env: os.Environ(),
+		stdin: o.Stdin, stdout: o.Stdout, stderr: o.Stderr})
+	if err != nil {
+		return err
+	}
+	return wait()
 }
 
 // checkNoSymlinkBelow refuses a destination reached through a symlink below

@@ -33,6 +33,11 @@ func (r *moveFakeRunner) run(_ context.Context, _ []byte, argv ...string) ([]byt
 	return nil, nil, nil
 }
 
+func (r *moveFakeRunner) start(ctx context.Context, c streamCmd) (func() error, error) {
+	_, _, err := r.run(ctx, nil, c.argv...)
+	return func() error { return err }, nil
+}
+
 func moveGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "move", name)
