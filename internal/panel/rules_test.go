@@ -3,12 +3,11 @@ package panel_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/panel"
-	"ferry/internal/store"
 )
 
 var admin = panel.Caller{Name: "root", Role: model.RoleAdmin}
@@ -28,12 +27,7 @@ type world struct {
 func newWorld(t *testing.T) (context.Context, *world) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	w := &world{p: panel.New(st, panel.Options{}), items: map[string]model.Item{}}
+	w := &world{p: cptest.Panel(cptest.Store(t), nil), items: map[string]model.Item{}}
 	for _, h := range []model.Host{
 		{Name: "web1", Addresses: []string{"127.0.1.1"}, Roles: []model.Role{model.RoleWeb}},
 		{Name: "dns1", Addresses: []string{"127.0.1.3"}, Roles: []model.Role{model.RoleDNS}},
