@@ -8,6 +8,7 @@ import (
 	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/panel"
+	"ferry/internal/store"
 )
 
 var admin = panel.Caller{Name: "root", Role: model.RoleAdmin}
@@ -30,6 +31,7 @@ func newWorld(t *testing.T) (context.Context, *world) {
 	w := &world{p: cptest.Panel(cptest.Store(t), nil), items: map[string]model.Item{}}
 	for _, h := range []model.Host{
 		{Name: "web1", Addresses: []string{"127.0.1.1"}, Roles: []model.Role{model.RoleWeb}},
+		{Name: "web2", Addresses: []string{"127.0.1.2"}, Roles: []model.Role{model.RoleWeb}},
 		{Name: "dns1", Addresses: []string{"127.0.1.3"}, Roles: []model.Role{model.RoleDNS}},
 	} {
 		if _, err := w.p.CreateHost(ctx, admin, h); err != nil {
@@ -180,5 +182,54 @@ func TestStateTransitions(t *testing.T) {
 				t.Fatalf("%s → %s allowed", it.State, c.to)
 			}
 		})
+	}
+}
+
+// TestMoveOrderChangesAreAudited: the order changes a move makes in its
+// own transaction (limbo order, new host, limbo retired) land together
+// with their audit entries.
+func TestMoveOrderChangesAreAudited(t *testing.T) {
+	ctx, w := newWorld(t)
+	var limbo model.Order
+	err := w.p.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if limbo, err = w.p.CreateLimboOrderTx(ctx, tx, admin, w.ada); err != nil {
+			return err
+		}
+		o := w.ada
+		if err := w.p.SetOrderHostTx(ctx, tx, admin, &o, "web2"); err != nil {
+			return err
+		}
+		return w.p.RetireLimboOrderTx(ctx, tx, admin, &limbo)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.p.GetOrder(ctx, admin, w.ada.Identifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Host != "web2" {
+		t.Errorf("order host %q, want web2", got.Host)
+	}
+	entries, err := w.p.ListAudit(ctx, admin, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"order.create": false, "order.update": false, "order.delete": false}
+	for _, e := range entries {
+		if e.OrderID == limbo.ID || e.OrderID == w.ada.ID {
+			if _, ok := want[e.Action]; ok && e.Actor == admin.Name {
+				want[e.Action] = true
+			}
+		}
+	}
+	for a, seen := range want {
+		if !seen {
+			t.Errorf("no %s audit entry", a)
+		}
+	}
+	if limbo.State != model.OrderDeleted {
+		t.Errorf("limbo order is %s", limbo.State)
 	}
 }
