@@ -7,25 +7,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"ferry/internal/client"
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/panel"
-	"ferry/internal/store"
 )
 
 func newTestAPI(t *testing.T) (*httptest.Server, string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	p := panel.New(st, panel.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := cptest.Panel(cptest.SQLite(t), nil)
 	secret, err := p.EnsureAdminToken(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -3,20 +3,16 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"ferry/internal/client"
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
-	"ferry/internal/panel"
-	"ferry/internal/store"
 	"ferry/internal/wire"
 )
 
@@ -37,14 +33,9 @@ func (j *joinAPI) advance(d time.Duration) {
 func newJoinAPI(t *testing.T, fingerprint string) *joinAPI {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	j := &joinAPI{now: time.Now()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := panel.New(st, panel.Options{Log: log, Now: func() time.Time { j.mu.Lock(); defer j.mu.Unlock(); return j.now }})
+	log := cptest.Quiet()
+	p := cptest.Panel(cptest.SQLite(t), func() time.Time { j.mu.Lock(); defer j.mu.Unlock(); return j.now })
 	secret, err := p.EnsureAdminToken(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -3,18 +3,14 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"ferry/internal/client"
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/move"
-	"ferry/internal/panel"
-	"ferry/internal/store"
 )
 
 // newMoveAPI serves the API with the move engine, with an order on web1
@@ -23,13 +19,8 @@ func newMoveAPI(t *testing.T) (srv *httptest.Server, admin *client.Client, token
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := panel.New(st, panel.Options{Log: log})
+	log := cptest.Quiet()
+	p := cptest.Panel(cptest.SQLite(t), nil)
 	eng, err := move.New(ctx, p, move.Options{Log: log})
 	if err != nil {
 		t.Fatal(err)

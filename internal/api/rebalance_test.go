@@ -3,19 +3,16 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"ferry/internal/client"
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
 	"ferry/internal/rebalance"
-	"ferry/internal/store"
 )
 
 // newRebalanceAPI serves the API with the rebalance runner (not started)
@@ -23,13 +20,8 @@ import (
 func newRebalanceAPI(t *testing.T) (*httptest.Server, *client.Client, map[model.TokenRole]string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := panel.New(st, panel.Options{Log: log})
+	log := cptest.Quiet()
+	p := cptest.Panel(cptest.SQLite(t), nil)
 	eng, err := move.New(ctx, p, move.Options{Log: log})
 	if err != nil {
 		t.Fatal(err)

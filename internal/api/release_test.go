@@ -3,16 +3,13 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"ferry/internal/client"
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
-	"ferry/internal/panel"
 	"ferry/internal/store"
 )
 
@@ -20,13 +17,9 @@ import (
 // again it takes the task back at once instead of after the lease.
 func TestRestartedNodeTakesBackItsLeasedTasks(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := panel.New(st, panel.Options{Log: log})
+	log := cptest.Quiet()
+	st := cptest.SQLite(t)
+	p := cptest.Panel(st, nil)
 	secret, err := p.EnsureAdminToken(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -24,13 +24,11 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the throwaway schema
 
-	"ferry/internal/api"
 	"ferry/internal/cli"
 	"ferry/internal/client"
+	"ferry/internal/controlplane"
 	"ferry/internal/model"
-	"ferry/internal/move"
 	"ferry/internal/panel"
-	"ferry/internal/store"
 	"ferry/internal/wire"
 )
 
@@ -67,30 +65,12 @@ func controlPlane(ctx context.Context, o Options, storeName, storeURL string) (C
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st, err := store.Open(ctx, storeURL)
+	cp, err := controlplane.Start(ctx, controlplane.Config{StoreURL: storeURL, Log: quiet})
 	if err != nil {
 		return fig, err
 	}
-	defer st.Close()
-	p := panel.New(st, panel.Options{Log: quiet})
-	secret, err := p.EnsureAdminToken(ctx)
-	if err != nil {
-		return fig, err
-	}
-	engine, err := move.New(ctx, p, move.Options{Log: quiet})
-	if err != nil {
-		return fig, err
-	}
-	if err := engine.Start(ctx); err != nil {
-		return fig, err
-	}
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = engine.Stop(sctx)
-	}()
-	srv := api.NewServer(p, quiet)
-	api.RegisterMoves(srv, engine)
+	defer cp.Close()
+	secret, srv := cp.AdminSecret, cp.API
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fig, err

@@ -13,12 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/api"
 	"ferry/internal/atomicfile"
-	"ferry/internal/move"
-	"ferry/internal/panel"
-	"ferry/internal/rebalance"
-	"ferry/internal/store"
+	"ferry/internal/controlplane"
 	"ferry/internal/web"
 )
 
@@ -69,55 +65,25 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 	if url == "" {
 		url = filepath.Join(opts.dataDir, "ferry.db")
 	}
-	st, err := store.Open(ctx, url)
+	// Phases interrupted by a stop or a crash go on from here; rebalance
+	// batches run here, kept in DIR/rebalance, and go on after a restart.
+	cp, err := controlplane.Start(ctx, controlplane.Config{
+		StoreURL: url, Log: log, Metrics: serveMetrics,
+		RebalanceDir: filepath.Join(opts.dataDir, "rebalance"),
+		Web:          true, SessionIdle: opts.sessionIdle,
+	})
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
-	defer st.Close()
-	p := panel.New(st, panel.Options{Log: log})
-	m := serveMetrics(p)
+	defer cp.Close()
 	tokenFile := filepath.Join(opts.dataDir, "admin.token")
-	secret, err := p.EnsureAdminToken(ctx)
-	if err != nil {
-		return fmt.Errorf("first admin token: %w", err)
-	}
-	if secret != "" {
-		if err := writeSecret(tokenFile, secret); err != nil {
+	if cp.AdminSecret != "" {
+		if err := writeSecret(tokenFile, cp.AdminSecret); err != nil {
 			return err
 		}
 		fmt.Fprintf(g.stdout, "admin token written to %s\n", tokenFile)
 	}
-	engine, err := move.New(ctx, p, move.Options{Log: log, Metrics: m})
-	if err != nil {
-		return err
-	}
-	// Phases interrupted by a stop or a crash go on from here.
-	if err := engine.Start(ctx); err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := engine.Stop(sctx); err != nil {
-			log.Warn("move engine stop", "err", err)
-		}
-	}()
-	// Rebalance batches run here, kept in DIR/rebalance, and go on after a
-	// restart.
-	batches, err := rebalance.NewRunner(p, engine, rebalance.RunnerOptions{Dir: filepath.Join(opts.dataDir, "rebalance"), Log: log})
-	if err != nil {
-		return err
-	}
-	batches.Start(ctx)
-	defer batches.Stop()
-	srv := api.NewServer(p, log)
-	api.RegisterMoves(srv, engine)
-	api.RegisterRebalance(srv, batches)
-	ui, err := web.New(p, web.Options{Log: log, IdleTimeout: opts.sessionIdle, Moves: engine, Rebalance: batches})
-	if err != nil {
-		return err
-	}
-	srv.HandleRaw("/", ui)
+	m, srv, st := cp.Metrics, cp.API, cp.Store
 	handler, tlsCfg, err := setupServeOps(opts.ops, opts.dataDir, opts.listen, m, srv, log)
 	if err != nil {
 		return err

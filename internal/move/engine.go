@@ -37,7 +37,6 @@ const (
 // them durably through River jobs over the store's own database.
 type Engine struct {
 	p     *panel.Panel
-	st    store.Store
 	log   *slog.Logger
 	opts  Options
 	river *river.Client[*sql.Tx]
@@ -71,26 +70,21 @@ type Options struct {
 	Metrics *metrics.Metrics
 }
 
-// dbHolder is what the store exposes for River: its *sql.DB.
-type dbHolder interface{ DB() *sql.DB }
-
-// New returns an engine over the panel's store, with River's tables
-// brought up to date in the same database. Start makes it work.
+// New returns an engine over the panel, with River's tables brought up
+// to date in the panel's database. Start makes it work.
 func New(ctx context.Context, p *panel.Panel, opts Options) (*Engine, error) {
-	st := p.Store()
-	h, ok := st.(dbHolder)
-	if !ok {
-		return nil, fmt.Errorf("move engine: the %s store does not expose its database", st.Driver())
+	name, db, err := p.JobDB()
+	if err != nil {
+		return nil, fmt.Errorf("move engine: %w", err)
 	}
-	db := h.DB()
 	var driver riverdriver.Driver[*sql.Tx]
-	switch st.Driver() {
+	switch name {
 	case "sqlite":
 		driver = riversqlite.New(db)
 	case "postgres":
 		driver = riverdatabasesql.New(db)
 	default:
-		return nil, fmt.Errorf("move engine: no job queue driver for store %q", st.Driver())
+		return nil, fmt.Errorf("move engine: no job queue driver for store %q", name)
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -129,7 +123,7 @@ func New(ctx context.Context, p *panel.Panel, opts Options) (*Engine, error) {
 	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("move engine: migrate job queue: %w", err)
 	}
-	e := &Engine{p: p, st: st, log: opts.Log, opts: opts, now: func() time.Time { return opts.Now().UTC() }, http: opts.HTTP}
+	e := &Engine{p: p, log: opts.Log, opts: opts, now: func() time.Time { return opts.Now().UTC() }, http: opts.HTTP}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
 		return nil, fmt.Errorf("move engine: %w", err)
@@ -197,7 +191,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 // itself stale and does nothing.
 func (e *Engine) reconcile(ctx context.Context, startup bool) error {
 	var moves []model.Move
-	err := e.st.View(ctx, func(tx store.Tx) error {
+	err := e.p.View(ctx, func(tx store.Tx) error {
 		var err error
 		moves, err = tx.ListMoves(ctx, store.MoveFilter{ActiveOnly: true})
 		return err
@@ -236,7 +230,7 @@ func (e *Engine) ensureJob(ctx context.Context, m model.Move, startup bool) erro
 	}
 	// The run's job will not work it: give the phase a new run.
 	var run int
-	err = e.st.Update(ctx, func(tx store.Tx) error {
+	err = e.p.Update(ctx, func(tx store.Tx) error {
 		m2, err := tx.GetMove(ctx, m.ID)
 		if err != nil {
 			return err

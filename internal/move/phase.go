@@ -41,7 +41,7 @@ func (e *Engine) RunPhase(ctx context.Context, c panel.Caller, id int64, phase m
 		return View{}, &model.FieldError{Field: "bwlimit", Message: "only sync takes a bandwidth limit, in KiB/s"}
 	}
 	var m model.Move
-	err := e.st.Update(ctx, func(tx store.Tx) error {
+	err := e.p.Update(ctx, func(tx store.Tx) error {
 		var err error
 		m, err = e.beginPhase(ctx, tx, c, id, phase, in)
 		return err
@@ -314,7 +314,7 @@ func (e *Engine) Get(ctx context.Context, c panel.Caller, id int64) (View, error
 		return View{}, err
 	}
 	var v View
-	err := e.st.View(ctx, func(tx store.Tx) error {
+	err := e.p.View(ctx, func(tx store.Tx) error {
 		m, err := tx.GetMove(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("move %d does not exist: %w", id, store.ErrNotFound)
@@ -376,7 +376,7 @@ func (e *Engine) List(ctx context.Context, c panel.Caller, orderRef string, acti
 		return nil, err
 	}
 	out := []View{}
-	err := e.st.View(ctx, func(tx store.Tx) error {
+	err := e.p.View(ctx, func(tx store.Tx) error {
 		f := store.MoveFilter{ActiveOnly: activeOnly}
 		var limboID int64
 		if orderRef != "" {

@@ -69,7 +69,7 @@ func (r *run) orders(ctx context.Context, tx store.Tx) (*orders, error) {
 
 func (r *run) view(ctx context.Context) (*orders, error) {
 	var o *orders
-	err := r.e.st.View(ctx, func(tx store.Tx) error {
+	err := r.e.p.View(ctx, func(tx store.Tx) error {
 		var err error
 		o, err = r.orders(ctx, tx)
 		return err
@@ -283,7 +283,7 @@ func stepVerify(ctx context.Context, r *run) (outcome, error) {
 	var report *VerifyReport
 	if id, ok := r.d.Tasks["verify"]; ok {
 		var t model.Task
-		if err := r.e.st.View(ctx, func(tx store.Tx) error {
+		if err := r.e.p.View(ctx, func(tx store.Tx) error {
 			var err error
 			t, err = tx.GetTask(ctx, id)
 			return err
@@ -708,21 +708,11 @@ func stepRestore(ctx context.Context, r *run) (outcome, error) {
 				return fmt.Errorf("%s: %w", describeItem(it), err)
 			}
 		}
-		before := o.order
-		o.order.Host = r.m.From
-		if err := c.tx.UpdateOrder(ctx, &o.order); err != nil {
-			return err
-		}
-		if err := c.audit(panel.AuditOrderUpdate, fmt.Sprintf("order/%d", o.order.ID), o.order.ID, before, o.order); err != nil {
+		if err := c.e.p.SetOrderHostTx(ctx, c.tx, who, &o.order, r.m.From); err != nil {
 			return err
 		}
 		if o.limbo.State != model.OrderDeleted {
-			lb := o.limbo
-			o.limbo.State = model.OrderDeleted
-			if err := c.tx.UpdateOrder(ctx, &o.limbo); err != nil {
-				return err
-			}
-			if err := c.audit(panel.AuditOrderDelete, fmt.Sprintf("order/%d", o.limbo.ID), o.limbo.ID, lb, o.limbo); err != nil {
+			if err := c.e.p.RetireLimboOrderTx(ctx, c.tx, who, &o.limbo); err != nil {
 				return err
 			}
 		}

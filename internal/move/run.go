@@ -38,7 +38,7 @@ type run struct {
 
 func (e *Engine) load(ctx context.Context, id int64) (*run, error) {
 	r := &run{e: e}
-	err := e.st.View(ctx, func(tx store.Tx) error {
+	err := e.p.View(ctx, func(tx store.Tx) error {
 		var err error
 		if r.m, err = tx.GetMove(ctx, id); err != nil {
 			return err
@@ -95,7 +95,7 @@ func (r *run) commit(ctx context.Context, fn func(c *change) error) error {
 	var m model.Move
 	var d Data
 	var wake []string
-	err := r.e.st.Update(ctx, func(tx store.Tx) error {
+	err := r.e.p.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if m, err = tx.GetMove(ctx, r.m.ID); err != nil {
 			return err
@@ -262,7 +262,7 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 		}
 	}
 	res := map[string]model.Task{}
-	err := r.e.st.View(ctx, func(tx store.Tx) error {
+	err := r.e.p.View(ctx, func(tx store.Tx) error {
 		for _, s := range specs {
 			t, err := tx.GetTask(ctx, r.d.Tasks[s.name])
 			if err != nil {

@@ -39,7 +39,7 @@ func (e *Engine) Plan(ctx context.Context, c panel.Caller, orderRef, to string) 
 		return Plan{}, err
 	}
 	var plan *Plan
-	err := e.st.View(ctx, func(tx store.Tx) error {
+	err := e.p.View(ctx, func(tx store.Tx) error {
 		o, err := resolveOrder(ctx, tx, orderRef)
 		if err != nil {
 			return err
@@ -345,7 +345,7 @@ func (e *Engine) StartMove(ctx context.Context, c panel.Caller, in StartInput) (
 	}
 	var m model.Move
 	var wake []string
-	err := e.st.Update(ctx, func(tx store.Tx) error {
+	err := e.p.Update(ctx, func(tx store.Tx) error {
 		o, err := resolveOrder(ctx, tx, in.Order)
 		if err != nil {
 			return err
@@ -380,11 +380,8 @@ func (e *Engine) StartMove(ctx context.Context, c panel.Caller, in StartInput) (
 func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan *Plan, src *source) (model.Move, []string, error) {
 	now := e.now()
 	o := src.order
-	limbo := model.Order{Identifier: o.Identifier, Member: o.Member, Host: o.Host, State: model.OrderTransferLimbo}
-	if err := tx.CreateOrder(ctx, &limbo); err != nil {
-		return model.Move{}, nil, fmt.Errorf("limbo order: %w", err)
-	}
-	if err := e.p.Audit(ctx, tx, c, panel.AuditOrderCreate, fmt.Sprintf("order/%d", limbo.ID), limbo.ID, nil, limbo); err != nil {
+	limbo, err := e.p.CreateLimboOrderTx(ctx, tx, c, o)
+	if err != nil {
 		return model.Move{}, nil, err
 	}
 	d := Data{Run: 1, By: c.Name, MoveInfo: wire.MoveInfo{
@@ -420,12 +417,7 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 		}
 		d.Copies = append(d.Copies, Copy{Kind: it.Kind, Name: itemName(it), Original: it.ID, Copy: cp.ID})
 	}
-	before := o
-	o.Host = src.to.Name
-	if err := tx.UpdateOrder(ctx, &o); err != nil {
-		return model.Move{}, nil, err
-	}
-	if err := e.p.Audit(ctx, tx, c, panel.AuditOrderUpdate, fmt.Sprintf("order/%d", o.ID), o.ID, before, o); err != nil {
+	if err := e.p.SetOrderHostTx(ctx, tx, c, &o, src.to.Name); err != nil {
 		return model.Move{}, nil, err
 	}
 	m := model.Move{OrderID: o.ID, LimboOrderID: limbo.ID, From: src.from.Name, To: src.to.Name, Phase: model.PhasePrepare, Status: model.MoveRunning}

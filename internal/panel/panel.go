@@ -6,6 +6,7 @@ package panel
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,8 +70,38 @@ func New(s store.Store, opts Options) *Panel {
 	return p
 }
 
-// Store returns the panel's store, for the move engine.
-func (p *Panel) Store() store.Store { return p.store }
+// View runs fn in one read-only transaction of the panel's store. It is
+// for readers beside the panel (the move engine, the rebalance planner)
+// that read many records at once; every write goes through Update and the
+// panel's Tx methods.
+func (p *Panel) View(ctx context.Context, fn func(store.Tx) error) error {
+	return p.store.View(ctx, fn)
+}
+
+// Update runs fn in one read-write transaction of the panel's store, so
+// that a caller beside the panel (the move engine) can make several of the
+// panel's Tx changes, and its own checkpoint, all or none. The changes to
+// orders and items go through the panel's Tx methods, which check and
+// audit them.
+func (p *Panel) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return p.store.Update(ctx, fn)
+}
+
+// ErrNoJobDB: the panel's store does not expose a database a job queue
+// can share.
+var ErrNoJobDB = errors.New("store has no database for a job queue")
+
+// JobDB returns what a job queue needs to keep its tables in the panel's
+// own database, so that a move's checkpoint and its next job commit
+// together: the store's driver name ("sqlite", "postgres") and its
+// database handle.
+func (p *Panel) JobDB() (string, *sql.DB, error) {
+	h, ok := p.store.(interface{ DB() *sql.DB })
+	if !ok {
+		return p.store.Driver(), nil, fmt.Errorf("%w: %s", ErrNoJobDB, p.store.Driver())
+	}
+	return p.store.Driver(), h.DB(), nil
+}
 
 // Now returns the panel's clock reading in UTC.
 func (p *Panel) Now() time.Time { return p.now().UTC() }

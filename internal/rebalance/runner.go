@@ -175,7 +175,7 @@ func (r *Runner) Plan(ctx context.Context, c panel.Caller, o Options) (Plan, err
 	}
 	var f Fleet
 	now := r.p.Now()
-	err := r.p.Store().View(ctx, func(tx store.Tx) error {
+	err := r.p.View(ctx, func(tx store.Tx) error {
 		var err error
 		f, err = ReadFleet(ctx, tx, now)
 		return err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -170,12 +171,7 @@ var root = panel.Caller{Name: "root", Role: model.RoleAdmin}
 func newRunnerEnv(t *testing.T) *runnerEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	p := panel.New(st, panel.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := cptest.Panel(cptest.SQLite(t), nil)
 	e := &runnerEnv{t: t, ctx: ctx, p: p, eng: newFakeEngine(p), dir: filepath.Join(t.TempDir(), "rebalance")}
 	must := func(_ any, err error) {
 		t.Helper()

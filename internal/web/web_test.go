@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/store"
@@ -57,14 +57,10 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := panel.New(st, panel.Options{Now: clk.Now, Log: quiet})
+	quiet := cptest.Quiet()
+	p := cptest.Panel(cptest.SQLite(t), clk.Now)
+	var err error
 	f := &fixture{t: t, panel: p, clock: clk, orders: map[string]model.Order{}}
 	if f.admin, err = p.EnsureAdminToken(ctx); err != nil {
 		t.Fatal(err)
