@@ -103,28 +103,36 @@ func defaultTokenName(in wire.TokenInput) string {
 	return string(in.Role)
 }
 
+// auditOptions are the flags of `ferry audit`.
+type auditOptions struct {
+	order string
+	limit int
+}
+
 func newAuditCmd(g *globals) *cobra.Command {
-	var order string
-	var limit int
+	var opts auditOptions
 	cmd := &cobra.Command{
 		Use: "audit [--order ORDER]", Short: "Show the audit log: who changed what, when, before and after", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				es, err := c.ListAudit(ctx, order, limit)
-				return g.show(err, es, func() error {
-					rows := make([][]string, len(es))
-					for i, e := range es {
-						rows[i] = []string{e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Object, clip(e.Before, 60), clip(e.After, 60)}
-					}
-					return table(g.stdout, "WHEN\tWHO\tACTION\tOBJECT\tBEFORE\tAFTER", rows)
-				})
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runAudit(cmd.Context(), g, opts, args) },
 	}
-	cmd.Flags().StringVar(&order, "order", "", "only this order's entries (identifier or id)")
-	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many entries, newest first")
+	cmd.Flags().StringVar(&opts.order, "order", "", "only this order's entries (identifier or id)")
+	cmd.Flags().IntVar(&opts.limit, "limit", 100, "at most this many entries, newest first")
 	g.addJSON(cmd)
 	return cmd
+}
+
+// runAudit is `ferry audit`: the newest entries first.
+func runAudit(ctx context.Context, g *globals, opts auditOptions, _ []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		es, err := c.ListAudit(ctx, opts.order, opts.limit)
+		return g.show(err, es, func() error {
+			rows := make([][]string, len(es))
+			for i, e := range es {
+				rows[i] = []string{e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Object, clip(e.Before, 60), clip(e.After, 60)}
+			}
+			return table(g.stdout, "WHEN\tWHO\tACTION\tOBJECT\tBEFORE\tAFTER", rows)
+		})
+	})
 }
 
 func clip(s string, n int) string {
