@@ -107,7 +107,7 @@ func TestEveryCommandRefusesUnknownFlagAsUsage(t *testing.T) {
 	}
 }
 
-// Every command whose first argument is an ORDER says "not found" (4) of an
+// Every command whose first argument (or --order) is an ORDER says "not found" (4) of an
 // order that does not exist, naming it; a new command that takes an ORDER is
 // held to the same.
 func TestEveryOrderCommandSaysNotFoundOfAnUnknownOrder(t *testing.T) {
@@ -119,12 +119,19 @@ func TestEveryOrderCommandSaysNotFoundOfAnUnknownOrder(t *testing.T) {
 	n := 0
 	walkLeaves(newRootCmd(&globals{}), func(c *cobra.Command, path []string) {
 		use := strings.Fields(c.Use)[1:]
-		if len(use) == 0 || strings.Trim(use[0], "[]") != "ORDER" {
+		var args []string
+		switch {
+		case len(use) > 0 && strings.Trim(use[0], "[]") == "ORDER":
+			args = append(append([]string{}, path...), "nosuch.example")
+			use = use[1:]
+		case c.Flags().Lookup("order") != nil:
+			args = append(append([]string{}, path...), "--order", "nosuch.example")
+			use = nil
+		default:
 			return
 		}
 		n++
-		args := append(append([]string{}, path...), "nosuch.example")
-		for _, w := range use[1:] {
+		for _, w := range use {
 			args = append(args, fill[w]...)
 		}
 		for name, f := range flags {
