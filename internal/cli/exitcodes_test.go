@@ -88,3 +88,95 @@ func TestItemAddNamesTheMissingFlag(t *testing.T) {
 		}
 	}
 }
+
+// Every command refuses an unknown flag as a usage error (2), naming it,
+// before it reads any config or reaches any server.
+func TestEveryCommandRefusesUnknownFlagAsUsage(t *testing.T) {
+	n := 0
+	walkLeaves(newRootCmd(&globals{}), func(c *cobra.Command, path []string) {
+		n++
+		args := append(append([]string{"--server", "http://127.0.0.1:1"}, path...), "--no-such-flag")
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), args, strings.NewReader(""), &out, &errb)
+		if code != ExitUsage || !strings.Contains(errb.String(), "no-such-flag") {
+			t.Errorf("ferry %s: exit %d, stderr %q; want exit %d naming the flag", strings.Join(args[2:], " "), code, errb.String(), ExitUsage)
+		}
+	})
+	if n < 50 {
+		t.Errorf("walked only %d commands", n)
+	}
+}
+
+// Every command whose first argument (or --order) is an ORDER says "not found" (4) of an
+// order that does not exist, naming it; a new command that takes an ORDER is
+// held to the same.
+func TestEveryOrderCommandSaysNotFoundOfAnUnknownOrder(t *testing.T) {
+	s := startServer(t)
+	s.hosts(t)
+	// Fillers for the arguments and required flags after ORDER.
+	fill := map[string][]string{"KIND": {"mysql-db", "--name", "x"}, "DOMAIN": {"www.nosuch.example"}}
+	flags := map[string][]string{"to": {"--to", "web1"}, "member": {"--member", "nobody"}}
+	n := 0
+	walkLeaves(newRootCmd(&globals{}), func(c *cobra.Command, path []string) {
+		use := strings.Fields(c.Use)[1:]
+		var args []string
+		switch {
+		case len(use) > 0 && strings.Trim(use[0], "[]") == "ORDER":
+			args = append(append([]string{}, path...), "nosuch.example")
+			use = use[1:]
+		case c.Flags().Lookup("order") != nil:
+			args = append(append([]string{}, path...), "--order", "nosuch.example")
+			use = nil
+		default:
+			return
+		}
+		n++
+		for _, w := range use {
+			args = append(args, fill[w]...)
+		}
+		for name, f := range flags {
+			if c.Flags().Lookup(name) != nil {
+				args = append(args, f...)
+			}
+		}
+		if c.Flags().Lookup("no-wait") != nil {
+			args = append(args, "--no-wait")
+		}
+		r := s.ferry(t, s.adminToken, "", args...)
+		if r.code != ExitNotFound || !strings.Contains(r.stderr, "nosuch.example") {
+			t.Errorf("ferry %s: exit %d, %q; want %d naming the order", strings.Join(args, " "), r.code, r.stderr, ExitNotFound)
+		}
+	})
+	t.Logf("%d commands take an ORDER", n)
+	if n < 15 {
+		t.Errorf("found only %d commands taking an ORDER", n)
+	}
+}
+
+// Every move command prints its result as JSON with --json.
+func TestEveryMoveCommandHasJSON(t *testing.T) {
+	root := newRootCmd(&globals{})
+	mv, _, err := root.Find([]string{"move"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	walkLeaves(mv, func(c *cobra.Command, path []string) {
+		if c.Flags().Lookup("json") == nil {
+			t.Errorf("ferry %s has no --json", strings.Join(path, " "))
+		}
+	})
+}
+
+// walkLeaves calls fn with every runnable command under c that has no
+// subcommands, and its path below the root.
+func walkLeaves(c *cobra.Command, fn func(c *cobra.Command, path []string)) {
+	if !c.HasSubCommands() {
+		fn(c, strings.Fields(c.CommandPath())[1:])
+		return
+	}
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			walkLeaves(sub, fn)
+		}
+	}
+}

@@ -13,92 +13,118 @@ import (
 	"ferry/internal/panel"
 )
 
+// hostOptions are the flags of `ferry host add` and `host update`.
+type hostOptions struct {
+	// add: the host to make (its name is the first argument).
+	host model.Host
+	// update: the fields to change.
+	patch panel.HostPatch
+	// roles, capacity and state are parsed into host or patch.
+	roles    []string
+	capacity string
+	state    string
+}
+
 func newHostCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "host", Short: "Add, list, show, update, drain, retire and delete servers"}
-	var h model.Host
-	var roles []string
-	var capacity string
+	var addOpts, updateOpts hostOptions
 	add := &cobra.Command{
 		Use: "add NAME --address IP [--role web|dns]", Short: "Add a host", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			h.Name = args[0]
-			for _, r := range roles {
-				h.Roles = append(h.Roles, model.Role(r))
-			}
-			n, err := parseSize(capacity)
-			if err != nil {
-				return usageError{fmt.Errorf("--capacity: %w", err)}
-			}
-			h.DiskCapacity = n
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				h, err := c.CreateHost(ctx, h)
-				return g.show(err, h, func() error { return g.printHost(h) })
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runHostAdd(cmd.Context(), g, addOpts, args) },
 	}
-	listVar(add.Flags(), &h.Addresses, "address", nil, "IPv4 or IPv6 address (repeat or comma-separate)")
-	listVar(add.Flags(), &roles, "role", []string{"web"}, "roles: web, dns")
-	add.Flags().StringVar(&capacity, "capacity", "0", "disk capacity for orders, like 500G (0: unknown)")
+	listVar(add.Flags(), &addOpts.host.Addresses, "address", nil, "IPv4 or IPv6 address (repeat or comma-separate)")
+	listVar(add.Flags(), &addOpts.roles, "role", []string{"web"}, "roles: web, dns")
+	add.Flags().StringVar(&addOpts.capacity, "capacity", "0", "disk capacity for orders, like 500G (0: unknown)")
 	list := &cobra.Command{
 		Use: "list", Short: "List hosts with their last heartbeat", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				hs, err := c.ListHosts(ctx)
-				return g.show(err, hs, func() error { return g.printHosts(hs) })
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runHostList(cmd.Context(), g, args) },
 	}
 	show := &cobra.Command{
 		Use: "show NAME", Short: "Show a host", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				h, err := c.GetHost(ctx, args[0])
-				return g.show(err, h, func() error { return g.printHost(h) })
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runHostShow(cmd.Context(), g, args) },
 	}
-	var patch panel.HostPatch
-	var state, newCap string
-	var newRoles []string
 	update := &cobra.Command{
 		Use: "update NAME [--address IP] [--role R] [--state active|draining|retired] [--capacity SIZE]", Short: "Change a host", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if state != "" {
-				s := model.HostState(state)
-				patch.State = &s
-			}
-			for _, r := range newRoles {
-				patch.Roles = append(patch.Roles, model.Role(r))
-			}
-			if newCap != "" {
-				n, err := parseSize(newCap)
-				if err != nil {
-					return usageError{fmt.Errorf("--capacity: %w", err)}
-				}
-				patch.DiskCapacity = &n
-			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				h, err := c.UpdateHost(ctx, args[0], patch)
-				return g.show(err, h, func() error { return g.printHost(h) })
-			})
+			return runHostUpdate(cmd.Context(), g, updateOpts, args)
 		},
 	}
-	listVar(update.Flags(), &patch.Addresses, "address", nil, "replace the addresses")
-	listVar(update.Flags(), &newRoles, "role", nil, "replace the roles")
-	update.Flags().StringVar(&state, "state", "", "active, draining or retired (retired only when empty)")
-	update.Flags().StringVar(&newCap, "capacity", "", "disk capacity, like 500G")
+	listVar(update.Flags(), &updateOpts.patch.Addresses, "address", nil, "replace the addresses")
+	listVar(update.Flags(), &updateOpts.roles, "role", nil, "replace the roles")
+	update.Flags().StringVar(&updateOpts.state, "state", "", "active, draining or retired (retired only when empty)")
+	update.Flags().StringVar(&updateOpts.capacity, "capacity", "", "disk capacity, like 500G")
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a host that holds nothing", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				d, err := c.DeleteHost(ctx, args[0])
-				return g.done(err, fmt.Sprintf("deleted host %s (revoked %d node tokens)", args[0], d.TokensRevoked))
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runHostDelete(cmd.Context(), g, args) },
 	}
 	g.addJSON(add, list, show, update)
 	cmd.AddCommand(add, list, show, update, del, newHostDrainCmd(g), newHostRetireCmd(g))
 	return cmd
+}
+
+// runHostAdd is `ferry host add NAME`.
+func runHostAdd(ctx context.Context, g *globals, opts hostOptions, args []string) error {
+	h := opts.host
+	h.Name = args[0]
+	for _, r := range opts.roles {
+		h.Roles = append(h.Roles, model.Role(r))
+	}
+	n, err := parseSize(opts.capacity)
+	if err != nil {
+		return usageError{fmt.Errorf("--capacity: %w", err)}
+	}
+	h.DiskCapacity = n
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		h, err := c.CreateHost(ctx, h)
+		return g.show(err, h, func() error { return g.printHost(h) })
+	})
+}
+
+// runHostList is `ferry host list`.
+func runHostList(ctx context.Context, g *globals, _ []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		hs, err := c.ListHosts(ctx)
+		return g.show(err, hs, func() error { return g.printHosts(hs) })
+	})
+}
+
+// runHostShow is `ferry host show NAME`.
+func runHostShow(ctx context.Context, g *globals, args []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		h, err := c.GetHost(ctx, args[0])
+		return g.show(err, h, func() error { return g.printHost(h) })
+	})
+}
+
+// runHostUpdate is `ferry host update NAME`: only the flags given change.
+func runHostUpdate(ctx context.Context, g *globals, opts hostOptions, args []string) error {
+	patch := opts.patch
+	if opts.state != "" {
+		s := model.HostState(opts.state)
+		patch.State = &s
+	}
+	for _, r := range opts.roles {
+		patch.Roles = append(patch.Roles, model.Role(r))
+	}
+	if opts.capacity != "" {
+		n, err := parseSize(opts.capacity)
+		if err != nil {
+			return usageError{fmt.Errorf("--capacity: %w", err)}
+		}
+		patch.DiskCapacity = &n
+	}
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		h, err := c.UpdateHost(ctx, args[0], patch)
+		return g.show(err, h, func() error { return g.printHost(h) })
+	})
+}
+
+// runHostDelete is `ferry host delete NAME`.
+func runHostDelete(ctx context.Context, g *globals, args []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		d, err := c.DeleteHost(ctx, args[0])
+		return g.done(err, fmt.Sprintf("deleted host %s (revoked %d node tokens)", args[0], d.TokensRevoked))
+	})
 }
 
 func (g *globals) printHosts(hs []model.Host) error {

@@ -52,8 +52,8 @@ func (sf *specFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&sf.specJSON, "spec", "", "the whole spec as JSON (instead of the field flags)")
 }
 
-// build returns the spec for kind k from the flags set on cmd.
-func (sf *specFlags) build(cmd *cobra.Command, k model.Kind, stdin io.Reader) (model.Spec, error) {
+// build returns the spec for kind k from the flags set in f.
+func (sf *specFlags) build(f *pflag.FlagSet, k model.Kind, stdin io.Reader) (model.Spec, error) {
 	s := sf.spec
 	if sf.specJSON != "" {
 		dec := json.NewDecoder(strings.NewReader(sf.specJSON))
@@ -62,11 +62,11 @@ func (sf *specFlags) build(cmd *cobra.Command, k model.Kind, stdin io.Reader) (m
 			return s, usageError{fmt.Errorf("--spec: %w", err)}
 		}
 	}
-	if cmd.Flags().Changed("php") || (k == model.KindWebConf && s.PHP == nil) {
+	if f.Changed("php") || (k == model.KindWebConf && s.PHP == nil) {
 		php := sf.php
 		s.PHP = &php
 	}
-	if cmd.Flags().Changed("ttl") && sf.spec.TTL <= 0 {
+	if f.Changed("ttl") && sf.spec.TTL <= 0 {
 		return s, usageError{fmt.Errorf("--ttl %d: a TTL is a number of seconds, at least %d; leave --ttl out for the default %d", sf.spec.TTL, model.MinTTL, model.DefaultTTL)}
 	}
 	if sf.passwordFile != "" {
@@ -113,13 +113,9 @@ func newItemCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "item", Short: "Add, list, show, update, disable, enable and delete an order's items"}
 	var addFlags specFlags
 	var host string
-	kinds := make([]string, len(model.Kinds))
-	for i, k := range model.Kinds {
-		kinds[i] = string(k)
-	}
 	add := &cobra.Command{
 		Use:   "add ORDER KIND [field flags]",
-		Short: "Add an item to an order; KIND is one of " + strings.Join(kinds, ", "),
+		Short: "Add an item to an order; KIND is one of " + kindNames(),
 		Example: `  ferry item add example.org user-account --login exa --password-file -
   ferry item add example.org web-conf --login exa --server-name example.org,www.example.org
   ferry item add example.org mysql-db --name exa_site
@@ -128,21 +124,7 @@ func newItemCmd(g *globals) *cobra.Command {
   ferry item add example.org scheduled-job --login exa --schedule '*/5 * * * *' --command 'php web/cron.php'`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k := model.Kind(args[1])
-			spec, err := addFlags.build(cmd, k, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			if !k.Valid() {
-				return usageError{fmt.Errorf("unknown item kind %q; the kinds are %s", k, strings.Join(kinds, ", "))}
-			}
-			if missing := spec.MissingFields(k); len(missing) > 0 {
-				return usageError{fmt.Errorf("a %s item needs %s", k, flagNames(missing))}
-			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				it, err := c.CreateItem(ctx, panel.ItemInput{Order: args[0], Kind: k, Host: host, Spec: spec})
-				return g.show(err, it, func() error { return g.printItems([]model.Item{it}) })
-			})
+			return runItemAdd(cmd.Context(), g, itemAddOptions{spec: &addFlags, flags: cmd.Flags(), stdin: cmd.InOrStdin(), host: host}, args)
 		},
 	}
 	addFlags.register(add.Flags())
@@ -152,15 +134,7 @@ func newItemCmd(g *globals) *cobra.Command {
 	var states []string
 	list := &cobra.Command{
 		Use: "list [--order O] [--host H] [--kind K] [--state S]", Short: "List items", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, s := range states {
-				q.States = append(q.States, model.State(s))
-			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				items, err := c.ListItems(ctx, q)
-				return g.show(err, items, func() error { return g.printItems(items) })
-			})
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runItemList(cmd.Context(), g, q, states, args) },
 	}
 	list.Flags().StringVar(&q.Order, "order", "", "only this order's items (identifier or id)")
 	list.Flags().StringVar(&q.Host, "host", "", "only items on this host")
@@ -175,23 +149,7 @@ func newItemCmd(g *globals) *cobra.Command {
 	update := &cobra.Command{
 		Use: "update ID [field flags]", Short: "Change an item's fields (those given; a password left out stays)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				cur, err := c.GetItem(ctx, id)
-				if err != nil {
-					return err
-				}
-				spec, err := upFlags.build(cmd, cur.Kind, cmd.InOrStdin())
-				if err != nil {
-					return err
-				}
-				merged := mergeSpec(cur.Spec, spec, cmd.Flags())
-				it, err := c.UpdateItem(ctx, id, merged)
-				return g.show(err, it, func() error { return g.printItems([]model.Item{it}) })
-			})
+			return runItemUpdate(cmd.Context(), g, itemAddOptions{spec: &upFlags, flags: cmd.Flags(), stdin: cmd.InOrStdin()}, args)
 		},
 	}
 	upFlags.register(update.Flags())
@@ -219,6 +177,78 @@ func newItemCmd(g *globals) *cobra.Command {
 	g.addJSON(add, list, show, update, del, disable, enable, retry, forget)
 	cmd.AddCommand(add, list, show, update, del, disable, enable, retry, forget)
 	return cmd
+}
+
+// kindNames lists the item kinds: "user-account, web-conf, …".
+func kindNames() string {
+	kinds := make([]string, len(model.Kinds))
+	for i, k := range model.Kinds {
+		kinds[i] = string(k)
+	}
+	return strings.Join(kinds, ", ")
+}
+
+// itemAddOptions are the flags of `ferry item add` and `item update`:
+// the field flags, which of them were given, and where --password-file -
+// reads.
+type itemAddOptions struct {
+	spec  *specFlags
+	flags *pflag.FlagSet
+	stdin io.Reader
+	// host is add's --host.
+	host string
+}
+
+// runItemAdd is `ferry item add ORDER KIND`: a missing required field is a
+// usage error naming its flag, before any server is asked.
+func runItemAdd(ctx context.Context, g *globals, opts itemAddOptions, args []string) error {
+	k := model.Kind(args[1])
+	spec, err := opts.spec.build(opts.flags, k, opts.stdin)
+	if err != nil {
+		return err
+	}
+	if !k.Valid() {
+		return usageError{fmt.Errorf("unknown item kind %q; the kinds are %s", k, kindNames())}
+	}
+	if missing := spec.MissingFields(k); len(missing) > 0 {
+		return usageError{fmt.Errorf("a %s item needs %s", k, flagNames(missing))}
+	}
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		it, err := c.CreateItem(ctx, panel.ItemInput{Order: args[0], Kind: k, Host: opts.host, Spec: spec})
+		return g.show(err, it, func() error { return g.printItems([]model.Item{it}) })
+	})
+}
+
+// runItemList is `ferry item list`.
+func runItemList(ctx context.Context, g *globals, q wire.ItemQuery, states []string, _ []string) error {
+	for _, s := range states {
+		q.States = append(q.States, model.State(s))
+	}
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		items, err := c.ListItems(ctx, q)
+		return g.show(err, items, func() error { return g.printItems(items) })
+	})
+}
+
+// runItemUpdate is `ferry item update ID`: the flags given are laid over the
+// item's current fields.
+func runItemUpdate(ctx context.Context, g *globals, opts itemAddOptions, args []string) error {
+	id, err := parseID(args[0])
+	if err != nil {
+		return err
+	}
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		cur, err := c.GetItem(ctx, id)
+		if err != nil {
+			return err
+		}
+		spec, err := opts.spec.build(opts.flags, cur.Kind, opts.stdin)
+		if err != nil {
+			return err
+		}
+		it, err := c.UpdateItem(ctx, id, mergeSpec(cur.Spec, spec, opts.flags))
+		return g.show(err, it, func() error { return g.printItems([]model.Item{it}) })
+	})
 }
 
 func itemRun(g *globals, fn func(context.Context, *client.Client, int64) (model.Item, error)) func(*cobra.Command, []string) error {

@@ -12,116 +12,152 @@ import (
 	"ferry/internal/wire"
 )
 
+// orderOptions are the flags of the `ferry order` commands.
+type orderOptions struct {
+	// add: the order to make (its identifier is the first argument).
+	order model.Order
+	// list: the filters.
+	query wire.OrderQuery
+	// update: the new member, used when memberSet.
+	newMember string
+	memberSet bool
+}
+
 func newOrderCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "order", Short: "Add, list, search, show and delete hosting orders"}
-	var o model.Order
+	var opts orderOptions
+	run := func(fn func(context.Context, *globals, orderOptions, []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			opts.memberSet = cmd.Flags().Changed("member")
+			return fn(cmd.Context(), g, opts, args)
+		}
+	}
 	add := &cobra.Command{
 		Use: "add DOMAIN --member M --host H", Short: "Add a hosting order (its identifier is its primary domain)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Identifier = args[0]
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				o, err := c.CreateOrder(ctx, o)
-				return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
-			})
-		},
+		RunE: run(runOrderAdd),
 	}
-	add.Flags().StringVar(&o.Member, "member", "", "the member who owns the order")
-	add.Flags().StringVar(&o.Host, "host", "", "the web host it lives on")
-	var q wire.OrderQuery
+	add.Flags().StringVar(&opts.order.Member, "member", "", "the member who owns the order")
+	add.Flags().StringVar(&opts.order.Host, "host", "", "the web host it lives on")
 	list := &cobra.Command{
 		Use: "list [--member M] [--host H] [--state S]", Short: "List hosting orders", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				os, err := c.ListOrders(ctx, q)
-				return g.show(err, os, func() error { return g.printOrders(os) })
-			})
-		},
+		RunE: run(runOrderList),
 	}
-	list.Flags().StringVar(&q.Member, "member", "", "only this member's orders")
-	list.Flags().StringVar(&q.Host, "host", "", "only orders on this host")
-	list.Flags().StringVar(&q.State, "state", "", "active, transfer-limbo or deleted")
+	list.Flags().StringVar(&opts.query.Member, "member", "", "only this member's orders")
+	list.Flags().StringVar(&opts.query.Host, "host", "", "only orders on this host")
+	list.Flags().StringVar(&opts.query.State, "state", "", "active, transfer-limbo or deleted")
 	search := &cobra.Command{
 		Use: "search TEXT", Short: "Find orders by domain (identifier, server names, DNS names), member or host", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				os, err := c.ListOrders(ctx, wire.OrderQuery{Text: args[0]})
-				return g.show(err, os, func() error { return g.printOrders(os) })
-			})
-		},
+		RunE: run(runOrderSearch),
 	}
 	show := &cobra.Command{
 		Use: "show ORDER", Short: "Show an order (identifier or id) and its items", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				o, err := c.GetOrder(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				items, err := c.ListItems(ctx, wire.ItemQuery{Order: fmt.Sprint(o.ID)})
-				view := struct {
-					model.Order
-					Items []model.Item `json:"items"`
-				}{o, items}
-				return g.show(err, view, func() error {
-					fmt.Fprintf(g.stdout, "order %d  %s  member %s  host %s  %s\n\n", o.ID, o.Identifier, o.Member, o.Host, o.State)
-					return g.printItems(items)
-				})
-			})
-		},
+		RunE: run(runOrderShow),
 	}
-	var newMember string
 	update := &cobra.Command{
 		Use: "update ORDER --member M", Short: "Hand an order to another member (its host changes only by a move)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var patch panel.OrderPatch
-			if cmd.Flags().Changed("member") {
-				patch.Member = &newMember
-			}
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				o, err := c.UpdateOrder(ctx, args[0], patch)
-				return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
-			})
-		},
+		RunE: run(runOrderUpdate),
 	}
-	update.Flags().StringVar(&newMember, "member", "", "the member who owns the order from now on")
+	update.Flags().StringVar(&opts.newMember, "member", "", "the member who owns the order from now on")
 	del := &cobra.Command{
 		Use: "delete ORDER", Short: "Delete an order: all its items are removed from their hosts, then its directory", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				o, err := c.DeleteOrder(ctx, args[0])
-				return g.show(err, o, func() error {
-					fmt.Fprintf(g.stdout, "order %s (id %d) deleted; its items are being removed from their hosts\n", o.Identifier, o.ID)
-					return nil
-				})
-			})
-		},
+		RunE: run(runOrderDelete),
 	}
-	g.addJSON(add, list, search, show, update, del)
 	adopt := &cobra.Command{
 		Use:   "adopt-databases ORDER",
 		Short: "Make mysql-db items of the databases the order's app configs name that no item registers (they exist on its host)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				res, err := c.AdoptDatabases(ctx, args[0])
-				return g.show(err, res, func() error {
-					for _, it := range res.Adopted {
-						fmt.Fprintf(g.stdout, "adopted: item %d (mysql-db %s) on %s, %s\n", it.ID, it.Spec.Name, it.Host, it.State)
-					}
-					for _, l := range res.Left {
-						fmt.Fprintf(g.stdout, "not adopted: %s\n", l)
-					}
-					if len(res.Adopted) == 0 && len(res.Left) == 0 {
-						fmt.Fprintln(g.stdout, "every database the order's app configs name is registered")
-					}
-					return nil
-				})
-			})
-		},
+		RunE:  run(runOrderAdoptDatabases),
 	}
-	g.addJSON(adopt)
+	g.addJSON(add, list, search, show, update, del, adopt)
 	cmd.AddCommand(add, list, search, show, update, del, adopt, newOrderDomainCmd(g))
 	return cmd
+}
+
+// runOrderAdd is `ferry order add DOMAIN`.
+func runOrderAdd(ctx context.Context, g *globals, opts orderOptions, args []string) error {
+	in := opts.order
+	in.Identifier = args[0]
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		o, err := c.CreateOrder(ctx, in)
+		return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
+	})
+}
+
+// runOrderList is `ferry order list`.
+func runOrderList(ctx context.Context, g *globals, opts orderOptions, _ []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		os, err := c.ListOrders(ctx, opts.query)
+		return g.show(err, os, func() error { return g.printOrders(os) })
+	})
+}
+
+// runOrderSearch is `ferry order search TEXT`.
+func runOrderSearch(ctx context.Context, g *globals, _ orderOptions, args []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		os, err := c.ListOrders(ctx, wire.OrderQuery{Text: args[0]})
+		return g.show(err, os, func() error { return g.printOrders(os) })
+	})
+}
+
+// runOrderShow is `ferry order show ORDER`: the order and its items.
+func runOrderShow(ctx context.Context, g *globals, _ orderOptions, args []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		o, err := c.GetOrder(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		items, err := c.ListItems(ctx, wire.ItemQuery{Order: fmt.Sprint(o.ID)})
+		view := struct {
+			model.Order
+			Items []model.Item `json:"items"`
+		}{o, items}
+		return g.show(err, view, func() error {
+			fmt.Fprintf(g.stdout, "order %d  %s  member %s  host %s  %s\n\n", o.ID, o.Identifier, o.Member, o.Host, o.State)
+			return g.printItems(items)
+		})
+	})
+}
+
+// runOrderUpdate is `ferry order update ORDER`.
+func runOrderUpdate(ctx context.Context, g *globals, opts orderOptions, args []string) error {
+	var patch panel.OrderPatch
+	if opts.memberSet {
+		patch.Member = &opts.newMember
+	}
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		o, err := c.UpdateOrder(ctx, args[0], patch)
+		return g.show(err, o, func() error { return g.printOrders([]model.Order{o}) })
+	})
+}
+
+// runOrderDelete is `ferry order delete ORDER`.
+func runOrderDelete(ctx context.Context, g *globals, _ orderOptions, args []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		o, err := c.DeleteOrder(ctx, args[0])
+		return g.show(err, o, func() error {
+			fmt.Fprintf(g.stdout, "order %s (id %d) deleted; its items are being removed from their hosts\n", o.Identifier, o.ID)
+			return nil
+		})
+	})
+}
+
+// runOrderAdoptDatabases is `ferry order adopt-databases ORDER`.
+func runOrderAdoptDatabases(ctx context.Context, g *globals, _ orderOptions, args []string) error {
+	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
+		res, err := c.AdoptDatabases(ctx, args[0])
+		return g.show(err, res, func() error {
+			for _, it := range res.Adopted {
+				fmt.Fprintf(g.stdout, "adopted: item %d (mysql-db %s) on %s, %s\n", it.ID, it.Spec.Name, it.Host, it.State)
+			}
+			for _, l := range res.Left {
+				fmt.Fprintf(g.stdout, "not adopted: %s\n", l)
+			}
+			if len(res.Adopted) == 0 && len(res.Left) == 0 {
+				fmt.Fprintln(g.stdout, "every database the order's app configs name is registered")
+			}
+			return nil
+		})
+	})
 }
 
 // newOrderDomainCmd is `ferry order domain`: the domains an order holds,
