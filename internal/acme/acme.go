@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/go-acme/lego/v5/acme"
+	"github.com/go-acme/lego/v5/certcrypto"
 	"github.com/go-acme/lego/v5/certificate"
 	"github.com/go-acme/lego/v5/lego"
 	"github.com/go-acme/lego/v5/registration"
@@ -79,7 +80,7 @@ func Obtain(ctx context.Context, cfg Config) (certPEM, keyPEM []byte, err error)
 			return nil, nil, err
 		}
 	}
-	res, err := client.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: cfg.Names, Bundle: true})
+	res, err := client.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: cfg.Names, Bundle: true, KeyType: certcrypto.EC256})
 	if err != nil {
 		return nil, nil, fmt.Errorf("acme: obtaining a certificate for %s: %w", strings.Join(cfg.Names, ", "), err)
 	}
