@@ -5,6 +5,19 @@
 # during the install, and anything a postinst started anyway is stopped.
 set -eu
 
+# Pebble, the lab's ACME CA, is a tool of the Go module (go.mod's tool
+# line); `go tool -n` builds it into the build cache once and afterwards
+# only prints its path.
+if command -v go >/dev/null 2>&1; then
+	cd "$(dirname "$0")/.."
+	if pebble=$(go tool -n pebble 2>/dev/null); then
+		echo "lab-deps: pebble at $pebble"
+	else
+		echo "lab-deps: building pebble (go tool pebble) failed" >&2
+		exit 1
+	fi
+fi
+
 PACKAGES="openssh-server rsync mariadb-server mariadb-client apache2 php8.2-fpm
 php8.2-mysql php8.2-pgsql postgresql-15 knot knot-dnsutils dnsutils cron
 iproute2 nftables acl attr curl util-linux"
