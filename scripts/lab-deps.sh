@@ -6,15 +6,20 @@
 set -eu
 
 # Pebble, the lab's ACME CA, is a tool of the Go module (go.mod's tool
-# line); `go tool -n` builds it into the build cache once and afterwards
-# only prints its path.
+# line). `go tool -n` builds it into the build cache once; the lab runs it
+# from PATH, so it is copied to /usr/local/bin when that copy differs.
 if command -v go >/dev/null 2>&1; then
-	cd "$(dirname "$0")/.."
-	if pebble=$(go tool -n pebble 2>/dev/null); then
-		echo "lab-deps: pebble at $pebble"
-	else
+	if ! built=$(cd "$(dirname "$0")/.." && go tool -n pebble); then
 		echo "lab-deps: building pebble (go tool pebble) failed" >&2
 		exit 1
+	fi
+	if ! cmp -s "$built" /usr/local/bin/pebble; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "lab-deps: pebble not installed; run as root to install" >&2
+			exit 1
+		fi
+		install -m 0755 "$built" /usr/local/bin/pebble
+		echo "lab-deps: installed /usr/local/bin/pebble"
 	fi
 fi
 
