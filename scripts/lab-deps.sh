@@ -5,6 +5,24 @@
 # during the install, and anything a postinst started anyway is stopped.
 set -eu
 
+# Pebble, the lab's ACME CA, is a tool of the Go module (go.mod's tool
+# line). `go tool -n` builds it into the build cache once; the lab runs it
+# from PATH, so it is copied to /usr/local/bin when that copy differs.
+if command -v go >/dev/null 2>&1; then
+	if ! built=$(cd "$(dirname "$0")/.." && go tool -n pebble); then
+		echo "lab-deps: building pebble (go tool pebble) failed" >&2
+		exit 1
+	fi
+	if ! cmp -s "$built" /usr/local/bin/pebble; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "lab-deps: pebble not installed; run as root to install" >&2
+			exit 1
+		fi
+		install -m 0755 "$built" /usr/local/bin/pebble
+		echo "lab-deps: installed /usr/local/bin/pebble"
+	fi
+fi
+
 PACKAGES="openssh-server rsync mariadb-server mariadb-client apache2 php8.2-fpm
 php8.2-mysql php8.2-pgsql postgresql-15 knot knot-dnsutils dnsutils cron
 iproute2 nftables acl attr curl util-linux"

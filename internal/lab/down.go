@@ -17,7 +17,7 @@ import (
 
 // labEntries are the names a lab directory may hold; Down refuses to remove
 // a directory holding anything else, so a wrong --dir cannot delete data.
-var labEntries = []string{StateFile, StateFile + ".tmp", "hosts", "control", "bin", "scratch"}
+var labEntries = []string{StateFile, StateFile + ".tmp", "hosts", "control", "bin", "scratch", acmeDirName}
 
 // Down removes the lab in dir: it kills every process of the lab (each
 // host's first process, which takes the whole host with it, and the control
@@ -138,6 +138,9 @@ func labProcesses(dir string, st *State) []labProcess {
 		if st.Control != nil && isControlPlane(st.Control.PID, dir) {
 			add(st.Control.PID, true)
 		}
+		if isAcmeCA(st.AcmePID, dir) {
+			add(st.AcmePID, true)
+		}
 		for _, h := range st.Hosts {
 			if isHostInit(h.InitPID, dir) {
 				add(h.InitPID, false)
@@ -152,7 +155,7 @@ func labProcesses(dir string, st *State) []labProcess {
 		}
 		if isHostInit(pid, dir) {
 			add(pid, false)
-		} else if isControlPlane(pid, dir) {
+		} else if isControlPlane(pid, dir) || isAcmeCA(pid, dir) {
 			add(pid, true)
 		}
 	}

@@ -151,6 +151,9 @@ func Up(ctx context.Context, cfg Config) (_ *Lab, err error) {
 			return nil, fmt.Errorf("node agents: %w", err)
 		}
 	}
+	if err := l.startAcmeCA(ctx); err != nil {
+		return nil, err
+	}
 	l.mu.Lock()
 	l.st.Status = StatusRunning
 	l.mu.Unlock()

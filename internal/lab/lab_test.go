@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"ferry/internal/certs"
 )
 
 // testUpEnv makes the test binary run Up on the directory it names and then
@@ -396,7 +398,14 @@ func TestUpDownLeavesNothing(t *testing.T) {
 	if err := l.CutOff(ctx, "web1"); err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
+	st := l.State()
+	if st.AcmePID == 0 || st.AcmeDirectory == "" {
+		t.Errorf("no ACME CA in the lab's state: pid %d, directory %q", st.AcmePID, st.AcmeDirectory)
+	}
+	if _, err := certs.ParseChain(mustRead(t, st.AcmeCAFile)); err != nil {
+		t.Errorf("acme_ca_file %s: %v", st.AcmeCAFile, err)
+	}
+	pids := []int{st.AcmePID}
 	for _, h := range l.Hosts() {
 		pids = append(pids, h.InitPID)
 		// The services, too: they must die with their host.
@@ -421,6 +430,15 @@ func TestUpDownLeavesNothing(t *testing.T) {
 	if strings.Contains(string(out), nftTableName(subnet)) {
 		t.Errorf("nft table %s left behind: %s", nftTableName(subnet), out)
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // findOutside returns the machine's pids of the processes in the namespace

@@ -39,6 +39,13 @@ type State struct {
 	Zones []string `json:"zones,omitempty"`
 	// NFTable is the nftables table (family inet) the lab owns.
 	NFTable string `json:"nft_table"`
+	// AcmeCAFile is the root certificate the lab's ACME CA (Pebble) issues
+	// under, for clients (curl --cacert) to trust the sites' certificates.
+	AcmeCAFile string `json:"acme_ca_file,omitempty"`
+	// AcmePID is the lab's ACME CA process.
+	AcmePID int `json:"acme_pid,omitempty"`
+	// AcmeDirectory is the ACME directory URL of the lab's CA.
+	AcmeDirectory string `json:"acme_directory,omitempty"`
 	// CutOff lists the hosts currently cut off from the others.
 	CutOff []string `json:"cut_off,omitempty"`
 }
