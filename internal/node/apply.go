@@ -68,6 +68,28 @@ func (a *Applier) Apply(ctx context.Context, o model.Order, it model.Item) Resul
 	return res
 }
 
+// applier makes one kind of item real on this host (or disables or
+// deletes it) and says what it did.
+type applier func(a *Applier, ctx context.Context, o model.Order, it model.Item, what op) (string, error)
+
+// appliers are the node's half of the kind registry: one entry for every
+// host-bound kind of model.Kinds (a test checks none is missing).
+var appliers = map[model.Kind]applier{
+	model.KindUserAccount:  (*Applier).applyUserAccount,
+	model.KindWebConf:      (*Applier).applyWebConf,
+	model.KindMySQLDB:      withoutOrder((*Applier).applyMySQLDB),
+	model.KindMySQLUser:    withoutOrder((*Applier).applyMySQLUser),
+	model.KindPgSQLDB:      withoutOrder((*Applier).applyPgSQLDB),
+	model.KindScheduledJob: withoutOrder((*Applier).applyScheduledJob),
+}
+
+// withoutOrder adapts an applier that does not need the item's order.
+func withoutOrder(f func(a *Applier, ctx context.Context, it model.Item, what op) (string, error)) applier {
+	return func(a *Applier, ctx context.Context, _ model.Order, it model.Item, what op) (string, error) {
+		return f(a, ctx, it, what)
+	}
+}
+
 func (a *Applier) apply(ctx context.Context, o model.Order, it model.Item) Result {
 	var what op
 	switch it.State {
@@ -100,23 +122,11 @@ func (a *Applier) apply(ctx context.Context, o model.Order, it model.Item) Resul
 			return errorResult(err)
 		}
 	}
-	var msg string
-	switch it.Kind {
-	case model.KindUserAccount:
-		msg, err = a.applyUserAccount(ctx, o, it, what)
-	case model.KindWebConf:
-		msg, err = a.applyWebConf(ctx, o, it, what)
-	case model.KindMySQLDB:
-		msg, err = a.applyMySQLDB(ctx, it, what)
-	case model.KindMySQLUser:
-		msg, err = a.applyMySQLUser(ctx, it, what)
-	case model.KindPgSQLDB:
-		msg, err = a.applyPgSQLDB(ctx, it, what)
-	case model.KindScheduledJob:
-		msg, err = a.applyScheduledJob(ctx, it, what)
-	default:
+	applyKind := appliers[it.Kind]
+	if applyKind == nil {
 		return Result{model.StateHardError, fmt.Sprintf("unknown item kind %q", it.Kind)}
 	}
+	msg, err := applyKind(a, ctx, o, it, what)
 	if err != nil {
 		return errorResult(err)
 	}

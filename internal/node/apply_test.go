@@ -190,3 +190,14 @@ func TestCommandOutputIsOneReadableLine(t *testing.T) {
 		t.Errorf("long output not cut cleanly: %d bytes", len(long))
 	}
 }
+
+// TestEveryHostBoundKindHasAnApplier keeps the node's appliers and the kind
+// registry in step: a kind added to the registry without an applier would
+// reach every host as "unknown item kind".
+func TestEveryHostBoundKindHasAnApplier(t *testing.T) {
+	for _, k := range model.Kinds {
+		if _, ok := appliers[k]; ok != k.HostBound() {
+			t.Errorf("kind %s: host-bound %v, has an applier %v", k, k.HostBound(), ok)
+		}
+	}
+}
