@@ -27,15 +27,15 @@ func TestRulesCrossMemberOwnership(t *testing.T) {
 		{"bob reads alice's order", func() error { _, err := c.p.GetOrder(c.ctx, c.bob, "alice.example"); return err },
 			refusal{is: store.ErrNotFound, msg: "alice.example"}},
 		{"bob reads alice's item", func() error { _, err := c.p.GetItem(c.ctx, c.bob, acct.ID); return err },
-			refusal{is: store.ErrNotFound}},
+			refusal{is: store.ErrNotFound, msg: "not found"}},
 		{"bob updates alice's site", func() error {
 			_, err := c.p.UpdateItem(c.ctx, c.bob, site.ID, model.Spec{Login: "alice", ServerNames: []string{"www.alice.example", "bob.alice.example"}})
 			return err
-		}, refusal{is: store.ErrNotFound}},
+		}, refusal{is: store.ErrNotFound, msg: "not found"}},
 		{"bob deletes alice's account", func() error {
 			_, err := c.p.SetItemState(c.ctx, c.bob, acct.ID, model.StatePendingDelete)
 			return err
-		}, refusal{is: store.ErrNotFound}},
+		}, refusal{is: store.ErrNotFound, msg: "not found"}},
 		{"bob adds an item to alice's order", func() error {
 			_, err := c.p.CreateItem(c.ctx, c.bob, panel.ItemInput{Order: "alice.example", Kind: model.KindMySQLDB, Spec: model.Spec{Name: "bobdb"}})
 			return err
@@ -55,13 +55,16 @@ func TestRulesCrossMemberOwnership(t *testing.T) {
 		{"bob takes alice's login", func() error {
 			_, err := c.p.CreateItem(c.ctx, c.bob, panel.ItemInput{Order: "bob.example", Kind: model.KindUserAccount, Spec: model.Spec{Login: "alice", Password: "correct-horse-battery"}})
 			return err
-		}, refusal{msg: "alice"}},
-		{"bob takes alice's domain", func() error { _, err := c.p.AddOrderDomain(c.ctx, c.bob, "bob.example", "shop.alice.example"); return err },
+		}, refusal{is: model.ErrDuplicate, msg: "login:alice is held by item"}},
+		{"bob takes alice's domain", func() error {
+			_, err := c.p.AddOrderDomain(c.ctx, c.bob, "bob.example", "shop.alice.example")
+			return err
+		},
 			refusal{field: "domain", msg: "another member's order"}},
 		{"bob deletes alice's DNS record", func() error {
 			_, err := c.p.SetItemState(c.ctx, c.bob, rec.ID, model.StatePendingDelete)
 			return err
-		}, refusal{is: store.ErrNotFound}},
+		}, refusal{is: store.ErrNotFound, msg: "not found"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.want.check(t, tc.do())
