@@ -17,6 +17,7 @@ func TestRulesCrossMemberOwnership(t *testing.T) {
 	db := c.create(c.alice, "alice.example", model.KindPgSQLDB, model.Spec{Name: "alicedb"})
 	rec := c.create(c.alice, "alice.example", model.KindDNS, model.Spec{Zone: "alice.example", FQDN: "www.alice.example", Type: "A", Value: "192.0.2.1"})
 	c.create(c.bob, "bob.example", model.KindUserAccount, model.Spec{Login: "bob", Password: "correct-horse-battery"})
+	bobSite := c.create(c.bob, "bob.example", model.KindWebConf, model.Spec{Login: "bob", ServerNames: []string{"www.bob.example"}})
 	before := c.items()
 
 	for _, tc := range []struct {
@@ -44,6 +45,10 @@ func TestRulesCrossMemberOwnership(t *testing.T) {
 			_, err := c.p.CreateItem(c.ctx, c.bob, panel.ItemInput{Order: "bob.example", Kind: model.KindWebConf, Spec: model.Spec{Login: "bob", ServerNames: []string{"shop.alice.example"}}})
 			return err
 		}, refusal{field: "spec.server_names", msg: "another member's order"}},
+		{"bob's site takes alice's name on update", func() error {
+			_, err := c.p.UpdateItem(c.ctx, c.bob, bobSite.ID, model.Spec{Login: "bob", ServerNames: []string{"www.bob.example", "www.alice.example"}})
+			return err
+		}, refusal{field: "spec.server_names", msg: "it is not bob.example's to claim"}},
 		{"bob claims a DNS name in alice's zone", func() error {
 			_, err := c.p.CreateItem(c.ctx, c.bob, panel.ItemInput{Order: "bob.example", Kind: model.KindDNS, Spec: model.Spec{Zone: "alice.example", FQDN: "mail.alice.example", Type: "A", Value: "192.0.2.9"}})
 			return err
@@ -77,7 +82,7 @@ func TestRulesCrossMemberOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mine) != 1 || mine[0].Spec.Login != "bob" {
-		t.Errorf("bob lists %+v; want only his account", mine)
+	if len(mine) != 2 || mine[0].Spec.Login != "bob" || mine[1].Spec.Login != "bob" {
+		t.Errorf("bob lists %+v; want only his account and site", mine)
 	}
 }
