@@ -103,14 +103,14 @@ say "verify: items, files, tables and the site over HTTP on both hosts"
 run "$FERRY" move verify "$DOMAIN"
 say "cutover: freeze, final sync, web1 proxies to web2, DNS switch, TTLs restored"
 echo "(a real move waits until the old 3600 s TTL has run out since start; the demo"
-echo " does not wait an hour, so it uses --force, and ferry says what that risks)"
-run "$FERRY" move cutover "$DOMAIN" --force
+echo " does not wait an hour, so it uses --skip-ttl-wait, and ferry says what that risks)"
+run "$FERRY" move cutover "$DOMAIN" --skip-ttl-wait
 sleep 2
 kill "$writer_pid" 2>/dev/null || true
 wait "$writer_pid" 2>/dev/null || true
 writer_pid=""
-say "cleanup: web1's copy removed (--force again: cleanup normally waits 2 × 300 s)"
-run "$FERRY" move cleanup "$DOMAIN" --force
+say "cleanup: web1's copy removed (--skip-ttl-wait again: cleanup normally waits 2 × 300 s)"
+run "$FERRY" move cleanup "$DOMAIN" --skip-ttl-wait
 
 say "after the move"
 run dig +short @"$DNS1" "www.$DOMAIN"

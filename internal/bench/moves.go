@@ -205,7 +205,8 @@ func (b *benchLab) moveRuns(ctx context.Context, o Options, t tree, db DBSpec) (
 		note.Resync = noteOf(re.report)
 
 		// Cutover wants a verify since the last sync; one that finds
-		// differences is overridden by --force below, as an admin would.
+		// differences is overridden by --accept-verify-differences below,
+		// as an admin would.
 		if _, err := b.ferry(ctx, "move", "verify", siteOrder); err != nil {
 			b.log.Warn("verify found differences; cutover is forced anyway", "err", err)
 		}
@@ -214,7 +215,7 @@ func (b *benchLab) moveRuns(ctx context.Context, o Options, t tree, db DBSpec) (
 			return fig, err
 		}
 		flush(ctx)
-		if _, err := b.ferry(ctx, "move", "cutover", siteOrder, "--force"); err != nil {
+		if _, err := b.ferry(ctx, "move", "cutover", siteOrder, "--skip-ttl-wait", "--accept-verify-differences"); err != nil {
 			return fig, fmt.Errorf("run %d: %w", run+1, err)
 		}
 		_, d, err := b.moveStatus(ctx, siteOrder)
@@ -229,7 +230,7 @@ func (b *benchLab) moveRuns(ctx context.Context, o Options, t tree, db DBSpec) (
 		if s := lastSyncOf(d, true); s != nil {
 			note.FinalSync = noteOf(*s)
 		}
-		if _, err := b.ferry(ctx, "move", "cleanup", siteOrder, "--force"); err != nil {
+		if _, err := b.ferry(ctx, "move", "cleanup", siteOrder, "--skip-ttl-wait"); err != nil {
 			return fig, fmt.Errorf("run %d: %w", run+1, err)
 		}
 		if err := b.dropPlain(ctx, to); err != nil {

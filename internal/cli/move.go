@@ -21,10 +21,15 @@ import (
 
 // moveOptions are the flags of the move commands.
 type moveOptions struct {
-	to     string
-	force  bool
-	noWait bool
-	watch  bool
+	to string
+	// skipTTLWait and acceptVerifyDifferences are cutover's and
+	// cleanup's overrides, one per guard; force is the old single one,
+	// refused with their names.
+	skipTTLWait             bool
+	acceptVerifyDifferences bool
+	force                   bool
+	noWait                  bool
+	watch                   bool
 	// includeUnregistered adopts the app-config databases before start.
 	includeUnregistered bool
 	// poll is how often waiting commands ask for the move's state.
@@ -46,7 +51,7 @@ phase before cutover. Commands wait for their phase and print its progress;
 --no-wait returns at once.`,
 	}
 	opts := moveOptions{poll: time.Second}
-	phaseCmd := func(phase model.MovePhase, short string, force bool) *cobra.Command {
+	phaseCmd := func(phase model.MovePhase, short string, overrides ...string) *cobra.Command {
 		c := &cobra.Command{
 			Use: string(phase) + " ORDER", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,8 +61,17 @@ phase before cutover. Commands wait for their phase and print its progress;
 			},
 		}
 		c.Flags().BoolVar(&opts.noWait, "no-wait", false, "return once the phase has started")
-		if force {
-			c.Flags().BoolVar(&opts.force, "force", false, "override the TTL wait (and, for cutover, a verify that found differences); says what it risks")
+		for _, o := range overrides {
+			switch o {
+			case "skip-ttl-wait":
+				c.Flags().BoolVar(&opts.skipTTLWait, o, false, "go before the TTL wait ends: resolvers may still send clients to the old host (until cleanup it proxies to the new one); says until when")
+			case "accept-verify-differences":
+				c.Flags().BoolVar(&opts.acceptVerifyDifferences, o, false, "cut over although the last verify found differences: the new host may not serve the same site")
+			}
+		}
+		if len(overrides) > 0 {
+			c.Flags().BoolVar(&opts.force, "force", false, "replaced by --"+strings.Join(overrides, " and --"))
+			_ = c.Flags().MarkHidden("force")
 		}
 		return c
 	}
@@ -99,11 +113,11 @@ phase before cutover. Commands wait for their phase and print its progress;
 		_ = c.MarkFlagRequired("to")
 	}
 	phases := []*cobra.Command{
-		phaseCmd(model.PhaseSync, "Copy files, every database and crontabs host to host; repeatable, a re-run moves only changes", false),
-		phaseCmd(model.PhaseVerify, "Compare items, files, tables and every site over HTTP on both hosts; print /etc/hosts lines", false),
-		phaseCmd(model.PhaseCutover, "Freeze, final sync, old vhost proxies to the new host, DNS switch, TTLs restored", true),
-		phaseCmd(model.PhaseCleanup, "Remove the old host's copy: vhost, users, databases, crontabs, directory, limbo order", true),
-		phaseCmd(model.PhaseAbort, "Go back to where the move started, from any phase before cutover", false),
+		phaseCmd(model.PhaseSync, "Copy files, every database and crontabs host to host; repeatable, a re-run moves only changes"),
+		phaseCmd(model.PhaseVerify, "Compare items, files, tables and every site over HTTP on both hosts; print /etc/hosts lines"),
+		phaseCmd(model.PhaseCutover, "Freeze, final sync, old vhost proxies to the new host, DNS switch, TTLs restored", "skip-ttl-wait", "accept-verify-differences"),
+		phaseCmd(model.PhaseCleanup, "Remove the old host's copy: vhost, users, databases, crontabs, directory, limbo order", "skip-ttl-wait"),
+		phaseCmd(model.PhaseAbort, "Go back to where the move started, from any phase before cutover"),
 	}
 	g.addJSON(append([]*cobra.Command{plan, start, status}, phases...)...)
 	cmd.AddCommand(append([]*cobra.Command{plan, start, status}, phases...)...)
@@ -248,11 +262,14 @@ func activeMove(ctx context.Context, c *client.Client, order string) (wire.MoveV
 }
 
 func runMovePhase(ctx context.Context, g *globals, c *client.Client, phase model.MovePhase, order string, opts moveOptions) error {
+	if opts.force {
+		return usageError{fmt.Errorf("--force is replaced by one override per guard: --skip-ttl-wait (the TTL wait of cutover and cleanup) and --accept-verify-differences (cutover after a verify that found differences)")}
+	}
 	m, err := activeMove(ctx, c, order)
 	if err != nil {
 		return err
 	}
-	v, err := c.MovePhase(ctx, m.ID, phase, wire.MovePhaseInput{Force: opts.force})
+	v, err := c.MovePhase(ctx, m.ID, phase, wire.MovePhaseInput{SkipTTLWait: opts.skipTTLWait, AcceptVerifyDifferences: opts.acceptVerifyDifferences})
 	if err != nil {
 		return err
 	}
@@ -537,7 +554,10 @@ func printStatus(w io.Writer, v wire.MoveView) error {
 	fmt.Fprintln(w, "  history:")
 	for _, ev := range d.History {
 		force := ""
-		if ev.Force {
+		for _, o := range ev.Overrides {
+			force += " --" + o
+		}
+		if ev.Force && len(ev.Overrides) == 0 {
 			force = " --force"
 		}
 		note := ""

@@ -142,19 +142,31 @@ func TestMoveThroughTheCLI(t *testing.T) {
 		t.Errorf("verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = s.ferry(t, s.adminToken, "", "move", "cutover", "example.org")
-	if r.code != ExitRefused || !strings.Contains(r.stderr, "--force overrides") {
+	if r.code != ExitRefused || !strings.Contains(r.stderr, "--accept-verify-differences overrides") || !strings.Contains(r.stderr, "--skip-ttl-wait overrides") {
 		t.Errorf("cutover: exit %d: %s", r.code, r.stderr)
 	}
-	out = s.admin(t, "move", "cutover", "example.org", "--force")
-	if !strings.Contains(out, "forced: ") || !strings.Contains(out, "the site was frozen for") || !strings.Contains(out, "switched example.org A 127.0.1.11 → 127.0.1.12") {
-		t.Errorf("cutover --force:\n%s", out)
+	// Each guard has its own override: skipping the TTL wait does not
+	// push past the failed verify, and the old --force is a usage error
+	// naming both.
+	r = s.ferry(t, s.adminToken, "", "move", "cutover", "example.org", "--skip-ttl-wait")
+	if r.code != ExitRefused || !strings.Contains(r.stderr, "--accept-verify-differences overrides") || strings.Contains(r.stderr, "--skip-ttl-wait overrides") {
+		t.Errorf("cutover --skip-ttl-wait: exit %d: %s", r.code, r.stderr)
 	}
-	out = s.admin(t, "move", "cleanup", "example.org", "--force")
+	r = s.ferry(t, s.adminToken, "", "move", "cutover", "example.org", "--force")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "--skip-ttl-wait") || !strings.Contains(r.stderr, "--accept-verify-differences") {
+		t.Errorf("cutover --force: exit %d: %s", r.code, r.stderr)
+	}
+	out = s.admin(t, "move", "cutover", "example.org", "--skip-ttl-wait", "--accept-verify-differences")
+	if !strings.Contains(out, "overrode the failed verify (--accept-verify-differences)") || !strings.Contains(out, "overrode the TTL wait (--skip-ttl-wait)") ||
+		!strings.Contains(out, "the site was frozen for") || !strings.Contains(out, "switched example.org A 127.0.1.11 → 127.0.1.12") {
+		t.Errorf("cutover with both overrides:\n%s", out)
+	}
+	out = s.admin(t, "move", "cleanup", "example.org", "--skip-ttl-wait")
 	if !strings.Contains(out, "cleaned up; the move is done") {
-		t.Errorf("cleanup --force:\n%s", out)
+		t.Errorf("cleanup --skip-ttl-wait:\n%s", out)
 	}
 	out = s.admin(t, "move", "status", "example.org", "--watch")
-	for _, want := range []string{"phase done  succeeded", "prepare  by", "cutover  by admin --force"} {
+	for _, want := range []string{"phase done  succeeded", "prepare  by", "cutover  by admin --skip-ttl-wait --accept-verify-differences"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status does not say %q:\n%s", want, out)
 		}

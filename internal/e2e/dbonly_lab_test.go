@@ -84,9 +84,9 @@ func TestLabMoveDatabasesOnlyOrderWithEveryObject(t *testing.T) {
 	e.Ferry("", "move", "sync", domain)
 	e.Ferry("", "move", "verify", domain)
 
-	cut := e.Ferry("", "move", "cutover", domain, "--force")
+	cut := e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
 	t.Logf("cutover:\n%s", cut)
-	e.Ferry("", "move", "cleanup", domain, "--force")
+	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
 	// The trigger fires on web2, as the order's own user.
 	e.MustOn("web2", "mariadb", "golf_db", "-e", "INSERT INTO `score card` VALUES (3, 70)")
 	if got := strings.TrimSpace(e.MustOn("web2", "mariadb", "-N", "golf_db", "-e", "SELECT msg FROM log")); got != "card 3" {

@@ -49,7 +49,7 @@ func TestLabMoveOrderEndToEnd(t *testing.T) {
 	if _, errOut, code := e.FerryCode("", "move", "cutover", domain); code != 3 || !strings.Contains(errOut, "TTL") {
 		t.Errorf("cutover before the old TTL ran out: exit %d %q, want a TTL guard (3)", code, errOut)
 	}
-	cut := e.Ferry("", "move", "cutover", domain, "--force")
+	cut := e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
 	t.Logf("cutover:\n%s", cut)
 	if !strings.Contains(cut, "frozen for") {
 		t.Errorf("cutover does not report the freeze window:\n%s", cut)
@@ -70,7 +70,7 @@ func TestLabMoveOrderEndToEnd(t *testing.T) {
 	if _, errOut, code := e.FerryCode("", "move", "cleanup", domain); code != 3 {
 		t.Errorf("cleanup right after cutover: exit %d %q, want a guard (3)", code, errOut)
 	}
-	e.Ferry("", "move", "cleanup", domain, "--force")
+	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
 
 	// The data on web2 equals web1's at cutover, and no acknowledged write
 	// was lost.

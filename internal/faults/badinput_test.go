@@ -297,7 +297,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{name: "unknown token role", args: []string{"token", "create", "--role", "root"}, want: cli.ExitRefused, says: []string{"role"}},
 		{name: "unknown item state in a query", method: "GET", path: "/api/v1/items?state=haunted", want: 400, says: []string{"state", "haunted"}},
 		{name: "unknown move phase", method: "POST", path: "/api/v1/moves/1/teleport", want: 422, says: []string{"phase", "teleport"}},
-		{name: "forcing a phase that cannot be forced", method: "POST", path: "/api/v1/moves/1/sync", body: `{"force":true}`, want: 422, says: []string{"force"}},
+		{name: "the old single force", method: "POST", path: "/api/v1/moves/1/cutover", body: `{"force":true}`, want: 422, says: []string{"force", "skip_ttl_wait", "accept_verify_differences"}},
+		{name: "skipping a TTL wait of a phase that has none", method: "POST", path: "/api/v1/moves/1/sync", body: `{"skip_ttl_wait":true}`, want: 422, says: []string{"skip_ttl_wait"}},
 		// Duplicates.
 		{name: "a database the order has already", args: []string{"item", "add", "example.org", "mysql-db", "--name", "exa_site"}, want: cli.ExitRefused, says: []string{"exa_site"}},
 		{name: "a database another order has", args: []string{"item", "add", "example.org", "mysql-db", "--name", "bob_site"}, want: cli.ExitRefused, says: []string{"bob_site"}},
@@ -319,8 +320,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{name: "cutover of an order that is not moving", args: []string{"move", "cutover", "bob.example"}, want: cli.ExitNotFound, says: []string{"bob.example", "no move"}},
 		{name: "a second move of an order being moved", args: []string{"move", "start", "example.org", "--to", "web2"}, want: cli.ExitRefused, says: []string{"already"}},
 		{name: "verify before any sync", args: []string{"move", "verify", "example.org"}, want: cli.ExitRefused, says: []string{"not synced"}},
-		{name: "cutover before verify", args: []string{"move", "cutover", "example.org", "--force"}, want: cli.ExitRefused, says: []string{"verif"}},
-		{name: "cleanup before cutover", args: []string{"move", "cleanup", "example.org", "--force"}, want: cli.ExitRefused, says: []string{"cut over"}},
+		{name: "cutover before verify", args: []string{"move", "cutover", "example.org", "--skip-ttl-wait"}, want: cli.ExitRefused, says: []string{"verif"}},
+		{name: "cleanup before cutover", args: []string{"move", "cleanup", "example.org", "--skip-ttl-wait"}, want: cli.ExitRefused, says: []string{"cut over"}},
 		{name: "changing an item of the limbo order", args: []string{"item", "update", fmt.Sprint(limboID), "--shell", "/bin/sh"}, want: cli.ExitRefused, says: []string{"limbo"}},
 		{name: "disabling an item of the limbo order", args: []string{"item", "disable", fmt.Sprint(limboID)}, want: cli.ExitRefused, says: []string{"transfer-limbo"}},
 		// Tokens.

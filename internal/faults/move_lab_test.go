@@ -49,13 +49,13 @@ func start(e *labtest.Env, s site) *moving {
 	return mv
 }
 
-// phase asks for a phase with --no-wait (cutover and cleanup forced: the
-// tests do not wait out TTLs).
+// phase asks for a phase with --no-wait (cutover and cleanup past the TTL
+// wait: the tests do not wait out TTLs).
 func (mv *moving) phase(p model.MovePhase) {
 	mv.e.T.Helper()
 	args := []string{"move", string(p), mv.s.domain, "--no-wait"}
 	if p == model.PhaseCutover || p == model.PhaseCleanup {
-		args = append(args, "--force")
+		args = append(args, "--skip-ttl-wait")
 	}
 	mv.e.Ferry("", args...)
 }

@@ -3,6 +3,7 @@ package move_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"ferry/internal/model"
@@ -23,7 +24,12 @@ func TestSyncBandwidthLimit(t *testing.T) {
 		}
 		e.mustSucceed(e.waitPhase(v.ID), model.PhaseSync)
 		e.mustSucceed(e.phase(v.ID, model.PhaseVerify, false), model.PhaseVerify)
-		e.mustSucceed(e.phase(v.ID, model.PhaseCutover, true), model.PhaseCutover)
+		d := e.mustSucceed(e.phase(v.ID, model.PhaseCutover, true), model.PhaseCutover)
+		// The forced cutover says which guard it went past and when
+		// cleanup's guard really ends.
+		if f := d.Cutover.Forced; !strings.Contains(f, "overrode the TTL wait (--skip-ttl-wait)") || !strings.Contains(f, "cleanup's guard ends no sooner than") || strings.Contains(f, "verify") {
+			t.Errorf("forced cutover says %q", f)
+		}
 		// Tasks come by id: the sync's, then the final sync's.
 		var limits []int
 		for _, tk := range e.tasks(v.ID) {

@@ -7,13 +7,13 @@
 //	          start                sync (repeatable)        verify
 //	(plan) ─────────▶ prepare ───────────────▶ sync ◀──────────▶ verify
 //	                     │                      │                 │ passed, old TTL out
-//	                     │ abort                │ abort           │ (--force)
+//	                     │ abort                │ abort           │ (--skip-ttl-wait)
 //	                     ▼                      ▼                 ▼
 //	                   abort ◀──────────────────┴───────────── cutover ── failed before
 //	                     │                                        │       the dns switch:
 //	                     ▼                                        │       abort too
 //	                  aborted                                     │ 2 × 300 s after the switch
-//	                                                              ▼ (--force)
+//	                                                              ▼ (--skip-ttl-wait)
 //	                                                           cleanup ──▶ done
 //
 // Each phase is the move's Phase with a Status (running, succeeded,

@@ -27,7 +27,7 @@ func (e *env) start(to string) move.View {
 
 func (e *env) phase(id int64, p model.MovePhase, force bool) move.View {
 	e.t.Helper()
-	if _, err := e.eng.RunPhase(e.ctx, admin, id, p, move.PhaseInput{Force: force}); err != nil {
+	if _, err := e.eng.RunPhase(e.ctx, admin, id, p, move.PhaseInput{SkipTTLWait: force}); err != nil {
 		e.t.Fatalf("%s: %v", p, err)
 	}
 	return e.waitPhase(id)
@@ -198,14 +198,22 @@ func TestGuards(t *testing.T) {
 		e.refused(start("example.org", "web1"), panel.ErrRefused, "already being moved")
 		runPhase := func(p model.MovePhase, force bool) func() error {
 			return func() error {
-				_, err := e.eng.RunPhase(e.ctx, admin, v.ID, p, move.PhaseInput{Force: force})
+				_, err := e.eng.RunPhase(e.ctx, admin, v.ID, p, move.PhaseInput{SkipTTLWait: force})
 				return err
 			}
 		}
 		e.refused(runPhase(model.PhaseVerify, false), panel.ErrRefused, "has not synced yet")
 		e.refused(runPhase(model.PhaseCutover, false), panel.ErrRefused, "has not been verified")
 		e.refused(runPhase(model.PhaseCleanup, false), panel.ErrRefused, "has not been cut over")
-		e.refused(runPhase(model.PhaseSync, true), model.ErrInvalid, "only cutover and cleanup can be forced")
+		e.refused(runPhase(model.PhaseSync, true), model.ErrInvalid, "only cutover and cleanup wait for a TTL")
+		e.refused(func() error {
+			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCleanup, move.PhaseInput{AcceptVerifyDifferences: true})
+			return err
+		}, model.ErrInvalid, "only cutover waits for a verify")
+		e.refused(func() error {
+			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{Force: true})
+			return err
+		}, model.ErrInvalid, "skip_ttl_wait (cutover and cleanup) and accept_verify_differences (cutover)")
 	})
 }
 
@@ -335,11 +343,12 @@ func TestFullMove(t *testing.T) {
 
 		cutover := func(force bool) func() error {
 			return func() error {
-				_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{Force: force})
+				_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{SkipTTLWait: force})
 				return err
 			}
 		}
 		e.refused(cutover(false), panel.ErrRefused, "the old TTL (7200 s) runs out only at")
+		e.refused(cutover(false), panel.ErrRefused, "(--skip-ttl-wait overrides)")
 
 		e.clock.advance(2*time.Hour + time.Minute)
 		d = e.mustSucceed(e.phase(v.ID, model.PhaseCutover, false), model.PhaseCutover)
@@ -444,10 +453,16 @@ func TestVerifyFindsDifferences(t *testing.T) {
 			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{})
 			return err
 		}, panel.ErrRefused, "the last verify found differences")
-		// A sync after verify makes it stale: forcing does not help then.
+		// Skipping the TTL wait does not push past a failed verify: that
+		// guard has its own override.
+		e.refused(func() error {
+			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{SkipTTLWait: true})
+			return err
+		}, panel.ErrRefused, "(--accept-verify-differences overrides)")
+		// A sync after verify makes it stale: no override helps then.
 		e.mustSucceed(e.phase(v.ID, model.PhaseSync, false), model.PhaseSync)
 		e.refused(func() error {
-			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{Force: true})
+			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{SkipTTLWait: true, AcceptVerifyDifferences: true})
 			return err
 		}, panel.ErrRefused, "has not been verified since its last sync")
 	})

@@ -34,8 +34,14 @@ func (e *Engine) RunPhase(ctx context.Context, c panel.Caller, id int64, phase m
 	if !known {
 		return View{}, &model.FieldError{Field: "phase", Message: fmt.Sprintf("unknown phase %q (sync, verify, cutover, cleanup, abort)", phase)}
 	}
-	if in.Force && phase != model.PhaseCutover && phase != model.PhaseCleanup {
-		return View{}, &model.FieldError{Field: "force", Message: "only cutover and cleanup can be forced"}
+	if in.Force {
+		return View{}, &model.FieldError{Field: "force", Message: "force is replaced by one override per guard: skip_ttl_wait (cutover and cleanup) and accept_verify_differences (cutover)"}
+	}
+	if in.SkipTTLWait && phase != model.PhaseCutover && phase != model.PhaseCleanup {
+		return View{}, &model.FieldError{Field: "skip_ttl_wait", Message: "only cutover and cleanup wait for a TTL"}
+	}
+	if in.AcceptVerifyDifferences && phase != model.PhaseCutover {
+		return View{}, &model.FieldError{Field: "accept_verify_differences", Message: "only cutover waits for a verify that passed"}
 	}
 	if in.BWLimit < 0 || (in.BWLimit > 0 && phase != model.PhaseSync) {
 		return View{}, &model.FieldError{Field: "bwlimit", Message: "only sync takes a bandwidth limit, in KiB/s"}
@@ -75,9 +81,9 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 	if !resume {
 		switch phase {
 		case model.PhaseCutover:
-			risk, err = e.cutoverGuard(ctx, tx, m, &d, in.Force)
+			risk, err = e.cutoverGuard(ctx, tx, m, &d, in)
 		case model.PhaseCleanup:
-			risk, err = e.cleanupGuard(&d, in.Force)
+			risk, err = e.cleanupGuard(&d, in)
 		}
 		if err != nil {
 			return m, err
@@ -92,7 +98,8 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 	} else {
 		d.Step, d.Tasks = 0, nil
 	}
-	d.By, d.Force, d.Waiting = c.Name, in.Force, ""
+	overrides := overridesOf(in)
+	d.By, d.Force, d.Waiting = c.Name, len(overrides) > 0, ""
 	if phase == model.PhaseSync {
 		d.SyncRuns++
 		d.BWLimit = in.BWLimit
@@ -107,7 +114,7 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 	if resume {
 		note = "resumed after: " + m.Error
 	}
-	d.History = append(d.History, Event{Phase: phase, Run: d.Run, By: c.Name, Force: in.Force, At: now, Status: model.MoveRunning, Note: note})
+	d.History = append(d.History, Event{Phase: phase, Run: d.Run, By: c.Name, Force: len(overrides) > 0, Overrides: overrides, At: now, Status: model.MoveRunning, Note: note})
 	m.Phase, m.Status, m.Error = phase, model.MoveRunning, ""
 	if err := encodeData(&m, d); err != nil {
 		return m, err
@@ -115,11 +122,23 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 	if err := tx.UpdateMove(ctx, &m); err != nil {
 		return m, err
 	}
-	after := map[string]any{"force": in.Force, "resume": resume}
+	after := map[string]any{"force": len(overrides) > 0, "overrides": overrides, "resume": resume}
 	if risk != "" {
 		after["risk"] = risk
 	}
 	return m, e.p.Audit(ctx, tx, c, panel.AuditMoveStart(phase), moveObject(m.ID), m.OrderID, nil, after)
+}
+
+// overridesOf names the guards in overrides, as the CLI's flags do.
+func overridesOf(in PhaseInput) []string {
+	var o []string
+	if in.SkipTTLWait {
+		o = append(o, "skip-ttl-wait")
+	}
+	if in.AcceptVerifyDifferences {
+		o = append(o, "accept-verify-differences")
+	}
+	return o
 }
 
 // allowed says whether phase may follow where move m stands.
@@ -222,11 +241,13 @@ func oldCacheEnd(d *Data, items []model.Item) (time.Time, error) {
 }
 
 // cutoverGuard refuses a cutover before verify passed on what is there now
-// and before the old TTL ran out; force overrides the TTL wait and a
-// verify that found differences, and the returned risk says what that
-// costs.
-func (e *Engine) cutoverGuard(ctx context.Context, tx store.Tx, m model.Move, d *Data, force bool) (string, error) {
-	var hard, soft, risks []string
+// and before the old TTL ran out. in.AcceptVerifyDifferences overrides a
+// verify that found differences, in.SkipTTLWait the TTL wait; each refusal
+// names the override that would let it through, and the returned risk
+// says which guard was overridden, what that costs and when cleanup's
+// guard really ends.
+func (e *Engine) cutoverGuard(ctx context.Context, tx store.Tx, m model.Move, d *Data, in PhaseInput) (string, error) {
+	var hard, refusals, risks []string
 	v := d.Verify
 	items, err := tx.ListItems(ctx, store.ItemFilter{OrderID: m.OrderID})
 	if err != nil {
@@ -239,32 +260,38 @@ func (e *Engine) cutoverGuard(ctx context.Context, tx store.Tx, m model.Move, d 
 		hard = append(hard, "a sync ran after the last verify; run ferry move verify again")
 	case v.ItemsMark != "" && v.ItemsMark != itemsMark(items, m.To):
 		hard = append(hard, fmt.Sprintf("the order's items on %s changed after the last verify; run ferry move verify again", m.To))
+	case !v.Passed && !in.AcceptVerifyDifferences:
+		refusals = append(refusals, "the last verify found differences ("+strings.Join(v.Problems, "; ")+") (--accept-verify-differences overrides)")
 	case !v.Passed:
-		soft = append(soft, "the last verify found differences ("+strings.Join(v.Problems, "; ")+")")
-		risks = append(risks, fmt.Sprintf("%s may not serve the same site as %s", m.To, m.From))
+		risks = append(risks, fmt.Sprintf("overrode the failed verify (--accept-verify-differences): %s may not serve the same site as %s (%s)", m.To, m.From, strings.Join(v.Problems, "; ")))
 	}
 	now := e.now()
 	end, err := oldCacheEnd(d, items)
+	ttlWait := ""
 	switch {
 	case err != nil:
-		soft = append(soft, err.Error())
-		risks = append(risks, fmt.Sprintf("resolvers may keep %s's address for up to %d s after the switch", m.From, d.OldTTL))
+		ttlWait = err.Error()
 		end = now.Add(time.Duration(d.OldTTL) * time.Second)
 	case now.Before(end):
-		soft = append(soft, fmt.Sprintf("the old TTL (%d s) runs out only at %s, in %s", d.OldTTL, end.Format(time.RFC3339), end.Sub(now).Round(time.Second)))
-		risks = append(risks, fmt.Sprintf("resolvers may hand out %s's address until %s; their clients reach %s, which proxies to %s after cutover, so no write is lost, and cleanup waits until then",
-			m.From, end.Format(time.RFC3339), m.From, m.To))
+		ttlWait = fmt.Sprintf("the old TTL (%d s) runs out only at %s, in %s", d.OldTTL, end.Format(time.RFC3339), end.Sub(now).Round(time.Second))
+	}
+	if ttlWait != "" && !in.SkipTTLWait {
+		refusals = append(refusals, ttlWait+" (--skip-ttl-wait overrides)")
+	} else if ttlWait != "" {
+		// Cleanup's guard ends when both the old TTL and twice the
+		// lowered one since the switch (served about now) ran out.
+		cleanup := now.Add(2 * LoweredTTL * time.Second)
+		if end.After(cleanup) {
+			cleanup = end
+		}
+		risks = append(risks, fmt.Sprintf("overrode the TTL wait (--skip-ttl-wait): resolvers may hand out %s's address until %s; their clients reach %s, which proxies to %s after cutover, so no write is lost; cleanup's guard ends no sooner than %s",
+			m.From, end.Format(time.RFC3339), m.From, m.To, cleanup.Format(time.RFC3339)))
 	}
 	d.CacheEnd = end
-	if len(hard) > 0 || (len(soft) > 0 && !force) {
-		all := append(hard, soft...)
-		msg := fmt.Sprintf("cannot cut move %d over: %s", m.ID, strings.Join(all, "; "))
-		if len(hard) == 0 {
-			msg += " (--force overrides)"
-		}
-		return "", refused("%s", msg)
+	if len(hard) > 0 || len(refusals) > 0 {
+		return "", refused("cannot cut move %d over: %s", m.ID, strings.Join(append(hard, refusals...), "; "))
 	}
-	if len(soft) > 0 {
+	if len(risks) > 0 {
 		return "forced: " + strings.Join(risks, "; "), nil
 	}
 	return "", nil
@@ -272,8 +299,8 @@ func (e *Engine) cutoverGuard(ctx context.Context, tx store.Tx, m model.Move, d 
 
 // cleanupGuard refuses a cleanup before the lowered TTL ran out twice
 // since the dns switch was served (and before the old TTL did, when the
-// cutover was forced); force overrides and says what it risks.
-func (e *Engine) cleanupGuard(d *Data, force bool) (string, error) {
+// cutover was forced); in.SkipTTLWait overrides and says what it risks.
+func (e *Engine) cleanupGuard(d *Data, in PhaseInput) (string, error) {
 	cr := d.Cutover
 	if cr == nil || cr.DNSAppliedAt == nil {
 		return "", refused("the dns switch has not been served yet; wait for the cutover to finish")
@@ -286,11 +313,11 @@ func (e *Engine) cleanupGuard(d *Data, force bool) (string, error) {
 	if !now.Before(ready) {
 		return "", nil
 	}
-	if !force {
-		return "", refused("cannot clean up yet: the lowered TTL (%d s) runs out twice since the dns switch at %s only at %s, in %s (--force overrides)",
+	if !in.SkipTTLWait {
+		return "", refused("cannot clean up yet: the lowered TTL (%d s) runs out twice since the dns switch at %s only at %s, in %s (--skip-ttl-wait overrides)",
 			LoweredTTL, cr.DNSAppliedAt.Format(time.RFC3339), ready.Format(time.RFC3339), ready.Sub(now).Round(time.Second))
 	}
-	return fmt.Sprintf("forced: resolvers may hand out the old address until %s; clients using it reach a host that no longer serves the site", ready.Format(time.RFC3339)), nil
+	return fmt.Sprintf("forced: overrode the TTL wait (--skip-ttl-wait): resolvers may hand out the old address until %s; clients using it reach a host that no longer serves the site", ready.Format(time.RFC3339)), nil
 }
 
 // View is a move as the engine shows it: the move, its order's identifier

@@ -194,7 +194,9 @@ func (r *Runner) run(ctx context.Context, b *Batch, e *Entry, phase model.MovePh
 	case model.PhaseSync:
 		in.BWLimit = b.BWLimit
 	case model.PhaseCutover, model.PhaseCleanup:
-		in.Force = b.Force
+		// A batch's force skips the TTL waits only: auto-cutover cuts
+		// over moves whose verify passed, so no other guard is in play.
+		in.SkipTTLWait = b.Force
 	}
 	_, err := r.e.RunPhase(ctx, admin(b.By), e.MoveID, phase, in)
 	switch {

@@ -85,14 +85,14 @@ func (f *fakeEngine) RunPhase(ctx context.Context, c panel.Caller, id int64, pha
 	if m.Status == model.MoveRunning {
 		return move.View{}, fmt.Errorf("%w: move %d is still running its %s phase", panel.ErrRefused, id, m.Phase)
 	}
-	if (phase == model.PhaseCutover || phase == model.PhaseCleanup) && f.guarded && !in.Force {
-		return move.View{}, fmt.Errorf("%w: cannot %s move %d yet: the old TTL runs out later (--force overrides)", panel.ErrRefused, phase, id)
+	if (phase == model.PhaseCutover || phase == model.PhaseCleanup) && f.guarded && !in.SkipTTLWait {
+		return move.View{}, fmt.Errorf("%w: cannot %s move %d yet: the old TTL runs out later (--skip-ttl-wait overrides)", panel.ErrRefused, phase, id)
 	}
 	if phase == model.PhaseSync {
 		f.bwlimit = append(f.bwlimit, in.BWLimit)
 	}
 	if phase == model.PhaseCutover {
-		f.forced = append(f.forced, in.Force)
+		f.forced = append(f.forced, in.SkipTTLWait)
 	}
 	m.Phase, m.Status = phase, model.MoveRunning
 	return f.view(m), nil

@@ -236,7 +236,7 @@ func TestBrowserMoveFromPlanToCleanup(t *testing.T) {
 	screenshot(t, ctx, shots, "move-refused")
 
 	// Forced, the cutover runs: the page shows the freeze window.
-	do(t, ctx, chromedp.Click(chromedp.CSS(`form[action$="/cutover"] input[name="force"]`)))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form[action$="/cutover"] input[name="skip_ttl_wait"]`)))
 	clickStep(t, ctx, "cutover", false)
 	waitMoveState(t, ctx, 3*time.Minute, "cutover/succeeded")
 	cut := text(t, ctx, "main")
@@ -249,7 +249,7 @@ func TestBrowserMoveFromPlanToCleanup(t *testing.T) {
 
 	// Cleanup, forced past its TTL wait, ends the move with the order on
 	// web2 and nothing left on web1.
-	do(t, ctx, chromedp.Click(chromedp.CSS(`form[action$="/cleanup"] input[name="force"]`)))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form[action$="/cleanup"] input[name="skip_ttl_wait"]`)))
 	clickStep(t, ctx, "cleanup", false)
 	waitMoveState(t, ctx, 3*time.Minute, "done/succeeded")
 	if steps, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("form.phase") !== null`)); steps {

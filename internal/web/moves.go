@@ -133,8 +133,10 @@ type phaseAction struct {
 	Phase model.MovePhase
 	Label string
 	What  string
-	// Force: the phase has waits an admin may override.
-	Force bool
+	// SkipTTL: the phase waits for a TTL, which an admin may skip;
+	// AcceptDiff: it waits for a verify that passed, which an admin may
+	// accept differences of.
+	SkipTTL, AcceptDiff bool
 	// Confirm: the phase changes what the world sees, or throws work away;
 	// its form asks for a tick first.
 	Confirm bool
@@ -144,8 +146,8 @@ type phaseAction struct {
 var phaseActions = []phaseAction{
 	{Phase: model.PhaseSync, Label: "Sync", What: "Copy files and changed tables from the old host to the new one again. Run it as often as you like before cutover."},
 	{Phase: model.PhaseVerify, Label: "Verify", What: "Compare files, tables and every site name on both hosts."},
-	{Phase: model.PhaseCutover, Label: "Cut over", What: "Freeze the old site, sync a last time, proxy the old host to the new one and switch DNS.", Force: true, Confirm: true},
-	{Phase: model.PhaseCleanup, Label: "Clean up", What: "Delete the old copy (the transfer-limbo order) from the old host.", Force: true, Confirm: true, Danger: true},
+	{Phase: model.PhaseCutover, Label: "Cut over", What: "Freeze the old site, sync a last time, proxy the old host to the new one and switch DNS.", SkipTTL: true, AcceptDiff: true, Confirm: true},
+	{Phase: model.PhaseCleanup, Label: "Clean up", What: "Delete the old copy (the transfer-limbo order) from the old host.", SkipTTL: true, Confirm: true, Danger: true},
 	{Phase: model.PhaseAbort, Label: "Abort", What: "Delete the new host's copies and put the order back on the old host, TTLs restored.", Confirm: true, Danger: true},
 }
 
@@ -205,7 +207,10 @@ func (u *UI) movePhase(w http.ResponseWriter, r *http.Request, s *session) {
 		u.showMove(w, r, s, http.StatusUnprocessableEntity, act.Label+": tick the box to confirm first.")
 		return
 	}
-	in := move.PhaseInput{Force: act.Force && r.PostFormValue("force") == "yes"}
+	in := move.PhaseInput{
+		SkipTTLWait:             act.SkipTTL && r.PostFormValue("skip_ttl_wait") == "yes",
+		AcceptVerifyDifferences: act.AcceptDiff && r.PostFormValue("accept_verify_differences") == "yes",
+	}
 	if _, err := u.moves.RunPhase(r.Context(), s.caller, id, phase, in); err != nil {
 		status, msg := errorStatus(err)
 		if status == http.StatusInternalServerError {
@@ -216,8 +221,11 @@ func (u *UI) movePhase(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	how := ""
-	if in.Force {
-		how = ", forced"
+	if in.SkipTTLWait {
+		how += ", skipping the TTL wait"
+	}
+	if in.AcceptVerifyDifferences {
+		how += ", accepting verify's differences"
 	}
 	u.redirect(w, r, s, fmt.Sprintf("/moves/%d", id), fmt.Sprintf("%s started%s.", act.Label, how))
 }

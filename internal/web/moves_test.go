@@ -116,7 +116,7 @@ func TestAdminPlansAndStartsAMoveAndSeesRefusals(t *testing.T) {
 	if r.status != http.StatusConflict || !strings.Contains(r.body, "still running its prepare phase") {
 		t.Errorf("sync during prepare: %d\n%s", r.status, r.body)
 	}
-	r = b.post(movePath+"/cutover", url.Values{"csrf": {csrf}, "force": {"yes"}})
+	r = b.post(movePath+"/cutover", url.Values{"csrf": {csrf}, "skip_ttl_wait": {"yes"}})
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "tick the box") {
 		t.Errorf("cutover without confirming: %d", r.status)
 	}

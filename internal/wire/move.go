@@ -74,13 +74,20 @@ type MoveInfo struct {
 	History []MoveEvent `json:"history,omitempty"`
 }
 
-// MovePhaseInput asks for a phase of a move; Force overrides the waits an
-// admin may override (cutover's and cleanup's). BWLimit caps a sync's file
+// MovePhaseInput asks for a phase of a move. Each guard an admin may
+// override has its own override, named for what it lets through:
+// SkipTTLWait lets cutover go before the old TTL ran out and cleanup before
+// the lowered TTL ran out twice since the DNS switch; AcceptVerifyDifferences
+// lets cutover go although the last verify found differences. Force is the
+// old single override; it is refused, naming the two that replace it.
+// BWLimit caps a sync's file
 // transfer in KiB/s (0: no cap); cutover's final sync is never capped, so
 // that the freeze stays short.
 type MovePhaseInput struct {
-	Force   bool `json:"force,omitempty"`
-	BWLimit int  `json:"bwlimit,omitempty"`
+	SkipTTLWait             bool `json:"skip_ttl_wait,omitempty"`
+	AcceptVerifyDifferences bool `json:"accept_verify_differences,omitempty"`
+	Force                   bool `json:"force,omitempty"`
+	BWLimit                 int  `json:"bwlimit,omitempty"`
 }
 
 // MovePlan is what moving an order would do, and what stops it. Planning
@@ -251,11 +258,14 @@ type EndReport struct {
 
 // MoveEvent is one phase run in the move's history.
 type MoveEvent struct {
-	Phase  model.MovePhase  `json:"phase"`
-	Run    int              `json:"run"`
-	By     string           `json:"by"`
-	Force  bool             `json:"force,omitempty"`
-	At     time.Time        `json:"at"`
-	Status model.MoveStatus `json:"status"`
-	Note   string           `json:"note,omitempty"`
+	Phase model.MovePhase `json:"phase"`
+	Run   int             `json:"run"`
+	By    string          `json:"by"`
+	Force bool            `json:"force,omitempty"`
+	// Overrides name the guards the phase was started past
+	// (skip-ttl-wait, accept-verify-differences).
+	Overrides []string         `json:"overrides,omitempty"`
+	At        time.Time        `json:"at"`
+	Status    model.MoveStatus `json:"status"`
+	Note      string           `json:"note,omitempty"`
 }

@@ -134,7 +134,8 @@ type ApplyOptions struct {
 	// the move engine's guards allow (the old TTL since prepare, twice the
 	// lowered TTL since the DNS switch); without it a move stops at verify.
 	AutoCutover bool `json:"auto_cutover,omitempty"`
-	// Force, with AutoCutover only, passes --force to cutover and cleanup:
+	// Force, with AutoCutover only, passes --skip-ttl-wait to cutover and
+	// cleanup:
 	// no wait for the TTLs. Resolvers that still hold the old address send
 	// clients to the old host, which proxies to the new one until cleanup
 	// and serves nothing after it.
