@@ -195,6 +195,16 @@ func TestGuards(t *testing.T) {
 		// A second move of the same order, and phases out of order.
 		v := e.start("web2")
 		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		// The fake dns host may still be applying a record prepare
+		// touched; a refusal must change nothing, so wait for it first.
+		e.eventually("every item settled after prepare", func() bool {
+			for _, it := range e.items(store.ItemFilter{OrderID: e.order.ID}) {
+				if it.State.Pending() {
+					return false
+				}
+			}
+			return true
+		})
 		e.refused(start("example.org", "web1"), panel.ErrRefused, "already being moved")
 		runPhase := func(p model.MovePhase, force bool) func() error {
 			return func() error {
