@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -26,6 +25,7 @@ import (
 	"github.com/miekg/dns"
 
 	"ferry/internal/certs"
+	"ferry/internal/lab"
 )
 
 const (
@@ -147,19 +147,8 @@ func startPebble(t *testing.T, dir string) string {
 
 	certFile, keyFile := filepath.Join(dir, "pebble-cert.pem"), filepath.Join(dir, "pebble-key.pem")
 	writeListenerCert(t, certFile, keyFile)
-	cfg := map[string]any{"pebble": map[string]any{
-		"listenAddress":           pebbleIP + ":14000",
-		"managementListenAddress": pebbleIP + ":15000",
-		"certificate":             certFile,
-		"privateKey":              keyFile,
-		"httpPort":                80,
-		"tlsPort":                 443,
-		"ocspResponderURL":        "",
-		"keyAlgorithm":            "ecdsa",
-	}}
-	data, _ := json.Marshal(cfg)
 	cfgFile := filepath.Join(dir, "pebble.json")
-	if err := os.WriteFile(cfgFile, data, 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(lab.RenderPebble(pebbleIP, certFile, keyFile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	log, err := os.Create(filepath.Join(dir, "pebble.log"))

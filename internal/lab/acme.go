@@ -34,10 +34,10 @@ const (
 // ErrAcmeCA means the lab's ACME CA did not start.
 var ErrAcmeCA = errors.New("the lab's ACME CA (pebble) did not start")
 
-// renderPebble renders Pebble's configuration: its listeners on addr, its
+// RenderPebble renders Pebble's configuration: its listeners on addr, its
 // own TLS certificate and key, and HTTP-01 and TLS-ALPN-01 validation on
 // the standard ports of the sites' hosts.
-func renderPebble(addr, certFile, keyFile string) string {
+func RenderPebble(addr, certFile, keyFile string) string {
 	cfg := map[string]any{"pebble": map[string]any{
 		"listenAddress":           net.JoinHostPort(addr, acmePort),
 		"managementListenAddress": net.JoinHostPort(addr, acmeMgmtPort),
@@ -74,7 +74,7 @@ func (l *Lab) startAcmeCA(ctx context.Context) error {
 	if _, err := pki.Init(listener, pki.Options{Addresses: []net.IP{net.ParseIP(addr)}}); err != nil {
 		return fmt.Errorf("%w: its listener certificate: %v", ErrAcmeCA, err)
 	}
-	cfg := renderPebble(addr, filepath.Join(listener, pki.ServerCertFile), filepath.Join(listener, pki.ServerKeyFile))
+	cfg := RenderPebble(addr, filepath.Join(listener, pki.ServerCertFile), filepath.Join(listener, pki.ServerKeyFile))
 	cfgFile := filepath.Join(dir, acmeConfigFile)
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("%w: %v", ErrAcmeCA, err)

@@ -37,7 +37,7 @@ func TestRenderGolden(t *testing.T) {
 		{"lab.test.zone", renderZone("lab.test.", "127.0.1.53")},
 		{"nft.cut-web2-dns1", renderNFT("ferry_lab_1", []string{"127.0.1.12", "127.0.1.53"})},
 		{"nft.none", renderNFT("ferry_lab_1", nil)},
-		{"pebble.json", renderPebble("127.0.1.10", "/var/lib/ferry-lab/acme/listener/server.crt", "/var/lib/ferry-lab/acme/listener/server.key")},
+		{"pebble.json", RenderPebble("127.0.1.10", "/var/lib/ferry-lab/acme/listener/server.crt", "/var/lib/ferry-lab/acme/listener/server.key")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -98,7 +98,7 @@ func TestExecRunnerStartStreams(t *testing.T) {
 	var out, errOut strings.Builder
 	wait, err := execRunner{}.start(context.Background(), streamCmd{argv: []string{"cat"}, stdin: strings.NewReader("rows\n"), stdout: &out, stderr: &errOut})
 	if err != nil {
-		t.Skip("no cat on this machine:", err)
+		t.Fatal("cat cannot be started:", err)
 	}
 	if err := wait(); err != nil {
 		t.Fatal(err)
@@ -475,7 +475,7 @@ func TestVerifyComparesFilesAndSums(t *testing.T) {
 func TestReceiveLoadPostgres(t *testing.T) {
 	cred, err := nobody()
 	if err != nil {
-		t.Skip(err)
+		t.Fatal("the loads run as nobody, which this machine lacks:", err)
 	}
 	e := newHostMoveEnv(t)
 	e.host.respond = func(argv []string, stdin string) (answer, bool) {
@@ -540,7 +540,7 @@ func TestReceiveRsyncRunsTheCheckedServer(t *testing.T) {
 	req := receiveRequest{Kind: receiveRsync, Rsync: []string{"--server", "-logDtpre.iLsfxCIvu", ".", dir + "/"}, Dest: dir}
 	err := e.m.receiveRsync(context.Background(), req, movePolicy{OrderDir: dir}, ReceiveOptions{Stdin: strings.NewReader("files"), Stdout: &out})
 	if err != nil {
-		t.Skip("no rsync here:", err)
+		t.Fatal("the rsync server side cannot run:", err)
 	}
 	calls := e.host.callsOf("rsync")
 	if len(calls) != 1 || calls[0].argv != "rsync --server -logDtpre.iLsfxCIvu . "+dir+"/" || calls[0].stdin != "files" {
@@ -555,7 +555,7 @@ func TestReceiveRsyncRunsTheCheckedServer(t *testing.T) {
 // error, and the temporary role is dropped again.
 func TestReceiveLoadPostgresUnreadableListenAddress(t *testing.T) {
 	if _, err := nobody(); err != nil {
-		t.Skip(err)
+		t.Fatal("the loads run as nobody, which this machine lacks:", err)
 	}
 	e := newHostMoveEnv(t)
 	e.host.respond = func(argv []string, stdin string) (answer, bool) {
