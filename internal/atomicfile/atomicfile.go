@@ -14,13 +14,26 @@ import (
 // it up), syncs it, renames it over path and syncs the directory, so the
 // new content survives a crash once Write returns.
 func Write(path string, data []byte, perm fs.FileMode) error {
+	return WriteOwned(path, data, perm, -1, -1)
+}
+
+// WriteOwned is Write with the new file owned by uid and gid (-1 keeps the
+// writer's). The owner is set while the file is still empty and readable
+// by its owner only, so a secret such as /etc/shadow's backup is never
+// readable by others for a moment.
+func WriteOwned(path string, data []byte, perm fs.FileMode, uid, gid int) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	if uid != -1 || gid != -1 {
+		err = f.Chown(uid, gid)
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Chmod(perm)
 	}

@@ -28,13 +28,16 @@ type Applier struct {
 	log    *slog.Logger
 	runner runner
 	mu     *hostLock
+	// accountDir holds passwd, shadow, group and gshadow, whose backups a
+	// user's deletion refreshes; "" leaves them alone (tests on a fake host).
+	accountDir string
 }
 
 // New returns an Applier for the host described by cfg; zero fields of cfg
 // take Debian's defaults.
 func New(cfg Config) *Applier {
 	cfg = cfg.withDefaults()
-	return &Applier{cfg: cfg, log: cfg.Logger, runner: execRunner{}, mu: &hostLock{path: cfg.LockFile, log: cfg.Logger}}
+	return &Applier{cfg: cfg, log: cfg.Logger, runner: execRunner{}, mu: &hostLock{path: cfg.LockFile, log: cfg.Logger}, accountDir: "/etc"}
 }
 
 // op is what a pending state asks of an item.

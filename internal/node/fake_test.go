@@ -292,6 +292,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	e.a.runner = e.host
+	e.a.accountDir = dir("etc")
 	return e
 }
 

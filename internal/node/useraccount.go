@@ -208,6 +208,9 @@ func (a *Applier) deleteUser(ctx context.Context, login, home string, u *passwdE
 	if err := os.RemoveAll(home); err != nil {
 		return "", fmt.Errorf("remove home of user %s: %w", login, err)
 	}
+	if err := refreshAccountBackups(a.accountDir); err != nil {
+		return "", fmt.Errorf("user %s deleted, but its entry stays in a backup: %w", login, err)
+	}
 	if u == nil {
 		return fmt.Sprintf("user %s was not on this host", login), nil
 	}
