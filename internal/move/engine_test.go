@@ -146,7 +146,7 @@ func TestGuards(t *testing.T) {
 		// Offline: web2's node stops, and a minute and more passes.
 		e.nodes["web2"].set(func(n *fakeNode) { n.offline = true })
 		time.Sleep(150 * time.Millisecond)
-		e.clock.advance(2 * time.Minute)
+		e.clock.Advance(2 * time.Minute)
 		e.refused(start("example.org", "web2"), panel.ErrRefused, "web2's node is offline")
 		e.nodes["web2"].set(func(n *fakeNode) { n.offline = false })
 
@@ -360,7 +360,7 @@ func TestFullMove(t *testing.T) {
 		e.refused(cutover(false), panel.ErrRefused, "the old TTL (7200 s) runs out only at")
 		e.refused(cutover(false), panel.ErrRefused, "(--skip-ttl-wait overrides)")
 
-		e.clock.advance(2*time.Hour + time.Minute)
+		e.clock.Advance(2*time.Hour + time.Minute)
 		d = e.mustSucceed(e.phase(v.ID, model.PhaseCutover, false), model.PhaseCutover)
 		cr := d.Cutover
 		if cr.FreezeStart == nil || cr.FreezeEnd == nil || cr.FreezeSeconds < 0 || cr.DNSAppliedAt == nil || len(cr.Switched) != 2 || cr.Forced != "" {
@@ -396,7 +396,7 @@ func TestFullMove(t *testing.T) {
 			return err
 		}, panel.ErrRefused, "runs out twice since the dns switch")
 
-		e.clock.advance(11 * time.Minute)
+		e.clock.Advance(11 * time.Minute)
 		v = e.phase(v.ID, model.PhaseCleanup, false)
 		if v.Phase != model.PhaseDone || v.Status != model.MoveSucceeded {
 			t.Fatalf("cleanup ended %s %s: %s", v.Phase, v.Status, v.Error)
@@ -458,7 +458,7 @@ func TestVerifyFindsDifferences(t *testing.T) {
 		if h := d.Verify.HTTP[0]; h.Equal || h.Old.Title != "Ada's site" || h.New.Title != "Index of /" {
 			t.Errorf("side by side: %+v", h)
 		}
-		e.clock.advance(3 * time.Hour)
+		e.clock.Advance(3 * time.Hour)
 		e.refused(func() error {
 			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{})
 			return err

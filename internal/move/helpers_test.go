@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -27,32 +28,13 @@ import (
 
 var admin = panel.Caller{Name: "alice", Role: model.RoleAdmin}
 
-// clock is the test's wall clock: real time plus an offset the test moves
-// forward to let TTLs run out.
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 // env is a control plane on a SQLite file, with fake nodes for web1, web2
 // and dns1.
 type env struct {
 	t     *testing.T
 	ctx   context.Context
 	path  string
-	clock *clock
+	clock *cptest.Clock // real time, advanced to let TTLs run out
 	st    store.Store
 	p     *panel.Panel
 	eng   *move.Engine
@@ -65,8 +47,6 @@ type env struct {
 	newDiffer atomic.Bool
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // drivers runs test on a SQLite file and, when FERRY_TEST_PG_URL names a
 // PostgreSQL server (scripts/test-postgres.sh), on a new schema there.
 func drivers(t *testing.T, test func(t *testing.T, e *env)) {
@@ -78,7 +58,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, path: dbURL, clock: &clock{}, nodes: map[string]*fakeNode{}, log: quietLog()}
+	e := &env{t: t, ctx: ctx, path: dbURL, clock: &cptest.Clock{}, nodes: map[string]*fakeNode{}, log: cptest.Quiet()}
 	e.st, e.p = e.openPanel()
 	for _, h := range []model.Host{
 		{Name: "web1", Addresses: []string{"127.0.1.1"}, Roles: []model.Role{model.RoleWeb}},
@@ -132,7 +112,7 @@ func (e *env) openPanel() (store.Store, *panel.Panel) {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { st.Close() })
-	return st, panel.New(st, panel.Options{Now: e.clock.Now, Log: e.log})
+	return st, cptest.Panel(st, e.clock.Now)
 }
 
 func (e *env) openEngine(p *panel.Panel) *move.Engine {
@@ -339,7 +319,9 @@ func (e *env) refused(fn func() error, sentinel error, want string) {
 }
 
 // fakeNode answers its host's work through the panel as ferry node would:
-// items are applied at once, tasks answered from canned results.
+// items are applied at once, tasks answered from canned results. Unlike
+// cptest.Node it needs no API: the engine's tests run without one, and a
+// test that restarts the control plane hands it the new panel.
 type fakeNode struct {
 	env      *env
 	host     string
@@ -384,14 +366,7 @@ func (n *fakeNode) run(ctx context.Context) {
 			continue
 		}
 		for _, wi := range w.Items {
-			to := model.StateActive
-			switch wi.Item.State {
-			case model.StatePendingDelete:
-				to = model.StateDeleted
-			case model.StatePendingDisable:
-				to = model.StateDisabled
-			}
-			_, _ = p.ReportItem(ctx, n.caller(), wi.Item.ID, panel.Report{State: to})
+			_, _ = p.ReportItem(ctx, n.caller(), wi.Item.ID, panel.Report{State: cptest.AppliedState(wi.Item.State)})
 		}
 		for _, t := range w.Tasks {
 			n.mu.Lock()

@@ -218,13 +218,19 @@ func (n *Node) itemReport(it model.Item) (wire.Report, bool) {
 	if rep, ok := n.failItems[it.Kind]; ok {
 		return rep, true
 	}
-	switch it.State {
+	return wire.Report{State: AppliedState(it.State)}, true
+}
+
+// AppliedState is what a node reports for an item in state once it did
+// what the state asks: deleted, disabled, or active.
+func AppliedState(state model.State) model.State {
+	switch state {
 	case model.StatePendingDelete:
-		return wire.Report{State: model.StateDeleted}, true
+		return model.StateDeleted
 	case model.StatePendingDisable:
-		return wire.Report{State: model.StateDisabled}, true
+		return model.StateDisabled
 	}
-	return wire.Report{State: model.StateActive}, true
+	return model.StateActive
 }
 
 // taskHold returns what a held task waits for, once per task: a task
