@@ -2,7 +2,6 @@ package move_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,7 +36,7 @@ type env struct {
 	st    store.Store
 	p     *panel.Panel
 	eng   *move.Engine
-	nodes map[string]*fakeNode
+	nodes map[string]*cptest.Node
 	order model.Order
 	log   *slog.Logger
 	// httpPort is where the sites of web1 and web2 answer; newSite
@@ -58,7 +56,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, path: dbURL, clock: &cptest.Clock{}, nodes: map[string]*fakeNode{}, log: cptest.Quiet()}
+	e := &env{t: t, ctx: ctx, path: dbURL, clock: &cptest.Clock{}, nodes: map[string]*cptest.Node{}, log: cptest.Quiet()}
 	e.st, e.p = e.openPanel()
 	for _, h := range []model.Host{
 		{Name: "web1", Addresses: []string{"127.0.1.1"}, Roles: []model.Role{model.RoleWeb}},
@@ -72,9 +70,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	}
 	// web3 has no node: it never reports.
 	for _, h := range []string{"web1", "web2", "dns1"} {
-		n := &fakeNode{env: e, host: h, diskFree: 100 << 30, hold: map[string]chan struct{}{}, ran: map[string]int{}}
-		e.nodes[h] = n
-		go n.run(ctx)
+		e.nodes[h] = cptest.StartPanelNode(t, e.p, h, cptest.NodeOptions{Results: moveResults(), Wait: 100 * time.Millisecond})
 	}
 	if _, err := e.p.CreateMember(ctx, admin, model.Member{Name: "ada", FriendlyName: "Ada"}); err != nil {
 		t.Fatal(err)
@@ -318,128 +314,20 @@ func (e *env) refused(fn func() error, sentinel error, want string) {
 	}
 }
 
-// fakeNode answers its host's work through the panel as ferry node would:
-// items are applied at once, tasks answered from canned results. Unlike
-// cptest.Node it needs no API: the engine's tests run without one, and a
-// test that restarts the control plane hands it the new panel.
-type fakeNode struct {
-	env      *env
-	host     string
-	diskFree int64
-
-	mu      sync.Mutex
-	panel   *panel.Panel
-	hold    map[string]chan struct{} // task kind → released when closed
-	fail    map[string]string        // task kind → error to report
-	ran     map[string]int           // task kind → times reported done
-	runs    []string                 // "kind" for each task reported, in order
-	offline bool
-}
-
-func (n *fakeNode) caller() panel.Caller {
-	return panel.Caller{Name: "node-" + n.host, Role: model.RoleNode, Host: n.host}
-}
-
-func (n *fakeNode) pnl() *panel.Panel {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.panel != nil {
-		return n.panel
-	}
-	return n.env.p
-}
-
-func (n *fakeNode) run(ctx context.Context) {
-	for ctx.Err() == nil {
-		n.mu.Lock()
-		off := n.offline
-		n.mu.Unlock()
-		if off {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		p := n.pnl()
-		_ = p.Heartbeat(ctx, n.caller(), model.Heartbeat{DiskFree: n.diskFree})
-		w, err := p.NodeWork(ctx, n.caller(), 100*time.Millisecond)
-		if err != nil {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		for _, wi := range w.Items {
-			_, _ = p.ReportItem(ctx, n.caller(), wi.Item.ID, panel.Report{State: cptest.AppliedState(wi.Item.State)})
-		}
-		for _, t := range w.Tasks {
-			n.mu.Lock()
-			hold := n.hold[t.Kind]
-			n.mu.Unlock()
-			if hold != nil {
-				go func() {
-					select {
-					case <-hold:
-						n.answer(ctx, t)
-					case <-ctx.Done():
-					}
-				}()
-				continue
-			}
-			n.answer(ctx, t)
-		}
-	}
-}
-
-func (n *fakeNode) answer(ctx context.Context, t model.Task) {
-	n.mu.Lock()
-	failMsg := n.fail[t.Kind]
-	n.mu.Unlock()
-	rep := panel.TaskReport{OK: failMsg == "", Error: failMsg}
-	if failMsg == "" {
-		rep.Result = cannedResult(t)
-	}
-	if _, err := n.pnl().ReportTask(ctx, n.caller(), t.ID, rep); err != nil {
-		return
-	}
-	n.mu.Lock()
-	n.runs = append(n.runs, t.Kind)
-	if rep.OK {
-		n.ran[t.Kind]++
-	}
-	n.mu.Unlock()
-}
-
-func (n *fakeNode) count(kind string) int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.ran[kind]
-}
-
-func (n *fakeNode) set(fn func(n *fakeNode)) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	fn(n)
-}
-
 var sums = []model.TableSum{
 	{DB: "ada_wp", Table: "wp_posts", Rows: 120, Checksum: "1234"},
 	{DB: "ada_wp", Table: "wp_users", Rows: 2, Checksum: "99"},
 }
 
-func cannedResult(t model.Task) json.RawMessage {
-	var v any
-	switch t.Kind {
-	case model.TaskMoveKeygen:
-		v = model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAtest move"}
-	case model.TaskMoveAuthorize:
-		v = model.MoveAuthorizeResult{HostKey: "127.0.1.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAhost"}
-	case model.TaskMoveSyncFiles:
-		v = model.MoveSyncFilesResult{Bytes: 4096, TotalBytes: 1 << 20, Files: 7, TotalFiles: 40, Percent: 100, Seconds: 0.5}
-	case model.TaskMoveSyncDB:
-		v = model.MoveSyncDBResult{Tables: sums, TablesCopied: 2, Bytes: 2048, Seconds: 0.2,
-			Unregistered: []model.UnregisteredDB{{Engine: "mysql", Name: "old_drupal", Config: "web/old/sites/default/settings.php"}}}
-	case model.TaskMoveVerify:
-		v = model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums}
-	default:
-		return nil
+// moveResults are the canned results of the move tasks the fake nodes
+// report.
+func moveResults() map[string]any {
+	return map[string]any{
+		model.TaskMoveKeygen:    model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAtest move"},
+		model.TaskMoveAuthorize: model.MoveAuthorizeResult{HostKey: "127.0.1.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAhost"},
+		model.TaskMoveSyncFiles: model.MoveSyncFilesResult{Bytes: 4096, TotalBytes: 1 << 20, Files: 7, TotalFiles: 40, Percent: 100, Seconds: 0.5},
+		model.TaskMoveSyncDB: model.MoveSyncDBResult{Tables: sums, TablesCopied: 2, Bytes: 2048, Seconds: 0.2,
+			Unregistered: []model.UnregisteredDB{{Engine: "mysql", Name: "old_drupal", Config: "web/old/sites/default/settings.php"}}},
+		model.TaskMoveVerify: model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums},
 	}
-	b, _ := json.Marshal(v)
-	return b
 }

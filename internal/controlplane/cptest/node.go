@@ -38,13 +38,14 @@ func MoveResults() map[string]any {
 }
 
 // Node is a fake node agent for one host: a goroutine that long-polls the
-// host's work through the typed client, as ferry node does, and answers
-// it without touching the machine. Items are reported applied (deleted,
+// host's work through the typed client, as ferry node does (or, from
+// StartPanelNode, through the panel itself), and answers it without
+// touching the machine. Items are reported applied (deleted,
 // disabled or active, as they ask), move tasks done with canned results;
 // hooks make it fail or hold items and tasks of a kind, or go offline.
 // It stops when the test ends.
 type Node struct {
-	c    *client.Client
+	api  nodeAPI
 	wait time.Duration
 
 	mu        sync.Mutex
@@ -59,6 +60,15 @@ type Node struct {
 	offline   bool
 }
 
+// nodeAPI is what a fake node calls: the typed client (StartNode) or the
+// panel as the host's node token would (StartPanelNode).
+type nodeAPI interface {
+	Heartbeat(ctx context.Context, hb model.Heartbeat) error
+	NodeWork(ctx context.Context, wait time.Duration) (wire.Work, error)
+	ReportItem(ctx context.Context, id int64, r wire.Report) (model.Item, error)
+	ReportTask(ctx context.Context, id int64, r wire.TaskReport) (model.Task, error)
+}
+
 // StartNode starts a fake node that talks to the API at url with the node
 // token token.
 func StartNode(t testing.TB, url, token string, o NodeOptions) *Node {
@@ -67,7 +77,11 @@ func StartNode(t testing.TB, url, token string, o NodeOptions) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &Node{c: c, wait: o.Wait, diskFree: o.DiskFree, results: o.Results,
+	return startNode(t, c, o)
+}
+
+func startNode(t testing.TB, api nodeAPI, o NodeOptions) *Node {
+	n := &Node{api: api, wait: o.Wait, diskFree: o.DiskFree, results: o.Results,
 		failItems: map[model.Kind]wire.Report{}, holdItems: map[model.Kind]bool{},
 		failTasks: map[string]string{}, holdTasks: map[string]chan struct{}{},
 		held: map[int64]bool{}, ran: map[string]int{}}
@@ -170,8 +184,8 @@ func (n *Node) run(ctx context.Context) {
 			pause(ctx, 20*time.Millisecond)
 			continue
 		}
-		_ = n.c.Heartbeat(ctx, model.Heartbeat{DiskFree: disk})
-		w, err := n.c.NodeWork(ctx, n.wait)
+		_ = n.api.Heartbeat(ctx, model.Heartbeat{DiskFree: disk})
+		w, err := n.api.NodeWork(ctx, n.wait)
 		if err != nil {
 			pause(ctx, 50*time.Millisecond)
 			continue
@@ -183,7 +197,7 @@ func (n *Node) run(ctx context.Context) {
 				held++
 				continue
 			}
-			_, _ = n.c.ReportItem(ctx, wi.Item.ID, rep)
+			_, _ = n.api.ReportItem(ctx, wi.Item.ID, rep)
 		}
 		for _, tk := range w.Tasks {
 			if hold := n.taskHold(tk); hold != nil {
@@ -256,7 +270,7 @@ func (n *Node) answer(ctx context.Context, tk model.Task) {
 	if !failed && hasResult {
 		rep.Result, _ = json.Marshal(res)
 	}
-	if _, err := n.c.ReportTask(ctx, tk.ID, rep); err != nil {
+	if _, err := n.api.ReportTask(ctx, tk.ID, rep); err != nil {
 		return
 	}
 	if rep.OK {
