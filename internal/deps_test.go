@@ -41,6 +41,21 @@ func TestNodeLinksNoControlPlane(t *testing.T) {
 	}
 }
 
+// TestReceiveLinksLittle keeps `ferry node receive`, the forced command a
+// move's key is confined to, apart from the control plane, its database
+// and its queue, and from the node agent's item appliers: of ours it
+// links only the model.
+func TestReceiveLinksLittle(t *testing.T) {
+	const pkg = "ferry/internal/node/receive"
+	for _, d := range deps(t, "./node/receive") {
+		bad := strings.Contains(d, "riverqueue") || strings.Contains(d, "modernc.org/sqlite")
+		bad = bad || strings.HasPrefix(d, "ferry/") && d != pkg && d != "ferry/internal/model"
+		if bad {
+			t.Errorf("%s links %s", pkg, d)
+		}
+	}
+}
+
 // TestModelIsALeaf keeps the model free of every other package of ours.
 func TestModelIsALeaf(t *testing.T) {
 	for _, d := range deps(t, "./model") {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 )
 
@@ -90,6 +91,18 @@ func (s *testServer) seed(t *testing.T, member, domain string) model.Order {
 	t.Helper()
 	s.admin(t, "member", "add", member, "--friendly-name", "Member "+member)
 	return decode[model.Order](t, s.admin(t, "order", "add", domain, "--member", member, "--host", "web1", "--json"))
+}
+
+// nodes starts a fake node (cptest.Node) for each of hosts, each with a
+// node token made through the CLI.
+func (s *testServer) nodes(t *testing.T, hosts ...string) {
+	t.Helper()
+	for _, h := range hosts {
+		tok := decode[struct {
+			Secret string `json:"secret"`
+		}](t, s.admin(t, "token", "create", "--role", "node", "--host", h, "--json"))
+		cptest.StartNode(t, s.url, tok.Secret, cptest.NodeOptions{DiskFree: 50 << 30})
+	}
 }
 
 func (s *testServer) hosts(t *testing.T) {

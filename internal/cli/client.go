@@ -83,6 +83,14 @@ func withClient(ctx context.Context, g *globals, fn func(context.Context, *clien
 	return fn(ctx, c)
 }
 
+// clientRun is the RunE of a command that talks to the control plane: it
+// calls fn with an API client and the command's arguments.
+func clientRun(g *globals, fn func(context.Context, *globals, *client.Client, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error { return fn(ctx, g, c, args) })
+	}
+}
+
 // show prints v as JSON with --json, or calls human; err wins.
 func (g *globals) show(err error, v any, human func() error) error {
 	if err != nil {

@@ -18,17 +18,19 @@ hand:
   fish:  ferry completion fish > ~/.config/fish/completions/ferry.fish`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"bash", "zsh", "fish"},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			root := cmd.Root()
-			switch args[0] {
-			case "bash":
-				return root.GenBashCompletionV2(g.stdout, true)
-			case "zsh":
-				return root.GenZshCompletion(g.stdout)
-			case "fish":
-				return root.GenFishCompletion(g.stdout, true)
-			}
-			return usageError{fmt.Errorf("shell %q: ferry completes bash, zsh and fish", args[0])}
-		},
+		RunE:      func(cmd *cobra.Command, args []string) error { return runCompletion(g, cmd.Root(), args[0]) },
 	}
+}
+
+// runCompletion prints root's completion script for shell.
+func runCompletion(g *globals, root *cobra.Command, shell string) error {
+	switch shell {
+	case "bash":
+		return root.GenBashCompletionV2(g.stdout, true)
+	case "zsh":
+		return root.GenZshCompletion(g.stdout)
+	case "fish":
+		return root.GenFishCompletion(g.stdout, true)
+	}
+	return usageError{fmt.Errorf("shell %q: ferry completes bash, zsh and fish", shell)}
 }

@@ -233,36 +233,44 @@ func newConfigCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Check the config file and list the keys it may hold"}
 	keys := &cobra.Command{
 		Use: "keys", Short: "List every config key with its flag and environment variable (Markdown)", Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return writeConfigKeys(g.stdout, newRootCmd(&globals{stdout: io.Discard, stderr: io.Discard}))
-		},
+		RunE: func(*cobra.Command, []string) error { return runConfigKeys(g) },
 	}
 	check := &cobra.Command{
 		Use: "check [FILE]", Short: "Check a config file (default: --config, FERRY_CONFIG or " + DefaultConfigFile + ")", Args: cobra.MaximumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			path := g.ops.configFile
-			if len(args) == 1 {
-				path = args[0]
-			}
-			cf, err := loadConfig(path)
-			if err != nil {
-				return err
-			}
-			if cf.path == "" {
-				fmt.Fprintf(g.stdout, "no config file (%s does not exist); defaults apply\n", DefaultConfigFile)
-				return nil
-			}
-			names := make([]string, 0, len(cf.values))
-			for k := range cf.values {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			fmt.Fprintf(g.stdout, "%s: ok, %d keys: %s\n", cf.path, len(names), strings.Join(names, ", "))
-			return nil
-		},
+		RunE: func(_ *cobra.Command, args []string) error { return runConfigCheck(g, args) },
 	}
 	cmd.AddCommand(keys, check)
 	return cmd
+}
+
+// runConfigKeys prints the table of config keys of a command tree of its
+// own, so that it shows no flag this run was given.
+func runConfigKeys(g *globals) error {
+	return writeConfigKeys(g.stdout, newRootCmd(&globals{stdout: io.Discard, stderr: io.Discard}))
+}
+
+// runConfigCheck reads the config file args names (the one in use
+// without) and lists its keys.
+func runConfigCheck(g *globals, args []string) error {
+	path := g.ops.configFile
+	if len(args) == 1 {
+		path = args[0]
+	}
+	cf, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	if cf.path == "" {
+		fmt.Fprintf(g.stdout, "no config file (%s does not exist); defaults apply\n", DefaultConfigFile)
+		return nil
+	}
+	names := make([]string, 0, len(cf.values))
+	for k := range cf.values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(g.stdout, "%s: ok, %d keys: %s\n", cf.path, len(names), strings.Join(names, ", "))
+	return nil
 }
 
 // writeConfigKeys prints the table of config keys, taking each default and

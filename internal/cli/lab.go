@@ -84,14 +84,7 @@ func newLabCmd(g *globals) *cobra.Command {
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.stdin = c.InOrStdin()
-			argv := args[1:]
-			if argv[0] == "--" {
-				argv = argv[1:]
-			}
-			if len(argv) == 0 {
-				return usageError{errors.New("lab exec: no command after the host name")}
-			}
-			return runLabExec(c.Context(), opts, args[0], argv)
+			return runLabExec(c.Context(), opts, args)
 		},
 	}
 	// Flags after HOST belong to CMD.
@@ -245,7 +238,15 @@ func (e commandExit) Error() string {
 }
 func (e commandExit) ExitCode() int { return e.code }
 
-func runLabExec(ctx context.Context, opts *labOptions, host string, argv []string) error {
+// runLabExec runs args[1:] (after a "--", if any) in lab host args[0].
+func runLabExec(ctx context.Context, opts *labOptions, args []string) error {
+	host, argv := args[0], args[1:]
+	if argv[0] == "--" {
+		argv = argv[1:]
+	}
+	if len(argv) == 0 {
+		return usageError{errors.New("lab exec: no command after the host name")}
+	}
 	l, err := lab.Open(opts.dir)
 	if err != nil {
 		return labExit(fmt.Errorf("lab exec: %w", err))

@@ -16,15 +16,18 @@ func newManCmd(g *globals) *cobra.Command {
 		Short:  "Write ferry's man pages, one per command, into DIR",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			n, err := writeManPages(args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "wrote %d man pages to %s\n", n, args[0])
-			return nil
-		},
+		RunE:   func(_ *cobra.Command, args []string) error { return runMan(g, args[0]) },
 	}
+}
+
+// runMan writes the man pages into dir and says how many.
+func runMan(g *globals, dir string) error {
+	n, err := writeManPages(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "wrote %d man pages to %s\n", n, dir)
+	return nil
 }
 
 // writeManPages generates section 1 pages from the command tree: ferry.1,

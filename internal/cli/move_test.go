@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
-	"ferry/internal/client"
 	"ferry/internal/model"
-	"ferry/internal/panel"
 	"ferry/internal/wire"
 )
 
@@ -49,47 +45,6 @@ func TestMoveCommandsExitCodes(t *testing.T) {
 	}
 }
 
-// fakeNode answers a host's work through the API as ferry node would,
-// without touching the machine: items are reported applied, move tasks
-// get canned results.
-func fakeNode(ctx context.Context, t *testing.T, url, token string) {
-	c, err := client.New(url, token, client.Options{})
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	results := map[string]any{
-		model.TaskMoveKeygen:    model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAkey move"},
-		model.TaskMoveAuthorize: model.MoveAuthorizeResult{HostKey: "127.0.1.12 ssh-ed25519 AAAAhost"},
-		model.TaskMoveSyncFiles: model.MoveSyncFilesResult{Bytes: 5 << 20, TotalBytes: 8 << 20, Files: 12, TotalFiles: 30, Percent: 100},
-		model.TaskMoveSyncDB:    model.MoveSyncDBResult{Tables: []model.TableSum{{DB: "coop_db", Table: "posts", Rows: 3, Checksum: "42"}}, TablesCopied: 1},
-		model.TaskMoveVerify: model.MoveVerifyResult{Old: []model.TableSum{{DB: "coop_db", Table: "posts", Rows: 3, Checksum: "42"}},
-			New: []model.TableSum{{DB: "coop_db", Table: "posts", Rows: 3, Checksum: "42"}}},
-	}
-	for ctx.Err() == nil {
-		_ = c.Heartbeat(ctx, model.Heartbeat{DiskFree: 50 << 30})
-		w, err := c.NodeWork(ctx, 200*time.Millisecond)
-		if err != nil {
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		for _, wi := range w.Items {
-			to := model.StateActive
-			if wi.Item.State == model.StatePendingDelete {
-				to = model.StateDeleted
-			}
-			_, _ = c.ReportItem(ctx, wi.Item.ID, panel.Report{State: to})
-		}
-		for _, tk := range w.Tasks {
-			var raw json.RawMessage
-			if r, ok := results[tk.Kind]; ok {
-				raw, _ = json.Marshal(r)
-			}
-			_, _ = c.ReportTask(ctx, tk.ID, panel.TaskReport{OK: true, Result: raw})
-		}
-	}
-}
-
 // A whole move through the CLI, each command waiting for its phase. Verify
 // finds that nothing answers HTTP on the lab addresses, so cutover is
 // forced, and so is cleanup.
@@ -98,14 +53,7 @@ func TestMoveThroughTheCLI(t *testing.T) {
 	s.hosts(t)
 	s.admin(t, "host", "add", "web2", "--address", "127.0.1.12", "--role", "web")
 	s.seed(t, "coop", "example.org")
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for _, h := range []string{"web1", "web2", "dns1"} {
-		tok := decode[struct {
-			Secret string `json:"secret"`
-		}](t, s.admin(t, "token", "create", "--role", "node", "--host", h, "--json"))
-		go fakeNode(ctx, t, s.url, tok.Secret)
-	}
+	s.nodes(t, "web1", "web2", "dns1")
 	s.admin(t, "item", "add", "example.org", "user-account", "--login", "coop")
 	s.admin(t, "item", "add", "example.org", "mysql-db", "--name", "coop_db")
 	s.admin(t, "item", "add", "example.org", "web-conf", "--login", "coop", "--server-name", "example.org")

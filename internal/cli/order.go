@@ -164,34 +164,40 @@ func runOrderAdoptDatabases(ctx context.Context, g *globals, _ orderOptions, arg
 // under which its items may claim server names and DNS records.
 func newOrderDomainCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "domain", Short: "List, add and remove the domains an order holds (its items' names lie under them)"}
-	run := func(fn func(context.Context, *client.Client, []string) (panel.OrderDomains, error)) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				d, err := fn(ctx, c, args)
-				return g.show(err, d, func() error {
-					for _, name := range d.Domains {
-						fmt.Fprintln(g.stdout, name)
-					}
-					return nil
-				})
-			})
-		}
-	}
 	list := &cobra.Command{Use: "list ORDER", Short: "List the order's domains, its identifier first", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, c *client.Client, a []string) (panel.OrderDomains, error) {
-			return c.ListOrderDomains(ctx, a[0])
-		})}
+		RunE: clientRun(g, runOrderDomainList)}
 	add := &cobra.Command{Use: "add ORDER DOMAIN", Short: "Let the order hold a domain (not a public suffix, nor one another member holds)", Args: cobra.ExactArgs(2),
-		RunE: run(func(ctx context.Context, c *client.Client, a []string) (panel.OrderDomains, error) {
-			return c.AddOrderDomain(ctx, a[0], a[1])
-		})}
+		RunE: clientRun(g, runOrderDomainAdd)}
 	remove := &cobra.Command{Use: "remove ORDER DOMAIN", Short: "Drop a domain the order's items no longer use", Args: cobra.ExactArgs(2),
-		RunE: run(func(ctx context.Context, c *client.Client, a []string) (panel.OrderDomains, error) {
-			return c.RemoveOrderDomain(ctx, a[0], a[1])
-		})}
+		RunE: clientRun(g, runOrderDomainRemove)}
 	g.addJSON(list, add, remove)
 	cmd.AddCommand(list, add, remove)
 	return cmd
+}
+
+func runOrderDomainList(ctx context.Context, g *globals, c *client.Client, args []string) error {
+	d, err := c.ListOrderDomains(ctx, args[0])
+	return g.showDomains(d, err)
+}
+
+func runOrderDomainAdd(ctx context.Context, g *globals, c *client.Client, args []string) error {
+	d, err := c.AddOrderDomain(ctx, args[0], args[1])
+	return g.showDomains(d, err)
+}
+
+func runOrderDomainRemove(ctx context.Context, g *globals, c *client.Client, args []string) error {
+	d, err := c.RemoveOrderDomain(ctx, args[0], args[1])
+	return g.showDomains(d, err)
+}
+
+// showDomains prints an order's domains, one a line.
+func (g *globals) showDomains(d panel.OrderDomains, err error) error {
+	return g.show(err, d, func() error {
+		for _, name := range d.Domains {
+			fmt.Fprintln(g.stdout, name)
+		}
+		return nil
+	})
 }
 
 func (g *globals) printOrders(os []model.Order) error {

@@ -90,19 +90,19 @@ batch running (ferry rebalance status follows it again).`,
 	status.Flags().BoolVar(&opts.watch, "watch", false, "follow the batch until nothing of it runs")
 	cancel := &cobra.Command{
 		Use: "cancel BATCH", Short: "Start and drive no more moves of a batch; the moves it started stay as they are", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				b, err := c.CancelBatch(ctx, args[0])
-				return g.show(err, b, func() error {
-					fmt.Fprintf(g.stdout, "batch %s is %s; finish or abort its started moves with ferry move\n", b.ID, b.State)
-					return nil
-				})
-			})
-		},
+		RunE: clientRun(g, runRebalanceCancel),
 	}
 	g.addJSON(plan, status, cancel)
 	cmd.AddCommand(plan, apply, status, cancel)
 	return cmd
+}
+
+func runRebalanceCancel(ctx context.Context, g *globals, c *client.Client, args []string) error {
+	b, err := c.CancelBatch(ctx, args[0])
+	return g.show(err, b, func() error {
+		fmt.Fprintf(g.stdout, "batch %s is %s; finish or abort its started moves with ferry move\n", b.ID, b.State)
+		return nil
+	})
 }
 
 func addApplyFlags(cmd *cobra.Command, opts *rebalanceOptions) {
@@ -255,7 +255,7 @@ func runRebalanceApply(ctx context.Context, g *globals, c *client.Client, file s
 	}
 	b, err := c.ApplyRebalance(ctx, rebalance.ApplyInput{Plan: p, ApplyOptions: a})
 	if err != nil {
-		return err
+		return listProblems(err, p.Problems)
 	}
 	return handedOver(ctx, g, c, b, opts)
 }
@@ -438,7 +438,7 @@ func runHostDrain(ctx context.Context, g *globals, c *client.Client, host string
 	}
 	b, err := c.DrainHost(ctx, host, rebalance.DrainInput{ApplyOptions: a})
 	if err != nil {
-		return err
+		return drainProblems(ctx, c, host, err)
 	}
 	fmt.Fprintf(g.stdout, "%s is draining: it takes no new orders\n", host)
 	if err := handedOver(ctx, g, c, b, opts); err != nil || opts.noWait {
@@ -450,16 +450,31 @@ func runHostDrain(ctx context.Context, g *globals, c *client.Client, host string
 	return nil
 }
 
+// drainProblems lists the problems of a refused drain one a line: the
+// API's refusal joins them, so they are planned again (as the control
+// plane planned them, by disk) and listed when they are the refusal's.
+func drainProblems(ctx context.Context, c *client.Client, host string, err error) error {
+	var ae *wire.Error
+	if !errors.As(err, &ae) || ae.Code != wire.CodeRefused {
+		return err
+	}
+	p, perr := c.PlanRebalance(ctx, rebalance.Options{By: rebalance.ByDisk, Drain: host})
+	if perr != nil {
+		return err
+	}
+	return listProblems(err, p.Problems)
+}
+
 // newHostRetireCmd is `ferry host retire`.
 func newHostRetireCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use: "retire HOST", Short: "Retire a host that holds no order or item any more", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				retired := model.HostRetired
-				_, err := c.UpdateHost(ctx, args[0], panel.HostPatch{State: &retired})
-				return g.done(err, "retired host "+args[0])
-			})
-		},
+		RunE: clientRun(g, runHostRetire),
 	}
+}
+
+func runHostRetire(ctx context.Context, g *globals, c *client.Client, args []string) error {
+	retired := model.HostRetired
+	_, err := c.UpdateHost(ctx, args[0], panel.HostPatch{State: &retired})
+	return g.done(err, "retired host "+args[0])
 }

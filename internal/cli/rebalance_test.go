@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,14 +31,7 @@ func TestRebalanceThroughTheCLI(t *testing.T) {
 	s.admin(t, "host", "add", "web2", "--address", "127.0.1.12", "--role", "web", "--capacity", "100G")
 	s.seed(t, "coop", "example.org")
 	s.admin(t, "order", "add", "second.example", "--member", "coop", "--host", "web1")
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for _, h := range []string{"web1", "web2", "dns1"} {
-		tok := decode[struct {
-			Secret string `json:"secret"`
-		}](t, s.admin(t, "token", "create", "--role", "node", "--host", h, "--json"))
-		go fakeNode(ctx, t, s.url, tok.Secret)
-	}
+	s.nodes(t, "web1", "web2", "dns1")
 	s.admin(t, "item", "add", "example.org", "user-account", "--login", "coop")
 	s.admin(t, "item", "add", "example.org", "web-conf", "--login", "coop", "--server-name", "example.org")
 	s.admin(t, "item", "add", "second.example", "user-account", "--login", "second")

@@ -15,9 +15,11 @@ func sleepChan(seconds int) <-chan time.Time { return time.After(time.Duration(s
 func newVersionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use: "version", Short: "Print ferry's version", Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			fmt.Fprintln(g.stdout, "ferry", Version)
-			return nil
-		},
+		RunE: func(*cobra.Command, []string) error { return runVersion(g) },
 	}
+}
+
+func runVersion(g *globals) error {
+	fmt.Fprintln(g.stdout, "ferry", Version)
+	return nil
 }

@@ -14,29 +14,26 @@ import (
 // identifier.
 func newZoneCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "zone", Short: "List, add and remove the DNS zones the co-op serves"}
-	list := &cobra.Command{Use: "list", Short: "List the served zones", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				zs, err := c.ListZones(ctx)
-				return g.show(err, zs, func() error { return g.printZones(zs) })
-			})
-		}}
-	add := &cobra.Command{Use: "add ZONE", Short: "Admins: serve a zone (not a public suffix such as co.uk)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				z, err := c.CreateZone(ctx, args[0])
-				return g.show(err, z, func() error { return g.printZones([]model.Zone{z}) })
-			})
-		}}
-	remove := &cobra.Command{Use: "remove ZONE", Short: "Admins: stop serving a zone that holds no records", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withClient(cmd.Context(), g, func(ctx context.Context, c *client.Client) error {
-				return g.done(c.DeleteZone(ctx, args[0]), "removed zone "+args[0])
-			})
-		}}
+	list := &cobra.Command{Use: "list", Short: "List the served zones", Args: cobra.NoArgs, RunE: clientRun(g, runZoneList)}
+	add := &cobra.Command{Use: "add ZONE", Short: "Admins: serve a zone (not a public suffix such as co.uk)", Args: cobra.ExactArgs(1), RunE: clientRun(g, runZoneAdd)}
+	remove := &cobra.Command{Use: "remove ZONE", Short: "Admins: stop serving a zone that holds no records", Args: cobra.ExactArgs(1), RunE: clientRun(g, runZoneRemove)}
 	g.addJSON(list, add)
 	cmd.AddCommand(list, add, remove)
 	return cmd
+}
+
+func runZoneList(ctx context.Context, g *globals, c *client.Client, _ []string) error {
+	zs, err := c.ListZones(ctx)
+	return g.show(err, zs, func() error { return g.printZones(zs) })
+}
+
+func runZoneAdd(ctx context.Context, g *globals, c *client.Client, args []string) error {
+	z, err := c.CreateZone(ctx, args[0])
+	return g.show(err, z, func() error { return g.printZones([]model.Zone{z}) })
+}
+
+func runZoneRemove(ctx context.Context, g *globals, c *client.Client, args []string) error {
+	return g.done(c.DeleteZone(ctx, args[0]), "removed zone "+args[0])
 }
 
 func (g *globals) printZones(zs []model.Zone) error {

@@ -97,10 +97,10 @@ func TestPrepare(t *testing.T) {
 		if d.OldTTL != 7200 || len(d.TTLs) != 3 {
 			t.Errorf("old ttl %d, %d ttls remembered; want 7200, 3", d.OldTTL, len(d.TTLs))
 		}
-		if n := e.nodes["web1"].count(model.TaskMoveKeygen); n != 1 {
+		if n := e.nodes["web1"].Ran(model.TaskMoveKeygen); n != 1 {
 			t.Errorf("keygen ran %d times", n)
 		}
-		if n := e.nodes["web2"].count(model.TaskMoveAuthorize); n != 1 {
+		if n := e.nodes["web2"].Ran(model.TaskMoveAuthorize); n != 1 {
 			t.Errorf("authorize ran %d times", n)
 		}
 		// Limbo items can only be deleted, not changed.
@@ -144,21 +144,21 @@ func TestGuards(t *testing.T) {
 		}
 
 		// Offline: web2's node stops, and a minute and more passes.
-		e.nodes["web2"].set(func(n *fakeNode) { n.offline = true })
+		e.nodes["web2"].SetOffline(true)
 		time.Sleep(150 * time.Millisecond)
-		e.clock.advance(2 * time.Minute)
+		e.clock.Advance(2 * time.Minute)
 		e.refused(start("example.org", "web2"), panel.ErrRefused, "web2's node is offline")
-		e.nodes["web2"].set(func(n *fakeNode) { n.offline = false })
+		e.nodes["web2"].SetOffline(false)
 
 		// An item a node has not applied yet.
-		e.nodes["web1"].set(func(n *fakeNode) { n.offline = true })
+		e.nodes["web1"].SetOffline(true)
 		time.Sleep(150 * time.Millisecond)
 		db := byHost(e.items(store.ItemFilter{OrderID: e.order.ID, Kind: model.KindMySQLDB}), "web1")[0]
 		if _, err := e.p.SetItemState(e.ctx, admin, db.ID, model.StatePendingDisable); err != nil {
 			t.Fatal(err)
 		}
 		e.refused(start("example.org", "web2"), panel.ErrRefused, "is pending-disable; every item must be active")
-		e.nodes["web1"].set(func(n *fakeNode) { n.offline = false })
+		e.nodes["web1"].SetOffline(false)
 		e.eventually("the database disabled", func() bool {
 			it := byHost(e.items(store.ItemFilter{OrderID: e.order.ID, Kind: model.KindMySQLDB}), "web1")[0]
 			return it.State == model.StateDisabled
@@ -169,7 +169,7 @@ func TestGuards(t *testing.T) {
 		e.eventually("the order's items active", func() bool { return e.allActive(e.order.ID) })
 
 		// Not enough disk: an earlier move measured the order at 1 GiB.
-		e.nodes["web2"].set(func(n *fakeNode) { n.diskFree = 1 << 30 })
+		e.nodes["web2"].SetDiskFree(1 << 30)
 		err := e.st.Update(e.ctx, func(tx store.Tx) error {
 			raw, _ := json.Marshal(move.Data{MoveInfo: wire.MoveInfo{Syncs: []move.SyncReport{{Files: model.MoveSyncFilesResult{TotalBytes: 1 << 30}}}}})
 			return tx.CreateMove(e.ctx, &model.Move{OrderID: e.order.ID, From: "web2", To: "web1", Phase: model.PhaseDone, Status: model.MoveSucceeded, Data: raw})
@@ -186,7 +186,7 @@ func TestGuards(t *testing.T) {
 		if err != nil || len(plan.Problems) != 1 {
 			t.Fatalf("plan: %v, problems %q", err, plan.Problems)
 		}
-		e.nodes["web2"].set(func(n *fakeNode) { n.diskFree = 100 << 30 })
+		e.nodes["web2"].SetDiskFree(100 << 30)
 		e.eventually("web2's heartbeat", func() bool {
 			h, _ := e.p.GetHost(e.ctx, admin, "web2")
 			return h.DiskFree == 100<<30
@@ -360,7 +360,7 @@ func TestFullMove(t *testing.T) {
 		e.refused(cutover(false), panel.ErrRefused, "the old TTL (7200 s) runs out only at")
 		e.refused(cutover(false), panel.ErrRefused, "(--skip-ttl-wait overrides)")
 
-		e.clock.advance(2*time.Hour + time.Minute)
+		e.clock.Advance(2*time.Hour + time.Minute)
 		d = e.mustSucceed(e.phase(v.ID, model.PhaseCutover, false), model.PhaseCutover)
 		cr := d.Cutover
 		if cr.FreezeStart == nil || cr.FreezeEnd == nil || cr.FreezeSeconds < 0 || cr.DNSAppliedAt == nil || len(cr.Switched) != 2 || cr.Forced != "" {
@@ -396,7 +396,7 @@ func TestFullMove(t *testing.T) {
 			return err
 		}, panel.ErrRefused, "runs out twice since the dns switch")
 
-		e.clock.advance(11 * time.Minute)
+		e.clock.Advance(11 * time.Minute)
 		v = e.phase(v.ID, model.PhaseCleanup, false)
 		if v.Phase != model.PhaseDone || v.Status != model.MoveSucceeded {
 			t.Fatalf("cleanup ended %s %s: %s", v.Phase, v.Status, v.Error)
@@ -421,9 +421,9 @@ func TestFullMove(t *testing.T) {
 		}
 		for host, kinds := range want {
 			n := e.nodes[host]
-			e.eventually("the last tasks", func() bool { return n.count(model.TaskMoveRevoke) == 1 })
+			e.eventually("the last tasks", func() bool { return n.Ran(model.TaskMoveRevoke) == 1 })
 			for k, c := range kinds {
-				if got := n.count(k); got != c {
+				if got := n.Ran(k); got != c {
 					t.Errorf("%s ran %s %d times, want %d", host, k, got, c)
 				}
 			}
@@ -458,7 +458,7 @@ func TestVerifyFindsDifferences(t *testing.T) {
 		if h := d.Verify.HTTP[0]; h.Equal || h.Old.Title != "Ada's site" || h.New.Title != "Index of /" {
 			t.Errorf("side by side: %+v", h)
 		}
-		e.clock.advance(3 * time.Hour)
+		e.clock.Advance(3 * time.Hour)
 		e.refused(func() error {
 			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCutover, move.PhaseInput{})
 			return err
@@ -534,10 +534,10 @@ func TestAbort(t *testing.T) {
 				t.Errorf("web2 still holds item %d (%s, %s)", it.ID, it.Kind, it.State)
 			}
 		}
-		e.eventually("web2's directory removed", func() bool { return e.nodes["web2"].count(panel.TaskRemoveOrderDir) == 1 })
+		e.eventually("web2's directory removed", func() bool { return e.nodes["web2"].Ran(panel.TaskRemoveOrderDir) == 1 })
 		for host, kinds := range map[string][]string{"web1": {model.TaskMoveRevoke, model.TaskMoveSiteMode}, "web2": {model.TaskMoveRevoke, panel.TaskRemoveOrderDir}} {
 			for _, k := range kinds {
-				if n := e.nodes[host].count(k); n != 1 {
+				if n := e.nodes[host].Ran(k); n != 1 {
 					t.Errorf("%s ran %s %d times, want 1", host, k, n)
 				}
 			}
@@ -563,7 +563,7 @@ func TestAbortDuringSync(t *testing.T) {
 			d, _ := g.Info()
 			return strings.Contains(d.Waiting, "waiting for running tasks to end")
 		})
-		close(release)
+		release()
 		v = e.waitPhase(v.ID)
 		if v.Phase != model.PhaseAborted {
 			t.Fatalf("abort ended %s %s: %s", v.Phase, v.Status, v.Error)
@@ -576,13 +576,12 @@ func TestAbortDuringSync(t *testing.T) {
 }
 
 // syncHeld starts a move, prepares it and starts a sync whose rsync web1
-// holds until release is closed.
-func (e *env) syncHeld() (v move.View, release chan struct{}) {
+// holds until release is called.
+func (e *env) syncHeld() (v move.View, release func()) {
 	e.t.Helper()
 	v = e.start("web2")
 	e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
-	release = make(chan struct{})
-	e.nodes["web1"].set(func(n *fakeNode) { n.hold[model.TaskMoveSyncFiles] = release })
+	release = e.nodes["web1"].HoldTasks(model.TaskMoveSyncFiles)
 	if _, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseSync, move.PhaseInput{}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -620,11 +619,11 @@ func TestRestartMidPhase(t *testing.T) {
 
 		st, p := e.openPanel()
 		for _, n := range e.nodes {
-			n.set(func(n *fakeNode) { n.panel = p })
+			n.UsePanel(p)
 		}
 		e.st, e.p = st, p
 		e.eng = e.openEngine(p)
-		close(release)
+		release()
 		d := e.mustSucceed(e.waitPhase(v.ID), model.PhaseSync)
 		if len(d.Syncs) != 1 {
 			t.Errorf("%d syncs recorded, want 1", len(d.Syncs))
@@ -648,7 +647,7 @@ func TestCrashMidPhase(t *testing.T) {
 		stA.Close() // the process dies: its job stays "running"
 
 		e.eng = e.openEngine(e.p)
-		close(release)
+		release()
 		d := e.mustSucceed(e.waitPhase(v.ID), model.PhaseSync)
 		if d.Run <= runBefore {
 			t.Errorf("run %d after the crash, want more than %d", d.Run, runBefore)

@@ -2,7 +2,6 @@ package move_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,13 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -27,36 +26,17 @@ import (
 
 var admin = panel.Caller{Name: "alice", Role: model.RoleAdmin}
 
-// clock is the test's wall clock: real time plus an offset the test moves
-// forward to let TTLs run out.
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 // env is a control plane on a SQLite file, with fake nodes for web1, web2
 // and dns1.
 type env struct {
 	t     *testing.T
 	ctx   context.Context
 	path  string
-	clock *clock
+	clock *cptest.Clock // real time, advanced to let TTLs run out
 	st    store.Store
 	p     *panel.Panel
 	eng   *move.Engine
-	nodes map[string]*fakeNode
+	nodes map[string]*cptest.Node
 	order model.Order
 	log   *slog.Logger
 	// httpPort is where the sites of web1 and web2 answer; newSite
@@ -64,8 +44,6 @@ type env struct {
 	httpPort  int
 	newDiffer atomic.Bool
 }
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // drivers runs test on a SQLite file and, when FERRY_TEST_PG_URL names a
 // PostgreSQL server (scripts/test-postgres.sh), on a new schema there.
@@ -78,7 +56,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, path: dbURL, clock: &clock{}, nodes: map[string]*fakeNode{}, log: quietLog()}
+	e := &env{t: t, ctx: ctx, path: dbURL, clock: &cptest.Clock{}, nodes: map[string]*cptest.Node{}, log: cptest.Quiet()}
 	e.st, e.p = e.openPanel()
 	for _, h := range []model.Host{
 		{Name: "web1", Addresses: []string{"127.0.1.1"}, Roles: []model.Role{model.RoleWeb}},
@@ -92,9 +70,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 	}
 	// web3 has no node: it never reports.
 	for _, h := range []string{"web1", "web2", "dns1"} {
-		n := &fakeNode{env: e, host: h, diskFree: 100 << 30, hold: map[string]chan struct{}{}, ran: map[string]int{}}
-		e.nodes[h] = n
-		go n.run(ctx)
+		e.nodes[h] = cptest.StartPanelNode(t, e.p, h, cptest.NodeOptions{Results: moveResults(), Wait: 100 * time.Millisecond})
 	}
 	if _, err := e.p.CreateMember(ctx, admin, model.Member{Name: "ada", FriendlyName: "Ada"}); err != nil {
 		t.Fatal(err)
@@ -132,7 +108,7 @@ func (e *env) openPanel() (store.Store, *panel.Panel) {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { st.Close() })
-	return st, panel.New(st, panel.Options{Now: e.clock.Now, Log: e.log})
+	return st, cptest.Panel(st, e.clock.Now)
 }
 
 func (e *env) openEngine(p *panel.Panel) *move.Engine {
@@ -338,133 +314,20 @@ func (e *env) refused(fn func() error, sentinel error, want string) {
 	}
 }
 
-// fakeNode answers its host's work through the panel as ferry node would:
-// items are applied at once, tasks answered from canned results.
-type fakeNode struct {
-	env      *env
-	host     string
-	diskFree int64
-
-	mu      sync.Mutex
-	panel   *panel.Panel
-	hold    map[string]chan struct{} // task kind → released when closed
-	fail    map[string]string        // task kind → error to report
-	ran     map[string]int           // task kind → times reported done
-	runs    []string                 // "kind" for each task reported, in order
-	offline bool
-}
-
-func (n *fakeNode) caller() panel.Caller {
-	return panel.Caller{Name: "node-" + n.host, Role: model.RoleNode, Host: n.host}
-}
-
-func (n *fakeNode) pnl() *panel.Panel {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.panel != nil {
-		return n.panel
-	}
-	return n.env.p
-}
-
-func (n *fakeNode) run(ctx context.Context) {
-	for ctx.Err() == nil {
-		n.mu.Lock()
-		off := n.offline
-		n.mu.Unlock()
-		if off {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		p := n.pnl()
-		_ = p.Heartbeat(ctx, n.caller(), model.Heartbeat{DiskFree: n.diskFree})
-		w, err := p.NodeWork(ctx, n.caller(), 100*time.Millisecond)
-		if err != nil {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		for _, wi := range w.Items {
-			to := model.StateActive
-			switch wi.Item.State {
-			case model.StatePendingDelete:
-				to = model.StateDeleted
-			case model.StatePendingDisable:
-				to = model.StateDisabled
-			}
-			_, _ = p.ReportItem(ctx, n.caller(), wi.Item.ID, panel.Report{State: to})
-		}
-		for _, t := range w.Tasks {
-			n.mu.Lock()
-			hold := n.hold[t.Kind]
-			n.mu.Unlock()
-			if hold != nil {
-				go func() {
-					select {
-					case <-hold:
-						n.answer(ctx, t)
-					case <-ctx.Done():
-					}
-				}()
-				continue
-			}
-			n.answer(ctx, t)
-		}
-	}
-}
-
-func (n *fakeNode) answer(ctx context.Context, t model.Task) {
-	n.mu.Lock()
-	failMsg := n.fail[t.Kind]
-	n.mu.Unlock()
-	rep := panel.TaskReport{OK: failMsg == "", Error: failMsg}
-	if failMsg == "" {
-		rep.Result = cannedResult(t)
-	}
-	if _, err := n.pnl().ReportTask(ctx, n.caller(), t.ID, rep); err != nil {
-		return
-	}
-	n.mu.Lock()
-	n.runs = append(n.runs, t.Kind)
-	if rep.OK {
-		n.ran[t.Kind]++
-	}
-	n.mu.Unlock()
-}
-
-func (n *fakeNode) count(kind string) int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.ran[kind]
-}
-
-func (n *fakeNode) set(fn func(n *fakeNode)) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	fn(n)
-}
-
 var sums = []model.TableSum{
 	{DB: "ada_wp", Table: "wp_posts", Rows: 120, Checksum: "1234"},
 	{DB: "ada_wp", Table: "wp_users", Rows: 2, Checksum: "99"},
 }
 
-func cannedResult(t model.Task) json.RawMessage {
-	var v any
-	switch t.Kind {
-	case model.TaskMoveKeygen:
-		v = model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAtest move"}
-	case model.TaskMoveAuthorize:
-		v = model.MoveAuthorizeResult{HostKey: "127.0.1.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAhost"}
-	case model.TaskMoveSyncFiles:
-		v = model.MoveSyncFilesResult{Bytes: 4096, TotalBytes: 1 << 20, Files: 7, TotalFiles: 40, Percent: 100, Seconds: 0.5}
-	case model.TaskMoveSyncDB:
-		v = model.MoveSyncDBResult{Tables: sums, TablesCopied: 2, Bytes: 2048, Seconds: 0.2,
-			Unregistered: []model.UnregisteredDB{{Engine: "mysql", Name: "old_drupal", Config: "web/old/sites/default/settings.php"}}}
-	case model.TaskMoveVerify:
-		v = model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums}
-	default:
-		return nil
+// moveResults are the canned results of the move tasks the fake nodes
+// report.
+func moveResults() map[string]any {
+	return map[string]any{
+		model.TaskMoveKeygen:    model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAtest move"},
+		model.TaskMoveAuthorize: model.MoveAuthorizeResult{HostKey: "127.0.1.2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAhost"},
+		model.TaskMoveSyncFiles: model.MoveSyncFilesResult{Bytes: 4096, TotalBytes: 1 << 20, Files: 7, TotalFiles: 40, Percent: 100, Seconds: 0.5},
+		model.TaskMoveSyncDB: model.MoveSyncDBResult{Tables: sums, TablesCopied: 2, Bytes: 2048, Seconds: 0.2,
+			Unregistered: []model.UnregisteredDB{{Engine: "mysql", Name: "old_drupal", Config: "web/old/sites/default/settings.php"}}},
+		model.TaskMoveVerify: model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums},
 	}
-	b, _ := json.Marshal(v)
-	return b
 }

@@ -537,8 +537,8 @@ func TestReceiveRsyncRunsTheCheckedServer(t *testing.T) {
 		return answer{stdout: "rsync's protocol"}, argv[0] == "rsync"
 	}
 	var out strings.Builder
-	req := receiveRequest{Kind: receiveRsync, Rsync: []string{"--server", "-logDtpre.iLsfxCIvu", ".", dir + "/"}, Dest: dir}
-	err := e.m.receiveRsync(context.Background(), req, movePolicy{OrderDir: dir}, ReceiveOptions{Stdin: strings.NewReader("files"), Stdout: &out})
+	argv := []string{"rsync", "--server", "-logDtpre.iLsfxCIvu", ".", dir + "/"}
+	err := e.m.receiveRsync(context.Background(), argv, ReceiveOptions{Stdin: strings.NewReader("files"), Stdout: &out})
 	if err != nil {
 		t.Fatal("the rsync server side cannot run:", err)
 	}

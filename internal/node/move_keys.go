@@ -130,27 +130,6 @@ func parseHostKey(s string) (string, error) {
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))), nil
 }
 
-// movePolicy is what the forced command lets the old host do on the new
-// host during one move. move-authorize writes it; receive reads it.
-type movePolicy struct {
-	MoveID    int64          `json:"move_id"`
-	Order     string         `json:"order"`
-	OrderDir  string         `json:"order_dir"`
-	FromAddr  string         `json:"from_addr"`
-	Databases []model.MoveDB `json:"databases"`
-	Logins    []string       `json:"logins"`
-}
-
-// database returns the policy's database of engine called name.
-func (p movePolicy) database(engine, name string) (model.MoveDB, bool) {
-	for _, d := range p.Databases {
-		if d.Engine == engine && d.Name == name {
-			return d, true
-		}
-	}
-	return model.MoveDB{}, false
-}
-
 // readMovePolicy reads a move's receive policy from the state directory.
 func readMovePolicy(stateDir string, id int64) (movePolicy, error) {
 	path := filepath.Join(stateDir, "moves", strconv.FormatInt(id, 10), movePolicyFile)

@@ -46,6 +46,9 @@ func newMoveTestEnv(t *testing.T) moveTestEnv {
 	return moveTestEnv{m: m, dir: dir, authKeys: authKeys}
 }
 
+// moveTestDir is the order directory of the tests' move.
+const moveTestDir = "/home/members/coop/sites/example.org"
+
 func moveTestPayload() model.MoveTaskPayload {
 	return model.MoveTaskPayload{
 		MoveID:   7,

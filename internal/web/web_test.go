@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +21,6 @@ import (
 	"ferry/internal/store"
 )
 
-// clock is a settable clock shared by the panel and the UI.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fixture is a control plane with two members (alice, bob), three hosts
 // and a few orders, served by the UI.
 type fixture struct {
@@ -47,7 +28,7 @@ type fixture struct {
 	panel  *panel.Panel
 	ui     *UI
 	srv    *httptest.Server
-	clock  *clock
+	clock  *cptest.Clock
 	admin  string
 	alice  string
 	bob    string
@@ -57,7 +38,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := cptest.FixedClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	quiet := cptest.Quiet()
 	p := cptest.Panel(cptest.SQLite(t), clk.Now)
 	var err error
@@ -403,7 +384,7 @@ func TestSessionsExpire(t *testing.T) {
 	b.login(f.admin)
 
 	// Idle: 8 h without a request ends the session.
-	f.clock.Add(DefaultIdleTimeout + time.Second)
+	f.clock.Advance(DefaultIdleTimeout + time.Second)
 	if r := b.get("/orders"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/login") {
 		t.Fatalf("after 8 h idle: %d to %q, want the login page", r.status, r.location)
 	}
@@ -414,12 +395,12 @@ func TestSessionsExpire(t *testing.T) {
 	// In use, the session lives on, but not past its lifetime.
 	b.login(f.admin)
 	for used := time.Duration(0); used+7*time.Hour < DefaultLifetime; used += 7 * time.Hour {
-		f.clock.Add(7 * time.Hour)
+		f.clock.Advance(7 * time.Hour)
 		if r := b.get("/orders"); r.status != http.StatusOK {
 			t.Fatalf("a session in use ended after %s: %d", used+7*time.Hour, r.status)
 		}
 	}
-	f.clock.Add(7 * time.Hour)
+	f.clock.Advance(7 * time.Hour)
 	if r := b.get("/orders"); r.status != http.StatusSeeOther {
 		t.Fatalf("a session past its %s lifetime: %d, want a redirect to login", DefaultLifetime, r.status)
 	}
@@ -561,10 +542,10 @@ func TestHostsStandOutWhenDownOrNearlyFull(t *testing.T) {
 	beat("web1", 60<<30, 40<<30) // healthy
 	beat("web2", 5<<30, 95<<30)  // 5 % free
 	beat("web3", 60<<30, 40<<30) // healthy, then silent
-	f.clock.Add(30 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	beat("web1", 60<<30, 40<<30)
 	beat("web2", 5<<30, 95<<30)
-	f.clock.Add(45 * time.Second) // web3 last seen 75 s ago
+	f.clock.Advance(45 * time.Second) // web3 last seen 75 s ago
 
 	b := f.browser()
 	b.login(f.admin)

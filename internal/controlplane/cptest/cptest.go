@@ -1,6 +1,8 @@
 // Package cptest is the control plane's test kit: a store of its own per
-// test, on SQLite or on the tests' PostgreSQL, and a panel over it, so
-// that tests do not each open and wire their own.
+// test, on SQLite or on the tests' PostgreSQL, a panel over it, a clock
+// the test moves forward and a fake node agent, so that tests do not each
+// open and wire their own. Its subpackage cpserver starts a whole control
+// plane in the test's process.
 package cptest
 
 import (
@@ -32,10 +34,18 @@ func SQLite(t testing.TB) store.Store {
 // suite does), on a new SQLite file otherwise.
 func Store(t testing.TB) store.Store {
 	t.Helper()
+	return open(t, StoreURL(t))
+}
+
+// StoreURL names a new, empty store of the test's own, as Store chooses
+// it, for what opens the store itself (controlplane.Start); the schema
+// or file goes when the test ends.
+func StoreURL(t testing.TB) string {
+	t.Helper()
 	if os.Getenv("FERRY_TEST_PG_URL") != "" {
-		return open(t, storetest.PostgresURL(t))
+		return storetest.PostgresURL(t)
 	}
-	return SQLite(t)
+	return filepath.Join(t.TempDir(), "ferry.db")
 }
 
 func open(t testing.TB, url string) store.Store {

@@ -1,4 +1,4 @@
-package node
+package receive
 
 import (
 	"errors"
@@ -13,8 +13,8 @@ import (
 
 const moveTestDir = "/home/members/coop/sites/example.org"
 
-func moveTestPolicy() movePolicy {
-	return movePolicy{
+func moveTestPolicy() Policy {
+	return Policy{
 		MoveID:   7,
 		Order:    "example.org",
 		OrderDir: moveTestDir,
@@ -27,60 +27,63 @@ func moveTestPolicy() movePolicy {
 	}
 }
 
+// isEngine is the node's engines as the tests know them.
+func isEngine(e string) bool { return e == "mysql" || e == "pgsql" }
+
 func TestParseReceiveAllows(t *testing.T) {
 	pol := moveTestPolicy()
 	tests := []struct {
 		name    string
 		command string
-		want    receiveRequest
+		want    request
 	}{
 		{
 			name:    "sync as rsync's client sends it",
 			command: "rsync --server -lHogtpAXre.LsfxCIvu --timeout=600 --bwlimit=500 --delete --stats --partial . " + moveTestDir + "/",
-			want: receiveRequest{Kind: receiveRsync, Dest: moveTestDir + "/", Rsync: []string{"--server", "-lHogtpAXre.LsfxCIvu",
+			want: request{Kind: CmdRsync, Dest: moveTestDir + "/", Rsync: []string{"--server", "-lHogtpAXre.LsfxCIvu",
 				"--timeout=600", "--bwlimit=500", "--delete", "--stats", "--partial", rsyncServerChmod, ".", moveTestDir + "/"}},
 		},
 		{
 			name:    "dry run of verify",
 			command: "rsync --server -nlHogtpAXre.LsfxCIvu --log-format=%i --timeout=600 --delete . " + moveTestDir + "/",
-			want: receiveRequest{Kind: receiveRsync, Dest: moveTestDir + "/", DryRun: true, Rsync: []string{"--server",
+			want: request{Kind: CmdRsync, Dest: moveTestDir + "/", DryRun: true, Rsync: []string{"--server",
 				"-nlHogtpAXre.LsfxCIvu", "--log-format=%i", "--timeout=600", "--delete", rsyncServerChmod, ".", moveTestDir + "/"}},
 		},
 		{
 			name:    "a directory inside the order, quoted, with --info",
 			command: `rsync --server -lHogtpAXre.iLsfxCIvu --info=progress2,stats2 . '` + moveTestDir + `/web//blog/'`,
-			want: receiveRequest{Kind: receiveRsync, Dest: moveTestDir + "/web/blog/", Rsync: []string{"--server",
+			want: request{Kind: CmdRsync, Dest: moveTestDir + "/web/blog/", Rsync: []string{"--server",
 				"-lHogtpAXre.iLsfxCIvu", "--info=progress2,stats2", rsyncServerChmod, ".", moveTestDir + "/web/blog/"}},
 		},
 		{
 			name:    "the order directory without a slash, backslash-escaped",
 			command: `rsync --server -r\tpe. . ` + strings.ReplaceAll(moveTestDir, ".", `\.`),
-			want:    receiveRequest{Kind: receiveRsync, Dest: moveTestDir, Rsync: []string{"--server", "-rtpe.", rsyncServerChmod, ".", moveTestDir}},
+			want:    request{Kind: CmdRsync, Dest: moveTestDir, Rsync: []string{"--server", "-rtpe.", rsyncServerChmod, ".", moveTestDir}},
 		},
 		{
 			name:    "load into a mariadb database of the move",
 			command: "ferry-load mysql shop",
-			want:    receiveRequest{Kind: receiveLoad, DB: model.MoveDB{Engine: "mysql", Name: "shop"}},
+			want:    request{Kind: CmdLoad, DB: model.MoveDB{Engine: "mysql", Name: "shop"}},
 		},
 		{
 			name:    "checksums of a postgresql database, extra blanks",
 			command: "  ferry-sums\tpgsql   blog ",
-			want:    receiveRequest{Kind: receiveSums, DB: model.MoveDB{Engine: "pgsql", Name: "blog", Owner: "blogger"}},
+			want:    request{Kind: CmdSums, DB: model.MoveDB{Engine: "pgsql", Name: "blog", Owner: "blogger"}},
 		},
 		{
 			name:    "crontab of a login of the order",
 			command: "ferry-crontab shopper",
-			want:    receiveRequest{Kind: receiveCrontab, Login: "shopper"},
+			want:    request{Kind: CmdCrontab, Login: "shopper"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseReceive(tt.command, pol)
+			got, err := parse(tt.command, pol, isEngine)
 			if err != nil {
-				t.Fatalf("parseReceive(%q): %v", tt.command, err)
+				t.Fatalf("parse(%q): %v", tt.command, err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("parseReceive(%q)\n got %+v\nwant %+v", tt.command, got, tt.want)
+				t.Errorf("parse(%q)\n got %+v\nwant %+v", tt.command, got, tt.want)
 			}
 		})
 	}
@@ -158,16 +161,16 @@ func TestParseReceiveRefuses(t *testing.T) {
 		{strings.Repeat("a", maxReceiveCommand+1), "longer than"},
 	}
 	for _, tt := range tests {
-		_, err := parseReceive(tt.command, pol)
+		_, err := parse(tt.command, pol, isEngine)
 		if err == nil {
-			t.Errorf("parseReceive(%q) allowed it", tt.command)
+			t.Errorf("parse(%q) allowed it", tt.command)
 			continue
 		}
-		if !errors.Is(err, ErrReceiveRefused) {
-			t.Errorf("parseReceive(%q): %v is not a refusal", tt.command, err)
+		if !errors.Is(err, ErrRefused) {
+			t.Errorf("parse(%q): %v is not a refusal", tt.command, err)
 		}
 		if !strings.Contains(err.Error(), tt.why) {
-			t.Errorf("parseReceive(%q): %q does not say %q", tt.command, err, tt.why)
+			t.Errorf("parse(%q): %q does not say %q", tt.command, err, tt.why)
 		}
 	}
 }
@@ -206,7 +209,7 @@ func TestCheckReceiveClient(t *testing.T) {
 		t.Errorf("no SSH_CLIENT (sshd's from= decides): %v", err)
 	}
 	for _, c := range []string{"127.0.1.12 50022 22", "garbage", "::1 1 22"} {
-		if err := checkReceiveClient(c, "127.0.1.11"); !errors.Is(err, ErrReceiveRefused) {
+		if err := checkReceiveClient(c, "127.0.1.11"); !errors.Is(err, ErrRefused) {
 			t.Errorf("checkReceiveClient(%q) = %v, want a refusal", c, err)
 		}
 	}
@@ -227,7 +230,7 @@ func TestCheckNoSymlinkBelow(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{order + "/web/evil", order + "/web/evil/x/", dir} {
-		if err := checkNoSymlinkBelow(order, bad); !errors.Is(err, ErrReceiveRefused) {
+		if err := checkNoSymlinkBelow(order, bad); !errors.Is(err, ErrRefused) {
 			t.Errorf("checkNoSymlinkBelow(%s) = %v, want a refusal", bad, err)
 		}
 	}
@@ -235,7 +238,7 @@ func TestCheckNoSymlinkBelow(t *testing.T) {
 	if err := os.Symlink(order, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkNoSymlinkBelow(link, link+"/"); !errors.Is(err, ErrReceiveRefused) {
+	if err := checkNoSymlinkBelow(link, link+"/"); !errors.Is(err, ErrRefused) {
 		t.Errorf("an order directory that is a symlink: %v, want a refusal", err)
 	}
 }
@@ -256,44 +259,44 @@ func FuzzParseReceive(f *testing.F) {
 	}
 	pol := moveTestPolicy()
 	f.Fuzz(func(t *testing.T, command string) {
-		req, err := parseReceive(command, pol)
+		req, err := parse(command, pol, isEngine)
 		if err != nil {
-			if !errors.Is(err, ErrReceiveRefused) {
-				t.Fatalf("parseReceive(%q): %v is not a refusal", command, err)
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("parse(%q): %v is not a refusal", command, err)
 			}
 			return
 		}
 		switch req.Kind {
-		case receiveRsync:
+		case CmdRsync:
 			a := req.Rsync
 			if len(a) < 5 || a[0] != "--server" || a[len(a)-1] != req.Dest || a[len(a)-2] != "." || a[len(a)-3] != rsyncServerChmod {
-				t.Fatalf("parseReceive(%q): rsync argv %q", command, a)
+				t.Fatalf("parse(%q): rsync argv %q", command, a)
 			}
 			d := strings.TrimSuffix(req.Dest, "/")
 			if d != filepath.Clean(d) || (d != moveTestDir && !strings.HasPrefix(d, moveTestDir+"/")) {
-				t.Fatalf("parseReceive(%q): destination %q outside %s", command, req.Dest, moveTestDir)
+				t.Fatalf("parse(%q): destination %q outside %s", command, req.Dest, moveTestDir)
 			}
 			for _, x := range a[1 : len(a)-3] {
 				if !strings.HasPrefix(x, "-") || x == "--sender" || x == "--numeric-ids" {
-					t.Fatalf("parseReceive(%q): argument %q passed", command, x)
+					t.Fatalf("parse(%q): argument %q passed", command, x)
 				}
 				if !strings.HasPrefix(x, "--") {
 					flags, _, _ := strings.Cut(x[1:], "e")
 					if strings.ContainsAny(flags, "sDKLRkbT") {
-						t.Fatalf("parseReceive(%q): flags %q passed", command, x)
+						t.Fatalf("parse(%q): flags %q passed", command, x)
 					}
 				}
 			}
-		case receiveLoad, receiveSums:
-			if _, ok := pol.database(req.DB.Engine, req.DB.Name); !ok {
-				t.Fatalf("parseReceive(%q): database %+v is not the policy's", command, req.DB)
+		case CmdLoad, CmdSums:
+			if _, ok := pol.Database(req.DB.Engine, req.DB.Name); !ok {
+				t.Fatalf("parse(%q): database %+v is not the policy's", command, req.DB)
 			}
-		case receiveCrontab:
+		case CmdCrontab:
 			if req.Login != "shopper" {
-				t.Fatalf("parseReceive(%q): login %q", command, req.Login)
+				t.Fatalf("parse(%q): login %q", command, req.Login)
 			}
 		default:
-			t.Fatalf("parseReceive(%q): kind %q", command, req.Kind)
+			t.Fatalf("parse(%q): kind %q", command, req.Kind)
 		}
 	})
 }
