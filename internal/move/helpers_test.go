@@ -352,6 +352,9 @@ type fakeNode struct {
 	ran     map[string]int           // task kind → times reported done
 	runs    []string                 // "kind" for each task reported, in order
 	offline bool
+	// skew, when set, is how far the node's own clock is off: its
+	// heartbeats carry that time as their last_seen.
+	skew time.Duration
 }
 
 func (n *fakeNode) caller() panel.Caller {
@@ -377,7 +380,15 @@ func (n *fakeNode) run(ctx context.Context) {
 			continue
 		}
 		p := n.pnl()
-		_ = p.Heartbeat(ctx, n.caller(), model.Heartbeat{DiskFree: n.diskFree})
+		hb := model.Heartbeat{DiskFree: n.diskFree}
+		n.mu.Lock()
+		skew := n.skew
+		n.mu.Unlock()
+		if skew != 0 {
+			at := n.env.clock.Now().Add(skew)
+			hb.LastSeen = &at
+		}
+		_ = p.Heartbeat(ctx, n.caller(), hb)
 		w, err := p.NodeWork(ctx, n.caller(), 100*time.Millisecond)
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)

@@ -280,7 +280,7 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 		t := res[s.name]
 		switch t.State {
 		case model.TaskFailed:
-			return ended, r.fail(ctx, fmt.Sprintf("%s on %s failed: %s", t.Kind, t.Host, orNone(t.Error)))
+			return ended, r.fail(ctx, fmt.Sprintf("%s on %s failed: %s%s", t.Kind, t.Host, unreachableNote(r.m, r.d, t), orNone(t.Error)))
 		case model.TaskDone:
 		default:
 			busy = append(busy, describeTask(t))
@@ -296,6 +296,31 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 		_, err := record(c, res)
 		return err
 	})
+}
+
+// sshUnreachable are words of ssh and rsync when a connection to the
+// other host could not be made or broke off.
+var sshUnreachable = []string{"connect to host", "banner exchange", "Connection timed out", "Connection refused",
+	"No route to host", "Network is unreachable", "connection unexpectedly closed", "Connection closed by", "Connection reset by"}
+
+// unreachableNote names the two hosts when a task of the old host failed
+// because it could not reach the new one over ssh, and says what to do;
+// it is empty for any other failure.
+func unreachableNote(m model.Move, d Data, t model.Task) string {
+	if t.Host != m.From || t.Error == "" {
+		return ""
+	}
+	for _, w := range sshUnreachable {
+		if strings.Contains(t.Error, w) {
+			to := m.To
+			if d.ToAddr != "" {
+				to += " (" + d.ToAddr + ")"
+			}
+			return fmt.Sprintf("%s could not reach %s over ssh: check the network between %s and %s and %s's sshd, then run the phase again; ",
+				m.From, to, m.From, m.To, m.To)
+		}
+	}
+	return ""
 }
 
 func describeTask(t model.Task) string {
