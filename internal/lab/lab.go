@@ -450,7 +450,14 @@ func (l *Lab) StartService(ctx context.Context, host, service string) error {
 
 // KillAgent kills a host's node agent with SIGKILL, as a crash would.
 func (l *Lab) KillAgent(ctx context.Context, host string) error {
-	_, err := l.ctl(ctx, host, ctlRequest{Op: "stop", Service: ServiceAgent, Kill: true})
+	return l.KillService(ctx, host, ServiceAgent)
+}
+
+// KillService kills a service of a host with SIGKILL, its workers too, as
+// a crash would; StartService brings it back. A service that is not
+// running is left as it is.
+func (l *Lab) KillService(ctx context.Context, host, service string) error {
+	_, err := l.ctl(ctx, host, ctlRequest{Op: "stop", Service: service, Kill: true})
 	return err
 }
 

@@ -280,7 +280,7 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 		t := res[s.name]
 		switch t.State {
 		case model.TaskFailed:
-			return ended, r.fail(ctx, fmt.Sprintf("%s on %s failed: %s%s", t.Kind, t.Host, unreachableNote(r.m, r.d, t), orNone(t.Error)))
+			return ended, r.fail(ctx, fmt.Sprintf("%s on %s failed: %s%s", t.Kind, t.Host, failureNote(r.m, r.d, t), orNone(t.Error)))
 		case model.TaskDone:
 		default:
 			busy = append(busy, describeTask(t))
@@ -303,11 +303,33 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 var sshUnreachable = []string{"connect to host", "banner exchange", "Connection timed out", "Connection refused",
 	"No route to host", "Network is unreachable", "connection unexpectedly closed", "Connection closed by", "Connection reset by"}
 
-// unreachableNote names the two hosts when a task of the old host failed
-// because it could not reach the new one over ssh, and says what to do;
-// it is empty for any other failure.
-func unreachableNote(m model.Move, d Data, t model.Task) string {
-	if t.Host != m.From || t.Error == "" {
+// deadServers are the words of a node whose database server does not
+// answer, with the server's name and the service that runs it.
+var deadServers = []struct{ words, name, service string }{
+	{"mariadb is not reachable", "MariaDB", "mariadb"},
+	{"postgresql is not reachable", "PostgreSQL", "postgresql"},
+}
+
+// failureNote says, for a task that failed because a host or a server it
+// needs did not answer, which one and what to do; it is empty for any
+// other failure. The old host's tasks reach the new host over ssh, so a
+// refused or broken connection there names both hosts.
+func failureNote(m model.Move, d Data, t model.Task) string {
+	if t.Error == "" {
+		return ""
+	}
+	// A server the task reached on the other host is named by that
+	// host's address.
+	on := t.Host
+	if d.ToAddr != "" && strings.Contains(t.Error, d.ToAddr) {
+		on = m.To
+	}
+	for _, s := range deadServers {
+		if strings.Contains(t.Error, s.words) {
+			return fmt.Sprintf("%s on %s does not answer: start it again (service %s), then run the phase again; ", s.name, on, s.service)
+		}
+	}
+	if t.Host != m.From {
 		return ""
 	}
 	for _, w := range sshUnreachable {
