@@ -28,7 +28,9 @@ type serviceFault struct {
 	phase   model.MovePhase
 }
 
-func (f serviceFault) String() string { return fmt.Sprintf("%s on %s in %s", f.service, f.host, f.phase) }
+func (f serviceFault) String() string {
+	return fmt.Sprintf("%s on %s in %s", f.service, f.host, f.phase)
+}
 
 // serviceWords are the words an error must use to name a dead service.
 var serviceWords = map[string][]string{
