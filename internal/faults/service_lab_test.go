@@ -78,6 +78,19 @@ func TestLabServiceDies(t *testing.T) {
 			s := newSite(e, fmt.Sprintf("svc%d", no))
 			before := snapshot(e, s, "web1")
 			ctx := context.Background()
+			// A server killed in an earlier case refuses moves until its
+			// node has measured it again (every 10 s in the lab).
+			deadline := time.Now().Add(time.Minute)
+			for {
+				plan, err := e.Admin.PlanMove(ctx, s.domain, "web2")
+				if err == nil && len(plan.Problems) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the move of %s is refused: %v %q", s.domain, err, plan.Problems)
+				}
+				time.Sleep(time.Second)
+			}
 			mv := start(e, s)
 			mv.must(model.PhasePrepare)
 			for _, p := range []model.MovePhase{model.PhaseSync, model.PhaseVerify} {

@@ -25,6 +25,7 @@ func TestSyncFailureNamesUnreachableHost(t *testing.T) {
 			{"move 1: rsync to 127.0.1.2: exit status 11; rsync: error in file I/O", "move-sync-files on web1 failed: move 1: rsync to 127.0.1.2: exit status 11", false},
 			{"move 1: database ada_wp: mariadb is not reachable at /run/mysqld/mysqld.sock: dial unix /run/mysqld/mysqld.sock: connect: connection refused", "move-sync-files on web1 failed: MariaDB on web1 does not answer: start it again (service mariadb), then run the phase again; move 1: database ada_wp: mariadb is not reachable", false},
 			{"move 1: checksums of ada_wp on 127.0.1.2: postgresql is not reachable: connection refused", "PostgreSQL on web2 does not answer: start it again (service postgresql)", false},
+			{`move 1: database ada_pg: list tables: runuser: psql: error: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed: Connection refused`, "PostgreSQL on web1 does not answer", false},
 		} {
 			e.nodes["web1"].set(func(n *fakeNode) { n.fail = map[string]string{model.TaskMoveSyncFiles: c.err} })
 			got := e.phase(v.ID, model.PhaseSync, false)

@@ -300,14 +300,16 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 
 // sshUnreachable are words of ssh and rsync when a connection to the
 // other host could not be made or broke off.
-var sshUnreachable = []string{"connect to host", "banner exchange", "Connection timed out", "Connection refused",
-	"No route to host", "Network is unreachable", "connection unexpectedly closed", "Connection closed by", "Connection reset by"}
+var sshUnreachable = []string{"ssh: connect to host", "banner exchange", "kex_exchange_identification",
+	"connection unexpectedly closed", "Connection closed by", "Connection reset by"}
 
 // deadServers are the words of a node whose database server does not
 // answer, with the server's name and the service that runs it.
 var deadServers = []struct{ words, name, service string }{
 	{"mariadb is not reachable", "MariaDB", "mariadb"},
+	{"Can't connect to local server through socket", "MariaDB", "mariadb"},
 	{"postgresql is not reachable", "PostgreSQL", "postgresql"},
+	{"psql: error: connection to server", "PostgreSQL", "postgresql"},
 }
 
 // failureNote says, for a task that failed because a host or a server it
