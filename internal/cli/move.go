@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -498,7 +499,7 @@ func runMoveStatus(ctx context.Context, g *globals, c *client.Client, order stri
 			rows := make([][]string, len(vs))
 			for i, v := range vs {
 				d, _ := v.Info()
-				rows[i] = []string{fmt.Sprint(v.ID), v.Identifier, v.From + " → " + v.To, string(v.Phase), string(v.Status), d.Waiting}
+				rows[i] = []string{fmt.Sprint(v.ID), v.Identifier, v.From + " → " + v.To, string(v.Phase), string(v.Status), waitingCell(v, d)}
 			}
 			return table(g.stdout, "ID\tORDER\tHOSTS\tPHASE\tSTATUS\tWAITING FOR", rows)
 		})
@@ -519,6 +520,23 @@ func runMoveStatus(ctx context.Context, g *globals, c *client.Client, order stri
 	return g.show(nil, v, func() error { return printStatus(g.stdout, v) })
 }
 
+// waitingCell is what a move waits for in one line: first the hosts whose
+// agent is silent, then the phase's own words.
+func waitingCell(v wire.MoveView, d wire.MoveInfo) string {
+	var parts []string
+	for _, u := range v.Unseen {
+		since := "never seen"
+		if u.LastSeen != nil {
+			since = "not seen for " + (time.Duration(u.Seconds) * time.Second).String()
+		}
+		parts = append(parts, fmt.Sprintf("%s's agent %s", u.Host, since))
+	}
+	if d.Waiting != "" {
+		parts = append(parts, d.Waiting)
+	}
+	return strings.Join(parts, "; ")
+}
+
 func printStatus(w io.Writer, v wire.MoveView) error {
 	d, err := v.Info()
 	if err != nil {
@@ -530,6 +548,9 @@ func printStatus(w io.Writer, v wire.MoveView) error {
 	}
 	if d.Waiting != "" {
 		fmt.Fprintf(w, "  %s\n", d.Waiting)
+	}
+	for _, u := range v.Unseen {
+		fmt.Fprintf(w, "  %s\n", u)
 	}
 	for _, t := range v.Tasks {
 		fmt.Fprintf(w, "  task %-12s %-16s %-5s %-7s %s\n", t.Name, t.Kind, t.Host, t.State, progressLine(t))
@@ -567,6 +588,41 @@ func printStatus(w io.Writer, v wire.MoveView) error {
 		fmt.Fprintf(w, "    %s  %-8s by %s%s  %s%s\n", ev.At.Local().Format(time.DateTime), ev.Phase, ev.By, force, ev.Status, note)
 	}
 	return nil
+}
+
+// unseenRepeat is how often a follow says again that a host's agent is
+// still not seen.
+const unseenRepeat = time.Minute
+
+// unseenNotes says, while following a move, when a host it waits on goes
+// silent (and again every unseenRepeat while it stays so), and when the
+// move no longer waits for it. It maps each host to when it last said so.
+type unseenNotes map[string]time.Time
+
+func (n unseenNotes) print(w io.Writer, v wire.MoveView, now time.Time) {
+	stamp := now.Format(time.TimeOnly)
+	still := map[string]bool{}
+	for _, u := range v.Unseen {
+		still[u.Host] = true
+		if at, ok := n[u.Host]; ok && now.Sub(at) < unseenRepeat {
+			continue
+		}
+		fmt.Fprintf(w, "%s  %s\n", stamp, u)
+		n[u.Host] = now
+	}
+	var gone []string
+	for h := range n {
+		if !still[h] {
+			gone = append(gone, h)
+		}
+	}
+	slices.Sort(gone)
+	for _, h := range gone {
+		delete(n, h)
+		if v.Status == model.MoveRunning {
+			fmt.Fprintf(w, "%s  %s: no longer waiting for its agent\n", stamp, h)
+		}
+	}
 }
 
 // progress is what a task's result says of its progress.
@@ -650,6 +706,7 @@ func followMove(ctx context.Context, w io.Writer, c *client.Client, id int64, po
 		pb.Wait()
 	}
 	lastWaiting, lastLine := "", map[int64]string{}
+	unseen := unseenNotes{}
 	var v wire.MoveView
 	for {
 		nv, err := c.GetMove(ctx, id)
@@ -663,6 +720,7 @@ func followMove(ctx context.Context, w io.Writer, c *client.Client, id int64, po
 			fmt.Fprintf(out, "%s  %s\n", time.Now().Format(time.TimeOnly), d.Waiting)
 		}
 		lastWaiting = d.Waiting
+		unseen.print(out, v, time.Now())
 		for _, t := range v.Tasks {
 			p, ok := taskProgress(t)
 			if !ok {

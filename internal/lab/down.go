@@ -47,7 +47,7 @@ func Down(ctx context.Context, dir string) error {
 		errs = append(errs, err)
 	}
 	if st != nil && st.NFTable != "" {
-		if err := applyNFT(ctx, renderNFT(st.NFTable, nil)); err != nil {
+		if err := applyNFT(ctx, renderNFT(st.NFTable, nil, nil)); err != nil {
 			errs = append(errs, err)
 		}
 	}

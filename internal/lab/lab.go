@@ -315,6 +315,7 @@ func (l *Lab) State() State {
 	s := *l.st
 	s.Hosts = slices.Clone(s.Hosts)
 	s.CutOff = slices.Clone(s.CutOff)
+	s.CutLinks = slices.Clone(s.CutLinks)
 	return s
 }
 
@@ -449,7 +450,14 @@ func (l *Lab) StartService(ctx context.Context, host, service string) error {
 
 // KillAgent kills a host's node agent with SIGKILL, as a crash would.
 func (l *Lab) KillAgent(ctx context.Context, host string) error {
-	_, err := l.ctl(ctx, host, ctlRequest{Op: "stop", Service: ServiceAgent, Kill: true})
+	return l.KillService(ctx, host, ServiceAgent)
+}
+
+// KillService kills a service of a host with SIGKILL, its workers too, as
+// a crash would; StartService brings it back. A service that is not
+// running is left as it is.
+func (l *Lab) KillService(ctx context.Context, host, service string) error {
+	_, err := l.ctl(ctx, host, ctlRequest{Op: "stop", Service: service, Kill: true})
 	return err
 }
 
@@ -476,18 +484,75 @@ func (l *Lab) setCutOff(ctx context.Context, host string, cut bool) error {
 	if cut {
 		set = append(set, host)
 	}
-	var addrs []string
-	for _, n := range set {
+	return l.applyCuts(ctx, set, l.st.CutLinks)
+}
+
+// CutLink cuts the link between hosts a and b: nothing from one's address
+// reaches the other's, in either direction, while both still reach every
+// other address (the control plane's, dns1's). Like a router between two
+// servers failing while both stay on line.
+func (l *Lab) CutLink(ctx context.Context, a, b string) error {
+	return l.setCutLink(ctx, a, b, true)
+}
+
+// RestoreLink undoes CutLink.
+func (l *Lab) RestoreLink(ctx context.Context, a, b string) error {
+	return l.setCutLink(ctx, a, b, false)
+}
+
+func (l *Lab) setCutLink(ctx context.Context, a, b string, cut bool) error {
+	if a == b {
+		return fmt.Errorf("cut link %s–%s: a link joins two hosts", a, b)
+	}
+	for _, n := range []string{a, b} {
+		if _, err := l.Host(n); err != nil {
+			return err
+		}
+	}
+	pair := [2]string{min(a, b), max(a, b)}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	links := slices.DeleteFunc(slices.Clone(l.st.CutLinks), func(p [2]string) bool { return p == pair })
+	if cut {
+		links = append(links, pair)
+	}
+	return l.applyCuts(ctx, l.st.CutOff, links)
+}
+
+// applyCuts makes the lab's nft table cut off hosts and cut links, and
+// records both; l.mu is held.
+func (l *Lab) applyCuts(ctx context.Context, hosts []string, links [][2]string) error {
+	addr := func(n string) (string, error) {
 		h, err := l.st.host(n)
+		if err != nil {
+			return "", err
+		}
+		return h.Address, nil
+	}
+	var addrs []string
+	for _, n := range hosts {
+		a, err := addr(n)
 		if err != nil {
 			return err
 		}
-		addrs = append(addrs, h.Address)
+		addrs = append(addrs, a)
 	}
-	if err := applyNFT(ctx, renderNFT(l.st.NFTable, addrs)); err != nil {
+	var pairs [][2]string
+	for _, p := range links {
+		a, err := addr(p[0])
+		if err != nil {
+			return err
+		}
+		b, err := addr(p[1])
+		if err != nil {
+			return err
+		}
+		pairs = append(pairs, [2]string{a, b})
+	}
+	if err := applyNFT(ctx, renderNFT(l.st.NFTable, addrs, pairs)); err != nil {
 		return err
 	}
-	l.st.CutOff = set
+	l.st.CutOff, l.st.CutLinks = hosts, links
 	return l.st.write()
 }
 

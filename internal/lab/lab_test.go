@@ -513,3 +513,68 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// CutLink cuts only the two hosts apart: each still reaches every other
+// address, and others still reach both.
+func TestCutLink(t *testing.T) {
+	l := ForTest(t)
+	ctx := context.Background()
+	web := webHosts(t, l)
+	other, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	go func() {
+		for {
+			c, err := other.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	dial := func(from *Host, addr string) error {
+		d := net.Dialer{Timeout: 2 * time.Second}
+		if from != nil {
+			d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from.Address)}
+		}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	ssh := func(h Host) string { return net.JoinHostPort(h.Address, "22") }
+
+	t.Cleanup(func() { _ = l.RestoreLink(ctx, web[0].Name, web[1].Name) })
+	if err := l.CutLink(ctx, web[1].Name, web[0].Name); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.State().CutLinks; len(got) != 1 || got[0] != [2]string{min(web[0].Name, web[1].Name), max(web[0].Name, web[1].Name)} {
+		t.Errorf("state's cut links: %v", got)
+	}
+	for _, p := range [][2]Host{{web[0], web[1]}, {web[1], web[0]}} {
+		if dial(&p[0], ssh(p[1])) == nil {
+			t.Errorf("%s reaches %s's sshd across the cut link", p[0].Name, p[1].Name)
+		}
+		if err := dial(&p[0], other.Addr().String()); err != nil {
+			t.Errorf("%s cut from %s no longer reaches another address: %v", p[0].Name, p[1].Name, err)
+		}
+		if err := dial(nil, ssh(p[1])); err != nil {
+			t.Errorf("%s's sshd unreachable from elsewhere: %v", p[1].Name, err)
+		}
+	}
+	if err := l.CutLink(ctx, web[0].Name, web[0].Name); err == nil {
+		t.Error("a link of a host with itself was cut")
+	}
+	if err := l.RestoreLink(ctx, web[0].Name, web[1].Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := dial(&web[0], ssh(web[1])); err != nil {
+		t.Errorf("%s's sshd from %s after RestoreLink: %v", web[1].Name, web[0].Name, err)
+	}
+	if got := l.State().CutLinks; len(got) != 0 {
+		t.Errorf("state's cut links after RestoreLink: %v", got)
+	}
+}

@@ -181,19 +181,24 @@ func nftTableName(subnet int) string {
 
 // renderNFT is an nft script that replaces the lab's table in one
 // transaction: packets from or to a cut-off host's address are dropped
-// unless they stay on that address. With nobody cut off it only removes the
-// table.
-func renderNFT(table string, cutAddrs []string) string {
+// unless they stay on that address, and packets between the two addresses
+// of a cut link are dropped both ways. With nothing cut it only removes
+// the table.
+func renderNFT(table string, cutAddrs []string, cutLinks [][2]string) string {
 	var b strings.Builder
 	// Creating the table first makes the delete succeed when it is absent.
 	fmt.Fprintf(&b, "table inet %s\ndelete table inet %s\n", table, table)
-	if len(cutAddrs) == 0 {
+	if len(cutAddrs) == 0 && len(cutLinks) == 0 {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "table inet %s {\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n", table)
 	for _, a := range cutAddrs {
 		fmt.Fprintf(&b, "\t\tip saddr %s ip daddr != %s drop\n", a, a)
 		fmt.Fprintf(&b, "\t\tip daddr %s ip saddr != %s drop\n", a, a)
+	}
+	for _, l := range cutLinks {
+		fmt.Fprintf(&b, "\t\tip saddr %s ip daddr %s drop\n", l[0], l[1])
+		fmt.Fprintf(&b, "\t\tip saddr %s ip daddr %s drop\n", l[1], l[0])
 	}
 	b.WriteString("\t}\n}\n")
 	return b.String()

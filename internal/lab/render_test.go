@@ -35,8 +35,9 @@ func TestRenderGolden(t *testing.T) {
 		{"apache-ferry-lab.conf.web1", renderApacheLab(goldenWeb1)},
 		{"knot.conf.dns1", renderKnot(goldenDNS1, goldenKey, []string{"lab.test", "example.test."})},
 		{"lab.test.zone", renderZone("lab.test.", "127.0.1.53")},
-		{"nft.cut-web2-dns1", renderNFT("ferry_lab_1", []string{"127.0.1.12", "127.0.1.53"})},
-		{"nft.none", renderNFT("ferry_lab_1", nil)},
+		{"nft.cut-web2-dns1", renderNFT("ferry_lab_1", []string{"127.0.1.12", "127.0.1.53"}, nil)},
+		{"nft.cut-link-web1-web2", renderNFT("ferry_lab_1", nil, [][2]string{{"127.0.1.11", "127.0.1.12"}})},
+		{"nft.none", renderNFT("ferry_lab_1", nil, nil)},
 		{"pebble.json", RenderPebble("127.0.1.10", "/var/lib/ferry-lab/acme/listener/server.crt", "/var/lib/ferry-lab/acme/listener/server.key")},
 	}
 	for _, tt := range tests {

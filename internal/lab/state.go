@@ -48,6 +48,9 @@ type State struct {
 	AcmeDirectory string `json:"acme_directory,omitempty"`
 	// CutOff lists the hosts currently cut off from the others.
 	CutOff []string `json:"cut_off,omitempty"`
+	// CutLinks lists the pairs of hosts currently cut apart from each
+	// other (each still reaches every other address), names in order.
+	CutLinks [][2]string `json:"cut_links,omitempty"`
 }
 
 // Host is one host of a running lab.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -325,12 +326,22 @@ func (e *Engine) cleanupGuard(d *Data, in PhaseInput) (string, error) {
 // sends it as a wire.MoveView.
 type View struct {
 	model.Move
-	Identifier string     `json:"identifier"`
-	Tasks      []TaskView `json:"tasks,omitempty"`
+	Identifier string       `json:"identifier"`
+	Tasks      []TaskView   `json:"tasks,omitempty"`
+	Unseen     []HostUnseen `json:"unseen,omitempty"`
 }
 
 // TaskView is a task of the current phase run; see wire.MoveTaskView.
 type TaskView = wire.MoveTaskView
+
+// HostUnseen is a host a running phase waits on whose agent is silent;
+// see wire.MoveHostUnseen.
+type HostUnseen = wire.MoveHostUnseen
+
+// UnseenAfter is how long a host the running phase waits on may go
+// without a heartbeat before the move's view says so: three of the
+// node's heartbeat periods (15 s).
+const UnseenAfter = 45 * time.Second
 
 // Info decodes the view's move data.
 func (v View) Info() (Data, error) { return decodeData(v.Move) }
@@ -349,28 +360,40 @@ func (e *Engine) Get(ctx context.Context, c panel.Caller, id int64) (View, error
 		if err != nil {
 			return err
 		}
-		v, err = view(ctx, tx, m)
+		v, err = view(ctx, tx, m, e.now())
 		return err
 	})
 	return v, err
 }
 
-func view(ctx context.Context, tx store.Tx, m model.Move) (View, error) {
+// view makes the view of move m at now (the control plane's clock).
+func view(ctx context.Context, tx store.Tx, m model.Move, now time.Time) (View, error) {
 	d, err := decodeData(m)
 	if err != nil {
 		return View{}, err
 	}
 	v := View{Move: m, Identifier: d.Identifier}
+	if err := viewTasks(ctx, tx, d, &v); err != nil {
+		return View{}, err
+	}
+	if v.Unseen, err = unseenHosts(ctx, tx, v, now); err != nil {
+		return View{}, err
+	}
+	return v, nil
+}
+
+// viewTasks adds the tasks of the move's current phase run to v.
+func viewTasks(ctx context.Context, tx store.Tx, d Data, v *View) error {
 	names := map[int64]string{}
 	for n, id := range d.Tasks {
 		names[id] = n
 	}
 	if len(names) == 0 {
-		return v, nil
+		return nil
 	}
-	tasks, err := tx.ListTasks(ctx, store.TaskFilter{MoveID: m.ID})
+	tasks, err := tx.ListTasks(ctx, store.TaskFilter{MoveID: v.ID})
 	if err != nil {
-		return View{}, err
+		return err
 	}
 	for _, t := range tasks {
 		if n, ok := names[t.ID]; ok {
@@ -387,13 +410,63 @@ func view(ctx context.Context, tx store.Tx, m model.Move) (View, error) {
 		if !found {
 			t, err := tx.GetTask(ctx, id)
 			if err != nil {
-				return View{}, err
+				return err
 			}
 			t.Payload = nil
 			v.Tasks = append(v.Tasks, TaskView{Name: n, Task: t})
 		}
 	}
-	return v, nil
+	return nil
+}
+
+// unseenHosts lists, for a running phase, the hosts it waits on (a task
+// of the run not ended, an item of the order or its limbo twin not
+// applied) whose last heartbeat is older than UnseenAfter at now. Only
+// the control plane's times count: the heartbeat's time is the one the
+// control plane recorded it at.
+func unseenHosts(ctx context.Context, tx store.Tx, v View, now time.Time) ([]HostUnseen, error) {
+	if v.Status != model.MoveRunning {
+		return nil, nil
+	}
+	var hosts []string
+	for _, t := range v.Tasks {
+		if t.State == model.TaskQueued || t.State == model.TaskLeased {
+			hosts = append(hosts, t.Host)
+		}
+	}
+	for _, id := range []int64{v.OrderID, v.LimboOrderID} {
+		if id == 0 {
+			continue
+		}
+		items, err := tx.ListItems(ctx, store.ItemFilter{OrderID: id})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if it.State.Pending() {
+				hosts = append(hosts, it.Host)
+			}
+		}
+	}
+	slices.Sort(hosts)
+	var out []HostUnseen
+	for _, name := range slices.Compact(hosts) {
+		h, err := tx.GetHost(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		since := h.CreatedAt
+		if h.LastSeen != nil {
+			since = *h.LastSeen
+		}
+		if age := now.Sub(since); age > UnseenAfter {
+			out = append(out, HostUnseen{Host: h.Name, LastSeen: h.LastSeen, Seconds: int64(age / time.Second)})
+		}
+	}
+	return out, nil
 }
 
 // List lists the moves of an order (identifier or id, its limbo twin's id
@@ -403,6 +476,7 @@ func (e *Engine) List(ctx context.Context, c panel.Caller, orderRef string, acti
 		return nil, err
 	}
 	out := []View{}
+	now := e.now()
 	err := e.p.View(ctx, func(tx store.Tx) error {
 		f := store.MoveFilter{ActiveOnly: activeOnly}
 		var limboID int64
@@ -425,7 +499,7 @@ func (e *Engine) List(ctx context.Context, c panel.Caller, orderRef string, acti
 			if limboID != 0 && m.LimboOrderID != limboID {
 				continue
 			}
-			v, err := view(ctx, tx, m)
+			v, err := view(ctx, tx, m, now)
 			if err != nil {
 				return err
 			}

@@ -280,7 +280,7 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 		t := res[s.name]
 		switch t.State {
 		case model.TaskFailed:
-			return ended, r.fail(ctx, fmt.Sprintf("%s on %s failed: %s", t.Kind, t.Host, orNone(t.Error)))
+			return ended, r.fail(ctx, fmt.Sprintf("%s on %s failed: %s%s", t.Kind, t.Host, failureNote(r.m, r.d, t), orNone(t.Error)))
 		case model.TaskDone:
 		default:
 			busy = append(busy, describeTask(t))
@@ -296,6 +296,55 @@ func (r *run) onTasks(ctx context.Context, specs []taskSpec, last bool, record f
 		_, err := record(c, res)
 		return err
 	})
+}
+
+// sshUnreachable are words of ssh and rsync when a connection to the
+// other host could not be made or broke off.
+var sshUnreachable = []string{"ssh: connect to host", "banner exchange", "kex_exchange_identification",
+	"connection unexpectedly closed", "Connection closed by", "Connection reset by"}
+
+// deadServers are the words of a node whose database server does not
+// answer, with the server's name and the service that runs it.
+var deadServers = []struct{ words, name, service string }{
+	{"mariadb is not reachable", "MariaDB", "mariadb"},
+	{"Can't connect to local server through socket", "MariaDB", "mariadb"},
+	{"postgresql is not reachable", "PostgreSQL", "postgresql"},
+	{"psql: error: connection to server", "PostgreSQL", "postgresql"},
+}
+
+// failureNote says, for a task that failed because a host or a server it
+// needs did not answer, which one and what to do; it is empty for any
+// other failure. The old host's tasks reach the new host over ssh, so a
+// refused or broken connection there names both hosts.
+func failureNote(m model.Move, d Data, t model.Task) string {
+	if t.Error == "" {
+		return ""
+	}
+	// A server the task reached on the other host is named by that
+	// host's address.
+	on := t.Host
+	if d.ToAddr != "" && strings.Contains(t.Error, d.ToAddr) {
+		on = m.To
+	}
+	for _, s := range deadServers {
+		if strings.Contains(t.Error, s.words) {
+			return fmt.Sprintf("%s on %s does not answer: start it again (service %s), then run the phase again; ", s.name, on, s.service)
+		}
+	}
+	if t.Host != m.From {
+		return ""
+	}
+	for _, w := range sshUnreachable {
+		if strings.Contains(t.Error, w) {
+			to := m.To
+			if d.ToAddr != "" {
+				to += " (" + d.ToAddr + ")"
+			}
+			return fmt.Sprintf("%s could not reach %s over ssh: check the network between %s and %s and %s's sshd, then run the phase again; ",
+				m.From, to, m.From, m.To, m.To)
+		}
+	}
+	return ""
 }
 
 func describeTask(t model.Task) string {

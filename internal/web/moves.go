@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"ferry/internal/model"
@@ -260,7 +261,7 @@ type taskProgress struct {
 }
 
 func progressOf(v move.View, d move.Data) progress {
-	p := progress{Phase: v.Phase, Status: v.Status, Waiting: d.Waiting, Error: v.Error, Tasks: []taskProgress{}}
+	p := progress{Phase: v.Phase, Status: v.Status, Waiting: waitingLine(v, d), Error: v.Error, Tasks: []taskProgress{}}
 	for _, t := range v.Tasks {
 		tp := taskProgress{Name: t.Name, Host: t.Host, State: t.State, Attempts: t.Attempts, Error: t.Error}
 		switch t.Kind {
@@ -289,6 +290,19 @@ func progressOf(v move.View, d move.Data) progress {
 		return 0
 	})
 	return p
+}
+
+// waitingLine is what the running phase waits for: first each host whose
+// agent has gone silent, with what to do, then the phase's own words.
+func waitingLine(v move.View, d move.Data) string {
+	var parts []string
+	for _, u := range v.Unseen {
+		parts = append(parts, u.String())
+	}
+	if d.Waiting != "" {
+		parts = append(parts, d.Waiting)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // moveEvents streams a move's progress as server-sent events: one

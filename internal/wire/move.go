@@ -14,6 +14,39 @@ type MoveView struct {
 	model.Move
 	Identifier string         `json:"identifier"`
 	Tasks      []MoveTaskView `json:"tasks,omitempty"`
+	// Unseen are the hosts the running phase waits on whose node agent
+	// has not been seen for a while (see MoveHostUnseen).
+	Unseen []MoveHostUnseen `json:"unseen,omitempty"`
+}
+
+// MoveHostUnseen is a host the running phase waits on (a task of the
+// phase run not ended, an item of the order not applied) whose node agent
+// has sent no heartbeat for longer than three heartbeat periods. Both
+// times are the control plane's: a node's own clock plays no part.
+type MoveHostUnseen struct {
+	Host string `json:"host"`
+	// LastSeen is the host's last heartbeat; nil when it never sent one.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	// Seconds is how long ago that was when the view was made (since the
+	// host was added, when never seen).
+	Seconds int64 `json:"seconds"`
+}
+
+// String says what the move waits for and what to do, as the CLI and
+// the web UI show it.
+func (u MoveHostUnseen) String() string {
+	ago := (time.Duration(u.Seconds) * time.Second).String()
+	seen := "has never been seen"
+	if u.LastSeen != nil {
+		at := u.LastSeen.Local()
+		layout := time.TimeOnly
+		if u.Seconds >= 20*3600 {
+			layout = time.DateTime
+		}
+		seen = fmt.Sprintf("has not been seen since %s (%s)", at.Format(layout), ago)
+	}
+	return fmt.Sprintf("waiting for %s: its agent %s; check `ferry node` on %s (service ferry-node), the move resumes by itself when it is back",
+		u.Host, seen, u.Host)
 }
 
 // MoveTaskView is a task of the current phase run; Result holds its

@@ -58,6 +58,9 @@ type Node struct {
 	held      map[int64]bool // tasks waiting for their kind's release
 	ran       map[string]int // task kind → times reported done
 	offline   bool
+	// clock, when set, gives the time the node's heartbeats say they were
+	// sent at: a node whose clock is off.
+	clock func() time.Time
 }
 
 // nodeAPI is what a fake node calls: the typed client (StartNode) or the
@@ -128,10 +131,15 @@ func (n *Node) HoldItems(kind model.Kind) (release func()) {
 	}
 }
 
-// FailTasks makes the node report tasks of kind failed with message.
+// FailTasks makes the node report tasks of kind failed with message; an
+// empty message makes it answer them again.
 func (n *Node) FailTasks(kind, message string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if message == "" {
+		delete(n.failTasks, kind)
+		return
+	}
 	n.failTasks[kind] = message
 }
 
@@ -159,6 +167,14 @@ func (n *Node) SetOffline(off bool) {
 	n.offline = off
 }
 
+// SetClock makes the node's heartbeats carry now() as the time they were
+// sent, as a node with its own clock does; nil leaves the time out.
+func (n *Node) SetClock(now func() time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.clock = now
+}
+
 // SetDiskFree changes what the node's heartbeats report.
 func (n *Node) SetDiskFree(b int64) {
 	n.mu.Lock()
@@ -178,13 +194,17 @@ func (n *Node) run(ctx context.Context) {
 	defer tasks.Wait()
 	for ctx.Err() == nil {
 		n.mu.Lock()
-		off, disk := n.offline, n.diskFree
+		off, hb := n.offline, model.Heartbeat{DiskFree: n.diskFree}
+		if n.clock != nil {
+			at := n.clock()
+			hb.LastSeen = &at
+		}
 		n.mu.Unlock()
 		if off {
 			pause(ctx, 20*time.Millisecond)
 			continue
 		}
-		_ = n.api.Heartbeat(ctx, model.Heartbeat{DiskFree: disk})
+		_ = n.api.Heartbeat(ctx, hb)
 		w, err := n.api.NodeWork(ctx, n.wait)
 		if err != nil {
 			pause(ctx, 50*time.Millisecond)
