@@ -59,14 +59,15 @@ batch that goes on when this command ends. docs/rebalance.md has the details.`,
 	plan.Flags().IntVar(&opts.maxMoves, "max-moves", 0, "propose at most N moves (0: as many as it takes)")
 	plan.Flags().StringVar(&opts.out, "out", "", "write the plan to FILE (JSON) for apply")
 	apply := &cobra.Command{
-		Use: "apply PLAN --concurrency N [--bwlimit RATE] [--auto-cutover [--force]]", Short: "Run a plan's moves as a batch in the control plane", Args: cobra.ExactArgs(1),
+		Use: "apply PLAN --concurrency N [--bwlimit RATE] [--auto-cutover [--skip-ttl-wait]]", Short: "Run a plan's moves as a batch in the control plane", Args: cobra.ExactArgs(1),
 		Long: `Run the moves of PLAN (a file written by plan --out) as a batch in the control
 plane: start, sync and verify each, at most --concurrency at once and one per
 source host at a time. Each move stops after a passed verify, to be cut over
 with ferry move cutover, unless --auto-cutover: then the batch cuts it over and
 cleans it up as soon as the move's guards allow (the old TTL since the start,
-twice the lowered TTL after the DNS switch). --force, with --auto-cutover only,
-does not wait for those TTLs: resolvers that still hold the old address send
+twice the lowered TTL after the DNS switch). --skip-ttl-wait, with
+--auto-cutover only, does not wait for those TTLs (as move cutover and
+cleanup --skip-ttl-wait do; --force is its old name): resolvers that still hold the old address send
 visitors to the old host, which proxies to the new one until cleanup and
 serves nothing after it. A failed move stops nothing else; applying the same
 plan again skips what is done, goes on with what runs and retries what failed.
@@ -110,7 +111,10 @@ func addApplyFlags(cmd *cobra.Command, opts *rebalanceOptions) {
 	f.IntVar(&opts.apply.Concurrency, "concurrency", 2, "moves copying data at once (one per source host whatever N)")
 	f.StringVar(&opts.bwlimit, "bwlimit", "", "cap each sync's file transfer, like rsync: 500 (KiB/s), 20M (MiB/s)")
 	f.BoolVar(&opts.apply.AutoCutover, "auto-cutover", false, "cut each verified move over and clean it up once its guards allow")
-	f.BoolVar(&opts.apply.Force, "force", false, "with --auto-cutover: do not wait for the TTLs (see above for what it risks)")
+	f.BoolVar(&opts.apply.Force, "skip-ttl-wait", false, "with --auto-cutover: do not wait for the TTLs (see above for what it risks)")
+	// --force was the flag's name before move's overrides were one per guard.
+	f.BoolVar(&opts.apply.Force, "force", false, "old name of --skip-ttl-wait")
+	_ = f.MarkDeprecated("force", "use --skip-ttl-wait")
 	f.BoolVar(&opts.noWait, "no-wait", false, "return once the batch is handed over")
 }
 
@@ -142,7 +146,7 @@ func (o *rebalanceOptions) applyOptions() (rebalance.ApplyOptions, error) {
 	}
 	a.BWLimit = n
 	if a.Force && !a.AutoCutover {
-		return a, usageError{errors.New("--force forces the cutover and cleanup of --auto-cutover; give --auto-cutover too")}
+		return a, usageError{errors.New("--skip-ttl-wait skips the TTL waits of --auto-cutover's cutover and cleanup; give --auto-cutover too")}
 	}
 	return a, nil
 }
@@ -403,7 +407,7 @@ func runRebalanceStatus(ctx context.Context, g *globals, c *client.Client, args 
 func newHostDrainCmd(g *globals) *cobra.Command {
 	opts := rebalanceOptions{poll: 2 * time.Second}
 	cmd := &cobra.Command{
-		Use: "drain HOST [--concurrency N] [--bwlimit RATE] [--auto-cutover [--force]] [--dry-run]", Short: "Mark a host draining and move all its orders to the other active hosts", Args: cobra.ExactArgs(1),
+		Use: "drain HOST [--concurrency N] [--bwlimit RATE] [--auto-cutover [--skip-ttl-wait]] [--dry-run]", Short: "Mark a host draining and move all its orders to the other active hosts", Args: cobra.ExactArgs(1),
 		Long: `Mark HOST draining (it takes no new orders), plan a move for each of its
 orders onto the other active web hosts (the least used that has room, largest
 order first) and run the moves as a batch in the control plane, as ferry

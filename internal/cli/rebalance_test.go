@@ -60,7 +60,8 @@ func TestRebalanceThroughTheCLI(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"rebalance", "apply", file, "--force"}, ExitUsage, "give --auto-cutover too"},
+		{[]string{"rebalance", "apply", file, "--skip-ttl-wait"}, ExitUsage, "give --auto-cutover too"},
+		{[]string{"rebalance", "apply", file, "--force"}, ExitUsage, "give --auto-cutover too"}, // the old name still works
 		{[]string{"rebalance", "apply", file, "--bwlimit", "fast"}, ExitUsage, "--bwlimit"},
 		{[]string{"rebalance", "apply", filepath.Join(t.TempDir(), "none.json")}, ExitUsage, "read the plan"},
 		{[]string{"rebalance", "plan", "--by", "weight"}, ExitRefused, "unknown metric"},

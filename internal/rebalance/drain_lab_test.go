@@ -44,7 +44,7 @@ func TestLabDrainEmptiesAHostAndRetiresIt(t *testing.T) {
 	}
 
 	// For a test, the moves do not wait for the TTLs (--force).
-	out := e.Ferry("", "host", "drain", "web1", "--concurrency", "2", "--auto-cutover", "--force")
+	out := e.Ferry("", "host", "drain", "web1", "--concurrency", "2", "--auto-cutover", "--skip-ttl-wait")
 	t.Logf("drain:\n%s", out)
 	for _, want := range []string{"web1 is draining", "finished: 3 done", "web1 holds no active order now"} {
 		if !strings.Contains(out, want) {
