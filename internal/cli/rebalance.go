@@ -454,7 +454,6 @@ func runHostDrain(ctx context.Context, g *globals, c *client.Client, host string
 	return nil
 }
 
-
 // newHostRetireCmd is `ferry host retire`.
 func newHostRetireCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
