@@ -104,6 +104,13 @@ func (p *Panel) JobDB() (string, *sql.DB, error) {
 	return p.store.Driver(), h.DB(), nil
 }
 
+// Ready says whether the store answers and holds the schema this ferry
+// makes (store.Store.Ready).
+func (p *Panel) Ready(ctx context.Context) error { return p.store.Ready(ctx) }
+
+// Driver names the store's driver: "sqlite" or "postgres".
+func (p *Panel) Driver() string { return p.store.Driver() }
+
 // Now returns the panel's clock reading in UTC.
 func (p *Panel) Now() time.Time { return p.now().UTC() }
 

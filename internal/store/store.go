@@ -19,6 +19,9 @@ var (
 	// ErrInUse is returned when deleting a row that others still refer
 	// to, such as a host with orders.
 	ErrInUse = errors.New("in use")
+	// ErrSchema means the database holds another schema version than
+	// this ferry's migrations make (not migrated yet, or by a newer ferry).
+	ErrSchema = errors.New("schema version differs")
 )
 
 // Store opens transactions. Every change the control plane makes is one
@@ -33,6 +36,9 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
+	// Ready says whether the database answers and its schema is the one
+	// this ferry's migrations make.
+	Ready(ctx context.Context) error
 	Close() error
 }
 
