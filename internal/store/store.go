@@ -155,7 +155,11 @@ type Tx interface {
 	// UseJoinToken claims the join token with hash at time at, once:
 	// ErrNotFound for an unknown hash, ErrSpent for a used or expired one.
 	UseJoinToken(ctx context.Context, hash string, at time.Time) (model.JoinToken, error)
+	// ListJoinTokens lists join tokens, oldest first.
 	ListJoinTokens(ctx context.Context) ([]model.JoinToken, error)
+	// ExpireJoinToken ends an unused join token at time at (revocation):
+	// ErrNotFound, or ErrSpent with the token when it was used or expired.
+	ExpireJoinToken(ctx context.Context, id int64, at time.Time) (model.JoinToken, error)
 
 	AppendAudit(ctx context.Context, e *model.AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)
