@@ -43,7 +43,7 @@ type RunnerOptions struct {
 	// is copied into it and its file renamed *.json.imported. Empty, or a
 	// directory that does not exist, imports nothing.
 	ImportDir string
-	Log *slog.Logger
+	Log       *slog.Logger
 	// Poll is how often running batches look at their moves (2s).
 	Poll time.Duration
 	// Retry is how long an entry waits after a guard refused its next
