@@ -137,7 +137,7 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	if opts.usageEvery <= 0 {
 		return fmt.Errorf("--usage-every %s: want a positive duration", opts.usageEvery)
 	}
-	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery}
+	agentOpts := node.AgentOptions{Client: c, Host: node.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery}
 	agentOpts.Tasks = node.MoveTasks(node.MoveConfig{Node: cfg, StateDir: opts.stateDir, Log: log})
 	h, err := c.GetHost(ctx, who.Host)
 	if err != nil {

@@ -26,8 +26,9 @@ type TaskFunc func(ctx context.Context, t model.Task, progress func(any)) (any, 
 
 // AgentOptions configure an Agent.
 type AgentOptions struct {
-	Client  *client.Client
-	Applier *Applier
+	Client *client.Client
+	// Host applies items on this server; nil on hosts that only serve DNS.
+	Host Host
 	// DNS serves the host's dns items; nil on hosts without the dns role.
 	DNS dnsserve.Provider
 	// Tasks run node tasks by kind; the agent adds remove-order-dir.
@@ -45,6 +46,22 @@ type AgentOptions struct {
 	// databases' sizes for move plans (default 5 min; the first right
 	// after start).
 	UsageEvery time.Duration
+}
+
+// Host is what the agent asks of the server it runs on: the item appliers
+// (apply.Applier) are the real one, a test can give its own.
+type Host interface {
+	// Apply makes an item real on this host, as its state asks, and says
+	// what came of it.
+	Apply(ctx context.Context, o model.Order, it model.Item) Result
+	// RemoveOrderDir removes an order's directory once nothing of the
+	// order is left on this host.
+	RemoveOrderDir(ctx context.Context, o model.Order) error
+	// MeasureUsage measures the host's orders and databases for move
+	// plans.
+	MeasureUsage(ctx context.Context) model.HostUsage
+	// MembersRoot is the directory that holds the members' orders.
+	MembersRoot() string
 }
 
 // Agent is the node agent: it pulls its host's work from the control
@@ -88,7 +105,7 @@ func NewAgent(opts AgentOptions) *Agent {
 // retries with exponential backoff up to 30 s.
 func (a *Agent) Run(ctx context.Context) error {
 	go a.heartbeats(ctx)
-	if a.opts.Applier != nil {
+	if a.opts.Host != nil {
 		go a.measureUsage(ctx)
 	}
 	if a.opts.DNS != nil {
@@ -161,7 +178,7 @@ func (a *Agent) do(ctx context.Context, w wire.Work) {
 			}
 			continue
 		}
-		res := a.opts.Applier.Apply(ctx, wi.Order, wi.Item)
+		res := a.opts.Host.Apply(ctx, wi.Order, wi.Item)
 		a.report(ctx, wi.Item, res)
 	}
 	for _, t := range w.Tasks {
@@ -318,7 +335,7 @@ func (a *Agent) removeOrderDir(ctx context.Context, t model.Task, _ func(any)) (
 	if err := json.Unmarshal(t.Payload, &o); err != nil {
 		return nil, fmt.Errorf("remove-order-dir payload: %w", err)
 	}
-	return nil, a.opts.Applier.RemoveOrderDir(ctx, o)
+	return nil, a.opts.Host.RemoveOrderDir(ctx, o)
 }
 
 func (a *Agent) heartbeats(ctx context.Context) {
@@ -345,7 +362,7 @@ func (a *Agent) heartbeats(ctx context.Context) {
 func (a *Agent) measureUsage(ctx context.Context) {
 	for ctx.Err() == nil {
 		start := time.Now()
-		u := a.opts.Applier.MeasureUsage(ctx)
+		u := a.opts.Host.MeasureUsage(ctx)
 		a.usage.Store(&u)
 		a.log.Debug("usage measured", "orders", len(u.Orders), "databases", len(u.Databases), "unreachable", u.Unreachable, "took", time.Since(start).Round(time.Millisecond))
 		sleep(ctx, a.opts.UsageEvery)
@@ -354,8 +371,8 @@ func (a *Agent) measureUsage(ctx context.Context) {
 
 func (a *Agent) heartbeat() model.Heartbeat {
 	hb := model.Heartbeat{Version: a.opts.Version}
-	if a.opts.Applier != nil {
-		hb.SystemNames = hostSystemNames(a.opts.Applier.cfg.MembersRoot)
+	if a.opts.Host != nil {
+		hb.SystemNames = hostSystemNames(a.opts.Host.MembersRoot())
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(a.opts.DiskPath, &st); err == nil {

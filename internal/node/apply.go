@@ -26,7 +26,7 @@ type Result struct {
 type Applier struct {
 	cfg    Config
 	log    *slog.Logger
-	runner runner
+	runner Runner
 	mu     *hostLock
 	// accountDir holds passwd, shadow, group and gshadow, whose backups a
 	// user's deletion refreshes; "" leaves them alone (tests on a fake host).
@@ -37,7 +37,7 @@ type Applier struct {
 // take Debian's defaults.
 func New(cfg Config) *Applier {
 	cfg = cfg.withDefaults()
-	return &Applier{cfg: cfg, log: cfg.Logger, runner: execRunner{}, mu: &hostLock{path: cfg.LockFile, log: cfg.Logger}, accountDir: "/etc"}
+	return &Applier{cfg: cfg, log: cfg.Logger, runner: cfg.Runner, mu: &hostLock{path: cfg.LockFile, log: cfg.Logger}, accountDir: "/etc"}
 }
 
 // op is what a pending state asks of an item.
@@ -181,17 +181,17 @@ func errorResult(err error) Result {
 // an item; everything after that is in the Result.
 func ApplyFiles(ctx context.Context, cfg Config, orderJSON, itemJSON []byte) (Result, error) {
 	var o model.Order
-	if err := decodeStrict(orderJSON, &o); err != nil {
+	if err := DecodeStrict(orderJSON, &o); err != nil {
 		return Result{}, fmt.Errorf("read order: %w", err)
 	}
 	var it model.Item
-	if err := decodeStrict(itemJSON, &it); err != nil {
+	if err := DecodeStrict(itemJSON, &it); err != nil {
 		return Result{}, fmt.Errorf("read item: %w", err)
 	}
 	return New(cfg).Apply(ctx, o, it), nil
 }
 
-func decodeStrict(data []byte, v any) error {
+func DecodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -54,6 +54,10 @@ type Config struct {
 
 	// Logger gets one record per applied item; nil means slog.Default().
 	Logger *slog.Logger `json:"-"`
+
+	// Runner runs the host's commands; nil runs them on this host. Tests
+	// give a fake host.
+	Runner Runner `json:"-"`
 }
 
 // DefaultConfig returns Debian 12's standard locations and commands.
@@ -106,6 +110,9 @@ func (c Config) withDefaults() Config {
 	str(&c.LockFile, d.LockFile)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Runner == nil {
+		c.Runner = Local{}
 	}
 	return c
 }

@@ -20,11 +20,11 @@ func (a *Applier) applyScheduledJob(ctx context.Context, it model.Item, what op)
 		}
 		return "", fmt.Errorf("user %s does not exist on this host (apply its user-account first)", s.Login)
 	}
-	cur, err := a.readCrontab(ctx, s.Login)
+	cur, err := a.ReadCrontab(ctx, s.Login)
 	if err != nil {
 		return "", err
 	}
-	tab, err := parseCrontab(cur)
+	tab, err := ParseCrontab(cur)
 	if err != nil {
 		return "", fmt.Errorf("crontab of %s: %v; mend it with crontab -u %s -e", s.Login, err, s.Login)
 	}
@@ -41,7 +41,7 @@ func (a *Applier) applyScheduledJob(ctx context.Context, it model.Item, what op)
 		msg = fmt.Sprintf("job removed from crontab of %s", s.Login)
 	}
 	if next := tab.String(); next != cur {
-		if err := a.writeCrontab(ctx, s.Login, next); err != nil {
+		if err := a.WriteCrontab(ctx, s.Login, next); err != nil {
 			return "", err
 		}
 	}
@@ -51,12 +51,12 @@ func (a *Applier) applyScheduledJob(ctx context.Context, it model.Item, what op)
 // noCrontab reports whether a crontab command failed only because the user
 // has no crontab.
 func noCrontab(err error) bool {
-	return exitCode(err) == 1 && strings.Contains(outputOf(err), "no crontab for")
+	return ExitCode(err) == 1 && strings.Contains(OutputOf(err), "no crontab for")
 }
 
-// readCrontab returns login's crontab, "" when it has none.
-func (a *Applier) readCrontab(ctx context.Context, login string) (string, error) {
-	out, err := a.run(ctx, nil, "crontab", "-u", login, "-l")
+// ReadCrontab returns login's crontab, "" when it has none.
+func (a *Applier) ReadCrontab(ctx context.Context, login string) (string, error) {
+	out, err := a.Run(ctx, nil, "crontab", "-u", login, "-l")
 	if noCrontab(err) {
 		return "", nil
 	}
@@ -66,13 +66,13 @@ func (a *Applier) readCrontab(ctx context.Context, login string) (string, error)
 	return out, nil
 }
 
-// writeCrontab installs text as login's crontab, or removes the crontab when
+// WriteCrontab installs text as login's crontab, or removes the crontab when
 // text is empty.
-func (a *Applier) writeCrontab(ctx context.Context, login, text string) error {
+func (a *Applier) WriteCrontab(ctx context.Context, login, text string) error {
 	if text == "" {
 		return a.removeCrontab(ctx, login)
 	}
-	if _, err := a.run(ctx, []byte(text), "crontab", "-u", login, "-"); err != nil {
+	if _, err := a.Run(ctx, []byte(text), "crontab", "-u", login, "-"); err != nil {
 		return fmt.Errorf("write crontab of %s: %w", login, err)
 	}
 	return nil
@@ -80,7 +80,7 @@ func (a *Applier) writeCrontab(ctx context.Context, login, text string) error {
 
 // removeCrontab removes login's crontab, if it has one.
 func (a *Applier) removeCrontab(ctx context.Context, login string) error {
-	_, err := a.run(ctx, nil, "crontab", "-u", login, "-r")
+	_, err := a.Run(ctx, nil, "crontab", "-u", login, "-r")
 	if err != nil && !noCrontab(err) {
 		return fmt.Errorf("remove crontab of %s: %w", login, err)
 	}

@@ -86,7 +86,7 @@ func TestParseCrontabRefusesDamagedBlocks(t *testing.T) {
 		cronBegin + "\n" + cronBegin + "\n" + cronEnd + "\n",
 		cronBegin + "\n" + cronEnd + "\n" + cronBegin + "\n" + cronEnd + "\n",
 	} {
-		if _, err := parseCrontab(text); err == nil {
+		if _, err := ParseCrontab(text); err == nil {
 			t.Errorf("parsed a damaged crontab:\n%s", text)
 		}
 	}
@@ -94,7 +94,7 @@ func TestParseCrontabRefusesDamagedBlocks(t *testing.T) {
 
 func TestParseCrontabKeepsStrayLines(t *testing.T) {
 	text := cronBegin + "\n# ferry item x\n# ferry item 5\n# ferry item 6\n@daily six\n" + cronEnd + "\n"
-	tab, err := parseCrontab(text)
+	tab, err := ParseCrontab(text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func FuzzParseCrontab(f *testing.F) {
 	f.Add(cronBegin + "\n# ferry item 3\n@daily a\n" + cronEnd + "\nafter\n")
 	f.Add("before\n" + cronBegin + "\nstray\n# ferry item 3\n# @daily a\n" + cronEnd)
 	f.Fuzz(func(t *testing.T, text string) {
-		tab, err := parseCrontab(text)
+		tab, err := ParseCrontab(text)
 		if err != nil {
 			return
 		}
@@ -130,7 +130,7 @@ func FuzzParseCrontab(f *testing.F) {
 				t.Fatalf("line %q lost:\n%q\n→\n%q", l, text, out)
 			}
 		}
-		again, err := parseCrontab(out)
+		again, err := ParseCrontab(out)
 		if err != nil {
 			t.Fatalf("cannot parse what it rendered: %v\n%q", err, out)
 		}

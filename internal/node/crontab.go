@@ -31,19 +31,19 @@ func cronLine(schedule, command string, disabled bool) string {
 	return schedule + " " + command
 }
 
-// crontab is a user's crontab split around ferry's block.
-type crontab struct {
-	before, after []string // the user's lines
-	found         bool     // the block was there
+// Crontab is a user's Crontab split around ferry's block.
+type Crontab struct {
+	Before, After []string // the user's lines
+	Found         bool     // the block was there
 	jobs          []cronJob
 }
 
-// parseCrontab splits a crontab around ferry's block. Lines inside the
+// ParseCrontab splits a crontab around ferry's block. Lines inside the
 // block that are not ferry's (someone edited inside it) are kept, moved to
 // just before the block. A block that is not closed, or a second block, is
 // an error: ferry cannot tell what is whose.
-func parseCrontab(text string) (crontab, error) {
-	var c crontab
+func ParseCrontab(text string) (Crontab, error) {
+	var c Crontab
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if text == "" {
 		lines = nil
@@ -53,56 +53,56 @@ func parseCrontab(text string) (crontab, error) {
 		l := lines[i]
 		t := strings.TrimSpace(l)
 		switch {
-		case t == cronBegin && c.found:
-			return crontab{}, fmt.Errorf("line %d: a second %q", i+1, cronBegin)
+		case t == cronBegin && c.Found:
+			return Crontab{}, fmt.Errorf("line %d: a second %q", i+1, cronBegin)
 		case t == cronBegin:
-			inBlock, c.found = true, true
+			inBlock, c.Found = true, true
 		case t == cronEnd && inBlock:
 			inBlock = false
 		case t == cronEnd:
-			return crontab{}, fmt.Errorf("line %d: %q without %q", i+1, cronEnd, cronBegin)
-		case !inBlock && c.found:
-			c.after = append(c.after, l)
+			return Crontab{}, fmt.Errorf("line %d: %q without %q", i+1, cronEnd, cronBegin)
+		case !inBlock && c.Found:
+			c.After = append(c.After, l)
 		case !inBlock:
-			c.before = append(c.before, l)
+			c.Before = append(c.Before, l)
 		case strings.HasPrefix(t, cronTagPfx) && i+1 < len(lines):
 			id, err := strconv.ParseInt(strings.TrimPrefix(t, cronTagPfx), 10, 64)
 			next := strings.TrimSpace(lines[i+1])
 			if err != nil || id <= 0 || next == cronEnd || next == cronBegin || strings.HasPrefix(next, cronTagPfx) {
-				c.before = append(c.before, l)
+				c.Before = append(c.Before, l)
 				continue
 			}
 			i++
 			c.jobs = append(c.jobs, cronJob{ID: id, Line: next})
 		default:
 			if t != "" {
-				c.before = append(c.before, l)
+				c.Before = append(c.Before, l)
 			}
 		}
 	}
 	if inBlock {
-		return crontab{}, fmt.Errorf("%q without %q", cronBegin, cronEnd)
+		return Crontab{}, fmt.Errorf("%q without %q", cronBegin, cronEnd)
 	}
 	return c, nil
 }
 
 // set puts job into the block, in place of the item's line if it has one.
-func (c *crontab) set(job cronJob) {
+func (c *Crontab) set(job cronJob) {
 	c.remove(job.ID)
 	c.jobs = append(c.jobs, job)
 }
 
 // remove takes the item's line out of the block.
-func (c *crontab) remove(id int64) {
+func (c *Crontab) remove(id int64) {
 	c.jobs = slices.DeleteFunc(c.jobs, func(j cronJob) bool { return j.ID == id })
 }
 
 // String renders the crontab: the user's lines before the block, the block
 // with its jobs in item order (none when it has no jobs), the user's lines
 // after it. It ends in a newline, as cron requires, or is empty.
-func (c crontab) String() string {
+func (c Crontab) String() string {
 	var b strings.Builder
-	for _, l := range c.before {
+	for _, l := range c.Before {
 		b.WriteString(l + "\n")
 	}
 	if len(c.jobs) > 0 {
@@ -115,7 +115,7 @@ func (c crontab) String() string {
 		}
 		b.WriteString(cronEnd + "\n")
 	}
-	for _, l := range c.after {
+	for _, l := range c.After {
 		b.WriteString(l + "\n")
 	}
 	if strings.TrimSpace(b.String()) == "" {

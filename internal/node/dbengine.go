@@ -28,7 +28,7 @@ type dbEngine interface {
 	sync(ctx context.Context, m *mover, t moveTarget, run dbSyncRun) error
 	// load makes the temporary account name for a load into db and
 	// returns the command that loads stdin as it, and how to drop it.
-	load(ctx context.Context, m *mover, moveID int64, db model.MoveDB, name, password string, stdin io.Reader) (streamCmd, func() error, error)
+	load(ctx context.Context, m *mover, moveID int64, db model.MoveDB, name, password string, stdin io.Reader) (Cmd, func() error, error)
 	// dropLoadAccounts removes the accounts starting with prefix that
 	// loads into dbs left behind, and names them.
 	dropLoadAccounts(ctx context.Context, m *mover, prefix string, dbs []model.MoveDB) ([]string, error)
@@ -105,7 +105,7 @@ func (postgresEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSy
 		return nil
 	}
 	// Definitions changed: the whole database, in one transaction.
-	owner, err := pgIdent(db.Owner)
+	owner, err := PgIdent(db.Owner)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 		var b strings.Builder
 		b.WriteString("SET FOREIGN_KEY_CHECKS=0;\n")
 		for _, tb := range toDrop {
-			q, err := mysqlIdent(tb)
+			q, err := MySQLIdent(tb)
 			if err != nil {
 				return err
 			}
@@ -153,7 +153,7 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 	for _, tb := range toCopy {
 		copied[model.TableSum{DB: db.Name, Table: tb}.Key()] = true
 	}
-	conn, err := m.a.mysqlConn(ctx)
+	conn, err := m.a.MySQLConn(ctx)
 	if err != nil {
 		return err
 	}
@@ -185,36 +185,36 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 	}
 	return nil
 }
-func (mariadbEngine) load(ctx context.Context, m *mover, _ int64, db model.MoveDB, name, password string, stdin io.Reader) (streamCmd, func() error, error) {
+func (mariadbEngine) load(ctx context.Context, m *mover, _ int64, db model.MoveDB, name, password string, stdin io.Reader) (Cmd, func() error, error) {
 	drop, err := m.mysqlLoadAccount(ctx, db.Name, name, password)
 	if err != nil {
-		return streamCmd{}, nil, err
+		return Cmd{}, nil, err
 	}
-	return streamCmd{
-		argv: []string{"mariadb", "--no-defaults", "--protocol=socket", "--socket=" + m.cfg.Node.MySQLSocket,
+	return Cmd{
+		Argv: []string{"mariadb", "--no-defaults", "--protocol=socket", "--socket=" + m.cfg.Node.MySQLSocket,
 			"--user=" + name, "--sandbox", "--batch", "--silent", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", db.Name},
-		env:   []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password},
-		stdin: stdin,
+		Env:   []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password},
+		Stdin: stdin,
 	}, drop, nil
 }
 
-func (postgresEngine) load(ctx context.Context, m *mover, moveID int64, db model.MoveDB, name, password string, stdin io.Reader) (streamCmd, func() error, error) {
-	owner, err := pgIdent(db.Owner)
+func (postgresEngine) load(ctx context.Context, m *mover, moveID int64, db model.MoveDB, name, password string, stdin io.Reader) (Cmd, func() error, error) {
+	owner, err := PgIdent(db.Owner)
 	if err != nil {
-		return streamCmd{}, nil, err
+		return Cmd{}, nil, err
 	}
 	drop, host, port, err := m.pgLoadRole(ctx, db, name, password)
 	if err != nil {
-		return streamCmd{}, nil, err
+		return Cmd{}, nil, err
 	}
-	return streamCmd{
-		argv: []string{"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+	return Cmd{
+		Argv: []string{"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
 			"-h", host, "-p", port, "-U", name, "-d", db.Name},
-		env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "PGPASSWORD=" + password,
+		Env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "PGPASSWORD=" + password,
 			"PGCONNECT_TIMEOUT=10", "PGAPPNAME=ferry-move-" + strconv.FormatInt(moveID, 10)},
 		// What is made belongs to the database's owner, not to the
 		// temporary role.
-		stdin: io.MultiReader(strings.NewReader("SET ROLE "+owner+";\n"), stdin),
+		Stdin: io.MultiReader(strings.NewReader("SET ROLE "+owner+";\n"), stdin),
 	}, drop, nil
 }
 
@@ -228,7 +228,7 @@ func (mariadbEngine) dropLoadAccounts(ctx context.Context, m *mover, prefix stri
 		errs = append(errs, err)
 	}
 	for _, n := range names {
-		acct, err := mysqlAccount(n)
+		acct, err := MySQLAccount(n)
 		if err == nil {
 			if err = m.mysqlExec(ctx, "DROP USER IF EXISTS "+acct); err == nil {
 				removed = append(removed, "mariadb account "+n)
@@ -258,12 +258,12 @@ func (postgresEngine) dropLoadAccounts(ctx context.Context, m *mover, prefix str
 		names := byOwner[owner]
 		// No LIKE: its escape for "_" is a backslash, which pgString
 		// (rightly) refuses.
-		lit, err := pgString(prefix)
+		lit, err := PgString(prefix)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out, err := m.a.run(ctx, []byte("SELECT rolname FROM pg_roles WHERE starts_with(rolname, "+lit+");\n"), m.psqlArgv(names[0])...)
+		out, err := m.a.Run(ctx, []byte("SELECT rolname FROM pg_roles WHERE starts_with(rolname, "+lit+");\n"), m.psqlArgv(names[0])...)
 		if err != nil {
 			errs = append(errs, err)
 			continue

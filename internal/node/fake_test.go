@@ -75,7 +75,7 @@ func (h *fakeHost) addUser(login, home string) {
 	h.groups[login] = fmt.Sprintf("%s:x:%d:", login, os.Getgid())
 }
 
-func (h *fakeHost) run(_ context.Context, stdin []byte, argv ...string) ([]byte, []byte, error) {
+func (h *fakeHost) Run(_ context.Context, stdin []byte, argv ...string) ([]byte, []byte, error) {
 	return h.answer(call{asUID: -1}, stdin, argv)
 }
 
@@ -107,29 +107,29 @@ func (h *fakeHost) answer(c call, stdin []byte, argv []string) ([]byte, []byte, 
 	return []byte(a.stdout), []byte(a.stderr), err
 }
 
-// start answers a streaming command as run does, once it has read all of
+// Start answers a streaming command as run does, once it has read all of
 // its input: a pipeline of fake commands flows as a real one would.
-func (h *fakeHost) start(_ context.Context, c streamCmd) (func() error, error) {
+func (h *fakeHost) Start(_ context.Context, c Cmd) (func() error, error) {
 	done := make(chan error, 1)
 	go func() {
 		var in []byte
-		if c.stdin != nil {
+		if c.Stdin != nil {
 			var err error
-			if in, err = io.ReadAll(c.stdin); err != nil {
+			if in, err = io.ReadAll(c.Stdin); err != nil {
 				done <- err
 				return
 			}
 		}
-		rec := call{env: c.env, asUID: -1}
-		if c.cred != nil {
-			rec.asUID = int64(c.cred.Uid)
+		rec := call{env: c.Env, asUID: -1}
+		if c.Cred != nil {
+			rec.asUID = int64(c.Cred.Uid)
 		}
-		out, errOut, err := h.answer(rec, in, c.argv)
-		if c.stdout != nil {
-			c.stdout.Write(out)
+		out, errOut, err := h.answer(rec, in, c.Argv)
+		if c.Stdout != nil {
+			c.Stdout.Write(out)
 		}
-		if c.stderr != nil {
-			c.stderr.Write(errOut)
+		if c.Stderr != nil {
+			c.Stderr.Write(errOut)
 		}
 		done <- err
 	}()

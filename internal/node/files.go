@@ -10,12 +10,12 @@ import (
 	"ferry/internal/atomicfile"
 )
 
-// fileChange is one config file a change writes, links or removes.
-type fileChange struct {
-	path    string
-	content []byte // the file's new content, when link is ""
-	link    string // a symlink's target
-	remove  bool
+// FileChange is one config file a change writes, links or removes.
+type FileChange struct {
+	Path    string
+	Content []byte // the file's new content, when link is ""
+	Link    string // a symlink's target
+	Remove  bool
 }
 
 // fileState is what was at a path before a change, to put it back.
@@ -63,9 +63,9 @@ func (st fileState) restore() error {
 	}
 }
 
-// applyFileChanges makes changes in order and returns a function that puts
+// ApplyFileChanges makes changes in order and returns a function that puts
 // every path back as it was. If a change fails, what was done is undone.
-func applyFileChanges(changes []fileChange) (undo func() error, err error) {
+func ApplyFileChanges(changes []FileChange) (undo func() error, err error) {
 	var saved []fileState
 	undo = func() error {
 		var errs []error
@@ -77,24 +77,24 @@ func applyFileChanges(changes []fileChange) (undo func() error, err error) {
 		return errors.Join(errs...)
 	}
 	for _, c := range changes {
-		st, err := readFileState(c.path)
+		st, err := readFileState(c.Path)
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("read %s: %w", c.path, err), undo())
+			return nil, errors.Join(fmt.Errorf("read %s: %w", c.Path, err), undo())
 		}
 		saved = append(saved, st)
 		switch {
-		case c.remove:
-			err = os.Remove(c.path)
+		case c.Remove:
+			err = os.Remove(c.Path)
 			if errors.Is(err, fs.ErrNotExist) {
 				err = nil
 			}
-		case c.link != "":
-			err = replaceSymlink(c.path, c.link)
+		case c.Link != "":
+			err = replaceSymlink(c.Path, c.Link)
 		default:
-			err = atomicfile.Write(c.path, c.content, 0o644)
+			err = atomicfile.Write(c.Path, c.Content, 0o644)
 		}
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("write %s: %w", c.path, err), undo())
+			return nil, errors.Join(fmt.Errorf("write %s: %w", c.Path, err), undo())
 		}
 	}
 	return undo, nil

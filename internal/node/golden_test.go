@@ -61,7 +61,7 @@ func TestWebConfGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := decodeStrict(data, &tc); err != nil {
+			if err := DecodeStrict(data, &tc); err != nil {
 				t.Fatal(err)
 			}
 			if err := tc.Order.Validate(); err != nil {
@@ -113,7 +113,7 @@ func TestCrontabGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tab, err := parseCrontab(string(before))
+			tab, err := ParseCrontab(string(before))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +129,7 @@ func TestCrontabGolden(t *testing.T) {
 			checkGolden(t, name+".golden", []byte(got))
 
 			// Rendering is stable: what it wrote parses back to itself.
-			again, err := parseCrontab(got)
+			again, err := ParseCrontab(got)
 			if err != nil {
 				t.Fatalf("parse rendered crontab: %v", err)
 			}

@@ -200,7 +200,7 @@ func (m *mover) checkOrder(p *model.MoveTaskPayload) error {
 	if err := p.Order.Validate(); err != nil {
 		return fmt.Errorf("move %d: order: %w", p.MoveID, err)
 	}
-	want := m.a.orderDir(p.Order)
+	want := m.a.OrderDir(p.Order)
 	if p.OrderDir == "" {
 		p.OrderDir = want
 	}

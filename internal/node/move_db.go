@@ -26,7 +26,7 @@ import (
 // or with a NUL byte. Every other name is quoted wherever it goes.
 func checkObjectName(db, name string) error {
 	if name == "" || len(name) > 1024 || strings.ContainsRune(name, 0) {
-		return fmt.Errorf("database %s: table or object name %q cannot be copied", db, oneLine(name, 80))
+		return fmt.Errorf("database %s: table or object name %q cannot be copied", db, OneLine(name, 80))
 	}
 	return nil
 }
@@ -49,7 +49,7 @@ func (m *mover) tableSums(ctx context.Context, db model.MoveDB, only []string) (
 func sumOnly(only []string, t string) bool { return only == nil || slices.Contains(only, t) }
 
 func (m *mover) mysqlSums(ctx context.Context, name string, users, only []string) ([]model.TableSum, error) {
-	conn, err := m.a.mysqlConn(ctx)
+	conn, err := m.a.MySQLConn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (m *mover) mysqlSums(ctx context.Context, name string, users, only []string
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("database %s: list tables: %w", name, err)
 	}
-	dbq, err := mysqlIdent(name)
+	dbq, err := MySQLIdent(name)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (m *mover) mysqlSums(ctx context.Context, name string, users, only []string
 		if err := checkObjectName(name, t); err != nil {
 			return nil, err
 		}
-		tq, err := mysqlIdent(t)
+		tq, err := MySQLIdent(t)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +173,7 @@ func mysqlRowSumExpr(cols []string) (string, error) {
 	}
 	var flags, lengths, values []string
 	for _, c := range cols {
-		q, err := mysqlIdent(c)
+		q, err := MySQLIdent(c)
 		if err != nil {
 			return "", err
 		}
@@ -209,7 +209,7 @@ ORDER BY n.nspname, c.relname;
 // pgTables returns db's tables as quoted, qualified names ("public.t",
 // "\"odd schema\".\"T 1\"").
 func (m *mover) pgTables(ctx context.Context, db string) ([]string, error) {
-	out, err := m.a.run(ctx, []byte(pgTablesSQL), m.psqlArgv(db)...)
+	out, err := m.a.Run(ctx, []byte(pgTablesSQL), m.psqlArgv(db)...)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: list tables: %w", db, err)
 	}
@@ -220,7 +220,7 @@ func (m *mover) pgTables(ctx context.Context, db string) ([]string, error) {
 		}
 		var row []string
 		if err := json.Unmarshal([]byte(l), &row); err != nil || len(row) != 2 {
-			return nil, fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
+			return nil, fmt.Errorf("database %s: psql printed %q", db, OneLine(l, 200))
 		}
 		if err := checkObjectName(db, row[0]); err != nil {
 			return nil, err
@@ -238,7 +238,7 @@ func (m *mover) pgTables(ctx context.Context, db string) ([]string, error) {
 // and the md5 of its columns, indexes, constraints, privileges and
 // comments. t is a quoted, qualified name from pgTables.
 func pgSumSQL(t string) (string, error) {
-	lit, err := pgString(t)
+	lit, err := PgString(t)
 	if err != nil {
 		return "", fmt.Errorf("table %s: %w", t, err)
 	}
@@ -340,7 +340,7 @@ func (m *mover) pgSums(ctx context.Context, db string, only []string) ([]model.T
 		q.WriteString(line)
 	}
 	q.WriteString(pgObjectsSQL)
-	out, err := m.a.run(ctx, []byte(q.String()), m.psqlArgv(db)...)
+	out, err := m.a.Run(ctx, []byte(q.String()), m.psqlArgv(db)...)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: checksums: %w", db, err)
 	}
@@ -353,9 +353,9 @@ func (m *mover) pgSums(ctx context.Context, db string, only []string) ([]model.T
 		dec := json.NewDecoder(strings.NewReader(l))
 		dec.UseNumber()
 		if err := dec.Decode(&row); err != nil || len(row) != 4 {
-			return nil, fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
+			return nil, fmt.Errorf("database %s: psql printed %q", db, OneLine(l, 200))
 		}
-		bad := fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
+		bad := fmt.Errorf("database %s: psql printed %q", db, OneLine(l, 200))
 		if len(sums) < len(tables) {
 			// A table: name, rows, sum of row hashes, md5 of its definition.
 			name, ok1 := row[0].(string)
@@ -422,7 +422,7 @@ func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB, o
 	}
 	for _, s := range sums {
 		if s.DB != db.Name || checkObjectName(db.Name, s.Table) != nil || checkObjectName(db.Name, "k"+s.Kind) != nil {
-			return nil, fmt.Errorf("checksums of %s on %s: unexpected table %s", db.Name, t.host(), oneLine(s.Object(), 200))
+			return nil, fmt.Errorf("checksums of %s on %s: unexpected table %s", db.Name, t.host(), OneLine(s.Object(), 200))
 		}
 	}
 	return sums, nil
@@ -525,7 +525,7 @@ func (m *mover) pgRowsOnly(ctx context.Context, db string, old, cur []model.Tabl
 SELECT json_build_array(a.name, b.name) FROM pg_constraint k JOIN rel a ON a.oid = k.conrelid JOIN rel b ON b.oid = k.confrelid WHERE k.contype = 'f'
 UNION ALL SELECT json_build_array(a.name, '') FROM pg_trigger t JOIN rel a ON a.oid = t.tgrelid WHERE NOT t.tgisinternal;
 `
-		out, err := m.a.run(ctx, []byte(q), m.psqlArgv(db)...)
+		out, err := m.a.Run(ctx, []byte(q), m.psqlArgv(db)...)
 		if err != nil {
 			return pgRowCopy{}, false, fmt.Errorf("database %s: foreign keys and triggers: %w", db, err)
 		}
@@ -537,7 +537,7 @@ UNION ALL SELECT json_build_array(a.name, '') FROM pg_trigger t JOIN rel a ON a.
 				continue
 			}
 			if err := json.Unmarshal([]byte(l), &e); err != nil {
-				return pgRowCopy{}, false, fmt.Errorf("database %s: psql printed %q", db, oneLine(l, 200))
+				return pgRowCopy{}, false, fmt.Errorf("database %s: psql printed %q", db, OneLine(l, 200))
 			}
 			if e[1] == "" {
 				triggered[e[0]] = true
@@ -602,10 +602,10 @@ func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []str
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sshErr := &tailBuffer{max: 8 << 10}
-	ssh := streamCmd{argv: t.command(remote), stderr: sshErr}
+	ssh := Cmd{Argv: t.command(remote), Stderr: sshErr}
 	if producer == nil {
-		ssh.stdin = countingReader{strings.NewReader(sqlText), counted}
-		wait, err := m.a.runner.start(ctx, ssh)
+		ssh.Stdin = countingReader{strings.NewReader(sqlText), counted}
+		wait, err := m.a.Start(ctx, ssh)
 		if err == nil {
 			err = wait()
 		}
@@ -616,7 +616,7 @@ func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []str
 	}
 	prodErr := &tailBuffer{max: 8 << 10}
 	dump, dumped := io.Pipe()
-	waitP, err := m.a.runner.start(ctx, streamCmd{argv: producer, stdout: dumped, stderr: prodErr})
+	waitP, err := m.a.Start(ctx, Cmd{Argv: producer, Stdout: dumped, Stderr: prodErr})
 	if err != nil {
 		return fmt.Errorf("%s: %w", producer[0], err)
 	}
@@ -626,8 +626,8 @@ func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []str
 		dumped.Close() // the load reads to the end of the dump
 		prodDone <- err
 	}()
-	ssh.stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), dump), counted}
-	waitS, err := m.a.runner.start(ctx, ssh)
+	ssh.Stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), dump), counted}
+	waitS, err := m.a.Start(ctx, ssh)
 	if err != nil {
 		cancel()
 		dump.Close()
@@ -692,7 +692,7 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 			mu.Unlock()
 		}
 	}
-	unreg, err := scanAppDatabases(p.OrderDir, p.Databases)
+	unreg, err := ScanAppDatabases(p.OrderDir, p.Databases)
 	if err != nil {
 		m.log.Warn("move sync: app config scan failed", "move", p.MoveID, "err", err)
 	}
@@ -883,13 +883,13 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 	if err != nil {
 		return err
 	}
-	cmd.cred, cmd.stdout, cmd.stderr = cred, io.Discard, o.Stderr
+	cmd.Cred, cmd.Stdout, cmd.Stderr = cred, io.Discard, o.Stderr
 	defer func() {
 		if err := drop(); err != nil {
 			m.log.Warn("move load: temporary account left behind; move-revoke removes it", "account", name, "err", err)
 		}
 	}()
-	wait, err := m.a.runner.start(ctx, cmd)
+	wait, err := m.a.Start(ctx, cmd)
 	if err == nil {
 		err = wait()
 	}
@@ -902,21 +902,21 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 // mysqlLoadAccount makes a MariaDB account with every right on db and no
 // other, and returns how to drop it.
 func (m *mover) mysqlLoadAccount(ctx context.Context, db, name, password string) (func() error, error) {
-	conn, err := m.a.mysqlConn(ctx)
+	conn, err := m.a.MySQLConn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	acct, err := mysqlAccount(name)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	pw, err := mysqlString(password)
+	acct, err := MySQLAccount(name)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	grantDB, err := mysqlGrantDB(db)
+	pw, err := MySQLString(password)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	grantDB, err := MySQLGrantDB(db)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -955,21 +955,21 @@ func (m *mover) mysqlLoadAccount(ctx context.Context, db, name, password string)
 // listens on TCP (password logins go there; Debian's socket allows peer
 // logins only).
 func (m *mover) pgLoadRole(ctx context.Context, db model.MoveDB, name, password string) (drop func() error, host, port string, err error) {
-	role, err := pgIdent(name)
+	role, err := PgIdent(name)
 	if err != nil {
 		return nil, "", "", err
 	}
-	owner, err := pgIdent(db.Owner)
+	owner, err := PgIdent(db.Owner)
 	if err != nil {
 		return nil, "", "", err
 	}
-	pw, err := pgString(password)
+	pw, err := PgString(password)
 	if err != nil {
 		return nil, "", "", err
 	}
 	q := "CREATE ROLE " + role + " LOGIN PASSWORD " + pw + " IN ROLE " + owner + ";\n" +
 		"SELECT current_setting('listen_addresses'), current_setting('port');\n"
-	out, err := m.a.run(ctx, []byte(q), m.psqlArgv(db.Name)...)
+	out, err := m.a.Run(ctx, []byte(q), m.psqlArgv(db.Name)...)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("make temporary role: %w", err)
 	}
@@ -978,7 +978,7 @@ func (m *mover) pgLoadRole(ctx context.Context, db model.MoveDB, name, password 
 	}
 	listen, port, found := strings.Cut(strings.TrimSpace(out), "\t")
 	if !found || port == "" {
-		return nil, "", "", errors.Join(fmt.Errorf("psql printed %q where the server's listen_addresses and port were expected", oneLine(out, 200)), drop())
+		return nil, "", "", errors.Join(fmt.Errorf("psql printed %q where the server's listen_addresses and port were expected", OneLine(out, 200)), drop())
 	}
 	host = pgLoopback(listen)
 	if host == "" {
@@ -1010,13 +1010,13 @@ func (m *mover) pgDropRoles(ctx context.Context, dbs []string, owner string, rol
 	if len(roles) == 0 {
 		return nil
 	}
-	o, err := pgIdent(owner)
+	o, err := PgIdent(owner)
 	if err != nil {
 		return err
 	}
 	quoted := make([]string, len(roles))
 	for i, r := range roles {
-		if quoted[i], err = pgIdent(r); err != nil {
+		if quoted[i], err = PgIdent(r); err != nil {
 			return err
 		}
 	}
@@ -1026,7 +1026,7 @@ func (m *mover) pgDropRoles(ctx context.Context, dbs []string, owner string, rol
 		for _, ri := range quoted {
 			q.WriteString("REASSIGN OWNED BY " + ri + " TO " + o + ";\nDROP OWNED BY " + ri + ";\n")
 		}
-		if _, err := m.a.run(ctx, []byte(q.String()), m.psqlArgv(db)...); err != nil {
+		if _, err := m.a.Run(ctx, []byte(q.String()), m.psqlArgv(db)...); err != nil {
 			errs = append(errs, fmt.Errorf("database %s: %w", db, err))
 		}
 	}
@@ -1034,7 +1034,7 @@ func (m *mover) pgDropRoles(ctx context.Context, dbs []string, owner string, rol
 	for _, ri := range quoted {
 		q.WriteString("DROP ROLE IF EXISTS " + ri + ";\n")
 	}
-	if _, err := m.a.run(ctx, []byte(q.String()), m.psqlArgv(dbs[0])...); err != nil {
+	if _, err := m.a.Run(ctx, []byte(q.String()), m.psqlArgv(dbs[0])...); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -1066,7 +1066,7 @@ func (m *mover) dropLoadAccounts(ctx context.Context, pol movePolicy) ([]string,
 }
 
 func (m *mover) mysqlLoadAccounts(ctx context.Context, prefix string) ([]string, error) {
-	conn, err := m.a.mysqlConn(ctx)
+	conn, err := m.a.MySQLConn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -1088,7 +1088,7 @@ func (m *mover) mysqlLoadAccounts(ctx context.Context, prefix string) ([]string,
 }
 
 func (m *mover) mysqlExec(ctx context.Context, q string) error {
-	conn, err := m.a.mysqlConn(ctx)
+	conn, err := m.a.MySQLConn(ctx)
 	if err != nil {
 		return err
 	}

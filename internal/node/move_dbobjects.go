@@ -77,7 +77,7 @@ var mysqlObjectRank = map[string]int{"database": 0, "function": 1, "procedure": 
 // It reads them with db as the default database, so that SHOW CREATE names
 // the objects and what they refer to in db without the database's name.
 func mysqlObjects(ctx context.Context, pool *sql.DB, db string) ([]mysqlObject, error) {
-	dbq, err := mysqlIdent(db)
+	dbq, err := MySQLIdent(db)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func mysqlObjects(ctx context.Context, pool *sql.DB, db string) ([]mysqlObject, 
 		if _, ok := mysqlObjectRank[n.kind]; !ok {
 			return nil, fmt.Errorf("database %s: %s %s: ferry cannot copy a %s (only procedures and functions among routines)", db, n.kind, n.name, n.kind)
 		}
-		nq, err := mysqlIdent(n.name)
+		nq, err := MySQLIdent(n.name)
 		if err != nil {
 			return nil, err
 		}
@@ -237,16 +237,16 @@ func (g *mysqlGrant) statements(db string, users []string) ([]string, error) {
 	if !slices.Contains(users, g.User) {
 		return nil, fmt.Errorf("%s is not one of the order's mysql-users", g.User)
 	}
-	acct, err := mysqlAccount(g.User)
+	acct, err := MySQLAccount(g.User)
 	if err != nil {
 		return nil, err
 	}
 	// Below the database level a name is no pattern: no escaping.
-	dbq, err := mysqlIdent(db)
+	dbq, err := MySQLIdent(db)
 	if err != nil {
 		return nil, err
 	}
-	oq, err := mysqlIdent(g.Object)
+	oq, err := MySQLIdent(g.Object)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func (g *mysqlGrant) statements(db string, users []string) ([]string, error) {
 	}
 	for _, pc := range g.Columns {
 		p, col, ok := strings.Cut(pc, "\x00")
-		cq, err := mysqlIdent(col)
+		cq, err := MySQLIdent(col)
 		if !ok || err != nil || !mysqlPrivileges[p] || g.On != "table" {
 			return nil, fmt.Errorf("column privilege %q", pc)
 		}
@@ -408,7 +408,7 @@ func mysqlObjectStatement(o mysqlObject, definer string, enable bool) (string, e
 	if err != nil {
 		return "", err
 	}
-	nq, err := mysqlIdent(o.Name)
+	nq, err := MySQLIdent(o.Name)
 	if err != nil {
 		return "", err
 	}
@@ -457,14 +457,14 @@ func mapDefiner(db string, o mysqlObject, users []string) (string, string, error
 		return "", "", err
 	}
 	if d.host == "localhost" && slices.Contains(users, d.user) {
-		acct, err := mysqlAccount(d.user)
+		acct, err := MySQLAccount(d.user)
 		return acct, "", err
 	}
 	if len(users) == 0 {
 		return "", "", fmt.Errorf("%s %s.%s runs as %s, which is not one of the order's mysql-users, and no mysql-user of the order is granted %s to run it instead; add one",
 			o.Kind, db, o.Name, d.definer, db)
 	}
-	acct, err := mysqlAccount(users[0])
+	acct, err := MySQLAccount(users[0])
 	if err != nil {
 		return "", "", err
 	}
@@ -489,7 +489,7 @@ func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Re
 	if err := dec.Decode(&req); err != nil {
 		return fmt.Errorf("database %s: read objects: %w", db.Name, err)
 	}
-	conn, err := m.a.mysqlConn(ctx)
+	conn, err := m.a.MySQLConn(ctx)
 	if err != nil {
 		return err
 	}
@@ -499,7 +499,7 @@ func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Re
 		return err
 	}
 	defer c.Close()
-	dbq, err := mysqlIdent(db.Name)
+	dbq, err := MySQLIdent(db.Name)
 	if err != nil {
 		return err
 	}
@@ -508,7 +508,7 @@ func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Re
 	}
 	var reply mysqlObjectsReply
 	for _, o := range req.Drop {
-		nq, err := mysqlIdent(o.Name)
+		nq, err := MySQLIdent(o.Name)
 		if err != nil {
 			return err
 		}
@@ -594,7 +594,7 @@ func (m *mover) makeObject(ctx context.Context, c *sql.Conn, db model.MoveDB, o 
 		if !ok || !charsetRe.MatchString(cs) || !charsetRe.MatchString(coll) {
 			return fmt.Errorf("%s: character set %q", what, o.Create)
 		}
-		dbq, err := mysqlIdent(db.Name)
+		dbq, err := MySQLIdent(db.Name)
 		if err != nil {
 			return err
 		}
@@ -623,7 +623,7 @@ func (m *mover) makeObject(ctx context.Context, c *sql.Conn, db model.MoveDB, o 
 		set = append(set, "SET SESSION collation_connection = "+o.Collation)
 	}
 	if o.TimeZone != "" {
-		tz, err := mysqlString(o.TimeZone)
+		tz, err := MySQLString(o.TimeZone)
 		if err != nil {
 			return err
 		}

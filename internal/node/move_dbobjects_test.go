@@ -143,7 +143,7 @@ func FuzzMySQLObjectStatement(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, qerr := mysqlIdent(name)
+		q, qerr := MySQLIdent(name)
 		if qerr != nil {
 			t.Fatalf("made %q for a name that cannot be quoted", stmt)
 		}
@@ -180,7 +180,7 @@ func FuzzBacktickIdent(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		q, err := mysqlIdent(s)
+		q, err := MySQLIdent(s)
 		if err != nil {
 			return
 		}

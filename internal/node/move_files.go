@@ -154,7 +154,7 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 		}
 	})
 	stop()
-	if err != nil && exitCode(err) != rsyncVanished {
+	if err != nil && ExitCode(err) != rsyncVanished {
 		return nil, fmt.Errorf("move %d: rsync to %s: %s", p.MoveID, t.host(), rsyncFailure(err, errOut))
 	}
 	if err != nil {
@@ -184,7 +184,7 @@ const sparseHole = 64 << 10
 // than their size minus hole, with their size and allocation.
 func sparseFiles(dir string, hole int64) map[string][2]int64 {
 	out := map[string][2]int64{}
-	walkStat(dir, func(path string, fi fs.FileInfo, st *syscall.Stat_t) {
+	WalkStat(dir, func(path string, fi fs.FileInfo, st *syscall.Stat_t) {
 		if !fi.Mode().IsRegular() || len(out) >= 100_000 {
 			return
 		}
@@ -269,7 +269,7 @@ func notCarried(dir string) ([]string, error) {
 			return nil
 		}
 		if len(out) < maxNotCarried {
-			out = append(out, oneLine(rel, 200)+": "+why)
+			out = append(out, OneLine(rel, 200)+": "+why)
 		} else {
 			more++
 		}
@@ -320,7 +320,7 @@ func everySecond(ctx context.Context, f func()) (stop func()) {
 func (m *mover) runStreaming(ctx context.Context, argv []string, stdin io.Reader, seg func(s string, newline bool)) (string, error) {
 	errOut := &tailBuffer{max: 8 << 10}
 	out := &segmentWriter{seg: seg}
-	wait, err := m.a.runner.start(ctx, streamCmd{argv: argv, stdin: stdin, stdout: out, stderr: errOut})
+	wait, err := m.a.Start(ctx, Cmd{Argv: argv, Stdin: stdin, Stdout: out, Stderr: errOut})
 	if err != nil {
 		return "", err
 	}
@@ -400,7 +400,7 @@ var rsyncExits = map[int]string{
 // reach this host when it fails, and "exit status 11" alone says little.
 func rsyncFailure(err error, stderr string) string {
 	text := failureText(err, stderr)
-	if what, ok := rsyncExits[exitCode(err)]; ok {
+	if what, ok := rsyncExits[ExitCode(err)]; ok {
 		text += "; rsync: " + what
 	}
 	return text
@@ -408,7 +408,7 @@ func rsyncFailure(err error, stderr string) string {
 
 // failureText is what a failed command said, on one line.
 func failureText(err error, stderr string) string {
-	if s := oneLine(stderr, 600); s != "" {
+	if s := OneLine(stderr, 600); s != "" {
 		return fmt.Sprintf("%s (%v)", s, err)
 	}
 	return err.Error()
@@ -536,7 +536,7 @@ func (m *mover) diffFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 			out.WriteByte('\n')
 		}
 	})
-	if err != nil && exitCode(err) != rsyncVanished {
+	if err != nil && ExitCode(err) != rsyncVanished {
 		return nil, fmt.Errorf("rsync dry run to %s: %s", t.host(), failureText(err, errOut))
 	}
 	return parseItemized(out.String()), nil
@@ -548,15 +548,15 @@ const maxCrontab = 64 << 10
 // sendCrontab copies login's own crontab lines (those outside ferry's
 // block: ferry's lines come from scheduled-job items) to the new host.
 func (m *mover) sendCrontab(ctx context.Context, t moveTarget, login string) error {
-	cur, err := m.a.readCrontab(ctx, login)
+	cur, err := m.a.ReadCrontab(ctx, login)
 	if err != nil {
 		return err
 	}
-	tab, err := parseCrontab(cur)
+	tab, err := ParseCrontab(cur)
 	if err != nil {
 		return fmt.Errorf("crontab of %s: %w", login, err)
 	}
-	own := crontab{before: append(append([]string{}, tab.before...), tab.after...)}
+	own := Crontab{Before: append(append([]string{}, tab.Before...), tab.After...)}
 	text := own.String()
 	if len(text) > maxCrontab {
 		return fmt.Errorf("crontab of %s: longer than %d bytes", login, maxCrontab)
@@ -584,24 +584,24 @@ func (m *mover) receiveCrontab(ctx context.Context, login string, stdin io.Reade
 			return receiveRefused("crontab holds a control character")
 		}
 	}
-	got, err := parseCrontab(string(data))
-	if err != nil || got.found {
+	got, err := ParseCrontab(string(data))
+	if err != nil || got.Found {
 		return receiveRefused("the crontab sent holds ferry's block: only the login's own lines are copied")
 	}
-	if _, err := m.a.requireUser(ctx, login); err != nil {
+	if _, err := m.a.RequireUser(ctx, login); err != nil {
 		return err
 	}
-	cur, err := m.a.readCrontab(ctx, login)
+	cur, err := m.a.ReadCrontab(ctx, login)
 	if err != nil {
 		return err
 	}
-	tab, err := parseCrontab(cur)
+	tab, err := ParseCrontab(cur)
 	if err != nil {
 		return fmt.Errorf("crontab of %s on this host: %w", login, err)
 	}
-	tab.before, tab.after = append(got.before, got.after...), nil
+	tab.Before, tab.After = append(got.Before, got.After...), nil
 	if next := tab.String(); next != cur {
-		return m.a.writeCrontab(ctx, login, next)
+		return m.a.WriteCrontab(ctx, login, next)
 	}
 	return nil
 }

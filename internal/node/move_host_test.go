@@ -39,7 +39,7 @@ func newHostMoveEnv(t *testing.T) hostMoveEnv {
 		t.Fatal(err)
 	}
 	host := newFakeHost()
-	env.m.a.runner = host
+	env.useRunner(host)
 	return hostMoveEnv{moveTestEnv: env, host: host, p: p, t: tg}
 }
 
@@ -96,7 +96,7 @@ func TestSegmentWriterSplitsAtLineEnds(t *testing.T) {
 
 func TestExecRunnerStartStreams(t *testing.T) {
 	var out, errOut strings.Builder
-	wait, err := execRunner{}.start(context.Background(), streamCmd{argv: []string{"cat"}, stdin: strings.NewReader("rows\n"), stdout: &out, stderr: &errOut})
+	wait, err := Local{}.Start(context.Background(), Cmd{Argv: []string{"cat"}, Stdin: strings.NewReader("rows\n"), Stdout: &out, Stderr: &errOut})
 	if err != nil {
 		t.Fatal("cat cannot be started:", err)
 	}
@@ -106,7 +106,7 @@ func TestExecRunnerStartStreams(t *testing.T) {
 	if out.String() != "rows\n" {
 		t.Errorf("cat printed %q", out.String())
 	}
-	if _, err := (execRunner{}).start(context.Background(), streamCmd{argv: []string{"/nonexistent/ferry-test"}}); err == nil {
+	if _, err := (Local{}).Start(context.Background(), Cmd{Argv: []string{"/nonexistent/ferry-test"}}); err == nil {
 		t.Error("a command that does not exist started")
 	}
 }
@@ -523,8 +523,8 @@ func TestReceiveLoadPostgres(t *testing.T) {
 	o.Stdin = strings.NewReader("broken;\n")
 	err = e.m.receiveLoad(context.Background(), 7, db, o)
 	errorSays(t, err, "load into blog", "exit status 3")
-	if exitCode(err) != 3 {
-		t.Errorf("exit code %d, want the load's own 3", exitCode(err))
+	if ExitCode(err) != 3 {
+		t.Errorf("exit code %d, want the load's own 3", ExitCode(err))
 	}
 }
 

@@ -141,7 +141,7 @@ func readMovePolicy(stateDir string, id int64) (movePolicy, error) {
 		return movePolicy{}, err
 	}
 	var p movePolicy
-	if err := decodeStrict(data, &p); err != nil {
+	if err := DecodeStrict(data, &p); err != nil {
 		return movePolicy{}, fmt.Errorf("policy %s: %w", path, err)
 	}
 	if p.MoveID != id {

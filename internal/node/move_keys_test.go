@@ -46,6 +46,12 @@ func newMoveTestEnv(t *testing.T) moveTestEnv {
 	return moveTestEnv{m: m, dir: dir, authKeys: authKeys}
 }
 
+// useRunner makes the environment's mover run its commands through r.
+func (e moveTestEnv) useRunner(r Runner) {
+	e.m.cfg.Node.Runner = r
+	e.m.a = New(e.m.cfg.Node)
+}
+
 // moveTestDir is the order directory of the tests' move.
 const moveTestDir = "/home/members/coop/sites/example.org"
 

@@ -471,7 +471,7 @@ func (ml *moveLab) siteModes(p model.MoveTaskPayload) {
 	if got := web1.read(file); got != vhost {
 		t.Errorf("normal: the site's vhost is not back as it was:\n%s", got)
 	}
-	if web1.exists(file + siteModeKeep) {
+	if web1.exists(file + SiteModeKeep) {
 		t.Error("normal: the kept copy is still there")
 	}
 }

@@ -85,8 +85,8 @@ func (m *mover) receiveRsync(ctx context.Context, argv []string, o ReceiveOption
 		return fmt.Errorf("rsync is not installed on this host: %w", err)
 	}
 	// rsync's server runs in the environment sshd gave the forced command.
-	wait, err := m.a.runner.start(ctx, streamCmd{argv: argv, path: bin, env: os.Environ(),
-		stdin: o.Stdin, stdout: o.Stdout, stderr: o.Stderr})
+	wait, err := m.a.Start(ctx, Cmd{Argv: argv, Path: bin, Env: os.Environ(),
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr})
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ func TestRevokeFindsTemporaryPostgresRoles(t *testing.T) {
 	me := newMoveTestEnv(t)
 	host := newFakeHost()
 	host.answers["runuser"] = answer{} // psql as postgres: finds no role
-	me.m.a.runner = host
+	me.useRunner(host)
 	pol := movePolicy{MoveID: 7, Databases: []model.MoveDB{{Engine: "pgsql", Name: "blog", Owner: "blogger"}}}
 	if _, err := me.m.dropLoadAccounts(context.Background(), pol); err != nil {
 		t.Fatal(err)

@@ -113,11 +113,11 @@ func isAppConfig(base string) bool {
 	return false
 }
 
-// scanAppDatabases walks the order's web/ for app configs and returns the
+// ScanAppDatabases walks the order's web/ for app configs and returns the
 // databases they name that are not among known, with the config's path
 // relative to the order directory. Symlinks are not followed.
-func scanAppDatabases(orderDir string, known []model.MoveDB) ([]model.UnregisteredDB, error) {
-	root := filepath.Join(orderDir, webDir)
+func ScanAppDatabases(orderDir string, known []model.MoveDB) ([]model.UnregisteredDB, error) {
+	root := filepath.Join(orderDir, WebDir)
 	isKnown := func(d appDatabase) bool {
 		return slices.ContainsFunc(known, func(k model.MoveDB) bool { return k.Engine == d.engine && k.Name == d.name })
 	}
@@ -155,7 +155,7 @@ func scanAppDatabases(orderDir string, known []model.MoveDB) ([]model.Unregister
 			if isKnown(db) {
 				continue
 			}
-			e := model.UnregisteredDB{Engine: db.engine, Name: db.name, Config: oneLine(rel, 300)}
+			e := model.UnregisteredDB{Engine: db.engine, Name: db.name, Config: OneLine(rel, 300)}
 			if !slices.Contains(found, e) {
 				found = append(found, e)
 			}

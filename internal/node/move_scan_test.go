@@ -58,7 +58,7 @@ func TestScanAppDatabases(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := []model.MoveDB{{Engine: "mysql", Name: "shop"}, {Engine: "pgsql", Name: "blog", Owner: "b"}}
-	got, err := scanAppDatabases(dir, known)
+	got, err := ScanAppDatabases(dir, known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestScanAppDatabases(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("scanAppDatabases:\n got %+v\nwant %+v", got, want)
 	}
-	if got, err := scanAppDatabases(filepath.Join(dir, "nothing"), nil); err != nil || len(got) != 0 {
+	if got, err := ScanAppDatabases(filepath.Join(dir, "nothing"), nil); err != nil || len(got) != 0 {
 		t.Errorf("no web/: %v %v", got, err)
 	}
 }

@@ -26,10 +26,10 @@ const (
 // is the site's own.
 const siteModeMarker = "# ferry move site-mode: "
 
-// siteModeKeep is added to a vhost file's name for the copy of the site's
+// SiteModeKeep is added to a vhost file's name for the copy of the site's
 // own vhost kept while another mode is on. The name does not end in .conf,
 // so Apache never includes it.
-const siteModeKeep = ".ferry-normal"
+const SiteModeKeep = ".ferry-normal"
 
 // siteModeRetryAfter is what the maintenance vhost tells clients to wait.
 const siteModeRetryAfter = 120
@@ -52,7 +52,7 @@ func (m *mover) orderVhosts(o model.Order) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list vhosts: %w", err)
 	}
-	prefix := strings.TrimSuffix(siteName(o, 0), "0")
+	prefix := strings.TrimSuffix(SiteName(o, 0), "0")
 	re := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `[0-9]+\.conf$`)
 	var files []string
 	for _, e := range entries {
@@ -95,8 +95,8 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 		names = append(names, d)
 	}
 
-	m.a.mu.Lock()
-	defer m.a.mu.Unlock()
+	m.a.Lock()
+	defer m.a.Unlock()
 	files, err := m.orderVhosts(p.Order)
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
@@ -110,7 +110,7 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 		}
 		return nil, fmt.Errorf("move %d: order %s serves %s but has no vhost on this host", p.MoveID, p.Order.Identifier, strings.Join(names, ", "))
 	}
-	var changes []fileChange
+	var changes []FileChange
 	for _, f := range files {
 		c, err := siteModeChanges(f, p, names, proxyTo)
 		if err != nil {
@@ -124,18 +124,18 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 	if err := m.enableSiteModeModules(ctx, p.Mode); err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-	undo, err := applyFileChanges(changes)
+	undo, err := ApplyFileChanges(changes)
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-	if err := m.a.testWebConfig(ctx, false); err != nil {
+	if err := m.a.CheckWebConfig(ctx, false); err != nil {
 		if uerr := undo(); uerr != nil {
 			return nil, fmt.Errorf("move %d: %w; and putting the previous vhosts back failed: %v", p.MoveID, err, uerr)
 		}
 		return nil, fmt.Errorf("move %d: site mode %s: %w", p.MoveID, p.Mode, err)
 	}
-	if _, err := m.a.run(ctx, nil, append(slices.Clone(m.cfg.Node.Apachectl), "-k", "graceful")...); err != nil {
-		return nil, fmt.Errorf("move %d: apache graceful reload failed: %s", p.MoveID, outputOf(err))
+	if _, err := m.a.Run(ctx, nil, append(slices.Clone(m.cfg.Node.Apachectl), "-k", "graceful")...); err != nil {
+		return nil, fmt.Errorf("move %d: apache graceful reload failed: %s", p.MoveID, OutputOf(err))
 	}
 	res.Changed = true
 	m.log.Info("move site mode", "move", p.MoveID, "order", p.Order.Identifier, "mode", p.Mode, "vhosts", len(files))
@@ -143,13 +143,13 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 }
 
 // siteModeChanges returns what putting one vhost file in mode takes.
-func siteModeChanges(file string, p model.MoveTaskPayload, names []string, proxyTo string) ([]fileChange, error) {
+func siteModeChanges(file string, p model.MoveTaskPayload, names []string, proxyTo string) ([]FileChange, error) {
 	curB, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	cur := string(curB)
-	keep := file + siteModeKeep
+	keep := file + SiteModeKeep
 	keptB, err := os.ReadFile(keep)
 	kept := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -164,11 +164,11 @@ func siteModeChanges(file string, p model.MoveTaskPayload, names []string, proxy
 			// The site's own vhost is on (perhaps rewritten by its
 			// web-conf since): a kept copy is stale.
 			if kept {
-				return []fileChange{{path: keep, remove: true}}, nil
+				return []FileChange{{Path: keep, Remove: true}}, nil
 			}
 			return nil, nil
 		}
-		return []fileChange{{path: file, content: keptB}, {path: keep, remove: true}}, nil
+		return []FileChange{{Path: file, Content: keptB}, {Path: keep, Remove: true}}, nil
 	}
 	normal := cur
 	if ours {
@@ -178,12 +178,12 @@ func siteModeChanges(file string, p model.MoveTaskPayload, names []string, proxy
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	var c []fileChange
+	var c []FileChange
 	if !kept || string(keptB) != normal {
-		c = append(c, fileChange{path: keep, content: []byte(normal)})
+		c = append(c, FileChange{Path: keep, Content: []byte(normal)})
 	}
 	if cur != next {
-		c = append(c, fileChange{path: file, content: []byte(next)})
+		c = append(c, FileChange{Path: file, Content: []byte(next)})
 	}
 	return c, nil
 }
@@ -216,7 +216,7 @@ func renderSiteMode(mode, normal, header string, names []string, proxyTo string)
 			return "", errors.New("the site's vhost has no ServerName and the move names no server")
 		}
 		for i, n := range names {
-			q, err := apacheQuote(n)
+			q, err := ApacheQuote(n)
 			if err != nil {
 				return "", err
 			}
@@ -243,7 +243,7 @@ func renderSiteMode(mode, normal, header string, names []string, proxyTo string)
 		b.WriteString("\tErrorDocument 503 \"This site is moving to a new server and is back in a few minutes.\"\n")
 		b.WriteString("\tRedirect 503 /\n")
 	case siteModeProxy:
-		q, err := apacheQuote(proxyTo)
+		q, err := ApacheQuote(proxyTo)
 		if err != nil {
 			return "", err
 		}
@@ -281,8 +281,8 @@ func (m *mover) enableSiteModeModules(ctx context.Context, mode string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	if _, err := m.a.run(ctx, nil, append([]string{"a2enmod", "-q"}, missing...)...); err != nil {
-		return fmt.Errorf("enable apache modules %s: %s", strings.Join(missing, " "), outputOf(err))
+	if _, err := m.a.Run(ctx, nil, append([]string{"a2enmod", "-q"}, missing...)...); err != nil {
+		return fmt.Errorf("enable apache modules %s: %s", strings.Join(missing, " "), OutputOf(err))
 	}
 	return nil
 }

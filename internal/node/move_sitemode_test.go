@@ -23,7 +23,7 @@ type moveFakeRunner struct {
 	failConfigtest bool
 }
 
-func (r *moveFakeRunner) run(_ context.Context, _ []byte, argv ...string) ([]byte, []byte, error) {
+func (r *moveFakeRunner) Run(_ context.Context, _ []byte, argv ...string) ([]byte, []byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, strings.Join(argv, " "))
@@ -33,8 +33,8 @@ func (r *moveFakeRunner) run(_ context.Context, _ []byte, argv ...string) ([]byt
 	return nil, nil, nil
 }
 
-func (r *moveFakeRunner) start(ctx context.Context, c streamCmd) (func() error, error) {
-	_, _, err := r.run(ctx, nil, c.argv...)
+func (r *moveFakeRunner) Start(ctx context.Context, c Cmd) (func() error, error) {
+	_, _, err := r.Run(ctx, nil, c.Argv...)
 	return func() error { return err }, nil
 }
 
@@ -73,7 +73,7 @@ func TestSiteModeVhostsGolden(t *testing.T) {
 	p := moveTestPayload()
 	for _, mode := range []string{siteModeMaintenance, siteModeProxy} {
 		p.Mode = mode
-		got, err := renderSiteMode(mode, siteVhost, siteModeHeader(p, "/etc/apache2/sites-available/ferry-example.org-12.conf"+siteModeKeep), nil, "http://127.0.1.12/")
+		got, err := renderSiteMode(mode, siteVhost, siteModeHeader(p, "/etc/apache2/sites-available/ferry-example.org-12.conf"+SiteModeKeep), nil, "http://127.0.1.12/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestSiteModeVhostsGolden(t *testing.T) {
 func TestSiteModeTask(t *testing.T) {
 	env := newMoveTestEnv(t)
 	r := &moveFakeRunner{}
-	env.m.a.runner = r
+	env.useRunner(r)
 	avail, enabled := env.m.cfg.Node.ApacheSitesAvailable, env.m.cfg.Node.ApacheSitesEnabled
 	mods := filepath.Join(filepath.Dir(enabled), "mods-enabled")
 	for _, d := range []string{avail, enabled, mods} {
@@ -114,7 +114,7 @@ func TestSiteModeTask(t *testing.T) {
 	if err := os.WriteFile(other, []byte("other"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	keep := vhost + siteModeKeep
+	keep := vhost + SiteModeKeep
 	ctx := context.Background()
 	run := func(mode string) moveSiteModeResult {
 		t.Helper()
@@ -205,7 +205,7 @@ func TestSiteModeTask(t *testing.T) {
 func TestSiteModeWithoutSite(t *testing.T) {
 	env := newMoveTestEnv(t)
 	r := &moveFakeRunner{}
-	env.m.a.runner = r
+	env.useRunner(r)
 	for _, d := range []string{env.m.cfg.Node.ApacheSitesAvailable, env.m.cfg.Node.ApacheSitesEnabled} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)

@@ -13,9 +13,9 @@ import (
 	"ferry/internal/model"
 )
 
-// mysqlConn opens a connection to MariaDB over its unix socket as root;
+// MySQLConn opens a connection to MariaDB over its unix socket as root;
 // Debian's unix_socket authentication lets uid 0 in without a password.
-func (a *Applier) mysqlConn(ctx context.Context) (*sql.DB, error) {
+func (a *Applier) MySQLConn(ctx context.Context) (*sql.DB, error) {
 	c := mysql.NewConfig()
 	c.User = "root"
 	c.Net = "unix"
@@ -34,34 +34,34 @@ func (a *Applier) mysqlConn(ctx context.Context) (*sql.DB, error) {
 	return db, nil
 }
 
-// mysqlIdent quotes a MariaDB identifier in backticks.
-func mysqlIdent(s string) (string, error) {
+// MySQLIdent quotes a MariaDB identifier in backticks.
+func MySQLIdent(s string) (string, error) {
 	if s == "" || strings.ContainsRune(s, 0) {
 		return "", hardf("%q cannot be a mariadb identifier", s)
 	}
 	return "`" + strings.ReplaceAll(s, "`", "``") + "`", nil
 }
 
-// mysqlString quotes a MariaDB string literal. It refuses backslashes
+// MySQLString quotes a MariaDB string literal. It refuses backslashes
 // instead of escaping them, so the literal means the same whether or not the
 // server runs with NO_BACKSLASH_ESCAPES.
-func mysqlString(s string) (string, error) {
+func MySQLString(s string) (string, error) {
 	if strings.ContainsAny(s, "\\\x00") {
 		return "", hardf("%q cannot be a mariadb string literal", s)
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'", nil
 }
 
-// mysqlGrantDB quotes a database name for GRANT and REVOKE, where _ and %
+// MySQLGrantDB quotes a database name for GRANT and REVOKE, where _ and %
 // are wildcards unless escaped: a grant on my_db must not also open myXdb.
-func mysqlGrantDB(name string) (string, error) {
+func MySQLGrantDB(name string) (string, error) {
 	escaped := strings.NewReplacer(`_`, `\_`, `%`, `\%`).Replace(name)
-	return mysqlIdent(escaped)
+	return MySQLIdent(escaped)
 }
 
-// mysqlAccount returns 'name'@'localhost'.
-func mysqlAccount(name string) (string, error) {
-	q, err := mysqlString(name)
+// MySQLAccount returns 'name'@'localhost'.
+func MySQLAccount(name string) (string, error) {
+	q, err := MySQLString(name)
 	if err != nil {
 		return "", err
 	}
@@ -75,12 +75,12 @@ func (a *Applier) applyMySQLDB(ctx context.Context, it model.Item, what op) (str
 		// what a member disables to shut it.
 		return fmt.Sprintf("database %s kept; access to it goes through its mysql-user items", name), nil
 	}
-	db, err := a.mysqlConn(ctx)
+	db, err := a.MySQLConn(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer db.Close()
-	ident, err := mysqlIdent(name)
+	ident, err := MySQLIdent(name)
 	if err != nil {
 		return "", err
 	}
@@ -98,11 +98,11 @@ func (a *Applier) applyMySQLDB(ctx context.Context, it model.Item, what op) (str
 
 func (a *Applier) applyMySQLUser(ctx context.Context, it model.Item, what op) (string, error) {
 	s := it.Spec
-	account, err := mysqlAccount(s.Name)
+	account, err := MySQLAccount(s.Name)
 	if err != nil {
 		return "", err
 	}
-	db, err := a.mysqlConn(ctx)
+	db, err := a.MySQLConn(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -126,7 +126,7 @@ func (a *Applier) applyMySQLUser(ctx context.Context, it model.Item, what op) (s
 		}
 		return fmt.Sprintf("mariadb user %s locked", s.Name), nil
 	}
-	hash, err := mysqlString(s.PasswordHash)
+	hash, err := MySQLString(s.PasswordHash)
 	if err != nil {
 		return "", err
 	}
@@ -172,7 +172,7 @@ func syncMySQLGrants(ctx context.Context, db *sql.DB, name, account string, want
 		if slices.Contains(want, unescape.Replace(stored)) {
 			continue
 		}
-		ident, err := mysqlIdent(stored)
+		ident, err := MySQLIdent(stored)
 		if err != nil {
 			return err
 		}
@@ -181,7 +181,7 @@ func syncMySQLGrants(ctx context.Context, db *sql.DB, name, account string, want
 		}
 	}
 	for _, d := range want {
-		ident, err := mysqlGrantDB(d)
+		ident, err := MySQLGrantDB(d)
 		if err != nil {
 			return err
 		}

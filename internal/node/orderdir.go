@@ -16,13 +16,13 @@ import (
 // Order directory layout: web/ is the docroot's parent, users/ holds the
 // order's homes, logs/ the web server's logs.
 const (
-	webDir   = "web"
+	WebDir   = "web"
 	usersDir = "users"
 	logsDir  = "logs"
 )
 
-// orderDir is where o's files live on this host.
-func (a *Applier) orderDir(o model.Order) string {
+// OrderDir is where o's files live on this host.
+func (a *Applier) OrderDir(o model.Order) string {
 	return filepath.Join(a.cfg.MembersRoot, o.Member, "sites", o.Identifier)
 }
 
@@ -31,7 +31,7 @@ func (a *Applier) orderDir(o model.Order) string {
 // root's, so no member can swap one for a symlink; web/ is handed to the
 // site's login by its web-conf.
 func (a *Applier) ensureOrderDir(o model.Order) error {
-	dir := a.orderDir(o)
+	dir := a.OrderDir(o)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("make order directory: %w", err)
 	}
@@ -39,7 +39,7 @@ func (a *Applier) ensureOrderDir(o model.Order) error {
 		path string
 		mode fs.FileMode
 	}{
-		{filepath.Join(dir, webDir), 0o755},
+		{filepath.Join(dir, WebDir), 0o755},
 		{filepath.Join(dir, usersDir), 0o755},
 		{filepath.Join(dir, logsDir), 0o750},
 	} {
@@ -72,7 +72,7 @@ func (a *Applier) RemoveOrderDir(ctx context.Context, o model.Order) error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("remove order directory: order %d is invalid: %w", o.ID, err)
 	}
-	dir := a.orderDir(o)
+	dir := a.OrderDir(o)
 	if err := a.checkOrderDirUnused(ctx, dir); err != nil {
 		return fmt.Errorf("remove order directory: %w", err)
 	}
@@ -116,7 +116,7 @@ func (a *Applier) checkOrderDirUnused(ctx context.Context, dir string) error {
 			}
 		}
 	}
-	out, err := a.run(ctx, nil, "getent", "passwd")
+	out, err := a.Run(ctx, nil, "getent", "passwd")
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}

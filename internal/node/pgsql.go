@@ -62,12 +62,12 @@ func (s pgxSession) close() { s.conn.Close(context.Background()) }
 type psqlSession struct{ a *Applier }
 
 func (s psqlSession) exec(ctx context.Context, sql string) error {
-	_, err := s.a.run(ctx, []byte(sql+";\n"), s.a.cfg.PgPsql...)
+	_, err := s.a.Run(ctx, []byte(sql+";\n"), s.a.cfg.PgPsql...)
 	return err
 }
 
 func (s psqlSession) count(ctx context.Context, sql string) (int, error) {
-	out, err := s.a.run(ctx, []byte(sql+";\n"), slices.Concat(s.a.cfg.PgPsql, []string{"-A", "-t"})...)
+	out, err := s.a.Run(ctx, []byte(sql+";\n"), slices.Concat(s.a.cfg.PgPsql, []string{"-A", "-t"})...)
 	if err != nil {
 		return 0, err
 	}
@@ -80,18 +80,18 @@ func (s psqlSession) count(ctx context.Context, sql string) (int, error) {
 
 func (psqlSession) close() {}
 
-// pgIdent quotes a PostgreSQL identifier in double quotes.
-func pgIdent(s string) (string, error) {
+// PgIdent quotes a PostgreSQL identifier in double quotes.
+func PgIdent(s string) (string, error) {
 	if s == "" || strings.ContainsRune(s, 0) {
 		return "", hardf("%q cannot be a postgresql identifier", s)
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`, nil
 }
 
-// pgString quotes a PostgreSQL string literal. It refuses backslashes, so
+// PgString quotes a PostgreSQL string literal. It refuses backslashes, so
 // the literal means the same with standard_conforming_strings off, and psql
 // never sees a backslash command.
-func pgString(s string) (string, error) {
+func PgString(s string) (string, error) {
 	if strings.ContainsAny(s, "\\\x00") {
 		return "", hardf("%q cannot be a postgresql string literal", s)
 	}
@@ -105,16 +105,16 @@ type pgNames struct {
 }
 
 func quotePgNames(s model.Spec) (n pgNames, err error) {
-	if n.db, err = pgIdent(s.Name); err != nil {
+	if n.db, err = PgIdent(s.Name); err != nil {
 		return pgNames{}, err
 	}
-	if n.role, err = pgIdent(s.Owner); err != nil {
+	if n.role, err = PgIdent(s.Owner); err != nil {
 		return pgNames{}, err
 	}
-	if n.dbLit, err = pgString(s.Name); err != nil {
+	if n.dbLit, err = PgString(s.Name); err != nil {
 		return pgNames{}, err
 	}
-	if n.roleLit, err = pgString(s.Owner); err != nil {
+	if n.roleLit, err = PgString(s.Owner); err != nil {
 		return pgNames{}, err
 	}
 	return n, nil
@@ -150,7 +150,7 @@ func (a *Applier) applyPgSQLDB(ctx context.Context, it model.Item, what op) (str
 
 	pw := "NULL"
 	if s.PasswordHash != "" {
-		if pw, err = pgString(s.PasswordHash); err != nil {
+		if pw, err = PgString(s.PasswordHash); err != nil {
 			return "", err
 		}
 	}

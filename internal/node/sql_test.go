@@ -14,22 +14,22 @@ func TestSQLQuoting(t *testing.T) {
 		in   string
 		want string // "" for refused, which must be a hard error
 	}{
-		{"mysql ident", mysqlIdent, "shop_db", "`shop_db`"},
-		{"mysql ident backtick", mysqlIdent, "a`b", "`a``b`"},
-		{"mysql ident nul", mysqlIdent, "a\x00b", ""},
-		{"mysql ident empty", mysqlIdent, "", ""},
-		{"mysql string", mysqlString, "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19", "'*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'"},
-		{"mysql string quote", mysqlString, "it's", "'it''s'"},
-		{"mysql string backslash", mysqlString, `a\'b`, ""},
-		{"mysql grant db", mysqlGrantDB, "my_shop_db", "`my\\_shop\\_db`"},
-		{"mysql grant pattern", mysqlGrantDB, "a%", "`a\\%`"},
-		{"mysql account", mysqlAccount, "shop", "'shop'@'localhost'"},
-		{"pg ident", pgIdent, "shop", `"shop"`},
-		{"pg ident quote", pgIdent, `a"b`, `"a""b"`},
-		{"pg ident nul", pgIdent, "a\x00", ""},
-		{"pg string", pgString, "SCRAM-SHA-256$4096:c2FsdA==$a+b/c=:d+e/f=", "'SCRAM-SHA-256$4096:c2FsdA==$a+b/c=:d+e/f='"},
-		{"pg string quote", pgString, "x'; DROP ROLE postgres; --", "'x''; DROP ROLE postgres; --'"},
-		{"pg string backslash", pgString, `\gexec`, ""},
+		{"mysql ident", MySQLIdent, "shop_db", "`shop_db`"},
+		{"mysql ident backtick", MySQLIdent, "a`b", "`a``b`"},
+		{"mysql ident nul", MySQLIdent, "a\x00b", ""},
+		{"mysql ident empty", MySQLIdent, "", ""},
+		{"mysql string", MySQLString, "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19", "'*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'"},
+		{"mysql string quote", MySQLString, "it's", "'it''s'"},
+		{"mysql string backslash", MySQLString, `a\'b`, ""},
+		{"mysql grant db", MySQLGrantDB, "my_shop_db", "`my\\_shop\\_db`"},
+		{"mysql grant pattern", MySQLGrantDB, "a%", "`a\\%`"},
+		{"mysql account", MySQLAccount, "shop", "'shop'@'localhost'"},
+		{"pg ident", PgIdent, "shop", `"shop"`},
+		{"pg ident quote", PgIdent, `a"b`, `"a""b"`},
+		{"pg ident nul", PgIdent, "a\x00", ""},
+		{"pg string", PgString, "SCRAM-SHA-256$4096:c2FsdA==$a+b/c=:d+e/f=", "'SCRAM-SHA-256$4096:c2FsdA==$a+b/c=:d+e/f='"},
+		{"pg string quote", PgString, "x'; DROP ROLE postgres; --", "'x''; DROP ROLE postgres; --'"},
+		{"pg string backslash", PgString, `\gexec`, ""},
 	} {
 		got, err := tt.f(tt.in)
 		if tt.want == "" {

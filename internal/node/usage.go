@@ -38,7 +38,7 @@ func (a *Applier) MeasureUsage(ctx context.Context) model.HostUsage {
 			}
 			dir := filepath.Join(a.cfg.MembersRoot, m.Name(), "sites", s.Name())
 			o := model.OrderUsage{Dir: dir, Bytes: allocatedBytes(dir)}
-			o.AppDatabases, _ = scanAppDatabases(dir, nil)
+			o.AppDatabases, _ = ScanAppDatabases(dir, nil)
 			u.Orders = append(u.Orders, o)
 		}
 	}
@@ -61,7 +61,7 @@ func (a *Applier) MeasureUsage(ctx context.Context) model.HostUsage {
 func allocatedBytes(dir string) int64 {
 	var total int64
 	seen := map[[2]uint64]bool{}
-	walkStat(dir, func(_ string, fi fs.FileInfo, st *syscall.Stat_t) {
+	WalkStat(dir, func(_ string, fi fs.FileInfo, st *syscall.Stat_t) {
 		if st.Nlink > 1 && !fi.IsDir() {
 			k := [2]uint64{st.Dev, st.Ino}
 			if seen[k] {
@@ -74,9 +74,9 @@ func allocatedBytes(dir string) int64 {
 	return total
 }
 
-// walkStat calls fn with the lstat of every entry below dir (dir too),
+// WalkStat calls fn with the lstat of every entry below dir (dir too),
 // skipping what cannot be read or vanished while walking.
-func walkStat(dir string, fn func(path string, fi fs.FileInfo, st *syscall.Stat_t)) {
+func WalkStat(dir string, fn func(path string, fi fs.FileInfo, st *syscall.Stat_t)) {
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -95,7 +95,7 @@ func walkStat(dir string, fn func(path string, fi fs.FileInfo, st *syscall.Stat_
 // mysqlSizes is every MariaDB database but the server's own, with the size
 // of its tables' data and indexes.
 func (a *Applier) mysqlSizes(ctx context.Context) ([]model.DatabaseUsage, error) {
-	conn, err := a.mysqlConn(ctx)
+	conn, err := a.MySQLConn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -137,12 +137,12 @@ func (a *Applier) pgSizes(ctx context.Context) ([]model.DatabaseUsage, error) {
 		}
 		var row []any
 		if err := json.Unmarshal([]byte(l), &row); err != nil || len(row) != 2 {
-			return nil, fmt.Errorf("psql printed %q", oneLine(l, 200))
+			return nil, fmt.Errorf("psql printed %q", OneLine(l, 200))
 		}
 		name, ok1 := row[0].(string)
 		size, ok2 := row[1].(float64)
 		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("psql printed %q", oneLine(l, 200))
+			return nil, fmt.Errorf("psql printed %q", OneLine(l, 200))
 		}
 		exts, _ := a.pgColumn(ctx, name, "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1")
 		out = append(out, model.DatabaseUsage{Engine: "pgsql", Name: name, Bytes: int64(size), Extensions: exts})
@@ -187,7 +187,7 @@ func (a *Applier) pgColumn(ctx context.Context, db, q string) ([]string, error) 
 	if db != "" {
 		argv = append(argv, "-d", db) // psql takes the last -d
 	}
-	res, perr := a.run(ctx, []byte(q+";\n"), argv...)
+	res, perr := a.Run(ctx, []byte(q+";\n"), argv...)
 	if perr != nil {
 		return nil, errors.Join(err, perr)
 	}

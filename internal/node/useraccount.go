@@ -24,8 +24,8 @@ type passwdEntry struct {
 // lookupUser returns login's passwd entry, or nil when there is none. It asks
 // getent rather than reading /etc/passwd, so users from any NSS source count.
 func (a *Applier) lookupUser(ctx context.Context, login string) (*passwdEntry, error) {
-	out, err := a.run(ctx, nil, "getent", "passwd", login)
-	if exitCode(err) == 2 {
+	out, err := a.Run(ctx, nil, "getent", "passwd", login)
+	if ExitCode(err) == 2 {
 		return nil, nil
 	}
 	if err != nil {
@@ -47,8 +47,8 @@ func (a *Applier) lookupUser(ctx context.Context, login string) (*passwdEntry, e
 // lookupGroup returns group's gid and its members, or gid -1 when there is
 // no such group.
 func (a *Applier) lookupGroup(ctx context.Context, group string) (int, []string, error) {
-	out, err := a.run(ctx, nil, "getent", "group", group)
-	if exitCode(err) == 2 {
+	out, err := a.Run(ctx, nil, "getent", "group", group)
+	if ExitCode(err) == 2 {
 		return -1, nil, nil
 	}
 	if err != nil {
@@ -70,9 +70,9 @@ func (a *Applier) lookupGroup(ctx context.Context, group string) (int, []string,
 	return gid, members, nil
 }
 
-// requireUser returns login's entry, or a soft error when the user is not on
+// RequireUser returns login's entry, or a soft error when the user is not on
 // this host (yet): a site or a job that runs as it waits for its account.
-func (a *Applier) requireUser(ctx context.Context, login string) (*passwdEntry, error) {
+func (a *Applier) RequireUser(ctx context.Context, login string) (*passwdEntry, error) {
 	u, err := a.lookupUser(ctx, login)
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (a *Applier) requireUser(ctx context.Context, login string) (*passwdEntry, 
 
 func (a *Applier) applyUserAccount(ctx context.Context, o model.Order, it model.Item, what op) (string, error) {
 	s := it.Spec
-	home := filepath.Join(a.orderDir(o), usersDir, s.Login)
+	home := filepath.Join(a.OrderDir(o), usersDir, s.Login)
 	u, err := a.lookupUser(ctx, s.Login)
 	if err != nil {
 		return "", err
@@ -102,7 +102,7 @@ func (a *Applier) applyUserAccount(ctx context.Context, o model.Order, it model.
 			return "", fmt.Errorf("cannot disable user %s: it does not exist on this host", s.Login)
 		}
 		// Locking stops password logins, expiry stops key logins and cron.
-		if _, err := a.run(ctx, nil, "usermod", "--lock", "--expiredate", "1", s.Login); err != nil {
+		if _, err := a.Run(ctx, nil, "usermod", "--lock", "--expiredate", "1", s.Login); err != nil {
 			return "", fmt.Errorf("disable user %s: %w", s.Login, err)
 		}
 		return fmt.Sprintf("user %s locked and expired", s.Login), nil
@@ -129,24 +129,24 @@ func (a *Applier) ensureUser(ctx context.Context, o model.Order, s model.Spec, h
 		} else {
 			argv = append(argv, "--create-home")
 		}
-		if _, err := a.run(ctx, nil, append(argv, s.Login)...); err != nil {
+		if _, err := a.Run(ctx, nil, append(argv, s.Login)...); err != nil {
 			return "", fmt.Errorf("create user %s: %w", s.Login, err)
 		}
 		var err error
-		if u, err = a.requireUser(ctx, s.Login); err != nil {
+		if u, err = a.RequireUser(ctx, s.Login); err != nil {
 			return "", err
 		}
 	} else {
 		if err := a.ensureUserGroup(ctx, u); err != nil {
 			return "", err
 		}
-		if _, err := a.run(ctx, nil, "usermod", "--shell", s.Shell, "--expiredate", "", s.Login); err != nil {
+		if _, err := a.Run(ctx, nil, "usermod", "--shell", s.Shell, "--expiredate", "", s.Login); err != nil {
 			return "", fmt.Errorf("update user %s: %w", s.Login, err)
 		}
 	}
 	// chpasswd reads the hash from stdin, so it never shows in ps; setting it
 	// also lifts a lock left by disable.
-	if _, err := a.run(ctx, []byte(s.Login+":"+hash+"\n"), "chpasswd", "--encrypted"); err != nil {
+	if _, err := a.Run(ctx, []byte(s.Login+":"+hash+"\n"), "chpasswd", "--encrypted"); err != nil {
 		return "", fmt.Errorf("set password of user %s: %w", s.Login, err)
 	}
 	if err := os.Mkdir(home, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -167,7 +167,7 @@ func (a *Applier) ensureUserGroup(ctx context.Context, u *passwdEntry) error {
 	if err != nil || gid >= 0 {
 		return err
 	}
-	if _, err := a.run(ctx, nil, "groupadd", "--gid", strconv.Itoa(u.gid), u.name); err != nil {
+	if _, err := a.Run(ctx, nil, "groupadd", "--gid", strconv.Itoa(u.gid), u.name); err != nil {
 		return fmt.Errorf("re-create group %s (gid %d) of user %s: %w", u.name, u.gid, u.name, err)
 	}
 	return nil
@@ -188,7 +188,7 @@ func (a *Applier) deleteUser(ctx context.Context, login, home string, u *passwdE
 		if err := a.removeCrontab(ctx, login); err != nil {
 			return "", err
 		}
-		if _, err := a.run(ctx, nil, "userdel", "--remove", login); err != nil {
+		if _, err := a.Run(ctx, nil, "userdel", "--remove", login); err != nil {
 			return "", fmt.Errorf("delete user %s: %w", login, err)
 		}
 	}
@@ -201,7 +201,7 @@ func (a *Applier) deleteUser(ctx context.Context, login, home string, u *passwdE
 		return "", err
 	}
 	if gid >= 0 && (u != nil && gid == u.gid || u == nil && gid >= 1000 && len(members) == 0) {
-		if _, err := a.run(ctx, nil, "groupdel", login); err != nil {
+		if _, err := a.Run(ctx, nil, "groupdel", login); err != nil {
 			return "", fmt.Errorf("delete group %s: %w", login, err)
 		}
 	}

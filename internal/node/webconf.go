@@ -25,7 +25,7 @@ var (
 	//go:embed templates/fpm-pool.conf.tmpl
 	poolTemplateText string
 
-	configFuncs   = template.FuncMap{"apache": apacheQuote, "ini": iniQuote, "word": configWord}
+	configFuncs   = template.FuncMap{"apache": ApacheQuote, "ini": iniQuote, "word": configWord}
 	vhostTemplate = template.Must(template.New("vhost").Funcs(configFuncs).Parse(vhostTemplateText))
 	poolTemplate  = template.Must(template.New("pool").Funcs(configFuncs).Parse(poolTemplateText))
 )
@@ -53,10 +53,10 @@ type site struct {
 	OpenBasedir  string
 }
 
-// siteName names a web-conf's files. The identifier is there for the admin
+// SiteName names a web-conf's files. The identifier is there for the admin
 // who lists the directory, cut so the name stays within NAME_MAX; the item
 // id makes it unique.
-func siteName(o model.Order, id int64) string {
+func SiteName(o model.Order, id int64) string {
 	ident := o.Identifier
 	if len(ident) > 200 {
 		ident = ident[:200]
@@ -67,12 +67,12 @@ func siteName(o model.Order, id int64) string {
 // site describes the files of web-conf item it, whose spec is normalized.
 func (a *Applier) site(o model.Order, it model.Item) site {
 	s := it.Spec
-	dir := a.orderDir(o)
+	dir := a.OrderDir(o)
 	// The socket is named by item id alone: a unix socket path must stay
 	// under 108 bytes, however long the domain.
 	sock := filepath.Join(a.cfg.FPMSocketDir, "ferry-"+strconv.FormatInt(it.ID, 10)+".sock")
 	return site{
-		Name:         siteName(o, it.ID),
+		Name:         SiteName(o, it.ID),
 		Order:        o.Identifier,
 		ItemID:       it.ID,
 		ServerName:   s.ServerNames[0],
@@ -108,10 +108,10 @@ func (s site) render() (vhost, pool []byte, err error) {
 	return vhost, b.Bytes(), nil
 }
 
-// apacheQuote returns s as one double-quoted Apache argument. It refuses
+// ApacheQuote returns s as one double-quoted Apache argument. It refuses
 // what such an argument cannot carry safely rather than escape it: the
 // model's validators never let it through.
-func apacheQuote(s string) (string, error) {
+func ApacheQuote(s string) (string, error) {
 	if err := model.ValidateConfigString(s); err != nil {
 		return "", fmt.Errorf("%q cannot be written into an apache config: %w", s, err)
 	}
@@ -153,28 +153,28 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	_, err := os.Lstat(poolFile)
 	poolExists := err == nil
 
-	var changes []fileChange
+	var changes []FileChange
 	withPool := false // the change touches PHP-FPM
 	var msg string
 	switch what {
 	case opEnsure:
-		if _, err := a.requireUser(ctx, it.Spec.Login); err != nil {
+		if _, err := a.RequireUser(ctx, it.Spec.Login); err != nil {
 			return "", err
 		}
 		vhost, pool, err := st.render()
 		if err != nil {
 			return "", hardf("%w", err)
 		}
-		changes = append(changes, fileChange{path: file, content: vhost})
+		changes = append(changes, FileChange{Path: file, Content: vhost})
 		if link != "" {
-			changes = append(changes, fileChange{path: link, link: file})
+			changes = append(changes, FileChange{Path: link, Link: file})
 		}
 		switch {
 		case pool != nil:
-			changes = append(changes, fileChange{path: poolFile, content: pool})
+			changes = append(changes, FileChange{Path: poolFile, Content: pool})
 			withPool = true
 		case poolExists:
-			changes = append(changes, fileChange{path: poolFile, remove: true})
+			changes = append(changes, FileChange{Path: poolFile, Remove: true})
 			withPool = true
 		}
 		msg = fmt.Sprintf("site %s served from %s", st.ServerName, st.DocumentRoot)
@@ -186,23 +186,23 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		}
 	case opDisable:
 		if link != "" {
-			changes = append(changes, fileChange{path: link, remove: true})
+			changes = append(changes, FileChange{Path: link, Remove: true})
 		} else {
-			changes = append(changes, fileChange{path: file, remove: true})
+			changes = append(changes, FileChange{Path: file, Remove: true})
 		}
 		msg = fmt.Sprintf("site %s disabled", st.ServerName)
 	default:
-		changes = append(changes, fileChange{path: file, remove: true})
+		changes = append(changes, FileChange{Path: file, Remove: true})
 		if link != "" {
-			changes = append(changes, fileChange{path: link, remove: true})
+			changes = append(changes, FileChange{Path: link, Remove: true})
 		}
 		if poolExists {
-			changes = append(changes, fileChange{path: poolFile, remove: true})
+			changes = append(changes, FileChange{Path: poolFile, Remove: true})
 		}
 		// The copy of the site's own vhost a move's site mode kept aside
 		// goes with it: nothing of a deleted site stays on the host.
-		if _, err := os.Lstat(file + siteModeKeep); err == nil {
-			changes = append(changes, fileChange{path: file + siteModeKeep, remove: true})
+		if _, err := os.Lstat(file + SiteModeKeep); err == nil {
+			changes = append(changes, FileChange{Path: file + SiteModeKeep, Remove: true})
 		}
 		// Reload even when the pool file is gone: a delete cut short after
 		// removing it and before the reload left the pool running as the
@@ -211,11 +211,11 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		msg = fmt.Sprintf("site %s deleted", st.ServerName)
 	}
 
-	undo, err := applyFileChanges(changes)
+	undo, err := ApplyFileChanges(changes)
 	if err != nil {
 		return "", err
 	}
-	if err := a.testWebConfig(ctx, withPool); err != nil {
+	if err := a.CheckWebConfig(ctx, withPool); err != nil {
 		if uerr := undo(); uerr != nil {
 			return "", fmt.Errorf("%w; and putting the previous files back failed: %v", err, uerr)
 		}
@@ -235,31 +235,31 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 			return "", err
 		}
 	}
-	if _, err := a.run(ctx, nil, slices.Concat(a.cfg.Apachectl, []string{"-k", "graceful"})...); err != nil {
-		return "", fmt.Errorf("apache graceful reload failed: %s", outputOf(err))
+	if _, err := a.Run(ctx, nil, slices.Concat(a.cfg.Apachectl, []string{"-k", "graceful"})...); err != nil {
+		return "", fmt.Errorf("apache graceful reload failed: %s", OutputOf(err))
 	}
 	return msg, nil
 }
 
-// testWebConfig runs PHP-FPM's config test when the change touched a pool,
+// CheckWebConfig runs PHP-FPM's config test when the change touched a pool,
 // then Apache's.
-func (a *Applier) testWebConfig(ctx context.Context, withPool bool) error {
+func (a *Applier) CheckWebConfig(ctx context.Context, withPool bool) error {
 	if withPool {
-		if _, err := a.run(ctx, nil, a.cfg.FPMTest...); err != nil {
-			return fmt.Errorf("php-fpm config test failed: %s", outputOf(err))
+		if _, err := a.Run(ctx, nil, a.cfg.FPMTest...); err != nil {
+			return fmt.Errorf("php-fpm config test failed: %s", OutputOf(err))
 		}
 	}
-	if _, err := a.run(ctx, nil, slices.Concat(a.cfg.Apachectl, []string{"configtest"})...); err != nil {
-		return fmt.Errorf("apache configtest failed: %s", outputOf(err))
+	if _, err := a.Run(ctx, nil, slices.Concat(a.cfg.Apachectl, []string{"configtest"})...); err != nil {
+		return fmt.Errorf("apache configtest failed: %s", OutputOf(err))
 	}
 	return nil
 }
 
-// outputOf returns what a failed command printed, or the error itself.
-func outputOf(err error) string {
-	var ce *cmdError
-	if errors.As(err, &ce) && ce.output != "" {
-		return ce.output
+// OutputOf returns what a failed command printed, or the error itself.
+func OutputOf(err error) string {
+	var ce *CmdError
+	if errors.As(err, &ce) && ce.Output != "" {
+		return ce.Output
 	}
 	return err.Error()
 }
@@ -292,7 +292,7 @@ func (a *Applier) reloadFPM() error {
 // the login owns: a symlink the member planted there cannot lead ferry's
 // chown outside it.
 func (a *Applier) prepareWebDirs(ctx context.Context, o model.Order, s model.Spec) error {
-	u, err := a.requireUser(ctx, s.Login)
+	u, err := a.RequireUser(ctx, s.Login)
 	if err != nil {
 		return err
 	}
@@ -303,17 +303,17 @@ func (a *Applier) prepareWebDirs(ctx context.Context, o model.Order, s model.Spe
 	if webGID < 0 {
 		return fmt.Errorf("group %s does not exist on this host", a.cfg.WebGroup)
 	}
-	dir := a.orderDir(o)
+	dir := a.OrderDir(o)
 	if err := os.Lchown(filepath.Join(dir, logsDir), -1, u.gid); err != nil {
 		return fmt.Errorf("prepare logs directory: %w", err)
 	}
-	root, err := os.OpenRoot(filepath.Join(dir, webDir))
+	root, err := os.OpenRoot(filepath.Join(dir, WebDir))
 	if err != nil {
 		return fmt.Errorf("prepare web directory: %w", err)
 	}
 	defer root.Close()
 	paths := []string{"."}
-	if rel := strings.TrimPrefix(s.Docroot, webDir); rel != "" {
+	if rel := strings.TrimPrefix(s.Docroot, WebDir); rel != "" {
 		p := "."
 		for _, part := range strings.Split(strings.TrimPrefix(rel, "/"), "/") {
 			p = filepath.Join(p, part)
@@ -329,7 +329,7 @@ func (a *Applier) prepareWebDirs(ctx context.Context, o model.Order, s model.Spe
 			return fmt.Errorf("make docroot %s: %w", s.Docroot, err)
 		}
 		if !fi.IsDir() {
-			return fmt.Errorf("make docroot %s: %s is not a directory", s.Docroot, filepath.Join(webDir, p))
+			return fmt.Errorf("make docroot %s: %s is not a directory", s.Docroot, filepath.Join(WebDir, p))
 		}
 		if err := root.Lchown(p, u.uid, webGID); err != nil {
 			return fmt.Errorf("make docroot %s: %w", s.Docroot, err)

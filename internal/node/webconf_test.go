@@ -164,7 +164,7 @@ func TestWebConfDeleteRemovesTheVhostKeptAside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(f.vhost+siteModeKeep, own, 0o644); err != nil {
+	if err := os.WriteFile(f.vhost+SiteModeKeep, own, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingDelete, webSpec("example.org")), model.StateDeleted)
@@ -325,12 +325,12 @@ func TestConfigQuoting(t *testing.T) {
 		in   string
 		want string // "" for refused
 	}{
-		{apacheQuote, "/home/members/a/sites/x.org/web/my site", `"/home/members/a/sites/x.org/web/my site"`},
-		{apacheQuote, `a"b`, ""},
-		{apacheQuote, `a\b`, ""},
-		{apacheQuote, "${APACHE_LOG_DIR}", ""},
-		{apacheQuote, "a\nInclude /etc/shadow", ""},
-		{apacheQuote, "", ""},
+		{ApacheQuote, "/home/members/a/sites/x.org/web/my site", `"/home/members/a/sites/x.org/web/my site"`},
+		{ApacheQuote, `a"b`, ""},
+		{ApacheQuote, `a\b`, ""},
+		{ApacheQuote, "${APACHE_LOG_DIR}", ""},
+		{ApacheQuote, "a\nInclude /etc/shadow", ""},
+		{ApacheQuote, "", ""},
 		{iniQuote, "/home/x/:/tmp/", `"/home/x/:/tmp/"`},
 		{iniQuote, "${HOME}", ""},
 		{iniQuote, "a\"b", ""},
