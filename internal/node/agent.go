@@ -17,12 +17,14 @@ import (
 	"ferry/internal/client"
 	"ferry/internal/dnsserve"
 	"ferry/internal/model"
+	"ferry/internal/node/apply"
 	"ferry/internal/wire"
 )
 
 // TaskFunc runs one node task (move data work). progress sends an interim
-// result to the control plane and renews the task's lease.
-type TaskFunc func(ctx context.Context, t model.Task, progress func(any)) (any, error)
+// result to the control plane and renews the task's lease. It is the same
+// type as movetask.TaskFunc, so movetask.Tasks plugs into AgentOptions.
+type TaskFunc = func(ctx context.Context, t model.Task, progress func(any)) (any, error)
 
 // AgentOptions configure an Agent.
 type AgentOptions struct {
@@ -53,7 +55,7 @@ type AgentOptions struct {
 type Host interface {
 	// Apply makes an item real on this host, as its state asks, and says
 	// what came of it.
-	Apply(ctx context.Context, o model.Order, it model.Item) Result
+	Apply(ctx context.Context, o model.Order, it model.Item) apply.Result
 	// RemoveOrderDir removes an order's directory once nothing of the
 	// order is left on this host.
 	RemoveOrderDir(ctx context.Context, o model.Order) error
@@ -189,7 +191,7 @@ func (a *Agent) do(ctx context.Context, w wire.Work) {
 	}
 }
 
-func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
+func (a *Agent) report(ctx context.Context, it model.Item, res apply.Result) {
 	log := a.log.With("item", it.ID, "kind", it.Kind, "from", it.State, "to", res.State)
 	_, err := a.opts.Client.ReportItem(ctx, it.ID, wire.Report{State: res.State, Message: res.Message})
 	var ae *wire.Error
@@ -212,11 +214,11 @@ func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
 // applyDNS hands the full record set to the provider and reports every
 // pending dns item.
 func (a *Agent) applyDNS(ctx context.Context, w wire.Work) {
-	var res Result
+	var res apply.Result
 	if a.opts.DNS == nil {
-		res = Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
+		res = apply.Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
 	} else if err := a.opts.DNS.Sync(ctx, zonesOf(w.DNS)); err != nil {
-		res = Result{State: model.StateSoftError, Message: "dns: " + err.Error()}
+		res = apply.Result{State: model.StateSoftError, Message: "dns: " + err.Error()}
 	}
 	for _, wi := range w.Items {
 		if wi.Item.Kind != model.KindDNS {
