@@ -6,11 +6,13 @@ import (
 	"ferry/internal/node/hostexec"
 )
 
-// This file is what the move tasks use of the Applier's host: its runner
-// and its lock, so that a move's commands go through the same runner (a
-// fake host in tests) and a move never edits a config an apply is writing.
+// This file is the Applier's host as the appliers and the move tasks
+// (package movetask) share it: its runner and its lock, so that a move's
+// commands go through the same runner (a fake host in tests) and a move
+// never edits a config an apply is writing.
 
-// Run runs argv through the Applier's runner (Run).
+// Run runs argv through the Applier's runner (hostexec.Run): a failure
+// names the command and carries what it printed.
 func (a *Applier) Run(ctx context.Context, stdin []byte, argv ...string) (string, error) {
 	return hostexec.Run(ctx, a.runner, stdin, argv...)
 }
