@@ -17,7 +17,8 @@ import (
 // dbEngine is one database server as a move sees it: how a database's
 // sums are taken, how the new host's copy is brought level with this
 // host's, how a load runs on the new host and how the temporary accounts
-// of loads are swept. The item appliers (mysql.go, pgsql.go) stay apart.
+// of loads are swept. The appliers' own database code (package apply,
+// mysql.go and pgsql.go) stays apart.
 type dbEngine interface {
 	// check validates what the engine needs of a move's database beyond
 	// its name.
