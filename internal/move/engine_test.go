@@ -444,6 +444,28 @@ func TestFullMove(t *testing.T) {
 	})
 }
 
+// A web server that does not answer at all is named, with its host and
+// what to do, not taken for a site that answers differently; once it is
+// back a verify passes.
+func TestVerifyNamesADeadWebServer(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		v := e.start("web2")
+		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		e.mustSucceed(e.phase(v.ID, model.PhaseSync, false), model.PhaseSync)
+		e.oldDown.Store(true)
+		v = e.phase(v.ID, model.PhaseVerify, false)
+		want := "Apache on web1 does not answer HTTP for 2 site(s) (example.org, www.example.org): "
+		if v.Status != model.MoveFailed || !strings.Contains(v.Error, want) || !strings.Contains(v.Error, "start it again (service apache2), then run verify again") {
+			t.Fatalf("verify: %s %s", v.Status, v.Error)
+		}
+		if strings.Contains(v.Error, "answer differently") || strings.Contains(v.Error, "web2 does not answer") {
+			t.Errorf("verify blames the sites or web2: %s", v.Error)
+		}
+		e.oldDown.Store(false)
+		e.mustSucceed(e.phase(v.ID, model.PhaseVerify, false), model.PhaseVerify)
+	})
+}
+
 func TestVerifyFindsDifferences(t *testing.T) {
 	drivers(t, func(t *testing.T, e *env) {
 		v := e.start("web2")

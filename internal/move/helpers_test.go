@@ -40,9 +40,11 @@ type env struct {
 	order model.Order
 	log   *slog.Logger
 	// httpPort is where the sites of web1 and web2 answer; newSite
-	// differs makes web2's page differ.
+	// differs makes web2's page differ; oldDown makes web1 hang up
+	// without an answer, as a dead web server does.
 	httpPort  int
 	newDiffer atomic.Bool
+	oldDown   atomic.Bool
 }
 
 // drivers runs test on a SQLite file and, when FERRY_TEST_PG_URL names a
@@ -134,6 +136,12 @@ func (e *env) startSites() {
 	e.t.Helper()
 	page := func(isNew bool) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !isNew && e.oldDown.Load() {
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
 			if r.Host != "example.org" && r.Host != "www.example.org" {
 				http.NotFound(w, r)
 				return
