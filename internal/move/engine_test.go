@@ -396,7 +396,7 @@ func TestFullMove(t *testing.T) {
 			return err
 		}, panel.ErrRefused, "runs out twice since the dns switch")
 
-		e.clock.Advance(11 * time.Minute)
+		e.advance(11 * time.Minute)
 		v = e.phase(v.ID, model.PhaseCleanup, false)
 		if v.Phase != model.PhaseDone || v.Status != model.MoveSucceeded {
 			t.Fatalf("cleanup ended %s %s: %s", v.Phase, v.Status, v.Error)

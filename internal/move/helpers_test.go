@@ -339,3 +339,28 @@ func moveResults() map[string]any {
 		model.TaskMoveVerify: model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums},
 	}
 }
+
+// advance moves the control plane's clock on by d and waits until every
+// node has been heard from since, as a running node's next heartbeat
+// would be: a leap of the clock alone makes every host look silent.
+func (e *env) advance(d time.Duration) {
+	e.t.Helper()
+	e.clock.Advance(d)
+	now := e.clock.Now()
+	e.eventually("the nodes heard from after the clock moved", func() bool {
+		for name := range e.nodes {
+			var h model.Host
+			if err := e.st.View(e.ctx, func(tx store.Tx) error {
+				var err error
+				h, err = tx.GetHost(e.ctx, name)
+				return err
+			}); err != nil {
+				e.t.Fatal(err)
+			}
+			if h.LastSeen == nil || h.LastSeen.Before(now) {
+				return false
+			}
+		}
+		return true
+	})
+}

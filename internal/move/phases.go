@@ -813,11 +813,7 @@ func (r *run) lostHost(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	since := h.CreatedAt
-	if h.LastSeen != nil {
-		since = *h.LastSeen
-	}
-	if r.e.now().Sub(since) > UnseenAfter {
+	if _, silent := silence(h, r.e.now()); silent {
 		return h.Name, nil
 	}
 	return "", nil

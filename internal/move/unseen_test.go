@@ -8,6 +8,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/move"
+	"ferry/internal/panel"
 	"ferry/internal/store"
 )
 
@@ -151,5 +152,49 @@ func TestAbortGoesOnWithoutALostNewHost(t *testing.T) {
 			}
 			return true
 		})
+	})
+}
+
+// A new host that goes silent after the dns switch is named with what
+// state each side is in and what to run, and the cleanup, which would
+// delete the old host's copy, is refused until it is back.
+func TestNewHostSilentAfterTheSwitch(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		v := e.start("web2")
+		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		e.mustSucceed(e.phase(v.ID, model.PhaseSync, false), model.PhaseSync)
+		e.mustSucceed(e.phase(v.ID, model.PhaseVerify, false), model.PhaseVerify)
+		e.mustSucceed(e.phase(v.ID, model.PhaseCutover, true), model.PhaseCutover)
+		if g := e.get(v.ID); len(g.Unseen) != 0 {
+			t.Fatalf("both hosts seen, yet the view says %+v", g.Unseen)
+		}
+		e.nodes["web2"].SetOffline(true)
+		time.Sleep(150 * time.Millisecond)
+		e.clock.Advance(move.UnseenAfter + 10*time.Second)
+		var g move.View
+		e.eventually("web2 alone named", func() bool {
+			g = e.get(v.ID)
+			return len(g.Unseen) == 1 && g.Unseen[0].Host == "web2"
+		})
+		line := g.Unseen[0].String()
+		for _, want := range []string{"web2's agent has not been seen since", "the site is switched to web2", "web1 proxies visitors to it, so the site is down until web2 is back",
+			"web1 still holds the order as of the final sync", "Bring web2 back", "do not run `ferry move cleanup` before it is back"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("the view does not say %q: %s", want, line)
+			}
+		}
+		e.refused(func() error {
+			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCleanup, move.PhaseInput{SkipTTLWait: true})
+			return err
+		}, panel.ErrRefused, "cannot clean up while web2's agent is silent")
+		if o := e.getOrder(v.LimboOrderID); o.State == model.OrderDeleted {
+			t.Errorf("the refused cleanup removed the limbo order")
+		}
+
+		e.nodes["web2"].SetOffline(false)
+		e.eventually("web2 seen again", func() bool { return len(e.get(v.ID).Unseen) == 0 })
+		if got := e.phase(v.ID, model.PhaseCleanup, true); got.Phase != model.PhaseDone {
+			t.Fatalf("cleanup ended %s %s: %s", got.Phase, got.Status, got.Error)
+		}
 	})
 }
