@@ -788,6 +788,8 @@ func stepRestoreTasks(ctx context.Context, r *run) (outcome, error) {
 			note := fmt.Sprintf("%s's agent was not seen for over %s: the abort went on without it; when it is back, it removes the order directory %s, the move's key and %d item(s) still pending-delete there (%s); `ferry item list --host %s` shows them until then",
 				lost, UnseenAfter, model.OrderDir(r.d.Member, r.d.Identifier), len(left), strings.Join(left, ", "), lost)
 			if c.d.Abort != nil {
+				// Its copies are not removed yet: they are in the note.
+				c.d.Abort.Deleted = slices.DeleteFunc(c.d.Abort.Deleted, func(d string) bool { return strings.HasSuffix(d, " on "+lost) })
 				c.d.Abort.Left = append(c.d.Abort.Left, note)
 			}
 			if ev := c.d.eventOf(c.d.Run); ev != nil {

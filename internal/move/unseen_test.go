@@ -133,6 +133,11 @@ func TestAbortGoesOnWithoutALostNewHost(t *testing.T) {
 				t.Errorf("the abort's report does not say %q: %q", want, left)
 			}
 		}
+		for _, del := range d.Abort.Deleted {
+			if strings.HasSuffix(del, " on web2") {
+				t.Errorf("the abort says it removed %s", del)
+			}
+		}
 		if ev := d.History[len(d.History)-1]; !strings.Contains(ev.Note, "went on without it") {
 			t.Errorf("the abort's history entry: %+v", ev)
 		}

@@ -19,6 +19,9 @@ var (
 	// ErrInUse is returned when deleting a row that others still refer
 	// to, such as a host with orders.
 	ErrInUse = errors.New("in use")
+	// ErrFull is returned by an Update the database could not write for
+	// want of disk space; nothing of it was kept.
+	ErrFull = errors.New("the store's disk is full")
 )
 
 // Store opens transactions. Every change the control plane makes is one
