@@ -16,7 +16,6 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
-
 )
 
 // ownServe is a `ferry serve` of the test's own, on a data directory
@@ -185,4 +184,3 @@ func integrityCheck(t *testing.T, path string) string {
 	}
 	return ok
 }
-
