@@ -30,21 +30,7 @@ func (l *Lab) KillHost(ctx context.Context, host string) error {
 	}
 	// The first process is reaped only once the kernel has ended every
 	// process of its namespace.
-	err = waitFor(ctx, readyTimeout, nil, func() error {
-		if exited != nil {
-			select {
-			case <-exited:
-				return nil
-			default:
-				return fmt.Errorf("host %s (pid %d) still running", host, pid)
-			}
-		}
-		if alive(pid) {
-			return fmt.Errorf("host %s (pid %d) still running", host, pid)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := waitExited(ctx, exited, pid, "host "+host); err != nil {
 		return fmt.Errorf("kill host %s: %w", host, err)
 	}
 	l.mu.Lock()
