@@ -34,17 +34,6 @@ func TestPlanTableCopy(t *testing.T) {
 	}
 }
 
-func TestPgLoopback(t *testing.T) {
-	for in, want := range map[string]string{
-		"localhost": "localhost", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1",
-		"127.0.1.12": "127.0.1.12", " 10.0.0.5 , localhost": "10.0.0.5", "": "", " , ": "",
-	} {
-		if got := pgLoopback(in); got != want {
-			t.Errorf("pgLoopback(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestMoveDumpArgv(t *testing.T) {
 	env := newMoveTestEnv(t)
 	got := env.m.mysqlDumpArgv("shop", "orders", "-x")
