@@ -46,6 +46,9 @@ type Engine interface {
 	// Check validates what the engine needs of a move's database beyond
 	// its name.
 	Check(db model.MoveDB) error
+	// Dump returns the command that writes part of db (nil: the whole
+	// database) to its stdout as SQL that Load takes.
+	Dump(db string, part *DumpPart) []string
 	// Load makes the temporary account name (with password) that may
 	// reach db and nothing else, and returns the command that loads
 	// stdin into db as it and how to drop the account.
@@ -53,6 +56,17 @@ type Engine interface {
 	// DropLoadAccounts removes the accounts starting with prefix that
 	// loads into dbs left behind, and names them.
 	DropLoadAccounts(ctx context.Context, prefix string, dbs []model.MoveDB) ([]string, error)
+}
+
+// DumpPart is the part of a database that a dump writes.
+type DumpPart struct {
+	// Tables are written (MariaDB: made again with their rows;
+	// PostgreSQL: their rows alone), as the engine names them
+	// (PostgreSQL: quoted and qualified).
+	Tables []string
+	// Sequences are written with their values (PostgreSQL: quoted and
+	// qualified).
+	Sequences []string
 }
 
 // Host is what an engine needs of the host it runs on.

@@ -216,6 +216,32 @@ func (e PostgreSQL) deleteDB(ctx context.Context, sess pgSession, s model.Spec, 
 	return fmt.Sprintf("postgresql database %s and role %s dropped", s.Name, s.Owner), nil
 }
 
+// Dump writes the rows of part's tables and the values of its sequences;
+// with part nil, the whole database with its definitions.
+func (e PostgreSQL) Dump(db string, part *DumpPart) []string {
+	if part == nil {
+		return e.dumpArgv(db)
+	}
+	return e.dataDumpArgv(db, part.Tables, part.Sequences)
+}
+
+// dumpArgv dumps the whole of db as SQL that makes every object again,
+// owned by whoever loads it, with the privileges and default privileges
+// it has here.
+func (e PostgreSQL) dumpArgv(db string) []string {
+	return append(slices.Clone(e.h.RunAsPostgres), "pg_dump", "--no-owner", "--quote-all-identifiers", "-d", db)
+}
+
+// dataDumpArgv dumps the rows of tables and the values of sequences of
+// db (quoted, qualified names, matched exactly).
+func (e PostgreSQL) dataDumpArgv(db string, tables, sequences []string) []string {
+	argv := append(slices.Clone(e.h.RunAsPostgres), "pg_dump", "--data-only", "--no-owner", "--strict-names", "-d", db)
+	for _, t := range slices.Concat(tables, sequences) {
+		argv = append(argv, "-t", t)
+	}
+	return argv
+}
+
 // Check refuses a move database whose owner cannot be a role's name.
 func (PostgreSQL) Check(db model.MoveDB) error {
 	if err := model.ValidateDatabaseName(db.Owner); err != nil {

@@ -178,3 +178,30 @@ func TestPgLoopback(t *testing.T) {
 		}
 	}
 }
+
+// A dump is one consistent snapshot whose table names stay names; a
+// PostgreSQL dump of part of a database is of its rows alone.
+func TestDump(t *testing.T) {
+	h := Host{MySQLSocket: "/run/mysqld/mysqld.sock", RunAsPostgres: []string{"runuser", "-u", "postgres", "--"}}
+	for _, tt := range []struct {
+		engine string
+		part   *DumpPart
+		want   string
+	}{
+		{"mysql", &DumpPart{Tables: []string{"orders", "-x"}}, "mariadb-dump --socket=/run/mysqld/mysqld.sock --user=root --single-transaction --quick" +
+			" --skip-lock-tables --skip-triggers --no-tablespaces --default-character-set=utf8mb4 --hex-blob --max-allowed-packet=1G shop -- orders -x"},
+		{"mysql", nil, "mariadb-dump --socket=/run/mysqld/mysqld.sock --user=root --single-transaction --quick" +
+			" --skip-lock-tables --skip-triggers --no-tablespaces --default-character-set=utf8mb4 --hex-blob --max-allowed-packet=1G shop --"},
+		{"pgsql", nil, "runuser -u postgres -- pg_dump --no-owner --quote-all-identifiers -d shop"},
+		{"pgsql", &DumpPart{Tables: []string{`"public"."orders"`}, Sequences: []string{`"public"."orders_id_seq"`}},
+			`runuser -u postgres -- pg_dump --data-only --no-owner --strict-names -d shop -t "public"."orders" -t "public"."orders_id_seq"`},
+	} {
+		e, err := New(tt.engine, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(e.Dump("shop", tt.part), " "); got != tt.want {
+			t.Errorf("%s dump of %+v:\n got %s\nwant %s", tt.engine, tt.part, got, tt.want)
+		}
+	}
+}

@@ -29,6 +29,7 @@ var dbEngines = map[string]dbEngine{"mysql": mariadbEngine{}, "pgsql": postgresE
 // dbSyncRun is one database's sync as its engine sees it.
 type dbSyncRun struct {
 	db          model.MoveDB
+	eng         dbengine.Engine  // the engine of db on this host
 	old, cur    []model.TableSum // this host's and the new host's sums
 	full, final bool
 	load        string // the forced command that loads into db
@@ -70,7 +71,7 @@ func (postgresEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSy
 		// Only rows and sequence values changed: those tables (with the
 		// tables whose foreign keys refer to them) are emptied and
 		// filled again in one transaction, and the sequences set.
-		if err := m.streamToRemote(ctx, t, m.pgDataDumpArgv(db.Name, rows.tables, rows.sequences), rows.truncate, load, counted); err != nil {
+		if err := m.streamToRemote(ctx, t, run.eng.Dump(db.Name, &dbengine.DumpPart{Tables: rows.tables, Sequences: rows.sequences}), rows.truncate, load, counted); err != nil {
 			return err
 		}
 		for _, n := range rows.tables {
@@ -86,7 +87,7 @@ func (postgresEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSy
 	if err != nil {
 		return err
 	}
-	if err := m.streamToRemote(ctx, t, m.pgDumpArgv(db.Name), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
+	if err := m.streamToRemote(ctx, t, run.eng.Dump(db.Name, nil), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
 		return err
 	}
 	for _, s := range old {

@@ -455,35 +455,6 @@ func planTableCopy(old, cur []model.TableSum, full bool) (copyTables, dropTables
 	return copyTables, dropTables
 }
 
-// mysqlDumpArgv dumps tables of db, one consistent snapshot, rows streamed
-// without buffering, without triggers (they are made again, object by
-// object, with a definer of the order's own), with rows up to the
-// protocol's largest packet (Debian's mysqldump.cnf says 16M). The table
-// names come after "--", so a name starting with "-" stays a name.
-func (m *mover) mysqlDumpArgv(db string, tables ...string) []string {
-	argv := []string{"mariadb-dump", "--socket=" + m.cfg.Node.MySQLSocket, "--user=root",
-		"--single-transaction", "--quick", "--skip-lock-tables", "--skip-triggers", "--no-tablespaces",
-		"--default-character-set=utf8mb4", "--hex-blob", "--max-allowed-packet=1G", db, "--"}
-	return append(argv, tables...)
-}
-
-// pgDumpArgv dumps the whole of db as SQL that makes every object again,
-// owned by whoever loads it, with the privileges and default privileges
-// it has here.
-func (m *mover) pgDumpArgv(db string) []string {
-	return append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--no-owner", "--quote-all-identifiers", "-d", db)
-}
-
-// pgDataDumpArgv dumps the rows of tables and the values of sequences of
-// db (quoted, qualified names, matched exactly).
-func (m *mover) pgDataDumpArgv(db string, tables, sequences []string) []string {
-	argv := append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--data-only", "--no-owner", "--strict-names", "-d", db)
-	for _, t := range slices.Concat(tables, sequences) {
-		argv = append(argv, "-t", t)
-	}
-	return argv
-}
-
 // pgRowCopy is a re-sync of rows alone: the tables to empty and fill
 // again, the sequences to set, and the statement that empties them.
 type pgRowCopy struct {
@@ -762,7 +733,11 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 	if !ok {
 		return dbSync{}, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
 	}
-	run := dbSyncRun{db: db, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res}
+	dbe, err := dbengine.New(db.Engine, m.dbHost())
+	if err != nil {
+		return dbSync{}, fmt.Errorf("database %s: %w", db.Name, err)
+	}
+	run := dbSyncRun{db: db, eng: dbe, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res}
 	if err := eng.sync(ctx, m, t, run); err != nil {
 		return dbSync{}, err
 	}
@@ -803,6 +778,11 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 // copyMySQLTables streams each table through its own dump and load, a few
 // at a time.
 func (m *mover) copyMySQLTables(ctx context.Context, t moveTarget, db string, tables []string, load string, counted *atomic.Int64) error {
+	eng, err := dbengine.New("mysql", m.dbHost())
+	if err != nil {
+		return err
+	}
+	dump := func(table string) []string { return eng.Dump(db, &dbengine.DumpPart{Tables: []string{table}}) }
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan string)
@@ -813,7 +793,7 @@ func (m *mover) copyMySQLTables(ctx context.Context, t moveTarget, db string, ta
 		go func() {
 			defer wg.Done()
 			for tb := range work {
-				if err := m.streamToRemote(ctx, t, m.mysqlDumpArgv(db, tb), "", load, counted); err != nil {
+				if err := m.streamToRemote(ctx, t, dump(tb), "", load, counted); err != nil {
 					errs <- fmt.Errorf("table %s: %w", tb, err)
 					cancel()
 				}
