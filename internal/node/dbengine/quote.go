@@ -9,6 +9,7 @@ import (
 // impossible request, which no retry can mend.
 type QuoteError struct{ msg string }
 
+// Error says which name cannot be quoted, and for what.
 func (e *QuoteError) Error() string { return e.msg }
 
 func quoteErrorf(format string, args ...any) error {
