@@ -60,7 +60,9 @@ func TestReceiveLinksLittle(t *testing.T) {
 
 // TestNodeRooms keeps the node's packages in their rooms
 // (docs/architecture.md): each may link, of ours, only what is listed.
-// The runner links nothing of ours. The appliers link neither the agent
+// The runner links nothing of ours. The database engines link the runner
+// and the model only, so the appliers and the move tasks can share them.
+// The appliers link neither the agent
 // loop nor the move tasks. The agent loop does not link the move tasks
 // (`ferry node` hands it their table). The move tasks do link the
 // appliers, for a real reason: they work on what the appliers made (the
@@ -75,9 +77,10 @@ func TestNodeRooms(t *testing.T) {
 		links []string
 	}{
 		{"./node/hostexec", nil},
-		{"./node/apply", []string{node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}},
-		{"./node/movetask", []string{node + "/apply", node + "/receive", node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}},
-		{"./node", []string{node + "/apply", node + "/hostexec", "ferry/internal/client", "ferry/internal/wire", "ferry/internal/model", "ferry/internal/dnsserve", "ferry/internal/atomicfile"}},
+		{"./node/dbengine", []string{node + "/hostexec", "ferry/internal/model"}},
+		{"./node/apply", []string{node + "/dbengine", node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}},
+		{"./node/movetask", []string{node + "/apply", node + "/dbengine", node + "/receive", node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}},
+		{"./node", []string{node + "/apply", node + "/dbengine", node + "/hostexec", "ferry/internal/client", "ferry/internal/wire", "ferry/internal/model", "ferry/internal/dnsserve", "ferry/internal/atomicfile"}},
 	} {
 		self := "ferry/internal/" + strings.TrimPrefix(c.pkg, "./")
 		for _, d := range deps(t, c.pkg) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/internal/model"
+	"ferry/internal/node/dbengine"
 	"ferry/internal/node/hostexec"
 )
 
@@ -81,9 +82,9 @@ type applier func(a *Applier, ctx context.Context, o model.Order, it model.Item,
 var appliers = map[model.Kind]applier{
 	model.KindUserAccount:  (*Applier).applyUserAccount,
 	model.KindWebConf:      (*Applier).applyWebConf,
-	model.KindMySQLDB:      withoutOrder((*Applier).applyMySQLDB),
-	model.KindMySQLUser:    withoutOrder((*Applier).applyMySQLUser),
-	model.KindPgSQLDB:      withoutOrder((*Applier).applyPgSQLDB),
+	model.KindMySQLDB:      withoutOrder((*Applier).applyDatabase),
+	model.KindMySQLUser:    withoutOrder((*Applier).applyDatabase),
+	model.KindPgSQLDB:      withoutOrder((*Applier).applyDatabase),
 	model.KindScheduledJob: withoutOrder((*Applier).applyScheduledJob),
 }
 
@@ -165,12 +166,14 @@ func hardf(format string, args ...any) error {
 	return &hardError{fmt.Errorf(format, args...)}
 }
 
-// errorResult turns err into a result. Errors are soft unless marked hard:
-// most failures on a host (a service down, a full disk, a config test) are
-// mended by a retry or by an admin, and only a soft error can be retried.
+// errorResult turns err into a result. Errors are soft unless marked hard
+// (or a name that cannot be quoted for SQL): most failures on a host (a
+// service down, a full disk, a config test) are mended by a retry or by an
+// admin, and only a soft error can be retried.
 func errorResult(err error) Result {
 	var h *hardError
-	if errors.As(err, &h) {
+	var q *dbengine.QuoteError
+	if errors.As(err, &h) || errors.As(err, &q) {
 		return Result{model.StateHardError, err.Error()}
 	}
 	return Result{model.StateSoftError, err.Error()}

@@ -38,7 +38,8 @@
 //   - mysql-db, mysql-user: MariaDB over its unix socket as root.
 //   - pgsql-db: a role and the database it owns, over Config.PgDSN, or with
 //     psql run as the postgres user when the server refuses root (Debian's
-//     peer authentication does).
+//     peer authentication does). The database kinds are made by the
+//     engine of their kind in package dbengine, which the move tasks share.
 //   - scheduled-job: one line in a block of the user's crontab that ferry
 //     manages; lines outside the block are the user's and stay as they are.
 package apply

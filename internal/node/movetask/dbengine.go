@@ -2,50 +2,34 @@ package movetask
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"ferry/internal/model"
-	"ferry/internal/node/apply"
-	"ferry/internal/node/hostexec"
+	"ferry/internal/node/dbengine"
 )
 
-// dbEngine is one database server as a move sees it: how a database's
-// sums are taken, how the new host's copy is brought level with this
-// host's, how a load runs on the new host and how the temporary accounts
-// of loads are swept. The appliers' own database code (package apply,
-// mysql.go and pgsql.go) stays apart.
+// dbEngine is the part of a database server that is a move's own: how a
+// database's sums are taken and how the new host's copy is brought level
+// with this host's. What a move shares with the appliers (the check of a
+// move's database, a load as a temporary account, the sweep of those
+// accounts) is the engine of the same name in package dbengine.
 type dbEngine interface {
-	// check validates what the engine needs of a move's database beyond
-	// its name.
-	check(db model.MoveDB) error
 	// sums returns db's tables (those in only, when not nil) with their
 	// row counts and checksums, then its other objects.
 	sums(ctx context.Context, m *mover, db model.MoveDB, only []string) ([]model.TableSum, error)
 	// sync sends what differs between run.old and run.cur to the new host,
 	// marking in run.copied what it sent and in run.res what it dropped.
 	sync(ctx context.Context, m *mover, t moveTarget, run dbSyncRun) error
-	// load makes the temporary account name for a load into db and
-	// returns the command that loads stdin as it, and how to drop it.
-	load(ctx context.Context, m *mover, moveID int64, db model.MoveDB, name, password string, stdin io.Reader) (hostexec.Cmd, func() error, error)
-	// dropLoadAccounts removes the accounts starting with prefix that
-	// loads into dbs left behind, and names them.
-	dropLoadAccounts(ctx context.Context, m *mover, prefix string, dbs []model.MoveDB) ([]string, error)
 }
 
 // dbEngines are the engines a move copies, by model.MoveDB.Engine.
 var dbEngines = map[string]dbEngine{"mysql": mariadbEngine{}, "pgsql": postgresEngine{}}
 
-// dbEngineOrder is the order in which engines are swept.
-var dbEngineOrder = []string{"mysql", "pgsql"}
-
 // dbSyncRun is one database's sync as its engine sees it.
 type dbSyncRun struct {
 	db          model.MoveDB
+	eng         dbengine.Engine  // the engine of db on this host
 	old, cur    []model.TableSum // this host's and the new host's sums
 	full, final bool
 	load        string // the forced command that loads into db
@@ -59,15 +43,6 @@ type mariadbEngine struct{}
 
 // postgresEngine is PostgreSQL (engine "pgsql").
 type postgresEngine struct{}
-
-func (mariadbEngine) check(model.MoveDB) error { return nil }
-
-func (postgresEngine) check(db model.MoveDB) error {
-	if err := model.ValidateDatabaseName(db.Owner); err != nil {
-		return fmt.Errorf("database %s: owner %q: %w", db.Name, db.Owner, err)
-	}
-	return nil
-}
 
 func (mariadbEngine) sums(ctx context.Context, m *mover, db model.MoveDB, only []string) ([]model.TableSum, error) {
 	return m.mysqlSums(ctx, db.Name, db.Users, only)
@@ -96,7 +71,7 @@ func (postgresEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSy
 		// Only rows and sequence values changed: those tables (with the
 		// tables whose foreign keys refer to them) are emptied and
 		// filled again in one transaction, and the sequences set.
-		if err := m.streamToRemote(ctx, t, m.pgDataDumpArgv(db.Name, rows.tables, rows.sequences), rows.truncate, load, counted); err != nil {
+		if err := m.streamToRemote(ctx, t, run.eng.Dump(db.Name, &dbengine.DumpPart{Tables: rows.tables, Sequences: rows.sequences}), rows.truncate, load, counted); err != nil {
 			return err
 		}
 		for _, n := range rows.tables {
@@ -108,11 +83,11 @@ func (postgresEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSy
 		return nil
 	}
 	// Definitions changed: the whole database, in one transaction.
-	owner, err := apply.PgIdent(db.Owner)
+	owner, err := dbengine.PgIdent(db.Owner)
 	if err != nil {
 		return err
 	}
-	if err := m.streamToRemote(ctx, t, m.pgDumpArgv(db.Name), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
+	if err := m.streamToRemote(ctx, t, run.eng.Dump(db.Name, nil), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
 		return err
 	}
 	for _, s := range old {
@@ -137,7 +112,7 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 		var b strings.Builder
 		b.WriteString("SET FOREIGN_KEY_CHECKS=0;\n")
 		for _, tb := range toDrop {
-			q, err := apply.MySQLIdent(tb)
+			q, err := dbengine.MySQLIdent(tb)
 			if err != nil {
 				return err
 			}
@@ -187,98 +162,4 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 		res.dropped = append(res.dropped, model.ObjectName(db.Name, o.Kind, o.Name))
 	}
 	return nil
-}
-func (mariadbEngine) load(ctx context.Context, m *mover, _ int64, db model.MoveDB, name, password string, stdin io.Reader) (hostexec.Cmd, func() error, error) {
-	drop, err := m.mysqlLoadAccount(ctx, db.Name, name, password)
-	if err != nil {
-		return hostexec.Cmd{}, nil, err
-	}
-	return hostexec.Cmd{
-		Argv: []string{"mariadb", "--no-defaults", "--protocol=socket", "--socket=" + m.cfg.Node.MySQLSocket,
-			"--user=" + name, "--sandbox", "--batch", "--silent", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", db.Name},
-		Env:   []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "MYSQL_PWD=" + password},
-		Stdin: stdin,
-	}, drop, nil
-}
-
-func (postgresEngine) load(ctx context.Context, m *mover, moveID int64, db model.MoveDB, name, password string, stdin io.Reader) (hostexec.Cmd, func() error, error) {
-	owner, err := apply.PgIdent(db.Owner)
-	if err != nil {
-		return hostexec.Cmd{}, nil, err
-	}
-	drop, host, port, err := m.pgLoadRole(ctx, db, name, password)
-	if err != nil {
-		return hostexec.Cmd{}, nil, err
-	}
-	return hostexec.Cmd{
-		Argv: []string{"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-			"-h", host, "-p", port, "-U", name, "-d", db.Name},
-		Env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/", "PGPASSWORD=" + password,
-			"PGCONNECT_TIMEOUT=10", "PGAPPNAME=ferry-move-" + strconv.FormatInt(moveID, 10)},
-		// What is made belongs to the database's owner, not to the
-		// temporary role.
-		Stdin: io.MultiReader(strings.NewReader("SET ROLE "+owner+";\n"), stdin),
-	}, drop, nil
-}
-
-// dropLoadAccounts sweeps the server's accounts once, whatever the
-// databases.
-func (mariadbEngine) dropLoadAccounts(ctx context.Context, m *mover, prefix string, _ []model.MoveDB) ([]string, error) {
-	var removed []string
-	var errs []error
-	names, err := m.mysqlLoadAccounts(ctx, prefix)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, n := range names {
-		acct, err := apply.MySQLAccount(n)
-		if err == nil {
-			if err = m.mysqlExec(ctx, "DROP USER IF EXISTS "+acct); err == nil {
-				removed = append(removed, "mariadb account "+n)
-			}
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return removed, errors.Join(errs...)
-}
-
-// dropLoadAccounts sweeps the roles of each owner's databases, handing
-// what they made to the owner.
-func (postgresEngine) dropLoadAccounts(ctx context.Context, m *mover, prefix string, dbs []model.MoveDB) ([]string, error) {
-	var removed []string
-	var errs []error
-	var owners []string
-	byOwner := map[string][]string{} // owner → its databases
-	for _, d := range dbs {
-		if _, ok := byOwner[d.Owner]; !ok {
-			owners = append(owners, d.Owner)
-		}
-		byOwner[d.Owner] = append(byOwner[d.Owner], d.Name)
-	}
-	for _, owner := range owners {
-		names := byOwner[owner]
-		// No LIKE: its escape for "_" is a backslash, which PgString
-		// (rightly) refuses.
-		lit, err := apply.PgString(prefix)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out, err := m.a.Run(ctx, []byte("SELECT rolname FROM pg_roles WHERE starts_with(rolname, "+lit+");\n"), m.psqlArgv(names[0])...)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		roles := strings.Fields(out)
-		if err := m.pgDropRoles(ctx, names, owner, roles); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, r := range roles {
-			removed = append(removed, "postgresql role "+r)
-		}
-	}
-	return removed, errors.Join(errs...)
 }

@@ -9,7 +9,9 @@
 // apply.Applier: the order directory, the users' crontabs, the site's
 // vhost that a site mode swaps, the MariaDB and PostgreSQL servers, and
 // the host lock that keeps a move's vhost change from crossing an apply.
-// A database engine's part of a move (sums, sync, load, sweeping the
-// temporary accounts of loads) is one interface, dbEngine, with a MariaDB
-// and a PostgreSQL implementation.
+// The checks of a move's database, its dumps, a load as a temporary
+// account and the sweep of those accounts are the engines' of package
+// dbengine, which the appliers make their databases with; the sums of a
+// database and how its sync is planned are still this package's, one
+// interface, dbEngine, with a MariaDB and a PostgreSQL implementation.
 package movetask

@@ -14,6 +14,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/node/apply"
+	"ferry/internal/node/dbengine"
 )
 
 // This file and the other move_*.go files are the node's side of a move
@@ -115,6 +116,14 @@ type mover struct {
 	cfg Config
 	a   *apply.Applier
 	log *slog.Logger
+}
+
+// dbHost is this host as its database engines see it: the appliers' runner
+// and servers, with the move's way to run psql as postgres.
+func (m *mover) dbHost() dbengine.Host {
+	h := m.a.DatabaseHost()
+	h.RunAsPostgres, h.Log = m.cfg.RunAsPostgres, m.log
+	return h
 }
 
 func newMover(cfg Config) (*mover, error) {
@@ -220,14 +229,14 @@ func (m *mover) checkOrder(p *model.MoveTaskPayload) error {
 func checkDatabases(dbs []model.MoveDB) error {
 	seen := map[string]bool{}
 	for _, d := range dbs {
-		eng, ok := dbEngines[d.Engine]
-		if !ok {
+		eng, err := dbengine.New(d.Engine, dbengine.Host{})
+		if err != nil {
 			return fmt.Errorf("database %s: engine %q, want mysql or pgsql", d.Name, d.Engine)
 		}
 		if err := model.ValidateDatabaseName(d.Name); err != nil {
 			return fmt.Errorf("database %q: %w", d.Name, err)
 		}
-		if err := eng.check(d); err != nil {
+		if err := eng.Check(d); err != nil {
 			return err
 		}
 		if seen[d.Engine+"/"+d.Name] {

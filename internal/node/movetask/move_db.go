@@ -21,6 +21,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/node/apply"
+	"ferry/internal/node/dbengine"
 	"ferry/internal/node/hostexec"
 )
 
@@ -88,7 +89,7 @@ func (m *mover) mysqlSums(ctx context.Context, name string, users, only []string
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("database %s: list tables: %w", name, err)
 	}
-	dbq, err := apply.MySQLIdent(name)
+	dbq, err := dbengine.MySQLIdent(name)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,7 @@ func (m *mover) mysqlSums(ctx context.Context, name string, users, only []string
 		if err := checkObjectName(name, t); err != nil {
 			return nil, err
 		}
-		tq, err := apply.MySQLIdent(t)
+		tq, err := dbengine.MySQLIdent(t)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +176,7 @@ func mysqlRowSumExpr(cols []string) (string, error) {
 	}
 	var flags, lengths, values []string
 	for _, c := range cols {
-		q, err := apply.MySQLIdent(c)
+		q, err := dbengine.MySQLIdent(c)
 		if err != nil {
 			return "", err
 		}
@@ -194,9 +195,7 @@ func shortHash(s string) string {
 
 // psqlArgv runs psql as the postgres user on database db, unaligned and
 // without headers, tab-separated, stopping at the first error.
-func (m *mover) psqlArgv(db string) []string {
-	return append(slices.Clone(m.cfg.RunAsPostgres), "psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db)
-}
+func (m *mover) psqlArgv(db string) []string { return m.dbHost().PsqlArgv(db) }
 
 // pgTablesSQL lists a database's own tables (not the catalogs'), each as a
 // JSON array of its quoted, qualified name and its kind: JSON keeps a
@@ -240,7 +239,7 @@ func (m *mover) pgTables(ctx context.Context, db string) ([]string, error) {
 // and the md5 of its columns, indexes, constraints, privileges and
 // comments. t is a quoted, qualified name from pgTables.
 func pgSumSQL(t string) (string, error) {
-	lit, err := apply.PgString(t)
+	lit, err := dbengine.PgString(t)
 	if err != nil {
 		return "", fmt.Errorf("table %s: %w", t, err)
 	}
@@ -454,35 +453,6 @@ func planTableCopy(old, cur []model.TableSum, full bool) (copyTables, dropTables
 	slices.Sort(copyTables)
 	slices.Sort(dropTables)
 	return copyTables, dropTables
-}
-
-// mysqlDumpArgv dumps tables of db, one consistent snapshot, rows streamed
-// without buffering, without triggers (they are made again, object by
-// object, with a definer of the order's own), with rows up to the
-// protocol's largest packet (Debian's mysqldump.cnf says 16M). The table
-// names come after "--", so a name starting with "-" stays a name.
-func (m *mover) mysqlDumpArgv(db string, tables ...string) []string {
-	argv := []string{"mariadb-dump", "--socket=" + m.cfg.Node.MySQLSocket, "--user=root",
-		"--single-transaction", "--quick", "--skip-lock-tables", "--skip-triggers", "--no-tablespaces",
-		"--default-character-set=utf8mb4", "--hex-blob", "--max-allowed-packet=1G", db, "--"}
-	return append(argv, tables...)
-}
-
-// pgDumpArgv dumps the whole of db as SQL that makes every object again,
-// owned by whoever loads it, with the privileges and default privileges
-// it has here.
-func (m *mover) pgDumpArgv(db string) []string {
-	return append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--no-owner", "--quote-all-identifiers", "-d", db)
-}
-
-// pgDataDumpArgv dumps the rows of tables and the values of sequences of
-// db (quoted, qualified names, matched exactly).
-func (m *mover) pgDataDumpArgv(db string, tables, sequences []string) []string {
-	argv := append(slices.Clone(m.cfg.RunAsPostgres), "pg_dump", "--data-only", "--no-owner", "--strict-names", "-d", db)
-	for _, t := range slices.Concat(tables, sequences) {
-		argv = append(argv, "-t", t)
-	}
-	return argv
 }
 
 // pgRowCopy is a re-sync of rows alone: the tables to empty and fill
@@ -763,7 +733,11 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 	if !ok {
 		return dbSync{}, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
 	}
-	run := dbSyncRun{db: db, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res}
+	dbe, err := dbengine.New(db.Engine, m.dbHost())
+	if err != nil {
+		return dbSync{}, fmt.Errorf("database %s: %w", db.Name, err)
+	}
+	run := dbSyncRun{db: db, eng: dbe, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res}
 	if err := eng.sync(ctx, m, t, run); err != nil {
 		return dbSync{}, err
 	}
@@ -804,6 +778,11 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 // copyMySQLTables streams each table through its own dump and load, a few
 // at a time.
 func (m *mover) copyMySQLTables(ctx context.Context, t moveTarget, db string, tables []string, load string, counted *atomic.Int64) error {
+	eng, err := dbengine.New("mysql", m.dbHost())
+	if err != nil {
+		return err
+	}
+	dump := func(table string) []string { return eng.Dump(db, &dbengine.DumpPart{Tables: []string{table}}) }
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan string)
@@ -814,7 +793,7 @@ func (m *mover) copyMySQLTables(ctx context.Context, t moveTarget, db string, ta
 		go func() {
 			defer wg.Done()
 			for tb := range work {
-				if err := m.streamToRemote(ctx, t, m.mysqlDumpArgv(db, tb), "", load, counted); err != nil {
+				if err := m.streamToRemote(ctx, t, dump(tb), "", load, counted); err != nil {
 					errs <- fmt.Errorf("table %s: %w", tb, err)
 					cancel()
 				}
@@ -877,11 +856,11 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 	}
 	name := loadAccountPrefix(moveID) + randomHex(4)
 	password := randomHex(16)
-	eng, ok := dbEngines[db.Engine]
-	if !ok {
+	eng, err := dbengine.New(db.Engine, m.dbHost())
+	if err != nil {
 		return receiveRefused("engine %q", db.Engine)
 	}
-	cmd, drop, err := eng.load(ctx, m, moveID, db, name, password, o.Stdin)
+	cmd, drop, err := eng.Load(ctx, moveID, db, name, password, o.Stdin)
 	if err != nil {
 		return err
 	}
@@ -901,154 +880,13 @@ func (m *mover) receiveLoad(ctx context.Context, moveID int64, db model.MoveDB, 
 	return nil
 }
 
-// mysqlLoadAccount makes a MariaDB account with every right on db and no
-// other, and returns how to drop it.
-func (m *mover) mysqlLoadAccount(ctx context.Context, db, name, password string) (func() error, error) {
-	conn, err := m.a.MySQLConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := apply.MySQLAccount(name)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	pw, err := apply.MySQLString(password)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	grantDB, err := apply.MySQLGrantDB(db)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	drop := func() error {
-		defer conn.Close()
-		_, err := conn.ExecContext(context.WithoutCancel(ctx), "DROP USER IF EXISTS "+acct)
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, "CREATE USER "+acct+" IDENTIFIED BY "+pw); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("make temporary account: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, "GRANT ALL PRIVILEGES ON "+grantDB+".* TO "+acct); err != nil {
-		return nil, errors.Join(fmt.Errorf("grant temporary account: %w", err), drop())
-	}
-	// A row as large as the old host holds must fit one statement here:
-	// max_allowed_packet is read when a connection opens, and only as a
-	// server-wide value. It is an upper bound (memory is taken as packets
-	// need it), so it is raised to the protocol's largest, and said so.
-	var packet int64
-	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.max_allowed_packet").Scan(&packet); err != nil {
-		return nil, errors.Join(fmt.Errorf("read max_allowed_packet: %w", err), drop())
-	}
-	if packet < 1<<30 {
-		if _, err := conn.ExecContext(ctx, "SET GLOBAL max_allowed_packet = 1073741824"); err != nil {
-			return nil, errors.Join(fmt.Errorf("raise max_allowed_packet: %w", err), drop())
-		}
-		m.log.Info("move load: raised the server's max_allowed_packet so that every row of the old host fits (until the server restarts)", "database", db, "from", packet, "to", 1<<30)
-	}
-	return drop, nil
-}
-
-// pgLoadRole makes a PostgreSQL login role that is a member of db's owner
-// and nothing else, and returns how to drop it and where the server
-// listens on TCP (password logins go there; Debian's socket allows peer
-// logins only).
-func (m *mover) pgLoadRole(ctx context.Context, db model.MoveDB, name, password string) (drop func() error, host, port string, err error) {
-	role, err := apply.PgIdent(name)
-	if err != nil {
-		return nil, "", "", err
-	}
-	owner, err := apply.PgIdent(db.Owner)
-	if err != nil {
-		return nil, "", "", err
-	}
-	pw, err := apply.PgString(password)
-	if err != nil {
-		return nil, "", "", err
-	}
-	q := "CREATE ROLE " + role + " LOGIN PASSWORD " + pw + " IN ROLE " + owner + ";\n" +
-		"SELECT current_setting('listen_addresses'), current_setting('port');\n"
-	out, err := m.a.Run(ctx, []byte(q), m.psqlArgv(db.Name)...)
-	if err != nil {
-		return nil, "", "", fmt.Errorf("make temporary role: %w", err)
-	}
-	drop = func() error {
-		return m.pgDropRoles(context.WithoutCancel(ctx), []string{db.Name}, db.Owner, []string{name})
-	}
-	listen, port, found := strings.Cut(strings.TrimSpace(out), "\t")
-	if !found || port == "" {
-		return nil, "", "", errors.Join(fmt.Errorf("psql printed %q where the server's listen_addresses and port were expected", hostexec.OneLine(out, 200)), drop())
-	}
-	host = pgLoopback(listen)
-	if host == "" {
-		return nil, "", "", errors.Join(fmt.Errorf("postgresql listens on no TCP address (listen_addresses %q); loads log in over TCP", listen), drop())
-	}
-	return drop, host, port, nil
-}
-
-// pgLoopback picks where to reach a server that listens on listen (its
-// listen_addresses): the loopback address for a wildcard, else the first.
-func pgLoopback(listen string) string {
-	for _, a := range strings.Split(listen, ",") {
-		switch a = strings.TrimSpace(a); a {
-		case "":
-			continue
-		case "*", "0.0.0.0":
-			return "127.0.0.1"
-		case "::":
-			return "::1"
-		default:
-			return a
-		}
-	}
-	return ""
-}
-
-// pgDropRoles hands what the roles made in dbs to owner and drops them.
-func (m *mover) pgDropRoles(ctx context.Context, dbs []string, owner string, roles []string) error {
-	if len(roles) == 0 {
-		return nil
-	}
-	o, err := apply.PgIdent(owner)
-	if err != nil {
-		return err
-	}
-	quoted := make([]string, len(roles))
-	for i, r := range roles {
-		if quoted[i], err = apply.PgIdent(r); err != nil {
-			return err
-		}
-	}
-	var errs []error
-	for _, db := range dbs {
-		var q strings.Builder
-		for _, ri := range quoted {
-			q.WriteString("REASSIGN OWNED BY " + ri + " TO " + o + ";\nDROP OWNED BY " + ri + ";\n")
-		}
-		if _, err := m.a.Run(ctx, []byte(q.String()), m.psqlArgv(db)...); err != nil {
-			errs = append(errs, fmt.Errorf("database %s: %w", db, err))
-		}
-	}
-	var q strings.Builder
-	for _, ri := range quoted {
-		q.WriteString("DROP ROLE IF EXISTS " + ri + ";\n")
-	}
-	if _, err := m.a.Run(ctx, []byte(q.String()), m.psqlArgv(dbs[0])...); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
 // dropLoadAccounts removes the temporary accounts that loads of the move
 // left behind (a load killed before it could drop its own).
 func (m *mover) dropLoadAccounts(ctx context.Context, pol movePolicy) ([]string, error) {
 	var removed []string
 	var errs []error
 	prefix := loadAccountPrefix(pol.MoveID)
-	for _, name := range dbEngineOrder {
+	for _, name := range dbengine.Names() {
 		var dbs []model.MoveDB
 		for _, d := range pol.Databases {
 			if d.Engine == name {
@@ -1058,45 +896,18 @@ func (m *mover) dropLoadAccounts(ctx context.Context, pol movePolicy) ([]string,
 		if len(dbs) == 0 {
 			continue
 		}
-		r, err := dbEngines[name].dropLoadAccounts(ctx, m, prefix, dbs)
+		eng, err := dbengine.New(name, m.dbHost())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r, err := eng.DropLoadAccounts(ctx, prefix, dbs)
 		removed = append(removed, r...)
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return removed, errors.Join(errs...)
-}
-
-func (m *mover) mysqlLoadAccounts(ctx context.Context, prefix string) ([]string, error) {
-	conn, err := m.a.MySQLConn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, "SELECT User FROM mysql.user WHERE Host = 'localhost' AND User LIKE ?", strings.ReplaceAll(prefix, "_", `\_`)+"%")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
-}
-
-func (m *mover) mysqlExec(ctx context.Context, q string) error {
-	conn, err := m.a.MySQLConn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_, err = conn.ExecContext(ctx, q)
-	return err
 }
 
 // verify compares the new host with this one: the paths an rsync would

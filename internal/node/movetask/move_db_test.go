@@ -34,31 +34,9 @@ func TestPlanTableCopy(t *testing.T) {
 	}
 }
 
-func TestPgLoopback(t *testing.T) {
-	for in, want := range map[string]string{
-		"localhost": "localhost", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1",
-		"127.0.1.12": "127.0.1.12", " 10.0.0.5 , localhost": "10.0.0.5", "": "", " , ": "",
-	} {
-		if got := pgLoopback(in); got != want {
-			t.Errorf("pgLoopback(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestMoveDumpArgv(t *testing.T) {
+// The move's psql runs as the postgres user the move's config names.
+func TestMovePsqlArgv(t *testing.T) {
 	env := newMoveTestEnv(t)
-	got := env.m.mysqlDumpArgv("shop", "orders", "-x")
-	want := []string{"mariadb-dump", "--socket=/run/mysqld/mysqld.sock", "--user=root", "--single-transaction", "--quick",
-		"--skip-lock-tables", "--skip-triggers", "--no-tablespaces", "--default-character-set=utf8mb4", "--hex-blob",
-		"--max-allowed-packet=1G", "shop", "--", "orders", "-x"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("mariadb-dump:\n got %q\nwant %q", got, want)
-	}
-	got = env.m.pgDumpArgv("blog")
-	want = []string{"runuser", "-u", "postgres", "--", "pg_dump", "--no-owner", "--quote-all-identifiers", "-d", "blog"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("pg_dump:\n got %q\nwant %q", got, want)
-	}
 	if got := env.m.psqlArgv("blog"); strings.Join(got, " ") != "runuser -u postgres -- psql -X -q -A -t -F \t -v ON_ERROR_STOP=1 -d blog" {
 		t.Errorf("psql %q", got)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"ferry/internal/model"
-	"ferry/internal/node/apply"
+	"ferry/internal/node/dbengine"
 )
 
 // A MariaDB database is more than its tables: views, triggers, stored
@@ -78,7 +78,7 @@ var mysqlObjectRank = map[string]int{"database": 0, "function": 1, "procedure": 
 // It reads them with db as the default database, so that SHOW CREATE names
 // the objects and what they refer to in db without the database's name.
 func mysqlObjects(ctx context.Context, pool *sql.DB, db string) ([]mysqlObject, error) {
-	dbq, err := apply.MySQLIdent(db)
+	dbq, err := dbengine.MySQLIdent(db)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func mysqlObjects(ctx context.Context, pool *sql.DB, db string) ([]mysqlObject, 
 		if _, ok := mysqlObjectRank[n.kind]; !ok {
 			return nil, fmt.Errorf("database %s: %s %s: ferry cannot copy a %s (only procedures and functions among routines)", db, n.kind, n.name, n.kind)
 		}
-		nq, err := apply.MySQLIdent(n.name)
+		nq, err := dbengine.MySQLIdent(n.name)
 		if err != nil {
 			return nil, err
 		}
@@ -238,16 +238,16 @@ func (g *mysqlGrant) statements(db string, users []string) ([]string, error) {
 	if !slices.Contains(users, g.User) {
 		return nil, fmt.Errorf("%s is not one of the order's mysql-users", g.User)
 	}
-	acct, err := apply.MySQLAccount(g.User)
+	acct, err := dbengine.MySQLAccount(g.User)
 	if err != nil {
 		return nil, err
 	}
 	// Below the database level a name is no pattern: no escaping.
-	dbq, err := apply.MySQLIdent(db)
+	dbq, err := dbengine.MySQLIdent(db)
 	if err != nil {
 		return nil, err
 	}
-	oq, err := apply.MySQLIdent(g.Object)
+	oq, err := dbengine.MySQLIdent(g.Object)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +273,7 @@ func (g *mysqlGrant) statements(db string, users []string) ([]string, error) {
 	}
 	for _, pc := range g.Columns {
 		p, col, ok := strings.Cut(pc, "\x00")
-		cq, err := apply.MySQLIdent(col)
+		cq, err := dbengine.MySQLIdent(col)
 		if !ok || err != nil || !mysqlPrivileges[p] || g.On != "table" {
 			return nil, fmt.Errorf("column privilege %q", pc)
 		}
@@ -409,7 +409,7 @@ func mysqlObjectStatement(o mysqlObject, definer string, enable bool) (string, e
 	if err != nil {
 		return "", err
 	}
-	nq, err := apply.MySQLIdent(o.Name)
+	nq, err := dbengine.MySQLIdent(o.Name)
 	if err != nil {
 		return "", err
 	}
@@ -458,14 +458,14 @@ func mapDefiner(db string, o mysqlObject, users []string) (string, string, error
 		return "", "", err
 	}
 	if d.host == "localhost" && slices.Contains(users, d.user) {
-		acct, err := apply.MySQLAccount(d.user)
+		acct, err := dbengine.MySQLAccount(d.user)
 		return acct, "", err
 	}
 	if len(users) == 0 {
 		return "", "", fmt.Errorf("%s %s.%s runs as %s, which is not one of the order's mysql-users, and no mysql-user of the order is granted %s to run it instead; add one",
 			o.Kind, db, o.Name, d.definer, db)
 	}
-	acct, err := apply.MySQLAccount(users[0])
+	acct, err := dbengine.MySQLAccount(users[0])
 	if err != nil {
 		return "", "", err
 	}
@@ -500,7 +500,7 @@ func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Re
 		return err
 	}
 	defer c.Close()
-	dbq, err := apply.MySQLIdent(db.Name)
+	dbq, err := dbengine.MySQLIdent(db.Name)
 	if err != nil {
 		return err
 	}
@@ -509,7 +509,7 @@ func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Re
 	}
 	var reply mysqlObjectsReply
 	for _, o := range req.Drop {
-		nq, err := apply.MySQLIdent(o.Name)
+		nq, err := dbengine.MySQLIdent(o.Name)
 		if err != nil {
 			return err
 		}
@@ -595,7 +595,7 @@ func (m *mover) makeObject(ctx context.Context, c *sql.Conn, db model.MoveDB, o 
 		if !ok || !charsetRe.MatchString(cs) || !charsetRe.MatchString(coll) {
 			return fmt.Errorf("%s: character set %q", what, o.Create)
 		}
-		dbq, err := apply.MySQLIdent(db.Name)
+		dbq, err := dbengine.MySQLIdent(db.Name)
 		if err != nil {
 			return err
 		}
@@ -624,7 +624,7 @@ func (m *mover) makeObject(ctx context.Context, c *sql.Conn, db model.MoveDB, o 
 		set = append(set, "SET SESSION collation_connection = "+o.Collation)
 	}
 	if o.TimeZone != "" {
-		tz, err := apply.MySQLString(o.TimeZone)
+		tz, err := dbengine.MySQLString(o.TimeZone)
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"ferry/internal/model"
-	"ferry/internal/node/apply"
+	"ferry/internal/node/dbengine"
 )
 
 func TestSplitDefiner(t *testing.T) {
@@ -144,7 +144,7 @@ func FuzzMySQLObjectStatement(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, qerr := apply.MySQLIdent(name)
+		q, qerr := dbengine.MySQLIdent(name)
 		if qerr != nil {
 			t.Fatalf("made %q for a name that cannot be quoted", stmt)
 		}
@@ -181,7 +181,7 @@ func FuzzBacktickIdent(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		q, err := apply.MySQLIdent(s)
+		q, err := dbengine.MySQLIdent(s)
 		if err != nil {
 			return
 		}

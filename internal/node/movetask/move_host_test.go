@@ -12,6 +12,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/node/apply"
+	"ferry/internal/node/dbengine"
 	"ferry/internal/node/hostexec"
 	"ferry/internal/node/hostexec/hostexectest"
 )
@@ -370,9 +371,13 @@ func TestCopyMySQLTablesDumpsEachTableIntoItsLoad(t *testing.T) {
 		dumps = append(dumps, c.Argv)
 	}
 	slices.Sort(dumps)
+	mariadb, err := dbengine.New("mysql", e.m.dbHost())
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{
-		strings.Join(e.m.mysqlDumpArgv("shop", "-b"), " "),
-		strings.Join(e.m.mysqlDumpArgv("shop", "a"), " "),
+		strings.Join(mariadb.Dump("shop", &dbengine.DumpPart{Tables: []string{"-b"}}), " "),
+		strings.Join(mariadb.Dump("shop", &dbengine.DumpPart{Tables: []string{"a"}}), " "),
 	}
 	if !reflect.DeepEqual(dumps, want) {
 		t.Errorf("dumps\n %q\nwant %q", dumps, want)
@@ -389,7 +394,7 @@ func TestCopyMySQLTablesDumpsEachTableIntoItsLoad(t *testing.T) {
 		t.Errorf("%d bytes counted", n)
 	}
 
-	err := e.m.copyMySQLTables(context.Background(), e.t, "shop", []string{"broken"}, "ferry-load mysql shop", &counted)
+	err = e.m.copyMySQLTables(context.Background(), e.t, "shop", []string{"broken"}, "ferry-load mysql shop", &counted)
 	errorSays(t, err, "table broken", "dump on this host", "doesn't exist", "exit status 2")
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 
 	"ferry/internal/model"
+	"ferry/internal/node/dbengine"
 	"ferry/internal/node/hostexec"
 	"ferry/internal/node/receive"
 )
@@ -53,8 +54,8 @@ func (h receiveHost) Policy(id int64) (receive.Policy, error) {
 }
 
 func (receiveHost) Engine(engine string) bool {
-	_, ok := dbEngines[engine]
-	return ok
+	_, err := dbengine.New(engine, dbengine.Host{})
+	return err == nil
 }
 
 func (h receiveHost) Rsync(ctx context.Context, argv []string, o receive.Options) error {
