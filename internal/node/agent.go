@@ -356,6 +356,7 @@ func (a *Agent) heartbeat() model.Heartbeat {
 	hb := model.Heartbeat{Version: a.opts.Version}
 	if a.opts.Applier != nil {
 		hb.SystemNames = hostSystemNames(a.opts.Applier.cfg.MembersRoot)
+		hb.PHPVersions = a.opts.Applier.PHPVersions()
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(a.opts.DiskPath, &st); err == nil {

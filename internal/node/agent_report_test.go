@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -48,5 +49,17 @@ func TestTaskResultSurvivesAControlPlaneRestart(t *testing.T) {
 	var ae *wire.Error
 	if err := a.reportTask(context.Background(), 8, wire.TaskReport{OK: true}); !errors.As(err, &ae) || calls.Load() != down+1 {
 		t.Errorf("refused report: %v after %d calls; want the refusal, once", err, calls.Load()-down)
+	}
+}
+
+// The heartbeat carries the PHP-FPM versions the host has, for the panel
+// and move plans.
+func TestHeartbeatReportsPHPVersions(t *testing.T) {
+	e := newTestEnv(t)
+	e.addPHP(t, "8.10", false)
+	e.addPHP(t, "7.4", false)
+	a := NewAgent(AgentOptions{Applier: e.a, DiskPath: e.root, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if got := a.heartbeat().PHPVersions; !slices.Equal(got, []string{"7.4", "8.2", "8.10"}) {
+		t.Errorf("heartbeat reports PHP %v, want 7.4 8.2 8.10", got)
 	}
 }

@@ -128,7 +128,7 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-	if err := m.a.testWebConfig(ctx, false); err != nil {
+	if err := m.a.testWebConfig(ctx, nil); err != nil {
 		if uerr := undo(); uerr != nil {
 			return nil, fmt.Errorf("move %d: %w; and putting the previous vhosts back failed: %v", p.MoveID, err, uerr)
 		}
