@@ -45,16 +45,17 @@ type site struct {
 	AccessLog    string
 	ErrorLog     string
 	PHP          bool
-	// PHPVersion is the PHP-FPM version the pool runs under, and PHPLimits
-	// the pool's limits with the defaults filled in.
-	PHPVersion   string
-	PHPLimits    model.PHPSettings
 	FPMSocket    string
 	FPMHandler   string
 	User, Group  string
 	WebUser      string
 	WebGroup     string
 	OpenBasedir  string
+
+	// PHPVersion is the PHP-FPM version the pool runs under, and PHPLimits
+	// the pool's limits with the defaults filled in.
+	PHPVersion string
+	PHPLimits  model.PHPSettings
 }
 
 // siteName names a web-conf's files. The identifier is there for the admin
