@@ -75,6 +75,9 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 		if err := p.checkOwnership(ctx, tx, o, it); err != nil {
 			return err
 		}
+		if err := settlePHP(ctx, tx, &it); err != nil {
+			return err
+		}
 		return p.insertItemTx(ctx, tx, c, &it)
 	})
 	if err != nil {
@@ -265,6 +268,9 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 			return err
 		}
 		if err := p.checkOwnership(ctx, tx, o, it); err != nil {
+			return err
+		}
+		if err := settlePHP(ctx, tx, &it); err != nil {
 			return err
 		}
 		to := model.StatePendingUpdate
