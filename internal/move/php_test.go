@@ -17,7 +17,9 @@ func TestPlanPHP(t *testing.T) {
 	}
 	static := model.Item{ID: 6, Kind: model.KindWebConf, State: model.StateActive,
 		Spec: model.Spec{Login: "ada", ServerNames: []string{"static.example.org"}, PHP: new(false)}}
-	host := func(name string, versions ...string) model.Host { return model.Host{Name: name, Heartbeat: model.Heartbeat{PHPVersions: versions}} }
+	host := func(name string, versions ...string) model.Host {
+		return model.Host{Name: name, Heartbeat: model.Heartbeat{PHPVersions: versions}}
+	}
 	tests := []struct {
 		name     string
 		items    []model.Item

@@ -143,14 +143,14 @@ type MovePlan struct {
 	// SizeEstimate is the order's size in bytes (0 when unknown) and
 	// SizeSource where it comes from; DiskFree is the new host's free disk
 	// from its last heartbeat.
-	SizeEstimate int64    `json:"size_estimate"`
-	SizeSource   string   `json:"size_source"`
-	DiskFree     int64    `json:"disk_free"`
+	SizeEstimate int64  `json:"size_estimate"`
+	SizeSource   string `json:"size_source"`
+	DiskFree     int64  `json:"disk_free"`
 	// PHP are the order's sites with PHP: the version each runs on the
 	// old host and the one its copy gets on the new host.
-	PHP   []MovePlanPHP `json:"php,omitempty"`
-	Steps []string      `json:"steps"`
-	Warnings     []string `json:"warnings,omitempty"`
+	PHP      []MovePlanPHP `json:"php,omitempty"`
+	Steps    []string      `json:"steps"`
+	Warnings []string      `json:"warnings,omitempty"`
 	// Problems are the guards that refuse the move, each saying what to do.
 	Problems []string `json:"problems,omitempty"`
 }
