@@ -33,6 +33,7 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"Identities", testIdentities},
 		{"Tokens", testTokens},
 		{"JoinTokens", testJoinTokens},
+		{"WebSessions", testWebSessions},
 		{"Audit", testAudit},
 		{"Moves", testMoves},
 		{"Tasks", testTasks},
