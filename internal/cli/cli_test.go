@@ -236,6 +236,11 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 		{[]string{"item", "add", "example.org", "dns", "--type", "NAPTR", "--value", "x"}, "spec.type"},
 		{[]string{"item", "add", "example.org", "scheduled-job", "--login", "exa", "--schedule", "61 * * * *", "--command", "true"}, "spec.schedule"},
 		{[]string{"item", "add", "example.org", "mysql-db", "--name", "ok_name", "--ttl", "300"}, "spec.ttl"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--php-version", "8"}, "spec.php_version"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--memory-limit", "1T"}, "spec.memory_limit"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--post-max-size", "1M"}, "spec.post_max_size"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--max-children", "99"}, "spec.max_children"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--php=false", "--max-children", "9"}, "spec.max_children"},
 		{[]string{"order", "add", "bad..domain", "--member", "coop", "--host", "web1"}, "identifier"},
 		{[]string{"order", "add", "other.org", "--member", "nobody", "--host", "web1"}, "member"},
 	}
