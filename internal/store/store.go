@@ -176,6 +176,11 @@ type Tx interface {
 	DeleteStaleWebSessions(ctx context.Context, seenBefore, createdBefore time.Time) (int, error)
 	CountWebSessions(ctx context.Context) (int, error)
 
+	// PutBatch adds a rebalance batch or replaces the one with its id.
+	PutBatch(ctx context.Context, b model.BatchRecord) error
+	// ListBatches lists the rebalance batches by id.
+	ListBatches(ctx context.Context) ([]model.BatchRecord, error)
+
 	AppendAudit(ctx context.Context, e *model.AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)
 

@@ -74,3 +74,24 @@ func testWebSessions(t *testing.T, h *harness) {
 		t.Errorf("%d sessions left, want none", left)
 	}
 }
+
+func testBatches(t *testing.T, h *harness) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	a := model.BatchRecord{ID: "b-2", State: "running", Data: `{"id":"b-2"}`, CreatedAt: t0, UpdatedAt: t0}
+	b := model.BatchRecord{ID: "b-1", State: "running", Data: `{"id":"b-1"}`, CreatedAt: t0, UpdatedAt: t0}
+	update(t, h.s, func(tx store.Tx) error {
+		if err := tx.PutBatch(ctx, a); err != nil {
+			return err
+		}
+		return tx.PutBatch(ctx, b)
+	})
+	// Replacing keeps the creation time.
+	a2 := model.BatchRecord{ID: "b-2", State: "finished", Data: `{"id":"b-2","state":"finished"}`, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(2 * time.Hour)}
+	update(t, h.s, func(tx store.Tx) error { return tx.PutBatch(ctx, a2) })
+	got := read(t, h.s, func(ctx context.Context, tx store.Tx) ([]model.BatchRecord, error) { return tx.ListBatches(ctx) })
+	a2.CreatedAt = t0
+	if len(got) != 2 || got[0] != b || got[1] != a2 {
+		t.Errorf("ListBatches = %+v, want %+v then %+v", got, b, a2)
+	}
+}
