@@ -36,3 +36,17 @@ func settlePHP(ctx context.Context, tx store.Tx, it *model.Item) error {
 	it.Spec.PHPVersion = v
 	return nil
 }
+
+// reportedPHP checks the PHP-FPM versions a node reports, which end up in
+// messages and are compared with the sites' versions, and sorts them.
+func reportedPHP(versions []string) ([]string, error) {
+	if len(versions) > 100 {
+		return nil, &model.FieldError{Field: "php_versions", Message: fmt.Sprintf("%d versions; a host has a few", len(versions))}
+	}
+	for _, v := range versions {
+		if got, err := model.ParsePHPVersion(v); err != nil || got != v {
+			return nil, &model.FieldError{Field: "php_versions", Message: fmt.Sprintf("%q is not a PHP version (X.Y)", v)}
+		}
+	}
+	return model.SortPHPVersions(versions), nil
+}

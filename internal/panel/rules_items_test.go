@@ -163,3 +163,25 @@ func TestRulesWebConfPHPVersion(t *testing.T) {
 		t.Errorf("updated without a version: php_version %q, want 8.10", up.Spec.PHPVersion)
 	}
 }
+
+// A node reports its PHP versions as X.Y; anything else is refused, since
+// they reach messages and the sites' checks.
+func TestHeartbeatPHPVersionsChecked(t *testing.T) {
+	c := newCoop(t)
+	node := panel.Caller{Name: "web1", Role: model.RoleNode, Host: "web1"}
+	for _, bad := range [][]string{{"8.2", "../etc"}, {"8.2.1"}, {"8.2 "}} {
+		if err := c.p.Heartbeat(c.ctx, node, model.Heartbeat{PHPVersions: bad}); err == nil || !strings.Contains(err.Error(), "php_versions") {
+			t.Errorf("heartbeat with PHP %q: %v, want refused", bad, err)
+		}
+	}
+	if err := c.p.Heartbeat(c.ctx, node, model.Heartbeat{PHPVersions: []string{"8.10", "7.4", "8.2"}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.p.GetHost(c.ctx, c.admin, "web1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(h.PHPVersions, " ") != "7.4 8.2 8.10" {
+		t.Errorf("host's PHP %v, want 7.4 8.2 8.10", h.PHPVersions)
+	}
+}
