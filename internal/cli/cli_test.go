@@ -94,15 +94,17 @@ func (s *testServer) seed(t *testing.T, member, domain string) model.Order {
 }
 
 // nodes starts a fake node (cptest.Node) for each of hosts, each with a
-// node token made through the CLI.
-func (s *testServer) nodes(t *testing.T, hosts ...string) {
+// node token made through the CLI, and returns them by host.
+func (s *testServer) nodes(t *testing.T, hosts ...string) map[string]*cptest.Node {
 	t.Helper()
+	nodes := map[string]*cptest.Node{}
 	for _, h := range hosts {
 		tok := decode[struct {
 			Secret string `json:"secret"`
 		}](t, s.admin(t, "token", "create", "--role", "node", "--host", h, "--json"))
-		cptest.StartNode(t, s.url, tok.Secret, cptest.NodeOptions{DiskFree: 50 << 30})
+		nodes[h] = cptest.StartNode(t, s.url, tok.Secret, cptest.NodeOptions{DiskFree: 50 << 30})
 	}
+	return nodes
 }
 
 func (s *testServer) hosts(t *testing.T) {

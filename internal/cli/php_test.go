@@ -5,22 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 )
-
-// startNodes starts a fake node for each host and returns them by host.
-func (s *testServer) startNodes(t *testing.T, hosts ...string) map[string]*cptest.Node {
-	t.Helper()
-	nodes := map[string]*cptest.Node{}
-	for _, h := range hosts {
-		tok := decode[struct {
-			Secret string `json:"secret"`
-		}](t, s.admin(t, "token", "create", "--role", "node", "--host", h, "--json"))
-		nodes[h] = cptest.StartNode(t, s.url, tok.Secret, cptest.NodeOptions{DiskFree: 50 << 30})
-	}
-	return nodes
-}
 
 // The PHP flags of item add and update reach the spec; a version the host
 // lacks is refused naming the host's; move plan shows the site's version on
@@ -30,7 +16,7 @@ func TestPHPThroughTheCLI(t *testing.T) {
 	s.hosts(t)
 	s.admin(t, "host", "add", "web2", "--address", "127.0.1.12", "--role", "web")
 	s.seed(t, "coop", "example.org")
-	nodes := s.startNodes(t, "web1", "web2", "dns1")
+	nodes := s.nodes(t, "web1", "web2", "dns1")
 	nodes["web1"].SetPHPVersions("8.1", "8.2")
 	nodes["web2"].SetPHPVersions("8.2", "8.3")
 	s.admin(t, "item", "add", "example.org", "user-account", "--login", "coop")
