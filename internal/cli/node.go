@@ -16,6 +16,8 @@ import (
 	"ferry/internal/metrics"
 	"ferry/internal/model"
 	"ferry/internal/node"
+	"ferry/internal/node/apply"
+	"ferry/internal/node/movetask"
 	"ferry/internal/wire"
 )
 
@@ -69,19 +71,19 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.tsigName, "tsig-name", "", "rfc2136: TSIG key name (hmac-sha256)")
 	f.StringVar(&opts.tsigFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret")
 	f.DurationVar(&opts.usageEvery, "usage-every", 5*time.Minute, "how often to measure the orders' and databases' sizes, for move plans")
-	f.StringVar(&opts.phpRoot, "php-root", node.DefaultConfig().PHPRoot, "directory holding one X.Y/fpm/pool.d per PHP-FPM version (Debian's layout)")
-	listVar(f, &opts.phpFPMDirs, "php-fpm-dirs", node.DefaultConfig().FPMBinDirs, "directories holding the php-fpmX.Y binaries")
+	f.StringVar(&opts.phpRoot, "php-root", apply.DefaultConfig().PHPRoot, "directory holding one X.Y/fpm/pool.d per PHP-FPM version (Debian's layout)")
+	listVar(f, &opts.phpFPMDirs, "php-fpm-dirs", apply.DefaultConfig().FPMBinDirs, "directories holding the php-fpmX.Y binaries")
 	addNodeOpsFlags(f, &opts)
-	apply := &cobra.Command{
+	applyCmd := &cobra.Command{
 		Use:    "apply --order FILE --item FILE",
 		Short:  "Apply one item from JSON files on this host, without the control plane (debugging)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 	}
 	var orderFile, itemFile string
-	apply.Flags().StringVar(&orderFile, "order", "", "order JSON file")
-	apply.Flags().StringVar(&itemFile, "item", "", "item JSON file")
-	apply.RunE = func(cmd *cobra.Command, _ []string) error {
+	applyCmd.Flags().StringVar(&orderFile, "order", "", "order JSON file")
+	applyCmd.Flags().StringVar(&itemFile, "item", "", "item JSON file")
+	applyCmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		o, err := os.ReadFile(orderFile)
 		if err != nil {
 			return usageError{err}
@@ -90,13 +92,13 @@ role it also serves the dns items: with the built-in authoritative server
 		if err != nil {
 			return usageError{err}
 		}
-		res, err := node.ApplyFiles(cmd.Context(), node.DefaultConfig(), o, it)
+		res, err := apply.FromFiles(cmd.Context(), apply.DefaultConfig(), o, it)
 		if err != nil {
 			return err
 		}
 		return g.printJSON(res)
 	}
-	cmd.AddCommand(apply)
+	cmd.AddCommand(applyCmd)
 	cmd.AddCommand(newNodeReceiveCmd(g))
 	cmd.AddCommand(newNodeTaskCmd(g))
 	cmd.AddCommand(newNodeJoinCmd(g))
@@ -138,14 +140,14 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 		return fmt.Errorf("the token is a %s token; ferry node needs a node token (ferry token create --role node --host H)", who.Role)
 	}
 	log = log.With("host", who.Host)
-	cfg := node.DefaultConfig()
+	cfg := apply.DefaultConfig()
 	cfg.Logger = log
 	cfg.PHPRoot, cfg.FPMBinDirs = opts.phpRoot, opts.phpFPMDirs
 	if opts.usageEvery <= 0 {
 		return fmt.Errorf("--usage-every %s: want a positive duration", opts.usageEvery)
 	}
-	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery}
-	agentOpts.Tasks = node.MoveTasks(node.MoveConfig{Node: cfg, StateDir: opts.stateDir, Log: log})
+	agentOpts := node.AgentOptions{Client: c, Host: apply.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery}
+	agentOpts.Tasks = movetask.Tasks(movetask.Config{Node: cfg, StateDir: opts.stateDir, Log: log})
 	h, err := c.GetHost(ctx, who.Host)
 	if err != nil {
 		return fmt.Errorf("read host %s: %w", who.Host, err)

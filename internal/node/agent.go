@@ -17,17 +17,20 @@ import (
 	"ferry/internal/client"
 	"ferry/internal/dnsserve"
 	"ferry/internal/model"
+	"ferry/internal/node/apply"
 	"ferry/internal/wire"
 )
 
 // TaskFunc runs one node task (move data work). progress sends an interim
-// result to the control plane and renews the task's lease.
-type TaskFunc func(ctx context.Context, t model.Task, progress func(any)) (any, error)
+// result to the control plane and renews the task's lease. It is the same
+// type as movetask.TaskFunc, so movetask.Tasks plugs into AgentOptions.
+type TaskFunc = func(ctx context.Context, t model.Task, progress func(any)) (any, error)
 
 // AgentOptions configure an Agent.
 type AgentOptions struct {
-	Client  *client.Client
-	Applier *Applier
+	Client *client.Client
+	// Host applies items on this server; nil on hosts that only serve DNS.
+	Host Host
 	// DNS serves the host's dns items; nil on hosts without the dns role.
 	DNS dnsserve.Provider
 	// Tasks run node tasks by kind; the agent adds remove-order-dir.
@@ -45,6 +48,25 @@ type AgentOptions struct {
 	// databases' sizes for move plans (default 5 min; the first right
 	// after start).
 	UsageEvery time.Duration
+}
+
+// Host is what the agent asks of the server it runs on: the item appliers
+// (apply.Applier) are the real one, a test can give its own.
+type Host interface {
+	// Apply makes an item real on this host, as its state asks, and says
+	// what came of it.
+	Apply(ctx context.Context, o model.Order, it model.Item) apply.Result
+	// RemoveOrderDir removes an order's directory once nothing of the
+	// order is left on this host.
+	RemoveOrderDir(ctx context.Context, o model.Order) error
+	// MeasureUsage measures the host's orders and databases for move
+	// plans.
+	MeasureUsage(ctx context.Context) model.HostUsage
+	// MembersRoot is the directory that holds the members' orders.
+	MembersRoot() string
+	// PHPVersions are the PHP-FPM versions installed on the host, oldest
+	// first.
+	PHPVersions() []string
 }
 
 // Agent is the node agent: it pulls its host's work from the control
@@ -88,7 +110,7 @@ func NewAgent(opts AgentOptions) *Agent {
 // retries with exponential backoff up to 30 s.
 func (a *Agent) Run(ctx context.Context) error {
 	go a.heartbeats(ctx)
-	if a.opts.Applier != nil {
+	if a.opts.Host != nil {
 		go a.measureUsage(ctx)
 	}
 	if a.opts.DNS != nil {
@@ -161,7 +183,7 @@ func (a *Agent) do(ctx context.Context, w wire.Work) {
 			}
 			continue
 		}
-		res := a.opts.Applier.Apply(ctx, wi.Order, wi.Item)
+		res := a.opts.Host.Apply(ctx, wi.Order, wi.Item)
 		a.report(ctx, wi.Item, res)
 	}
 	for _, t := range w.Tasks {
@@ -172,7 +194,7 @@ func (a *Agent) do(ctx context.Context, w wire.Work) {
 	}
 }
 
-func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
+func (a *Agent) report(ctx context.Context, it model.Item, res apply.Result) {
 	log := a.log.With("item", it.ID, "kind", it.Kind, "from", it.State, "to", res.State)
 	_, err := a.opts.Client.ReportItem(ctx, it.ID, wire.Report{State: res.State, Message: res.Message})
 	var ae *wire.Error
@@ -195,11 +217,11 @@ func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
 // applyDNS hands the full record set to the provider and reports every
 // pending dns item.
 func (a *Agent) applyDNS(ctx context.Context, w wire.Work) {
-	var res Result
+	var res apply.Result
 	if a.opts.DNS == nil {
-		res = Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
+		res = apply.Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
 	} else if err := a.opts.DNS.Sync(ctx, zonesOf(w.DNS)); err != nil {
-		res = Result{State: model.StateSoftError, Message: "dns: " + err.Error()}
+		res = apply.Result{State: model.StateSoftError, Message: "dns: " + err.Error()}
 	}
 	for _, wi := range w.Items {
 		if wi.Item.Kind != model.KindDNS {
@@ -318,7 +340,7 @@ func (a *Agent) removeOrderDir(ctx context.Context, t model.Task, _ func(any)) (
 	if err := json.Unmarshal(t.Payload, &o); err != nil {
 		return nil, fmt.Errorf("remove-order-dir payload: %w", err)
 	}
-	return nil, a.opts.Applier.RemoveOrderDir(ctx, o)
+	return nil, a.opts.Host.RemoveOrderDir(ctx, o)
 }
 
 func (a *Agent) heartbeats(ctx context.Context) {
@@ -345,7 +367,7 @@ func (a *Agent) heartbeats(ctx context.Context) {
 func (a *Agent) measureUsage(ctx context.Context) {
 	for ctx.Err() == nil {
 		start := time.Now()
-		u := a.opts.Applier.MeasureUsage(ctx)
+		u := a.opts.Host.MeasureUsage(ctx)
 		a.usage.Store(&u)
 		a.log.Debug("usage measured", "orders", len(u.Orders), "databases", len(u.Databases), "unreachable", u.Unreachable, "took", time.Since(start).Round(time.Millisecond))
 		sleep(ctx, a.opts.UsageEvery)
@@ -354,9 +376,9 @@ func (a *Agent) measureUsage(ctx context.Context) {
 
 func (a *Agent) heartbeat() model.Heartbeat {
 	hb := model.Heartbeat{Version: a.opts.Version}
-	if a.opts.Applier != nil {
-		hb.SystemNames = hostSystemNames(a.opts.Applier.cfg.MembersRoot)
-		hb.PHPVersions = a.opts.Applier.PHPVersions()
+	if a.opts.Host != nil {
+		hb.SystemNames = hostSystemNames(a.opts.Host.MembersRoot())
+		hb.PHPVersions = a.opts.Host.PHPVersions()
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(a.opts.DiskPath, &st); err == nil {
