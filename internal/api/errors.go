@@ -24,6 +24,7 @@ const (
 	CodeUnauthenticated = wire.CodeUnauthenticated
 	CodeForbidden       = wire.CodeForbidden
 	CodeInternal        = wire.CodeInternal
+	CodeStoreFull       = wire.CodeStoreFull
 )
 
 // toError maps an error from the panel to the API's shape.
@@ -52,6 +53,9 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: err.Error()}
 	case errors.Is(err, panel.ErrForbidden):
 		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}
+	case errors.Is(err, store.ErrFull):
+		return &Error{Status: http.StatusInsufficientStorage, Code: CodeStoreFull,
+			Message: "the control plane's store has no disk space left, so nothing was changed; free space on its disk and try again: " + err.Error()}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: err.Error()}
 }

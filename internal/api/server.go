@@ -69,7 +69,7 @@ func (s *Server) wrap(h HandlerFunc, okStatus int) http.HandlerFunc {
 		if err != nil {
 			ae := toError(err)
 			status = ae.Status
-			if status == http.StatusInternalServerError {
+			if status >= http.StatusInternalServerError {
 				s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			}
 			writeJSON(w, status, ae)

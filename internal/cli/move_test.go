@@ -86,7 +86,7 @@ func TestMoveThroughTheCLI(t *testing.T) {
 	}
 	r = s.ferry(t, s.adminToken, "", "move", "verify", "example.org")
 	if r.code != ExitError || !strings.Contains(r.stdout, "verify FAILED") || !strings.Contains(r.stdout, "127.0.1.12 example.org") ||
-		!strings.Contains(r.stderr, "answer differently on web1 and web2") {
+		!strings.Contains(r.stderr, "Apache on web1 does not answer HTTP") {
 		t.Errorf("verify: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = s.ferry(t, s.adminToken, "", "move", "cutover", "example.org")

@@ -5,9 +5,7 @@ package faults
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +66,7 @@ const serviceHold = 25 * time.Second
 func TestLabServiceDies(t *testing.T) {
 	e := newEnv(t)
 	cases := defaultServiceFaults
-	if full, _ := strconv.ParseBool(os.Getenv(fullEnv)); full {
+	if fullRun() {
 		cases = serviceMatrix()
 	}
 	for _, f := range cases {
@@ -161,19 +159,7 @@ func TestLabServiceDies(t *testing.T) {
 			mv.phase(end)
 			mv.must(end)
 			acked, _ := writer.Finish()
-			lost := 0
-			if len(acked) > 0 {
-				rows := e.MustOn(host, "mariadb", "-N", s.db, "-e", "SELECT n FROM writes")
-				have := map[string]bool{}
-				for _, r := range strings.Fields(rows) {
-					have[r] = true
-				}
-				for _, n := range acked {
-					if !have[strconv.Itoa(n)] {
-						lost++
-					}
-				}
-			}
+			lost := lostWrites(e, s, host, acked)
 			if lost > 0 {
 				t.Errorf("%s: %d of %d acknowledged writes are not on %s", f, lost, len(acked), host)
 			}

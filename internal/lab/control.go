@@ -232,17 +232,23 @@ func (l *Lab) KillControlPlane(ctx context.Context) error {
 	if err := syscall.Kill(cp.PID, syscall.SIGKILL); err != nil {
 		return fmt.Errorf("kill control plane: %w", err)
 	}
+	return waitExited(ctx, exited, cp.PID, "control plane")
+}
+
+// waitExited waits until process pid (what, in errors) has exited: until
+// exited is closed when this process started it, or it is not alive.
+func waitExited(ctx context.Context, exited <-chan struct{}, pid int, what string) error {
 	return waitFor(ctx, readyTimeout, nil, func() error {
 		if exited != nil {
 			select {
 			case <-exited:
 				return nil
 			default:
-				return fmt.Errorf("control plane (pid %d) still running", cp.PID)
+				return fmt.Errorf("%s (pid %d) still running", what, pid)
 			}
 		}
-		if alive(cp.PID) {
-			return fmt.Errorf("control plane (pid %d) still running", cp.PID)
+		if alive(pid) {
+			return fmt.Errorf("%s (pid %d) still running", what, pid)
 		}
 		return nil
 	})

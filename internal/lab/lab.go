@@ -51,6 +51,8 @@ type Lab struct {
 	// the lab runs a control plane.
 	ferry         string
 	dieWithParent bool
+	// self is the binary that acts as a host's first process.
+	self string
 
 	mu sync.Mutex
 	st *State
@@ -109,7 +111,7 @@ func Up(ctx context.Context, cfg Config) (_ *Lab, err error) {
 			st.TSIG, st.Zones = &key, cfg.Zones
 		}
 	}
-	l := &Lab{dir: dir, log: cfg.Logger, st: st, dieWithParent: cfg.DieWithParent,
+	l := &Lab{dir: dir, log: cfg.Logger, st: st, dieWithParent: cfg.DieWithParent, self: self,
 		exited: map[string]chan struct{}{}}
 	defer func() {
 		if err == nil {
@@ -207,10 +209,18 @@ func (l *Lab) bootHost(ctx context.Context, self string, h HostSpec, all []HostS
 		return err
 	}
 	l.log.Debug("host prepared", "host", h.Name, "took", time.Since(t0).Round(time.Millisecond))
-	specPath := filepath.Join(hostDir(l.dir, h.Name), "host.json")
-	logf, err := os.OpenFile(filepath.Join(hostDir(l.dir, h.Name), "init.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	return l.startHost(ctx, self, spec)
+}
+
+// startHost starts the first process of a prepared host and waits until
+// the services it starts by itself answer.
+func (l *Lab) startHost(ctx context.Context, self string, spec initSpec) error {
+	t0 := time.Now()
+	name := spec.Name
+	specPath := filepath.Join(hostDir(l.dir, name), "host.json")
+	logf, err := os.OpenFile(filepath.Join(hostDir(l.dir, name), "init.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("host %s: %w", h.Name, err)
+		return fmt.Errorf("host %s: %w", name, err)
 	}
 	defer logf.Close()
 	args := hostInitArgs(self, specPath)
@@ -230,7 +240,7 @@ func (l *Lab) bootHost(ctx context.Context, self string, h HostSpec, all []HostS
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("host %s: start init: %w", h.Name, err)
+		return fmt.Errorf("host %s: start init: %w", name, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -238,26 +248,26 @@ func (l *Lab) bootHost(ctx context.Context, self string, h HostSpec, all []HostS
 		close(exited)
 	}()
 	l.mu.Lock()
-	l.exited[h.Name] = exited
+	l.exited[name] = exited
 	var services []string
 	for _, s := range spec.Services {
 		if s.Autostart {
 			services = append(services, s.Name)
 		}
 	}
-	hst, _ := l.st.host(h.Name)
+	hst, _ := l.st.host(name)
 	hst.InitPID, hst.Services = cmd.Process.Pid, services
 	l.mu.Unlock()
 	if err := l.saveState(); err != nil {
 		return err
 	}
 	for _, s := range services {
-		if err := l.waitReady(ctx, h.Name, s); err != nil {
+		if err := l.waitReady(ctx, name, s); err != nil {
 			return err
 		}
-		l.log.Debug("service ready", "host", h.Name, "service", s, "after", time.Since(t0).Round(time.Millisecond))
+		l.log.Debug("service ready", "host", name, "service", s, "after", time.Since(t0).Round(time.Millisecond))
 	}
-	l.log.Info("host up", "host", h.Name, "address", h.Address, "pid", cmd.Process.Pid, "took", time.Since(t0).Round(time.Millisecond))
+	l.log.Info("host up", "host", name, "address", spec.Address, "pid", cmd.Process.Pid, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
@@ -657,7 +667,17 @@ func (l *Lab) readyCheck(h Host, service string) func() error {
 	case ServiceMariaDB:
 		return tcp("3306")
 	case ServicePostgres:
-		return tcp("5432")
+		// It listens while it still recovers from a crash, refusing
+		// every session until it is done.
+		return func() error {
+			if err := tcp("5432")(); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := l.Run(ctx, h.Name, pgBin+"/pg_isready", "-q", "-h", "/run/postgresql")
+			return err
+		}
 	case ServiceKnot:
 		return tcp(strconv.Itoa(KnotPort))
 	case ServiceApache:

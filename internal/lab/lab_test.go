@@ -578,3 +578,69 @@ func TestCutLink(t *testing.T) {
 		t.Errorf("state's cut links after RestoreLink: %v", got)
 	}
 }
+
+// A killed host loses every process at once and comes back from its disk:
+// a committed row and a file are still there, the other host never
+// stopped, and every service answers again.
+func TestKillAndRestartHost(t *testing.T) {
+	l := ForTest(t)
+	ctx := context.Background()
+	web := webHosts(t, l)
+	h := web[0]
+	run(t, l, h.Name, "mariadb", "-e", "CREATE DATABASE IF NOT EXISTS powercut; CREATE TABLE IF NOT EXISTS powercut.t (n INT); INSERT INTO powercut.t VALUES (7)")
+	run(t, l, h.Name, "sh", "-c", "echo kept > /home/powercut.txt")
+	other := run(t, l, web[1].Name, "cat", "/proc/1/stat")
+	before, err := l.Services(ctx, h.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", h.InitPID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.KillHost(ctx, h.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Run(ctx, h.Name, "true"); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("a command on the killed host: %v, want %v", err, ErrNotRunning)
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(h.Address, "22"), time.Second)
+	if err == nil {
+		c.Close()
+		t.Errorf("%s's sshd answers after KillHost", h.Name)
+	}
+	if got := run(t, l, web[1].Name, "cat", "/proc/1/stat"); got != other {
+		t.Errorf("%s's first process changed when %s was killed", web[1].Name, h.Name)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/ns/pid")
+	for _, p := range procs {
+		if ns, err := os.Readlink(p); err == nil && ns == pidNS {
+			t.Errorf("%s lives on after KillHost (%s): %s", filepath.Dir(filepath.Dir(p)), pidNS, strings.Join(cmdline(atoi(filepath.Base(filepath.Dir(filepath.Dir(p))))), " "))
+		}
+	}
+	if err := l.RestartHost(ctx, h.Name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = l.Run(ctx, h.Name, "mariadb", "-e", "DROP DATABASE IF EXISTS powercut") })
+	if got := run(t, l, h.Name, "mariadb", "-N", "-e", "SELECT n FROM powercut.t"); got != "7" {
+		t.Errorf("the row committed before the kill: %q", got)
+	}
+	if got := run(t, l, h.Name, "cat", "/home/powercut.txt"); got != "kept" {
+		t.Errorf("the file written before the kill: %q", got)
+	}
+	if got := run(t, l, h.Name, "runuser", "-u", "postgres", "--", "psql", "-Atc", "SELECT 1"); got != "1" {
+		t.Errorf("postgresql after the restart: %q", got)
+	}
+	after, err := l.Services(ctx, h.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range after {
+		if s.Running != before[i].Running {
+			t.Errorf("service %s running %v after the restart, %v before", s.Name, s.Running, before[i].Running)
+		}
+	}
+	if err := l.RestartHost(ctx, h.Name); err == nil {
+		t.Error("RestartHost of a running host succeeded")
+	}
+}

@@ -95,9 +95,7 @@ func prepareHost(ctx context.Context, log *slog.Logger, h HostSpec, all []HostSp
 	p.mkdir("home", 0o755, "root", "root")
 	p.mkdir("tmp", 0o1777, "root", "root")
 	p.run("cp", "-a", "/var/www", filepath.Join(dir, "www"))
-	p.mkdir("run", 0o755, "root", "root")
-	p.mkdir("run/lock", 0o1777, "root", "root")
-	p.mkdir("run/sshd", 0o755, "root", "root")
+	p.makeRun(web, dns)
 	p.mkdir("log", 0o755, "root", "root")
 	p.mkdir("log/ferry-lab", 0o750, "root", "adm")
 	p.mkdir("cron", 0o755, "root", "root")
@@ -160,14 +158,28 @@ var apacheEnv = []string{
 	"APACHE_LOG_DIR=/var/log/apache2",
 }
 
+// makeRun makes the host's /run tree, empty but for the directories its
+// services keep their sockets, pid and lock files in: as a boot makes it
+// on a real server, where /run is a fresh tmpfs.
+func (p *preparer) makeRun(web, dns bool) {
+	p.mkdir("run", 0o755, "root", "root")
+	p.mkdir("run/lock", 0o1777, "root", "root")
+	p.mkdir("run/sshd", 0o755, "root", "root")
+	if web {
+		p.mkdir("run/mysqld", 0o755, "mysql", "mysql")
+		p.mkdir("run/postgresql", 0o2775, "postgres", "postgres")
+		p.mkdir("run/php", 0o755, "root", "root")
+		p.mkdir("run/apache2", 0o755, "root", "root")
+		p.mkdir("run/lock/apache2", 0o755, "www-data", "root")
+	}
+	if dns {
+		p.mkdir("run/knot", 0o755, "knot", "knot")
+	}
+}
+
 // prepareWeb gives a web host fresh MariaDB and PostgreSQL data directories,
 // their configuration, and Apache with PHP-FPM on the host's address.
 func (p *preparer) prepareWeb(h HostSpec) {
-	p.mkdir("run/mysqld", 0o755, "mysql", "mysql")
-	p.mkdir("run/postgresql", 0o2775, "postgres", "postgres")
-	p.mkdir("run/php", 0o755, "root", "root")
-	p.mkdir("run/apache2", 0o755, "root", "root")
-	p.mkdir("run/lock/apache2", 0o755, "www-data", "root")
 	p.mkdir("log/mysql", 0o2750, "mysql", "adm")
 	p.mkdir("log/postgresql", 0o1775, "postgres", "postgres")
 	p.mkdir("log/apache2", 0o750, "root", "adm")
@@ -205,7 +217,6 @@ func (p *preparer) prepareWeb(h HostSpec) {
 
 // prepareDNS gives the dns host Knot with the lab's TSIG key and zones.
 func (p *preparer) prepareDNS(h HostSpec, st *State) {
-	p.mkdir("run/knot", 0o755, "knot", "knot")
 	p.write("etc/knot/knot.conf", renderKnot(h, *st.TSIG, st.Zones), 0o640)
 	// For the host's agent, which sends Knot updates signed with it.
 	p.mkdir("etc/ferry-lab", 0o700, "root", "root")

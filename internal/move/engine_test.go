@@ -396,7 +396,7 @@ func TestFullMove(t *testing.T) {
 			return err
 		}, panel.ErrRefused, "runs out twice since the dns switch")
 
-		e.clock.Advance(11 * time.Minute)
+		e.advance(11 * time.Minute)
 		v = e.phase(v.ID, model.PhaseCleanup, false)
 		if v.Phase != model.PhaseDone || v.Status != model.MoveSucceeded {
 			t.Fatalf("cleanup ended %s %s: %s", v.Phase, v.Status, v.Error)
@@ -441,6 +441,28 @@ func TestFullMove(t *testing.T) {
 				t.Errorf("audit %s by %q, want alice", a, seen[a])
 			}
 		}
+	})
+}
+
+// A web server that does not answer at all is named, with its host and
+// what to do, not taken for a site that answers differently; once it is
+// back a verify passes.
+func TestVerifyNamesADeadWebServer(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		v := e.start("web2")
+		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		e.mustSucceed(e.phase(v.ID, model.PhaseSync, false), model.PhaseSync)
+		e.oldDown.Store(true)
+		v = e.phase(v.ID, model.PhaseVerify, false)
+		want := "Apache on web1 does not answer HTTP for 2 site(s) (example.org, www.example.org): "
+		if v.Status != model.MoveFailed || !strings.Contains(v.Error, want) || !strings.Contains(v.Error, "start it again (service apache2), then run verify again") {
+			t.Fatalf("verify: %s %s", v.Status, v.Error)
+		}
+		if strings.Contains(v.Error, "answer differently") || strings.Contains(v.Error, "web2 does not answer") {
+			t.Errorf("verify blames the sites or web2: %s", v.Error)
+		}
+		e.oldDown.Store(false)
+		e.mustSucceed(e.phase(v.ID, model.PhaseVerify, false), model.PhaseVerify)
 	})
 }
 

@@ -41,9 +41,11 @@ type env struct {
 	order model.Order
 	log   *slog.Logger
 	// httpPort is where the sites of web1 and web2 answer; newSite
-	// differs makes web2's page differ.
+	// differs makes web2's page differ; oldDown makes web1 hang up
+	// without an answer, as a dead web server does.
 	httpPort  int
 	newDiffer atomic.Bool
+	oldDown   atomic.Bool
 }
 
 // drivers runs test on a SQLite file and, when FERRY_TEST_PG_URL names a
@@ -127,6 +129,12 @@ func (e *env) startSites() {
 	e.t.Helper()
 	page := func(isNew bool) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !isNew && e.oldDown.Load() {
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
 			if r.Host != "example.org" && r.Host != "www.example.org" {
 				http.NotFound(w, r)
 				return
@@ -323,4 +331,29 @@ func moveResults() map[string]any {
 			Unregistered: []model.UnregisteredDB{{Engine: "mysql", Name: "old_drupal", Config: "web/old/sites/default/settings.php"}}},
 		model.TaskMoveVerify: model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums},
 	}
+}
+
+// advance moves the control plane's clock on by d and waits until every
+// node has been heard from since, as a running node's next heartbeat
+// would be: a leap of the clock alone makes every host look silent.
+func (e *env) advance(d time.Duration) {
+	e.t.Helper()
+	e.clock.Advance(d)
+	now := e.clock.Now()
+	e.eventually("the nodes heard from after the clock moved", func() bool {
+		for name := range e.nodes {
+			var h model.Host
+			if err := e.st.View(e.ctx, func(tx store.Tx) error {
+				var err error
+				h, err = tx.GetHost(e.ctx, name)
+				return err
+			}); err != nil {
+				e.t.Fatal(err)
+			}
+			if h.LastSeen == nil || h.LastSeen.Before(now) {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -72,9 +72,28 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 	}
 	rep.HTTP = e.fetchAll(ctx, names, r.d.FromAddr, r.d.ToAddr)
 	bad = nil
+	// A host that gave no answer at all is named with its web server, so
+	// that a dead Apache reads as one, not as a differing site.
+	down := map[string][]string{}
+	downErr := map[string]string{}
 	for _, h := range rep.HTTP {
-		if !h.Equal {
+		for _, side := range []struct {
+			host string
+			f    HTTPFetch
+		}{{r.m.From, h.Old}, {r.m.To, h.New}} {
+			if side.f.Error != "" {
+				down[side.host] = append(down[side.host], h.Name)
+				downErr[side.host] = side.f.Error
+			}
+		}
+		if !h.Equal && h.Old.Error == "" && h.New.Error == "" {
 			bad = append(bad, h.Name)
+		}
+	}
+	for _, host := range []string{r.m.From, r.m.To} {
+		if names := down[host]; len(names) > 0 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("Apache on %s does not answer HTTP for %d site(s) (%s): %s; start it again (service apache2), then run verify again",
+				host, len(names), firstFew(names), downErr[host]))
 		}
 	}
 	if len(bad) > 0 {

@@ -84,7 +84,9 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 		case model.PhaseCutover:
 			risk, err = e.cutoverGuard(ctx, tx, m, &d, in)
 		case model.PhaseCleanup:
-			risk, err = e.cleanupGuard(&d, in)
+			if err = e.newHostGone(ctx, tx, m); err == nil {
+				risk, err = e.cleanupGuard(&d, in)
+			}
 		}
 		if err != nil {
 			return m, err
@@ -379,7 +381,78 @@ func view(ctx context.Context, tx store.Tx, m model.Move, now time.Time) (View, 
 	if v.Unseen, err = unseenHosts(ctx, tx, v, now); err != nil {
 		return View{}, err
 	}
+	if len(v.Unseen) == 0 {
+		if v.Unseen, err = unseenSinceSwitch(ctx, tx, v, d, now); err != nil {
+			return View{}, err
+		}
+	}
 	return v, nil
+}
+
+// silence is how long host has been silent at now, and whether that is
+// longer than UnseenAfter.
+func silence(h model.Host, now time.Time) (time.Duration, bool) {
+	since := h.CreatedAt
+	if h.LastSeen != nil {
+		since = *h.LastSeen
+	}
+	age := now.Sub(since)
+	return age, age > UnseenAfter
+}
+
+// unseenSinceSwitch lists, for a move whose dns switch is made and which
+// runs no phase (the cutover ended or failed after the switch, the cleanup
+// is to come or failed), each of its hosts whose agent is silent, with
+// what state each side is in and what to run.
+func unseenSinceSwitch(ctx context.Context, tx store.Tx, v View, d Data, now time.Time) ([]HostUnseen, error) {
+	if v.Status == model.MoveRunning || v.Phase == model.PhaseDone || v.Phase == model.PhaseAborted ||
+		d.Cutover == nil || d.Cutover.SwitchedAt == nil {
+		return nil, nil
+	}
+	var out []HostUnseen
+	for _, name := range []string{v.To, v.From} {
+		h, err := tx.GetHost(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		age, silent := silence(h, now)
+		if !silent {
+			continue
+		}
+		u := HostUnseen{Host: name, LastSeen: h.LastSeen, Seconds: int64(age / time.Second)}
+		if name == v.To {
+			u.Note = fmt.Sprintf("the site is switched to %s: dns answers with its address and %s proxies visitors to it, so the site is down until %s is back; "+
+				"%s still holds the order as of the final sync of the cutover (frozen, nothing written to it since). "+
+				"Bring %s back (`ferry node`, service ferry-node): the move needs nothing else; do not run `ferry move cleanup` before it is back, "+
+				"as the cleanup deletes %s's copy, the only other one (ferry refuses it meanwhile)",
+				name, v.From, name, v.From, name, v.From)
+		} else {
+			u.Note = fmt.Sprintf("the site is switched to %s, which serves it; only visitors with %s's old address cached reach %s, and lose the site until their cache expires or %s is back. "+
+				"Bring %s back (`ferry node`, service ferry-node); `ferry move cleanup` removes the old copy from it then and waits for it until then",
+				v.To, v.From, v.From, v.From, v.From)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// newHostGone refuses a cleanup while the move's new host is silent: the
+// cleanup deletes the old host's copy of the order, the only one left
+// while the new host may be lost.
+func (e *Engine) newHostGone(ctx context.Context, tx store.Tx, m model.Move) error {
+	h, err := tx.GetHost(ctx, m.To)
+	if err != nil {
+		return err
+	}
+	age, silent := silence(h, e.now())
+	if !silent {
+		return nil
+	}
+	return refused("cannot clean up while %s's agent is silent (not seen for %s): the cleanup deletes %s's copy of the order, the only other one; bring %s back first (service ferry-node)",
+		m.To, age.Round(time.Second), m.From, m.To)
 }
 
 // viewTasks adds the tasks of the move's current phase run to v.
@@ -458,11 +531,7 @@ func unseenHosts(ctx context.Context, tx store.Tx, v View, now time.Time) ([]Hos
 		if err != nil {
 			return nil, err
 		}
-		since := h.CreatedAt
-		if h.LastSeen != nil {
-			since = *h.LastSeen
-		}
-		if age := now.Sub(since); age > UnseenAfter {
+		if age, silent := silence(h, now); silent {
 			out = append(out, HostUnseen{Host: h.Name, LastSeen: h.LastSeen, Seconds: int64(age / time.Second)})
 		}
 	}

@@ -562,7 +562,11 @@ func stepDeleteLimbo(ctx context.Context, r *run) (outcome, error) {
 // driveDeleted moves items towards deleted: active and disabled ones go
 // to pending-delete; it waits for those a node works on and fails on
 // those a node could not remove.
-func (r *run) driveDeleted(ctx context.Context, items func(*orders) []model.Item, what string, deleting func(c *change, it model.Item)) (outcome, error) {
+//
+// Items on lost (a host whose agent is silent; "" for none) are set to
+// pending-delete and not waited for: their node deletes them when it is
+// back.
+func (r *run) driveDeleted(ctx context.Context, items func(*orders) []model.Item, what, lost string, deleting func(c *change, it model.Item)) (outcome, error) {
 	var waitingOn []string
 	err := r.commit(ctx, func(c *change) error {
 		o, err := r.orders(ctx, c.tx)
@@ -581,12 +585,16 @@ func (r *run) driveDeleted(ctx context.Context, items func(*orders) []model.Item
 					deleting(c, it)
 				}
 				c.wake = append(c.wake, it.Host)
-				waitingOn = append(waitingOn, describeItem(it))
+				if it.Host != lost {
+					waitingOn = append(waitingOn, describeItem(it))
+				}
 			case model.StateSoftError, model.StateHardError:
 				return failf("%s on %s is %s: %s; fix it on the host (ferry item), then run this phase again",
 					describeItem(it), it.Host, it.State, orNone(it.Message))
 			default:
-				waitingOn = append(waitingOn, describeItem(it))
+				if it.Host != lost {
+					waitingOn = append(waitingOn, describeItem(it))
+				}
 			}
 		}
 		return nil
@@ -601,7 +609,7 @@ func (r *run) driveDeleted(ctx context.Context, items func(*orders) []model.Item
 }
 
 func stepLimboGone(ctx context.Context, r *run) (outcome, error) {
-	o, err := r.driveDeleted(ctx, func(o *orders) []model.Item { return o.limboItems }, r.m.From, nil)
+	o, err := r.driveDeleted(ctx, func(o *orders) []model.Item { return o.limboItems }, r.m.From, "", nil)
 	if err != nil || o != advanced {
 		return o, err
 	}
@@ -633,9 +641,16 @@ func stepLimboGone(ctx context.Context, r *run) (outcome, error) {
 // stepSettleTasks stops the move's earlier tasks: queued ones are
 // cancelled, and the abort waits for those a node is running (an rsync
 // into the new host must not outlive the abort's removal of its files).
+//
+// A task leased by a lost new host (see lostHost) is cancelled at once:
+// nothing of it runs into the old host.
 func stepSettleTasks(ctx context.Context, r *run) (outcome, error) {
+	lost, err := r.lostHost(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var busy []string
-	err := r.commit(ctx, func(c *change) error {
+	err = r.commit(ctx, func(c *change) error {
 		busy = nil
 		tasks, err := c.tx.ListTasks(ctx, store.TaskFilter{MoveID: r.m.ID, States: []model.TaskState{model.TaskQueued, model.TaskLeased}})
 		if err != nil {
@@ -643,7 +658,7 @@ func stepSettleTasks(ctx context.Context, r *run) (outcome, error) {
 		}
 		now := r.e.p.Now() // leases run on the panel's clock
 		for _, t := range tasks {
-			if t.State == model.TaskLeased && t.LeaseUntil != nil && t.LeaseUntil.After(now) {
+			if t.State == model.TaskLeased && t.LeaseUntil != nil && t.LeaseUntil.After(now) && t.Host != lost {
 				busy = append(busy, describeTask(t))
 				continue
 			}
@@ -675,7 +690,11 @@ func stepDeleteCopies(ctx context.Context, r *run) (outcome, error) {
 			c.d.AddedDuringMove = append(c.d.AddedDuringMove, it.ID)
 		}
 	}
-	o, err := r.driveDeleted(ctx, func(o *orders) []model.Item { return onHost(o.items, r.m.To) }, r.m.To, added)
+	lost, err := r.lostHost(ctx)
+	if err != nil {
+		return 0, err
+	}
+	o, err := r.driveDeleted(ctx, func(o *orders) []model.Item { return onHost(o.items, r.m.To) }, r.m.To, lost, added)
 	if err != nil || o != advanced {
 		return o, err
 	}
@@ -753,11 +772,65 @@ func stepRestore(ctx context.Context, r *run) (outcome, error) {
 	})
 }
 
+// stepRestoreTasks waits for the old host to serve the site as before and
+// both hosts to drop what the move put there. A lost new host's part is
+// not waited for: the abort ends with the old host serving, and says what
+// the new host's agent removes when it is back.
 func stepRestoreTasks(ctx context.Context, r *run) (outcome, error) {
-	specs := []taskSpec{{name: "remove-dir"}, {name: "revoke-old"}, {name: "revoke-new"}, {name: "normal"}}
+	lost, err := r.lostHost(ctx)
+	if err != nil {
+		return 0, err
+	}
+	specs := []taskSpec{{name: "revoke-old"}, {name: "normal"}}
+	if lost == "" {
+		specs = append(specs, taskSpec{name: "remove-dir"}, taskSpec{name: "revoke-new"})
+	}
 	return r.onTasks(ctx, specs, true, func(c *change, _ map[string]model.Task) (any, error) {
-		return map[string]any{"removed": len(c.d.Copies), "back_on": r.m.From}, nil
+		if lost != "" {
+			o, err := r.orders(ctx, c.tx)
+			if err != nil {
+				return nil, err
+			}
+			var left []string
+			for _, it := range onHost(o.items, lost) {
+				if it.State != model.StateDeleted {
+					left = append(left, fmt.Sprintf("item %d (%s)", it.ID, itemName(it)))
+				}
+			}
+			note := fmt.Sprintf("%s's agent was not seen for over %s: the abort went on without it; when it is back, it removes the order directory %s, the move's key and %d item(s) still pending-delete there (%s); `ferry item list --host %s` shows them until then",
+				lost, UnseenAfter, model.OrderDir(r.d.Member, r.d.Identifier), len(left), strings.Join(left, ", "), lost)
+			if c.d.Abort != nil {
+				// Its copies are not removed yet: they are in the note.
+				c.d.Abort.Deleted = slices.DeleteFunc(c.d.Abort.Deleted, func(d string) bool { return strings.HasSuffix(d, " on "+lost) })
+				c.d.Abort.Left = append(c.d.Abort.Left, note)
+			}
+			if ev := c.d.eventOf(c.d.Run); ev != nil {
+				ev.Note = note
+			}
+		}
+		return map[string]any{"removed": len(c.d.Copies), "back_on": r.m.From, "new_host_lost": lost != ""}, nil
 	})
+}
+
+// lostHost names the move's new host when an abort may go on without it:
+// its agent has sent no heartbeat for longer than UnseenAfter (the control
+// plane's clock). The copies there serve nobody before the cutover, so
+// the old host is put back at once and the new host's agent removes them
+// when it is back. It is "" when the new host is seen.
+func (r *run) lostHost(ctx context.Context) (string, error) {
+	var h model.Host
+	err := r.e.p.View(ctx, func(tx store.Tx) error {
+		var err error
+		h, err = tx.GetHost(ctx, r.m.To)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if _, silent := silence(h, r.e.now()); silent {
+		return h.Name, nil
+	}
+	return "", nil
 }
 
 func cloneSpec(s model.Spec) model.Spec {

@@ -216,7 +216,10 @@ func (r *run) finish(ctx context.Context, note string, fn func(c *change) (figur
 		c.d.Waiting = ""
 		c.d.Step++
 		if ev := c.d.eventOf(c.d.Run); ev != nil {
-			ev.Status, ev.Note = model.MoveSucceeded, note
+			ev.Status = model.MoveSucceeded
+			if note != "" { // a step may have noted something already
+				ev.Note = note
+			}
 		}
 		return c.audit(panel.AuditMoveEnd(phase), moveObject(c.m.ID), c.m.OrderID, nil, figures)
 	})

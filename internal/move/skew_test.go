@@ -64,7 +64,7 @@ func TestNodeClockSkew(t *testing.T) {
 			return err
 		}
 		e.refused(cleanup, panel.ErrRefused, "runs out twice since the dns switch")
-		e.clock.Advance(11 * time.Minute)
+		e.advance(11 * time.Minute)
 		if got := e.phase(v.ID, model.PhaseCleanup, false); got.Phase != model.PhaseDone {
 			t.Fatalf("cleanup ended %s %s: %s", got.Phase, got.Status, got.Error)
 		}

@@ -1,12 +1,15 @@
 package move_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/move"
+	"ferry/internal/panel"
+	"ferry/internal/store"
 )
 
 // A host whose agent goes silent while the phase waits on it shows in the
@@ -77,4 +80,126 @@ func (e *env) get(id int64) move.View {
 		e.t.Fatal(err)
 	}
 	return v
+}
+
+// An abort does not wait for a new host whose agent is gone: once it has
+// been silent past UnseenAfter, the old host is put back and serves, the
+// abort ends and says what the new host still holds; the new host's agent
+// removes it when it is back.
+func TestAbortGoesOnWithoutALostNewHost(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		v := e.start("web2")
+		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		e.mustSucceed(e.phase(v.ID, model.PhaseSync, false), model.PhaseSync)
+		e.nodes["web2"].SetOffline(true)
+		time.Sleep(150 * time.Millisecond)
+		e.clock.Advance(move.UnseenAfter - 5*time.Second)
+		if _, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseAbort, move.PhaseInput{}); err != nil {
+			t.Fatal(err)
+		}
+		// Seen not long ago, web2 is waited for.
+		e.eventually("the abort waiting for web2", func() bool {
+			d, _ := e.get(v.ID).Info()
+			return strings.Contains(d.Waiting, "waiting for web2 to remove")
+		})
+		time.Sleep(300 * time.Millisecond)
+		if g := e.get(v.ID); g.Status != model.MoveRunning {
+			t.Fatalf("the abort ended while web2 was seen %s ago: %s %s", move.UnseenAfter-5*time.Second, g.Phase, g.Error)
+		}
+		e.clock.Advance(10 * time.Second)
+		v = e.waitPhase(v.ID)
+		if v.Phase != model.PhaseAborted || v.Status != model.MoveSucceeded {
+			t.Fatalf("abort ended %s %s: %s", v.Phase, v.Status, v.Error)
+		}
+		if o := e.getOrder(e.order.ID); o.Host != "web1" || o.State != model.OrderActive {
+			t.Errorf("order: %s on %s", o.State, o.Host)
+		}
+		if !e.allActiveOn(e.order.ID, "web1") {
+			t.Errorf("items on web1 after the abort:%v", e.items(store.ItemFilter{OrderID: e.order.ID, Host: "web1"}))
+		}
+		copies := e.items(store.ItemFilter{OrderID: e.order.ID, Host: "web2"})
+		for _, it := range copies {
+			if it.State != model.StatePendingDelete {
+				t.Errorf("copy %d on web2 is %s, want pending-delete until web2 is back", it.ID, it.State)
+			}
+		}
+		d, _ := v.Info()
+		left := ""
+		if d.Abort != nil {
+			left = strings.Join(d.Abort.Left, "; ")
+		}
+		for _, want := range []string{"web2's agent was not seen for over 45s", "the abort went on without it", "removes the order directory /home/members/ada/sites/example.org", fmt.Sprintf("%d item(s) still pending-delete", len(copies)), "ferry item list --host web2"} {
+			if !strings.Contains(left, want) {
+				t.Errorf("the abort's report does not say %q: %q", want, left)
+			}
+		}
+		for _, del := range d.Abort.Deleted {
+			if strings.HasSuffix(del, " on web2") {
+				t.Errorf("the abort says it removed %s", del)
+			}
+		}
+		if ev := d.History[len(d.History)-1]; !strings.Contains(ev.Note, "went on without it") {
+			t.Errorf("the abort's history entry: %+v", ev)
+		}
+
+		// web2 is back: its agent removes what the abort left there.
+		e.nodes["web2"].SetOffline(false)
+		e.eventually("web2's copies removed", func() bool {
+			for _, it := range e.items(store.ItemFilter{OrderID: e.order.ID, Host: "web2"}) {
+				if it.State != model.StateDeleted {
+					return false
+				}
+			}
+			for _, tk := range e.tasks(v.ID) {
+				if tk.Host == "web2" && tk.State != model.TaskDone && tk.State != model.TaskFailed {
+					return false
+				}
+			}
+			return true
+		})
+	})
+}
+
+// A new host that goes silent after the dns switch is named with what
+// state each side is in and what to run, and the cleanup, which would
+// delete the old host's copy, is refused until it is back.
+func TestNewHostSilentAfterTheSwitch(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		v := e.start("web2")
+		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		e.mustSucceed(e.phase(v.ID, model.PhaseSync, false), model.PhaseSync)
+		e.mustSucceed(e.phase(v.ID, model.PhaseVerify, false), model.PhaseVerify)
+		e.mustSucceed(e.phase(v.ID, model.PhaseCutover, true), model.PhaseCutover)
+		if g := e.get(v.ID); len(g.Unseen) != 0 {
+			t.Fatalf("both hosts seen, yet the view says %+v", g.Unseen)
+		}
+		e.nodes["web2"].SetOffline(true)
+		time.Sleep(150 * time.Millisecond)
+		e.clock.Advance(move.UnseenAfter + 10*time.Second)
+		var g move.View
+		e.eventually("web2 alone named", func() bool {
+			g = e.get(v.ID)
+			return len(g.Unseen) == 1 && g.Unseen[0].Host == "web2"
+		})
+		line := g.Unseen[0].String()
+		for _, want := range []string{"web2's agent has not been seen since", "the site is switched to web2", "web1 proxies visitors to it, so the site is down until web2 is back",
+			"web1 still holds the order as of the final sync", "Bring web2 back", "do not run `ferry move cleanup` before it is back"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("the view does not say %q: %s", want, line)
+			}
+		}
+		e.refused(func() error {
+			_, err := e.eng.RunPhase(e.ctx, admin, v.ID, model.PhaseCleanup, move.PhaseInput{SkipTTLWait: true})
+			return err
+		}, panel.ErrRefused, "cannot clean up while web2's agent is silent")
+		if o := e.getOrder(v.LimboOrderID); o.State == model.OrderDeleted {
+			t.Errorf("the refused cleanup removed the limbo order")
+		}
+
+		e.nodes["web2"].SetOffline(false)
+		e.eventually("web2 seen again", func() bool { return len(e.get(v.ID).Unseen) == 0 })
+		if got := e.phase(v.ID, model.PhaseCleanup, true); got.Phase != model.PhaseDone {
+			t.Fatalf("cleanup ended %s %s: %s", got.Phase, got.Status, got.Error)
+		}
+	})
 }

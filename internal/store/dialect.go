@@ -195,3 +195,17 @@ func classify(err error) violation {
 	}
 	return noViolation
 }
+
+// diskFull reports whether err is the database's own word for a disk with
+// no space left.
+func diskFull(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "53100" // disk_full
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_FULL
+	}
+	return false
+}

@@ -64,6 +64,8 @@ type sqlStore struct {
 	// pool; on SQLite write is a single connection, so that writers queue
 	// in the process instead of failing on a busy database.
 	read, write *sql.DB
+	// where names the database in an error about its disk.
+	where string
 }
 
 func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
@@ -72,7 +74,7 @@ func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	db := stdlib.OpenDB(*cfg)
-	s := &sqlStore{d: pgDialect, read: db, write: db}
+	s := &sqlStore{d: pgDialect, read: db, write: db, where: "the PostgreSQL server"}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -98,7 +100,7 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	write.SetMaxOpenConns(1)
-	s := &sqlStore{d: sqliteDialect, write: write}
+	s := &sqlStore{d: sqliteDialect, write: write, where: path}
 	if err := s.migrate(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -140,6 +142,14 @@ func (s *sqlStore) Update(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (s *sqlStore) inTx(ctx context.Context, write bool, fn func(*tx) error) error {
+	err := s.runTx(ctx, write, fn)
+	if err != nil && diskFull(err) {
+		return fmt.Errorf("%w (%s): %w", ErrFull, s.where, err)
+	}
+	return err
+}
+
+func (s *sqlStore) runTx(ctx context.Context, write bool, fn func(*tx) error) error {
 	db, opts := s.write, &sql.TxOptions{}
 	if !write {
 		db, opts.ReadOnly = s.read, true

@@ -22,6 +22,9 @@ var (
 	// ErrSchema means the database holds another schema version than
 	// this ferry's migrations make (not migrated yet, or by a newer ferry).
 	ErrSchema = errors.New("schema version differs")
+	// ErrFull is returned by an Update the database could not write for
+	// want of disk space; nothing of it was kept.
+	ErrFull = errors.New("the store's disk is full")
 )
 
 // Store opens transactions. Every change the control plane makes is one

@@ -31,4 +31,7 @@ const (
 	CodeUnauthenticated = "unauthenticated"
 	CodeForbidden       = "forbidden"
 	CodeInternal        = "internal"
+	// CodeStoreFull says the control plane's store had no disk space for
+	// a change; nothing of it was made.
+	CodeStoreFull = "store_full"
 )

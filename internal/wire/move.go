@@ -30,9 +30,13 @@ type MoveHostUnseen struct {
 	// Seconds is how long ago that was when the view was made (since the
 	// host was added, when never seen).
 	Seconds int64 `json:"seconds"`
+	// Note, for a move that runs no phase after its dns switch, says what
+	// state each host is in and what to run; the move does not wait.
+	Note string `json:"note,omitempty"`
 }
 
-// String says what the move waits for and what to do, as the CLI and
+// String says what the move waits for (with a Note: what state each host
+// is in) and what to do, as the CLI and
 // the web UI show it.
 func (u MoveHostUnseen) String() string {
 	ago := (time.Duration(u.Seconds) * time.Second).String()
@@ -44,6 +48,9 @@ func (u MoveHostUnseen) String() string {
 			layout = time.DateTime
 		}
 		seen = fmt.Sprintf("has not been seen since %s (%s)", at.Format(layout), ago)
+	}
+	if u.Note != "" {
+		return fmt.Sprintf("%s's agent %s: %s", u.Host, seen, u.Note)
 	}
 	return fmt.Sprintf("waiting for %s: its agent %s; check `ferry node` on %s (service ferry-node), the move resumes by itself when it is back",
 		u.Host, seen, u.Host)
