@@ -13,8 +13,8 @@ import (
 // RegisterMoves adds the move engine's routes to s. Every one is for admin
 // tokens only; member and node tokens get 403.
 //
-//	POST /api/v1/moves                  {order, to}: plan's checks, then prepare
-//	GET  /api/v1/moves/plan?order=&to=  what a move would do; changes nothing
+//	POST /api/v1/moves                  {order, to, php}: plan's checks, then prepare
+//	GET  /api/v1/moves/plan?order=&to=&php=  what a move would do; changes nothing
 //	GET  /api/v1/moves?order=&active=   moves of an order (or all), newest last
 //	GET  /api/v1/moves/{id}             a move with its current tasks' progress
 //	POST /api/v1/moves/{id}/{phase}     {force}: sync, verify, cutover, cleanup, abort
@@ -31,7 +31,7 @@ func RegisterMoves(s *Server, e *move.Engine) {
 		if q.Get("order") == "" {
 			return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: "order", Message: "name the order to plan a move of"}
 		}
-		return e.Plan(ctx, c, q.Get("order"), q.Get("to"))
+		return e.PlanStart(ctx, c, move.StartInput{Order: q.Get("order"), To: q.Get("to"), PHP: q.Get("php")})
 	})
 	s.Handle("GET /api/v1/moves", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
 		q := r.URL.Query()

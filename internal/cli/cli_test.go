@@ -94,15 +94,17 @@ func (s *testServer) seed(t *testing.T, member, domain string) model.Order {
 }
 
 // nodes starts a fake node (cptest.Node) for each of hosts, each with a
-// node token made through the CLI.
-func (s *testServer) nodes(t *testing.T, hosts ...string) {
+// node token made through the CLI, and returns them by host.
+func (s *testServer) nodes(t *testing.T, hosts ...string) map[string]*cptest.Node {
 	t.Helper()
+	nodes := map[string]*cptest.Node{}
 	for _, h := range hosts {
 		tok := decode[struct {
 			Secret string `json:"secret"`
 		}](t, s.admin(t, "token", "create", "--role", "node", "--host", h, "--json"))
-		cptest.StartNode(t, s.url, tok.Secret, cptest.NodeOptions{DiskFree: 50 << 30})
+		nodes[h] = cptest.StartNode(t, s.url, tok.Secret, cptest.NodeOptions{DiskFree: 50 << 30})
 	}
+	return nodes
 }
 
 func (s *testServer) hosts(t *testing.T) {
@@ -236,6 +238,11 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 		{[]string{"item", "add", "example.org", "dns", "--type", "NAPTR", "--value", "x"}, "spec.type"},
 		{[]string{"item", "add", "example.org", "scheduled-job", "--login", "exa", "--schedule", "61 * * * *", "--command", "true"}, "spec.schedule"},
 		{[]string{"item", "add", "example.org", "mysql-db", "--name", "ok_name", "--ttl", "300"}, "spec.ttl"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--php-version", "8"}, "spec.php_version"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--memory-limit", "1T"}, "spec.memory_limit"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--post-max-size", "1M"}, "spec.post_max_size"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--max-children", "99"}, "spec.max_children"},
+		{[]string{"item", "add", "example.org", "web-conf", "--login", "x", "--server-name", "example.org", "--php=false", "--max-children", "9"}, "spec.max_children"},
 		{[]string{"order", "add", "bad..domain", "--member", "coop", "--host", "web1"}, "identifier"},
 		{[]string{"order", "add", "other.org", "--member", "nobody", "--host", "web1"}, "member"},
 	}

@@ -87,6 +87,8 @@ var configKeys = []configKey{
 	{key: "node.rfc2136_server", flag: "rfc2136-server", env: "FERRY_RFC2136_SERVER", commands: []string{"ferry node"}},
 	{key: "node.tsig_name", flag: "tsig-name", env: "FERRY_TSIG_NAME", commands: []string{"ferry node"}},
 	{key: "node.tsig_secret_file", flag: "tsig-secret-file", env: "FERRY_TSIG_SECRET_FILE", commands: []string{"ferry node"}},
+	{key: "node.php_root", flag: "php-root", env: "FERRY_PHP_ROOT", commands: []string{"ferry node"}},
+	{key: "node.php_fpm_dirs", flag: "php-fpm-dirs", env: "FERRY_PHP_FPM_DIRS", commands: []string{"ferry node"}},
 }
 
 // noConfig are commands that never read the config file: those run by

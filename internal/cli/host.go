@@ -141,6 +141,9 @@ func (g *globals) printHost(h model.Host) error {
 	fmt.Fprintf(w, "name:       %s\naddresses:  %s\nroles:      %s\nstate:      %s\n", h.Name, strings.Join(h.Addresses, ", "), joinRoles(h.Roles), h.State)
 	fmt.Fprintf(w, "capacity:   %s\nlast seen:  %s\ndisk free:  %s\ndisk used:  %s\nload:       %.2f\nversion:    %s\n",
 		humanBytes(h.DiskCapacity), lastSeen(h.LastSeen), humanBytes(h.DiskFree), humanBytes(h.DiskUsed), h.Load, h.Version)
+	if len(h.PHPVersions) > 0 {
+		fmt.Fprintf(w, "php:        %s\n", strings.Join(h.PHPVersions, ", "))
+	}
 	return nil
 }
 

@@ -39,6 +39,7 @@ func (sf *specFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&s.Docroot, "docroot", "", "web-conf document root, relative to the order's directory (default web)")
 	f.BoolVar(&sf.php, "php", true, "web-conf runs PHP through its own PHP-FPM pool")
 	f.BoolVar(&s.HTTPS, "https", false, "web-conf serves HTTPS")
+	registerPHPFlags(f, &s.PHPSettings)
 	f.StringVar(&s.Zone, "zone", "", "dns zone (default: the order's domain)")
 	f.StringVar(&s.FQDN, "fqdn", "", "dns owner name (default: the zone apex)")
 	f.StringVar(&s.Type, "type", "", "dns record type: A, AAAA, CNAME, MX, TXT, SRV")
@@ -118,6 +119,7 @@ func newItemCmd(g *globals) *cobra.Command {
 		Short: "Add an item to an order; KIND is one of " + kindNames(),
 		Example: `  ferry item add example.org user-account --login exa --password-file -
   ferry item add example.org web-conf --login exa --server-name example.org,www.example.org
+  ferry item add example.org web-conf --login exa --server-name shop.example.org --php-version 8.2 --upload-max-filesize 64M
   ferry item add example.org mysql-db --name exa_site
   ferry item add example.org mysql-user --name exa --database exa_site --password-file pw.txt
   ferry item add example.org dns --fqdn www.example.org --type A --value 192.0.2.10 --ttl 3600
@@ -279,6 +281,7 @@ func mergeSpec(cur, in model.Spec, f *pflag.FlagSet) model.Spec {
 	set("docroot", func() { out.Docroot = in.Docroot })
 	set("php", func() { out.PHP = in.PHP })
 	set("https", func() { out.HTTPS = in.HTTPS })
+	mergePHP(&out.PHPSettings, in.PHPSettings, f)
 	set("zone", func() { out.Zone = in.Zone })
 	set("fqdn", func() { out.FQDN = in.FQDN })
 	set("type", func() { out.Type = in.Type })

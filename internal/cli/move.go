@@ -23,6 +23,9 @@ import (
 // moveOptions are the flags of the move commands.
 type moveOptions struct {
 	to string
+	// php is plan's and start's --php: the PHP version the new host's
+	// copies of the order's sites get.
+	php string
 	// skipTTLWait and acceptVerifyDifferences are cutover's and
 	// cleanup's overrides, one per guard; force is the old single one,
 	// refused with their names.
@@ -94,6 +97,9 @@ phase before cutover. Commands wait for their phase and print its progress;
 		},
 	}
 	start.Flags().StringVar(&opts.to, "to", "", "the host to move to")
+	for _, c := range []*cobra.Command{plan, start} {
+		c.Flags().StringVar(&opts.php, "php", "", "give the new host's copies of the order's PHP sites this PHP version (X.Y), for a new host that lacks theirs")
+	}
 	start.Flags().BoolVar(&opts.noWait, "no-wait", false, "return once the move is prepared, before its ssh key is made")
 	start.Flags().BoolVar(&opts.includeUnregistered, "include-unregistered", false,
 		"first make mysql-db items of the databases the order's app configs name that no item registers (ferry order adopt-databases), so they move too")
@@ -138,7 +144,7 @@ func (e moveError) Error() string { return e.msg }
 func (e moveError) ExitCode() int { return e.code }
 
 func runMovePlan(ctx context.Context, g *globals, c *client.Client, order string, opts moveOptions) error {
-	p, err := c.PlanMove(ctx, order, opts.to)
+	p, err := c.PlanStart(ctx, wire.MoveStartInput{Order: order, To: opts.to, PHP: opts.php})
 	if err != nil {
 		return err
 	}
@@ -169,6 +175,12 @@ func printPlan(w io.Writer, p wire.MovePlan) {
 		}
 		fmt.Fprintf(w, "  %-6d %s %s %s  ttl %d → %d%s\n", d.ID, d.FQDN, d.Type, d.Value, d.TTL, d.NewTTL, sw)
 	}
+	if len(p.PHP) > 0 {
+		fmt.Fprintln(w, "php:")
+		for _, s := range p.PHP {
+			fmt.Fprintf(w, "  %-6d %s  PHP %s on %s → PHP %s on %s%s\n", s.ID, s.Name, orUnknown(s.From), p.From, orUnknown(s.To), p.To, phpHas(s.ToHas))
+		}
+	}
 	size := "unknown"
 	if p.SizeEstimate > 0 {
 		size = fmt.Sprintf("%s (%s)", humanBytes(p.SizeEstimate), p.SizeSource)
@@ -184,8 +196,28 @@ func printPlan(w io.Writer, p wire.MovePlan) {
 		fmt.Fprintf(w, "refused: %s\n", s)
 	}
 	if len(p.Problems) == 0 {
-		fmt.Fprintf(w, "\nnothing stops the move: ferry move start %s --to %s\n", p.Order.Identifier, p.To)
+		php := ""
+		if slices.ContainsFunc(p.PHP, func(s wire.MovePlanPHP) bool { return s.To != s.From }) {
+			php = " --php " + p.PHP[0].To
+		}
+		fmt.Fprintf(w, "\nnothing stops the move: ferry move start %s --to %s%s\n", p.Order.Identifier, p.To, php)
 	}
+}
+
+// orUnknown is a PHP version, or what stands for one not reported.
+func orUnknown(v string) string {
+	if v == "" {
+		return "(newest; not reported)"
+	}
+	return v
+}
+
+// phpHas says which PHP-FPM versions the new host has.
+func phpHas(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return " (has " + strings.Join(vs, ", ") + ")"
 }
 
 func runMoveStart(ctx context.Context, g *globals, c *client.Client, order string, opts moveOptions) error {
@@ -194,7 +226,7 @@ func runMoveStart(ctx context.Context, g *globals, c *client.Client, order strin
 			return err
 		}
 	}
-	v, err := c.StartMove(ctx, wire.MoveStartInput{Order: order, To: opts.to})
+	v, err := c.StartMove(ctx, wire.MoveStartInput{Order: order, To: opts.to, PHP: opts.php})
 	if err != nil {
 		return err
 	}

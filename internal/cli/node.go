@@ -40,6 +40,10 @@ type nodeOptions struct {
 	metricsListen string
 	// usageEvery is how often the node measures order and database sizes.
 	usageEvery time.Duration
+	// phpRoot and phpFPMDirs are where the node looks for the host's
+	// PHP-FPM versions (node.Config.PHPRoot, FPMBinDirs).
+	phpRoot    string
+	phpFPMDirs []string
 }
 
 func newNodeCmd(g *globals) *cobra.Command {
@@ -67,6 +71,8 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.tsigName, "tsig-name", "", "rfc2136: TSIG key name (hmac-sha256)")
 	f.StringVar(&opts.tsigFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret")
 	f.DurationVar(&opts.usageEvery, "usage-every", 5*time.Minute, "how often to measure the orders' and databases' sizes, for move plans")
+	f.StringVar(&opts.phpRoot, "php-root", apply.DefaultConfig().PHPRoot, "directory holding one X.Y/fpm/pool.d per PHP-FPM version (Debian's layout)")
+	listVar(f, &opts.phpFPMDirs, "php-fpm-dirs", apply.DefaultConfig().FPMBinDirs, "directories holding the php-fpmX.Y binaries")
 	addNodeOpsFlags(f, &opts)
 	applyCmd := &cobra.Command{
 		Use:    "apply --order FILE --item FILE",
@@ -136,6 +142,7 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	log = log.With("host", who.Host)
 	cfg := apply.DefaultConfig()
 	cfg.Logger = log
+	cfg.PHPRoot, cfg.FPMBinDirs = opts.phpRoot, opts.phpFPMDirs
 	if opts.usageEvery <= 0 {
 		return fmt.Errorf("--usage-every %s: want a positive duration", opts.usageEvery)
 	}

@@ -12,7 +12,15 @@ import (
 
 // PlanMove says what moving order to host to would do, and what stops it.
 func (c *Client) PlanMove(ctx context.Context, order, to string) (wire.MovePlan, error) {
-	v := url.Values{"order": {order}, "to": {to}}
+	return c.PlanStart(ctx, wire.MoveStartInput{Order: order, To: to})
+}
+
+// PlanStart says what starting the move in would do, and what stops it.
+func (c *Client) PlanStart(ctx context.Context, in wire.MoveStartInput) (wire.MovePlan, error) {
+	v := url.Values{"order": {in.Order}, "to": {in.To}}
+	if in.PHP != "" {
+		v.Set("php", in.PHP)
+	}
 	return get[wire.MovePlan](ctx, c, "/api/v1/moves/plan?"+v.Encode())
 }
 

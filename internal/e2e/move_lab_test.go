@@ -31,6 +31,10 @@ func TestLabMoveOrderEndToEnd(t *testing.T) {
 	if !strings.Contains(plan, "nothing stops the move") {
 		t.Fatalf("move plan:\n%s", plan)
 	}
+	// Both nodes found the lab's PHP 8.2 and reported it; the site keeps it.
+	if !strings.Contains(plan, "PHP 8.2 on web1 → PHP 8.2 on web2 (has 8.2)") {
+		t.Errorf("move plan does not show the site's PHP on both hosts:\n%s", plan)
+	}
 	e.Ferry("", "move", "start", domain, "--to", "web2")
 	// Prepare: the site still serves from web1, through a limbo order.
 	if got := e.MustOn("web1", "getent", "passwd", "echo"); got == "" {

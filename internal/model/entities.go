@@ -66,6 +66,9 @@ type Heartbeat struct {
 	// SystemNames are the host's own users and groups (system ids, not
 	// the members' accounts ferry made), which no login may take.
 	SystemNames []string `json:"system_names,omitempty"`
+	// PHPVersions are the PHP-FPM versions installed on the host (X.Y,
+	// oldest first), among which its web-confs choose.
+	PHPVersions []string `json:"php_versions,omitempty"`
 	// Usage is what the node last measured on its host (every few
 	// minutes); nil in a heartbeat keeps the last one.
 	Usage *HostUsage `json:"usage,omitempty"`

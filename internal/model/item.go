@@ -65,7 +65,9 @@ type Spec struct {
 	ServerNames []string `json:"server_names,omitempty"`
 	Docroot     string   `json:"docroot,omitempty"`
 	PHP         *bool    `json:"php,omitempty"`
-	HTTPS       bool     `json:"https,omitempty"`
+	// PHPSettings are the site's PHP version and pool limits (php.go).
+	PHPSettings
+	HTTPS bool `json:"https,omitempty"`
 
 	// dns
 	Zone  string `json:"zone,omitempty"`
@@ -103,6 +105,7 @@ func (s *Spec) setFields() []string {
 	add("server_names", len(s.ServerNames) > 0)
 	add("docroot", s.Docroot != "")
 	add("php", s.PHP != nil)
+	s.PHPSettings.setFields(add)
 	add("https", s.HTTPS)
 	add("zone", s.Zone != "")
 	add("fqdn", s.FQDN != "")
@@ -197,7 +200,7 @@ func (s *Spec) normalizeWebConf(string) error {
 		t := true
 		s.PHP = &t
 	}
-	return nil
+	return s.PHPSettings.normalize(*s.PHP)
 }
 
 func (s *Spec) normalizeMySQLDB(string) error {

@@ -17,7 +17,7 @@ func ptr[T any](v T) *T { return &v }
 // the kinds, written out here apart from the model's own list.
 var kindFields = map[model.Kind][]string{
 	"user-account":  {"login", "shell", "password", "password_hash"},
-	"web-conf":      {"login", "server_names", "docroot", "php", "https"},
+	"web-conf":      {"login", "server_names", "docroot", "php", "https", "php_version", "memory_limit", "upload_max_filesize", "post_max_size", "max_children"},
 	"dns":           {"zone", "fqdn", "type", "value", "ttl"},
 	"mysql-db":      {"name"},
 	"mysql-user":    {"name", "password", "password_hash", "databases"},
@@ -28,24 +28,29 @@ var kindFields = map[model.Kind][]string{
 // setField sets each spec field (by its JSON name) to a value that is valid
 // wherever the field applies.
 var setField = map[string]func(*model.Spec){
-	"login":         func(s *model.Spec) { s.Login = "alice" },
-	"shell":         func(s *model.Spec) { s.Shell = "/bin/sh" },
-	"password":      func(s *model.Spec) { s.Password = "correct horse" },
-	"password_hash": func(s *model.Spec) { s.PasswordHash = "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19" },
-	"server_names":  func(s *model.Spec) { s.ServerNames = []string{"example.org"} },
-	"docroot":       func(s *model.Spec) { s.Docroot = "web" },
-	"php":           func(s *model.Spec) { s.PHP = ptr(false) },
-	"https":         func(s *model.Spec) { s.HTTPS = true },
-	"zone":          func(s *model.Spec) { s.Zone = "example.org" },
-	"fqdn":          func(s *model.Spec) { s.FQDN = "www.example.org" },
-	"type":          func(s *model.Spec) { s.Type = "A" },
-	"value":         func(s *model.Spec) { s.Value = "192.0.2.1" },
-	"ttl":           func(s *model.Spec) { s.TTL = 300 },
-	"name":          func(s *model.Spec) { s.Name = "shop" },
-	"owner":         func(s *model.Spec) { s.Owner = "shop" },
-	"databases":     func(s *model.Spec) { s.Databases = []string{"shop"} },
-	"schedule":      func(s *model.Spec) { s.Schedule = "@daily" },
-	"command":       func(s *model.Spec) { s.Command = "true" },
+	"login":               func(s *model.Spec) { s.Login = "alice" },
+	"shell":               func(s *model.Spec) { s.Shell = "/bin/sh" },
+	"password":            func(s *model.Spec) { s.Password = "correct horse" },
+	"password_hash":       func(s *model.Spec) { s.PasswordHash = "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19" },
+	"server_names":        func(s *model.Spec) { s.ServerNames = []string{"example.org"} },
+	"docroot":             func(s *model.Spec) { s.Docroot = "web" },
+	"php":                 func(s *model.Spec) { s.PHP = ptr(false) },
+	"https":               func(s *model.Spec) { s.HTTPS = true },
+	"php_version":         func(s *model.Spec) { s.PHPVersion = "8.2" },
+	"memory_limit":        func(s *model.Spec) { s.MemoryLimit = "256M" },
+	"upload_max_filesize": func(s *model.Spec) { s.UploadMaxFilesize = "4M" },
+	"post_max_size":       func(s *model.Spec) { s.PostMaxSize = "16M" },
+	"max_children":        func(s *model.Spec) { s.MaxChildren = 8 },
+	"zone":                func(s *model.Spec) { s.Zone = "example.org" },
+	"fqdn":                func(s *model.Spec) { s.FQDN = "www.example.org" },
+	"type":                func(s *model.Spec) { s.Type = "A" },
+	"value":               func(s *model.Spec) { s.Value = "192.0.2.1" },
+	"ttl":                 func(s *model.Spec) { s.TTL = 300 },
+	"name":                func(s *model.Spec) { s.Name = "shop" },
+	"owner":               func(s *model.Spec) { s.Owner = "shop" },
+	"databases":           func(s *model.Spec) { s.Databases = []string{"shop"} },
+	"schedule":            func(s *model.Spec) { s.Schedule = "@daily" },
+	"command":             func(s *model.Spec) { s.Command = "true" },
 }
 
 // minimalSpec is the smallest valid spec of kind k.
@@ -68,8 +73,11 @@ func minimalSpec(k model.Kind) model.Spec {
 func TestSpecFieldListsCoverSpec(t *testing.T) {
 	var tags []string
 	st := reflect.TypeFor[model.Spec]()
-	for i := range st.NumField() {
-		tags = append(tags, strings.Split(st.Field(i).Tag.Get("json"), ",")[0])
+	for _, f := range reflect.VisibleFields(st) {
+		if f.Anonymous {
+			continue // its fields are the spec's, inlined
+		}
+		tags = append(tags, strings.Split(f.Tag.Get("json"), ",")[0])
 	}
 	for _, tag := range tags {
 		if setField[tag] == nil {
@@ -121,6 +129,11 @@ func TestSpecNormalizeUnknownKind(t *testing.T) {
 		s := model.Spec{Login: "alice"}
 		wantField(t, s.Normalize(k, orderDomain), "kind")
 	}
+}
+
+// webConfPHP is a web-conf with PHP settings p.
+func webConfPHP(p model.PHPSettings) model.Spec {
+	return model.Spec{Login: "alice", ServerNames: []string{"example.org"}, PHPSettings: p}
 }
 
 // specCases are specs by kind, with what Normalize must make of each: the
@@ -178,6 +191,30 @@ func specCases() map[model.Kind][]validateCase[model.Spec] {
 			{name: "docroot escapes", in: model.Spec{Login: "alice", ServerNames: []string{"example.org"}, Docroot: "web/../logs"}, field: "spec.docroot"},
 			{name: "docroot absolute", in: model.Spec{Login: "alice", ServerNames: []string{"example.org"}, Docroot: "/var/www"}, field: "spec.docroot"},
 			{name: "docroot dot", in: model.Spec{Login: "alice", ServerNames: []string{"example.org"}, Docroot: "."}, field: "spec.docroot"},
+			{name: "php settings canonical",
+				in: model.Spec{Login: "alice", ServerNames: []string{"example.org"}, PHPSettings: model.PHPSettings{
+					PHPVersion: "php8.3", MemoryLimit: "262144k", UploadMaxFilesize: "1g", PostMaxSize: "1024M", MaxChildren: 50}},
+				want: model.Spec{Login: "alice", ServerNames: []string{"example.org"}, Docroot: "web", PHP: ptr(true), PHPSettings: model.PHPSettings{
+					PHPVersion: "8.3", MemoryLimit: "256M", UploadMaxFilesize: "1G", PostMaxSize: "1G", MaxChildren: 50}}},
+			{name: "upload above the default post size alone",
+				in:   model.Spec{Login: "alice", ServerNames: []string{"example.org"}, PHPSettings: model.PHPSettings{UploadMaxFilesize: "64M"}},
+				want: model.Spec{Login: "alice", ServerNames: []string{"example.org"}, Docroot: "web", PHP: ptr(true), PHPSettings: model.PHPSettings{UploadMaxFilesize: "64M"}}},
+			{name: "php version with patch level", in: webConfPHP(model.PHPSettings{PHPVersion: "8.2.26"}), field: "spec.php_version"},
+			{name: "php version one number", in: webConfPHP(model.PHPSettings{PHPVersion: "8"}), field: "spec.php_version"},
+			{name: "php version leading zero", in: webConfPHP(model.PHPSettings{PHPVersion: "8.02"}), field: "spec.php_version"},
+			{name: "php version path", in: webConfPHP(model.PHPSettings{PHPVersion: "../8.2"}), field: "spec.php_version"},
+			{name: "memory limit unlimited", in: webConfPHP(model.PHPSettings{MemoryLimit: "-1"}), field: "spec.memory_limit"},
+			{name: "memory limit too small", in: webConfPHP(model.PHPSettings{MemoryLimit: "8M"}), field: "spec.memory_limit"},
+			{name: "memory limit too large", in: webConfPHP(model.PHPSettings{MemoryLimit: "5G"}), field: "spec.memory_limit"},
+			{name: "memory limit fraction", in: webConfPHP(model.PHPSettings{MemoryLimit: "1.5G"}), field: "spec.memory_limit"},
+			{name: "memory limit terabytes", in: webConfPHP(model.PHPSettings{MemoryLimit: "1T"}), field: "spec.memory_limit"},
+			{name: "upload with a space", in: webConfPHP(model.PHPSettings{UploadMaxFilesize: "64 M"}), field: "spec.upload_max_filesize"},
+			{name: "post below upload", in: webConfPHP(model.PHPSettings{UploadMaxFilesize: "64M", PostMaxSize: "32M"}), field: "spec.post_max_size"},
+			{name: "post below the default upload", in: webConfPHP(model.PHPSettings{PostMaxSize: "1M"}), field: "spec.post_max_size"},
+			{name: "max children too many", in: webConfPHP(model.PHPSettings{MaxChildren: 51}), field: "spec.max_children"},
+			{name: "max children negative", in: webConfPHP(model.PHPSettings{MaxChildren: -1}), field: "spec.max_children"},
+			{name: "php settings without php",
+				in: model.Spec{Login: "alice", ServerNames: []string{"example.org"}, PHP: ptr(false), PHPSettings: model.PHPSettings{MemoryLimit: "64M"}}, field: "spec.memory_limit"},
 		},
 		"dns": {
 			{name: "apex A with defaults",

@@ -89,7 +89,7 @@ var kindRegistry = []KindInfo{
 			return fmt.Sprintf("the PostgreSQL database %s with its data, and the role %s", s.Name, s.Owner)
 		}},
 	{Kind: KindWebConf, Description: "an Apache site with its own PHP-FPM pool, run as one of the order's accounts",
-		Fields: []string{"login", "server_names", "docroot", "php", "https"}, Required: []string{"login", "server_names"},
+		Fields: slices.Concat([]string{"login", "server_names", "docroot", "php", "https"}, phpFields), Required: []string{"login", "server_names"},
 		NamesField: "spec.server_names",
 		Summary:    func(s *Spec) string { return joinNonEmpty(" as ", strings.Join(s.ServerNames, ","), s.Login) },
 		normalize:  (*Spec).normalizeWebConf,

@@ -1,6 +1,7 @@
 package move
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ type (
 	Plan       = wire.MovePlan
 	PlanItem   = wire.MovePlanItem
 	PlanDNS    = wire.MovePlanDNS
+	PlanPHP    = wire.MovePlanPHP
 	StartInput = wire.MoveStartInput
 )
 
@@ -35,16 +37,22 @@ func refused(format string, args ...any) error {
 
 // Plan checks a move of order to host and says what it would do.
 func (e *Engine) Plan(ctx context.Context, c panel.Caller, orderRef, to string) (Plan, error) {
+	return e.PlanStart(ctx, c, StartInput{Order: orderRef, To: to})
+}
+
+// PlanStart checks the move StartMove would start with in and says what
+// it would do.
+func (e *Engine) PlanStart(ctx context.Context, c panel.Caller, in StartInput) (Plan, error) {
 	if err := mayMove(c); err != nil {
 		return Plan{}, err
 	}
 	var plan *Plan
 	err := e.p.View(ctx, func(tx store.Tx) error {
-		o, err := resolveOrder(ctx, tx, orderRef)
+		o, err := resolveOrder(ctx, tx, in.Order)
 		if err != nil {
 			return err
 		}
-		plan, _, err = e.preflight(ctx, tx, o, to)
+		plan, _, err = e.preflight(ctx, tx, o, in.To, in.PHP)
 		return err
 	})
 	if err != nil {
@@ -69,12 +77,21 @@ type source struct {
 }
 
 // preflight runs the guards of a new move. Unknown order or host are
-// errors; every other guard adds a problem to the plan.
-func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to string) (*Plan, *source, error) {
+// errors; every other guard adds a problem to the plan. php is the PHP
+// version the new host's copies of the order's sites get ("" to keep
+// theirs).
+func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to, php string) (*Plan, *source, error) {
 	p := &Plan{Order: o, From: o.Host, To: to, Copies: []PlanItem{}, DNS: []PlanDNS{}}
 	problem := func(format string, args ...any) { p.Problems = append(p.Problems, fmt.Sprintf(format, args...)) }
 	if to == "" {
 		return nil, nil, &model.FieldError{Field: "to", Message: "name the host to move to (--to)"}
+	}
+	if php != "" {
+		v, err := model.ParsePHPVersion(php)
+		if err != nil {
+			return nil, nil, &model.FieldError{Field: "php", Message: err.Error()}
+		}
+		php = v
 	}
 	toHost, err := tx.GetHost(ctx, to)
 	if errors.Is(err, store.ErrNotFound) {
@@ -175,6 +192,9 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to s
 	if len(p.Copies) == 0 {
 		problem("order %s has no items to move", o.Identifier)
 	}
+	p.PHP = planPHP(src.items, fromHost, toHost, php)
+	problems, warnings := checkPHP(p.PHP, o.Host, to, php)
+	p.Problems, p.Warnings = append(p.Problems, problems...), append(p.Warnings, warnings...)
 
 	fromUsage, err := tx.HostUsage(ctx, o.Host)
 	if err != nil {
@@ -232,6 +252,58 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to s
 	}
 	p.Steps = planSteps(p)
 	return p, src, nil
+}
+
+// planPHP lists the order's live web-confs with PHP: the version each runs
+// on from (its own, or from's newest) and the one its copy gets on to:
+// php when given, else the same.
+func planPHP(items []model.Item, from, to model.Host, php string) []PlanPHP {
+	var out []PlanPHP
+	for _, it := range items {
+		if it.Kind != model.KindWebConf || it.State == model.StateDeleted || (it.Spec.PHP != nil && !*it.Spec.PHP) {
+			continue
+		}
+		s := PlanPHP{ID: it.ID, Name: itemName(it), From: it.Spec.SitePHPVersion(from.PHPVersions), ToHas: model.SortPHPVersions(to.PHPVersions)}
+		s.To = cmp.Or(php, s.From)
+		if len(s.ToHas) == 0 {
+			s.ToHas = nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// checkPHP says what stops the order's sites with PHP from moving from
+// host from to host to, and what to look out for: a copy's version the
+// new host lacks stops the move, a new host that has not reported its
+// versions is a warning. php is the move's --php.
+func checkPHP(sites []PlanPHP, from, to, php string) (problems, warnings []string) {
+	for _, s := range sites {
+		switch {
+		case len(s.ToHas) == 0:
+			warnings = append(warnings, fmt.Sprintf("%s's node has not reported its PHP versions: site %s's copy %s there, and fails if %s lacks it",
+				to, s.Name, phpWants(s.To), to))
+		case s.To == "" || slices.Contains(s.ToHas, s.To):
+		case php != "":
+			problems = append(problems, fmt.Sprintf("site %s: %s has no PHP %s (it has PHP-FPM %s); name one of those with --php",
+				s.Name, to, s.To, strings.Join(s.ToHas, ", ")))
+		default:
+			problems = append(problems, fmt.Sprintf("site %s runs PHP %s on %s, which %s lacks (it has PHP-FPM %s): install php%s-fpm on %s, or move it to one of those with --php VERSION (then check the site with verify)",
+				s.Name, s.From, from, to, strings.Join(s.ToHas, ", "), s.From, to))
+		}
+	}
+	if php != "" && len(sites) == 0 {
+		warnings = append(warnings, fmt.Sprintf("--php %s changes nothing: no site of the order runs PHP", php))
+	}
+	return problems, warnings
+}
+
+// phpWants says what PHP a site's copy asks of its new host.
+func phpWants(v string) string {
+	if v == "" {
+		return "takes the newest PHP"
+	}
+	return "asks for PHP " + v
 }
 
 // UsageMaxAge is how old a node's measurement may be for a plan to trust
@@ -358,7 +430,7 @@ func (e *Engine) StartMove(ctx context.Context, c panel.Caller, in StartInput) (
 			m, err = e.beginPhase(ctx, tx, c, moves[0].ID, model.PhasePrepare, PhaseInput{})
 			return err
 		}
-		plan, src, err := e.preflight(ctx, tx, o, in.To)
+		plan, src, err := e.preflight(ctx, tx, o, in.To, in.PHP)
 		if err != nil {
 			return err
 		}
@@ -410,6 +482,9 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 			return model.Move{}, nil, fmt.Errorf("%s: %w", describeItem(it), err)
 		}
 		cp := model.Item{OrderID: o.ID, Host: src.to.Name, Kind: it.Kind, Spec: cloneSpec(it.Spec)}
+		if i := slices.IndexFunc(plan.PHP, func(s PlanPHP) bool { return s.ID == it.ID }); i >= 0 {
+			cp.Spec.PHPVersion = plan.PHP[i].To
+		}
 		if err := e.p.InsertItem(ctx, tx, c, &cp); err != nil {
 			return model.Move{}, nil, fmt.Errorf("copy %s to %s: %w", describeItem(it), src.to.Name, err)
 		}

@@ -64,6 +64,9 @@ type Host interface {
 	MeasureUsage(ctx context.Context) model.HostUsage
 	// MembersRoot is the directory that holds the members' orders.
 	MembersRoot() string
+	// PHPVersions are the PHP-FPM versions installed on the host, oldest
+	// first.
+	PHPVersions() []string
 }
 
 // Agent is the node agent: it pulls its host's work from the control
@@ -375,6 +378,7 @@ func (a *Agent) heartbeat() model.Heartbeat {
 	hb := model.Heartbeat{Version: a.opts.Version}
 	if a.opts.Host != nil {
 		hb.SystemNames = hostSystemNames(a.opts.Host.MembersRoot())
+		hb.PHPVersions = a.opts.Host.PHPVersions()
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(a.opts.DiskPath, &st); err == nil {

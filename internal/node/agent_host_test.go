@@ -42,6 +42,7 @@ func (h *fakeHost) RemoveOrderDir(_ context.Context, o model.Order) error {
 
 func (*fakeHost) MeasureUsage(context.Context) model.HostUsage { return model.HostUsage{} }
 func (*fakeHost) MembersRoot() string                          { return "/nonexistent" }
+func (*fakeHost) PHPVersions() []string                        { return []string{"8.2"} }
 
 // The agent hands each item of its work to its Host and reports what came
 // of it, item by item, and runs remove-order-dir on the Host too.

@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 
 	"ferry/internal/client"
+	"ferry/internal/node/apply"
 	"ferry/internal/wire"
 )
 
@@ -48,5 +52,28 @@ func TestTaskResultSurvivesAControlPlaneRestart(t *testing.T) {
 	var ae *wire.Error
 	if err := a.reportTask(context.Background(), 8, wire.TaskReport{OK: true}); !errors.As(err, &ae) || calls.Load() != down+1 {
 		t.Errorf("refused report: %v after %d calls; want the refusal, once", err, calls.Load()-down)
+	}
+}
+
+// The heartbeat carries the PHP-FPM versions the host has, for the panel
+// and move plans.
+func TestHeartbeatReportsPHPVersions(t *testing.T) {
+	root := t.TempDir()
+	for _, v := range []string{"7.4", "8.2", "8.10"} {
+		if err := os.MkdirAll(filepath.Join(root, "php", v, "fpm", "pool.d"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(root, "sbin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "sbin", "php-fpm"+v), []byte("#!/bin/false\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host := apply.New(apply.Config{MembersRoot: root, PHPRoot: filepath.Join(root, "php"), FPMBinDirs: []string{filepath.Join(root, "sbin")},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a := NewAgent(AgentOptions{Host: host, DiskPath: root, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if got := a.heartbeat().PHPVersions; !slices.Equal(got, []string{"7.4", "8.2", "8.10"}) {
+		t.Errorf("heartbeat reports PHP %v, want 7.4 8.2 8.10", got)
 	}
 }

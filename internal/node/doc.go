@@ -3,7 +3,8 @@
 // host (Host, which package apply implements), serves dns items through a
 // dnsserve.Provider, runs node tasks by kind (the move's, from package
 // movetask, and remove-order-dir), reports every result, and sends
-// heartbeats with the host's disk, load, system names and usage.
+// heartbeats with the host's disk, load, system names, PHP-FPM versions
+// and usage.
 //
 // The node's packages are rooms of one house, each importing only those
 // below it:

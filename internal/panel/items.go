@@ -75,6 +75,9 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 		if err := p.checkOwnership(ctx, tx, o, it); err != nil {
 			return err
 		}
+		if err := settlePHP(ctx, tx, &it); err != nil {
+			return err
+		}
 		return p.insertItemTx(ctx, tx, c, &it)
 	})
 	if err != nil {
@@ -291,6 +294,9 @@ func (p *Panel) updateSpecTx(ctx context.Context, tx store.Tx, c Caller, o model
 		return err
 	}
 	if err := p.checkOwnership(ctx, tx, o, next); err != nil {
+		return err
+	}
+	if err := settlePHP(ctx, tx, &next); err != nil {
 		return err
 	}
 	to := model.StatePendingUpdate

@@ -160,6 +160,11 @@ func (p *Panel) Heartbeat(ctx context.Context, c Caller, hb model.Heartbeat) err
 	}
 	now := p.Now()
 	hb.LastSeen = &now
+	php, err := reportedPHP(hb.PHPVersions)
+	if err != nil {
+		return err
+	}
+	hb.PHPVersions = php
 	return p.store.Update(ctx, func(tx store.Tx) error {
 		return tx.RecordHeartbeat(ctx, c.Host, hb)
 	})

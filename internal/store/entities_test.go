@@ -139,7 +139,7 @@ func testHeartbeat(t *testing.T, h *harness) {
 	ctx := t.Context()
 	f := seed(t, h.s)
 	at := time.Date(2030, 5, 6, 7, 8, 9, 123456789, time.FixedZone("CEST", 2*3600))
-	hb := model.Heartbeat{LastSeen: &at, DiskFree: 1 << 30, DiskUsed: 1 << 29, Load: 0.75, Version: "ferry 0.1"}
+	hb := model.Heartbeat{LastSeen: &at, DiskFree: 1 << 30, DiskUsed: 1 << 29, Load: 0.75, Version: "ferry 0.1", PHPVersions: []string{"8.2", "8.3"}}
 	update(t, h.s, func(tx store.Tx) error { return tx.RecordHeartbeat(ctx, "web1", hb) })
 	want := f.web1
 	want.Heartbeat = hb
@@ -152,8 +152,13 @@ func testHeartbeat(t *testing.T, h *harness) {
 	before := time.Now()
 	update(t, h.s, func(tx store.Tx) error { return tx.RecordHeartbeat(ctx, "web2", model.Heartbeat{DiskFree: 7}) })
 	got := read(t, h.s, func(ctx context.Context, tx store.Tx) (model.Host, error) { return tx.GetHost(ctx, "web2") })
-	if got.LastSeen == nil || got.DiskFree != 7 {
-		t.Fatalf("heartbeat without a time: got %+v", got.Heartbeat)
+	if got.LastSeen == nil || got.DiskFree != 7 || got.PHPVersions != nil {
+		t.Fatalf("heartbeat without a time or PHP: got %+v", got.Heartbeat)
+	}
+	// A heartbeat without PHP says the host has none (any more).
+	update(t, h.s, func(tx store.Tx) error { return tx.RecordHeartbeat(ctx, "web1", model.Heartbeat{DiskFree: 7}) })
+	if got := read(t, h.s, func(ctx context.Context, tx store.Tx) (model.Host, error) { return tx.GetHost(ctx, "web1") }); got.PHPVersions != nil {
+		t.Errorf("PHP versions after a heartbeat without: %v", got.PHPVersions)
 	}
 	within(t, "LastSeen", *got.LastSeen, before, time.Now())
 

@@ -10,13 +10,23 @@ import (
 
 const hostCols = "name, addresses, roles, state, disk_capacity, last_seen, disk_free, disk_used, load_avg, version, created_at"
 
+// hostReadCols are hostCols and what the host's node reports that a host
+// carries besides (its PHP-FPM versions).
+const hostReadCols = hostCols + ", php_versions"
+
 func scanHost(s scanner) (model.Host, error) {
 	var h model.Host
-	var addrs, roles string
+	var addrs, roles, php string
 	err := s.Scan(&h.Name, &addrs, &roles, &h.State, &h.DiskCapacity,
-		nullTimeCol{&h.LastSeen}, &h.DiskFree, &h.DiskUsed, &h.Load, &h.Version, timeCol{&h.CreatedAt})
+		nullTimeCol{&h.LastSeen}, &h.DiskFree, &h.DiskUsed, &h.Load, &h.Version, timeCol{&h.CreatedAt}, &php)
 	if err != nil {
 		return h, err
+	}
+	if err := json.Unmarshal([]byte(php), &h.PHPVersions); err != nil {
+		return h, fmt.Errorf("host %s php versions: %w", h.Name, err)
+	}
+	if len(h.PHPVersions) == 0 {
+		h.PHPVersions = nil
 	}
 	if err := json.Unmarshal([]byte(addrs), &h.Addresses); err != nil {
 		return h, fmt.Errorf("host %s addresses: %w", h.Name, err)
@@ -64,12 +74,12 @@ func (t *tx) CreateHost(ctx context.Context, h *model.Host) error {
 
 func (t *tx) GetHost(ctx context.Context, name string) (model.Host, error) {
 	return get(ctx, t, scanHost, "get host "+name,
-		"SELECT "+hostCols+" FROM hosts WHERE name = ?", name)
+		"SELECT "+hostReadCols+" FROM hosts WHERE name = ?", name)
 }
 
 func (t *tx) ListHosts(ctx context.Context) ([]model.Host, error) {
 	return list(ctx, t, scanHost, "list hosts",
-		"SELECT "+hostCols+" FROM hosts ORDER BY name")
+		"SELECT "+hostReadCols+" FROM hosts ORDER BY name")
 }
 
 func (t *tx) UpdateHost(ctx context.Context, h *model.Host) error {
@@ -99,6 +109,10 @@ func (t *tx) RecordHeartbeat(ctx context.Context, host string, hb model.Heartbea
 	if err != nil || hb.SystemNames == nil {
 		names = []byte("[]")
 	}
+	php, err := json.Marshal(nonNil(hb.PHPVersions))
+	if err != nil {
+		return fmt.Errorf("record heartbeat of %s: php versions: %w", host, err)
+	}
 	if hb.Usage != nil {
 		usage, err := json.Marshal(hb.Usage)
 		if err != nil {
@@ -109,8 +123,8 @@ func (t *tx) RecordHeartbeat(ctx context.Context, host string, hb model.Heartbea
 		}
 	}
 	return t.change(ctx, "record heartbeat of "+host, nil,
-		"UPDATE hosts SET last_seen = ?, disk_free = ?, disk_used = ?, load_avg = ?, version = ?, system_names = ? WHERE name = ?",
-		seen, hb.DiskFree, hb.DiskUsed, hb.Load, hb.Version, string(names), host)
+		"UPDATE hosts SET last_seen = ?, disk_free = ?, disk_used = ?, load_avg = ?, version = ?, system_names = ?, php_versions = ? WHERE name = ?",
+		seen, hb.DiskFree, hb.DiskUsed, hb.Load, hb.Version, string(names), string(php), host)
 }
 
 // HostUsage returns what the host's node last measured, or nil if it has

@@ -150,11 +150,14 @@ type MovePlan struct {
 	// SizeEstimate is the order's size in bytes (0 when unknown) and
 	// SizeSource where it comes from; DiskFree is the new host's free disk
 	// from its last heartbeat.
-	SizeEstimate int64    `json:"size_estimate"`
-	SizeSource   string   `json:"size_source"`
-	DiskFree     int64    `json:"disk_free"`
-	Steps        []string `json:"steps"`
-	Warnings     []string `json:"warnings,omitempty"`
+	SizeEstimate int64  `json:"size_estimate"`
+	SizeSource   string `json:"size_source"`
+	DiskFree     int64  `json:"disk_free"`
+	// PHP are the order's sites with PHP: the version each runs on the
+	// old host and the one its copy gets on the new host.
+	PHP      []MovePlanPHP `json:"php,omitempty"`
+	Steps    []string      `json:"steps"`
+	Warnings []string      `json:"warnings,omitempty"`
 	// Problems are the guards that refuse the move, each saying what to do.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -165,6 +168,19 @@ type MovePlanItem struct {
 	Kind  model.Kind  `json:"kind"`
 	Name  string      `json:"name"`
 	State model.State `json:"state"`
+}
+
+// MovePlanPHP is one of the order's web-confs with PHP. From is the PHP
+// version it runs on the old host, To the one its copy gets on the new
+// host (the same, or the move's --php); either is empty when not known
+// (a node that has not reported its versions: the new host's node then
+// takes its newest). ToHas are the versions the new host reported.
+type MovePlanPHP struct {
+	ID    int64    `json:"id"`
+	Name  string   `json:"name"`
+	From  string   `json:"from,omitempty"`
+	To    string   `json:"to,omitempty"`
+	ToHas []string `json:"to_has,omitempty"`
 }
 
 // MovePlanDNS is a dns record of the order and what the move does to it.
@@ -178,10 +194,13 @@ type MovePlanDNS struct {
 	SwitchTo string `json:"switch_to,omitempty"`
 }
 
-// MoveStartInput starts a move.
+// MoveStartInput starts (or plans) a move. PHP, when set, is the PHP
+// version (X.Y) every site of the order with PHP gets on the new host, in
+// place of the one it runs on the old: for a new host that lacks it.
 type MoveStartInput struct {
 	Order string `json:"order"`
 	To    string `json:"to"`
+	PHP   string `json:"php,omitempty"`
 }
 
 // TTLChange is one dns record whose TTL prepare lowered.

@@ -3,7 +3,9 @@ package cptest
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +63,11 @@ type Node struct {
 	// clock, when set, gives the time the node's heartbeats say they were
 	// sent at: a node whose clock is off.
 	clock func() time.Time
+
+	// php are the PHP-FPM versions the node's heartbeats report.
+	php []string
+	// beats counts the heartbeats the control plane took.
+	beats atomic.Int64
 }
 
 // nodeAPI is what a fake node calls: the typed client (StartNode) or the
@@ -193,6 +200,18 @@ func (n *Node) SetDiskFree(b int64) {
 	n.diskFree = b
 }
 
+// SetPHPVersions changes the PHP-FPM versions the node's heartbeats
+// report its host has, and waits until one has reported them.
+func (n *Node) SetPHPVersions(versions ...string) {
+	n.mu.Lock()
+	n.php = slices.Clone(versions)
+	n.mu.Unlock()
+	n.beats.Store(0) // the second heartbeat from now was built after the change
+	for deadline := time.Now().Add(5 * time.Second); n.beats.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Ran counts the tasks of kind the node reported done.
 func (n *Node) Ran(kind string) int {
 	n.mu.Lock()
@@ -205,7 +224,7 @@ func (n *Node) run(ctx context.Context) {
 	defer tasks.Wait()
 	for ctx.Err() == nil {
 		n.mu.Lock()
-		off, hb := n.offline, model.Heartbeat{DiskFree: n.diskFree}
+		off, hb := n.offline, model.Heartbeat{DiskFree: n.diskFree, PHPVersions: n.php}
 		if n.clock != nil {
 			at := n.clock()
 			hb.LastSeen = &at
@@ -215,7 +234,9 @@ func (n *Node) run(ctx context.Context) {
 			pause(ctx, 20*time.Millisecond)
 			continue
 		}
-		_ = n.api.Heartbeat(ctx, hb)
+		if n.api.Heartbeat(ctx, hb) == nil {
+			n.beats.Add(1)
+		}
 		w, err := n.api.NodeWork(ctx, n.wait)
 		if err != nil {
 			pause(ctx, 50*time.Millisecond)

@@ -24,12 +24,17 @@ type Config struct {
 	// and "-k graceful" are appended.
 	Apachectl []string
 
-	// FPMPoolDir is the directory PHP-FPM includes pool files from.
-	FPMPoolDir string
-	// FPMPidFile holds the PHP-FPM master's pid, signalled to reload.
+	// PHPRoot holds one directory per PHP version, named X.Y, each with
+	// the fpm/pool.d its PHP-FPM master includes pools from (Debian's
+	// /etc/php layout). A version counts as installed when its directory
+	// there and its binary in FPMBinDirs both exist.
+	PHPRoot string
+	// FPMBinDirs are searched for each version's PHP-FPM binary,
+	// php-fpmX.Y, which config-tests that version (-t).
+	FPMBinDirs []string
+	// FPMPidFile holds a PHP-FPM master's pid, signalled to reload;
+	// {version} in it stands for the version (X.Y).
 	FPMPidFile string
-	// FPMTest checks PHP-FPM's whole configuration.
-	FPMTest []string
 	// FPMSocketDir is where pools listen.
 	FPMSocketDir string
 
@@ -69,9 +74,9 @@ func DefaultConfig() Config {
 		ApacheSitesAvailable: "/etc/apache2/sites-available",
 		ApacheSitesEnabled:   "/etc/apache2/sites-enabled",
 		Apachectl:            []string{"apachectl"},
-		FPMPoolDir:           "/etc/php/8.2/fpm/pool.d",
-		FPMPidFile:           "/run/php/php8.2-fpm.pid",
-		FPMTest:              []string{"php-fpm8.2", "-t"},
+		PHPRoot:              "/etc/php",
+		FPMBinDirs:           []string{"/usr/sbin", "/usr/local/sbin"},
+		FPMPidFile:           "/run/php/php{version}-fpm.pid",
 		FPMSocketDir:         "/run/php",
 		WebUser:              "www-data",
 		WebGroup:             "www-data",
@@ -100,9 +105,9 @@ func (c Config) WithDefaults() Config {
 	str(&c.ApacheSitesAvailable, d.ApacheSitesAvailable)
 	str(&c.ApacheSitesEnabled, d.ApacheSitesEnabled)
 	argv(&c.Apachectl, d.Apachectl)
-	str(&c.FPMPoolDir, d.FPMPoolDir)
+	str(&c.PHPRoot, d.PHPRoot)
+	argv(&c.FPMBinDirs, d.FPMBinDirs)
 	str(&c.FPMPidFile, d.FPMPidFile)
-	argv(&c.FPMTest, d.FPMTest)
 	str(&c.FPMSocketDir, d.FPMSocketDir)
 	str(&c.WebUser, d.WebUser)
 	str(&c.WebGroup, d.WebGroup)

@@ -32,9 +32,13 @@
 //     user, its group, its home and its crontab.
 //   - web-conf: a vhost ferry-<identifier>-<item>.conf in Apache's
 //     sites-available, enabled by a symlink, and with PHP a PHP-FPM pool of
-//     the same name running as the site's login, listening on
-//     /run/php/ferry-<item>.sock. Every change is config-tested before a
-//     graceful reload and rolled back if the test fails.
+//     the same name running as the site's login, in the pool.d of the PHP
+//     version the site chose (the host's newest by default; see
+//     discoverPHP), listening on /run/php/ferry-php<version>-<item>.sock.
+//     A version change moves the pool from the old version's pool.d to
+//     the new one's. Every change is config-tested (each touched
+//     version's php-fpmX.Y -t, apachectl configtest) before a graceful
+//     reload and rolled back if a test fails.
 //   - mysql-db, mysql-user: MariaDB over its unix socket as root.
 //   - pgsql-db: a role and the database it owns, over Config.PgDSN, or with
 //     psql run as the postgres user when the server refuses root (Debian's

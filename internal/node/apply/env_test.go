@@ -35,19 +35,18 @@ func newTestEnv(t *testing.T) *testEnv {
 		}
 		return d
 	}
-	pidFile := filepath.Join(dir("run"), "php-fpm.pid")
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	e := &testEnv{root: root, host: hostexectest.NewHost(), fpmReloads: make(chan os.Signal, 16)}
+	dir("run")
+	e.addPHP(t, "8.2", true)
 	signal.Notify(e.fpmReloads, syscall.SIGUSR2)
 	t.Cleanup(func() { signal.Stop(e.fpmReloads) })
 	e.a = New(Config{
 		MembersRoot:          dir("members"),
 		ApacheSitesAvailable: dir("sites-available"),
 		ApacheSitesEnabled:   dir("sites-enabled"),
-		FPMPoolDir:           dir("pool.d"),
-		FPMPidFile:           pidFile,
+		PHPRoot:              e.path("etc", "php"),
+		FPMBinDirs:           []string{e.path("sbin")},
+		FPMPidFile:           e.path("run", "php{version}-fpm.pid"),
 		LockFile:             filepath.Join(root, "run", "ferry-node.lock"),
 		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -55,6 +54,32 @@ func newTestEnv(t *testing.T) *testEnv {
 	e.a.accountDir = dir("etc")
 	return e
 }
+
+// addPHP installs PHP-FPM version v on the environment's host: its
+// pool.d, its binary and, when running, a pid file naming the test process
+// itself, which then receives the reload signals.
+func (e *testEnv) addPHP(t *testing.T, v string, running bool) {
+	t.Helper()
+	for _, d := range []string{e.poolDir(v), e.path("sbin")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(e.path("sbin", fpmBinaryPrefix+v), []byte("#!/bin/false\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if running {
+		if err := os.WriteFile(e.fpmPidFile(v), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// poolDir is version v's pool directory on the environment's host.
+func (e *testEnv) poolDir(v string) string { return e.path("etc", "php", v, "fpm", "pool.d") }
+
+// fpmPidFile is version v's PHP-FPM pid file on the environment's host.
+func (e *testEnv) fpmPidFile(v string) string { return e.path("run", "php"+v+"-fpm.pid") }
 
 // path returns a path under the environment's root.
 func (e *testEnv) path(elem ...string) string {

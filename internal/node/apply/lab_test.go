@@ -370,6 +370,24 @@ echo 'etc=', @file_get_contents('/etc/hostname') === false ? 'closed' : 'open', 
 	h.serves("www.lab-site.test", "/", "msg=hello from shop_db", "user=rosa", "etc=closed")
 	h.serves("lab-site.test", "/", "msg=hello from shop_db")
 
+	// The host's own PHP: a version it lacks is refused naming the one it
+	// has; the site's limits are what its scripts see, and no script can
+	// raise them.
+	php := site
+	php.PHPSettings = model.PHPSettings{PHPVersion: "8.9"}
+	missing := h.apply(cfg, o, item(10, model.KindWebConf, model.StatePendingUpdate, php), model.StateSoftError)
+	if !strings.Contains(missing.Message, "this host has no PHP 8.9 (it has PHP-FPM 8.2)") {
+		t.Errorf("missing version: %q", missing.Message)
+	}
+	h.serves("lab-site.test", "/", "msg=hello from shop_db")
+	php.PHPSettings = model.PHPSettings{PHPVersion: "8.2", MemoryLimit: "96M", UploadMaxFilesize: "24M", MaxChildren: 3}
+	h.twice(cfg, o, item(10, model.KindWebConf, model.StatePendingUpdate, php), model.StateActive)
+	h.writeFile(dir+"/web/limits.php", `<?php
+ini_set('memory_limit', '512M');
+echo 'limits=', ini_get('memory_limit'), ' ', ini_get('upload_max_filesize'), ' ', ini_get('post_max_size'), "\n";
+`, "rosa:www-data")
+	h.serves("lab-site.test", "/limits.php", "limits=96M 24M 24M")
+
 	// A broken config of someone else's on the host: a new site fails its
 	// config test, is taken out again, and the host's sites keep serving.
 	h.writeFile("/etc/apache2/sites-enabled/zz-broken.conf", "<VirtualHost *:80>\nServerName broken.test\nBogusDirective on\n</VirtualHost>\n", "")

@@ -219,11 +219,15 @@ func (a *Applier) deleteUser(ctx context.Context, login, home string, u *passwdE
 }
 
 // poolRunningAs returns the file of a ferry PHP-FPM pool that runs as login,
-// or "".
+// in any installed version's pool directory, or "".
 func (a *Applier) poolRunningAs(login string) (string, error) {
-	files, err := filepath.Glob(filepath.Join(a.cfg.FPMPoolDir, poolFilePrefix+"*.conf"))
-	if err != nil {
-		return "", err
+	var files []string
+	for _, p := range a.phpFPMs() {
+		fs, err := filepath.Glob(filepath.Join(p.PoolDir, poolFilePrefix+"*.conf"))
+		if err != nil {
+			return "", err
+		}
+		files = append(files, fs...)
 	}
 	for _, f := range files {
 		found, err := fileHasLine(f, "user = "+login)

@@ -55,7 +55,7 @@ func TestUserAccountLifeCycle(t *testing.T) {
 	}
 
 	// A PHP pool that still runs as rosa blocks the delete.
-	pool := filepath.Join(e.a.cfg.FPMPoolDir, "ferry-example.org-42.conf")
+	pool := filepath.Join(e.poolDir("8.2"), "ferry-example.org-42.conf")
 	if err := os.WriteFile(pool, []byte("[ferry-example.org-42]\nuser = rosa\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

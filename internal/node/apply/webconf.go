@@ -52,6 +52,11 @@ type site struct {
 	WebUser      string
 	WebGroup     string
 	OpenBasedir  string
+
+	// PHPVersion is the PHP-FPM version the pool runs under, and PHPLimits
+	// the pool's limits with the defaults filled in.
+	PHPVersion string
+	PHPLimits  model.PHPSettings
 }
 
 // SiteName names a web-conf's files. The identifier is there for the admin
@@ -65,13 +70,17 @@ func SiteName(o model.Order, id int64) string {
 	return poolFilePrefix + ident + "-" + strconv.FormatInt(id, 10)
 }
 
-// site describes the files of web-conf item it, whose spec is normalized.
-func (a *Applier) site(o model.Order, it model.Item) site {
+// site describes the files of web-conf item it, whose spec is normalized,
+// with its pool run by PHP-FPM version phpVersion ("" for a site without
+// PHP).
+func (a *Applier) site(o model.Order, it model.Item, phpVersion string) site {
 	s := it.Spec
 	dir := a.OrderDir(o)
-	// The socket is named by item id alone: a unix socket path must stay
-	// under 108 bytes, however long the domain.
-	sock := filepath.Join(a.cfg.FPMSocketDir, "ferry-"+strconv.FormatInt(it.ID, 10)+".sock")
+	// The socket is named by version and item id alone: a unix socket
+	// path must stay under 108 bytes, however long the domain, and the
+	// pool of a site changing version must not take the socket its old
+	// version's pool still holds until that one is reloaded.
+	sock := filepath.Join(a.cfg.FPMSocketDir, "ferry-php"+phpVersion+"-"+strconv.FormatInt(it.ID, 10)+".sock")
 	return site{
 		Name:         SiteName(o, it.ID),
 		Order:        o.Identifier,
@@ -82,6 +91,8 @@ func (a *Applier) site(o model.Order, it model.Item) site {
 		AccessLog:    filepath.Join(dir, logsDir, "access.log"),
 		ErrorLog:     filepath.Join(dir, logsDir, "error.log"),
 		PHP:          s.PHP != nil && *s.PHP,
+		PHPVersion:   phpVersion,
+		PHPLimits:    s.PHPSettings.Effective(),
 		FPMSocket:    sock,
 		FPMHandler:   "proxy:unix:" + sock + "|fcgi://localhost",
 		User:         s.Login,
@@ -148,14 +159,26 @@ func (a *Applier) vhostPaths(name string) (file, link string) {
 }
 
 func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item, what op) (string, error) {
-	st := a.site(o, it)
+	installed := a.phpFPMs()
+	php := it.Spec.PHP != nil && *it.Spec.PHP
+	var fpm phpFPM // the version the site's pool runs under
+	if php {
+		var err error
+		fpm, err = sitePHP(it.Spec, installed)
+		if err != nil && what == opEnsure {
+			return "", err
+		}
+	}
+	st := a.site(o, it, fpm.Version)
 	file, link := a.vhostPaths(st.Name)
-	poolFile := filepath.Join(a.cfg.FPMPoolDir, st.Name+".conf")
-	_, err := os.Lstat(poolFile)
-	poolExists := err == nil
+	// The site's pool files in every version's pool directory: one when
+	// it is where it belongs, another left in an older version's after
+	// its version changed.
+	pools := poolFiles(installed, st.Name)
 
 	var changes []FileChange
-	withPool := false // the change touches PHP-FPM
+	touched := map[string]bool{} // versions whose pools change: config-tested and reloaded
+	written := false             // the site's pool is written into fpm's pool.d
 	var msg string
 	switch what {
 	case opEnsure:
@@ -170,17 +193,19 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		if link != "" {
 			changes = append(changes, FileChange{Path: link, Link: file})
 		}
-		switch {
-		case pool != nil:
-			changes = append(changes, FileChange{Path: poolFile, Content: pool})
-			withPool = true
-		case poolExists:
-			changes = append(changes, FileChange{Path: poolFile, Remove: true})
-			withPool = true
+		if pool != nil {
+			changes = append(changes, FileChange{Path: filepath.Join(fpm.PoolDir, st.Name+".conf"), Content: pool})
+			touched[fpm.Version], written = true, true
+		}
+		for v, f := range pools {
+			if pool == nil || v != fpm.Version {
+				changes = append(changes, FileChange{Path: f, Remove: true})
+				touched[v] = true
+			}
 		}
 		msg = fmt.Sprintf("site %s served from %s", st.ServerName, st.DocumentRoot)
 		if st.PHP {
-			msg += " with PHP as " + st.User
+			msg += fmt.Sprintf(" with PHP %s as %s", fpm.Version, st.User)
 		}
 		if it.Spec.HTTPS {
 			msg += "; https is not set up by ferry yet, http only"
@@ -197,8 +222,9 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		if link != "" {
 			changes = append(changes, FileChange{Path: link, Remove: true})
 		}
-		if poolExists {
-			changes = append(changes, FileChange{Path: poolFile, Remove: true})
+		for v, f := range pools {
+			changes = append(changes, FileChange{Path: f, Remove: true})
+			touched[v] = true
 		}
 		// The copy of the site's own vhost a move's site mode kept aside
 		// goes with it: nothing of a deleted site stays on the host.
@@ -208,7 +234,9 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		// Reload even when the pool file is gone: a delete cut short after
 		// removing it and before the reload left the pool running as the
 		// site's login (and the login's deletion then fails).
-		withPool = poolExists || st.PHP
+		if fpm.Version != "" {
+			touched[fpm.Version] = true
+		}
 		msg = fmt.Sprintf("site %s deleted", st.ServerName)
 	}
 
@@ -216,7 +244,8 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	if err != nil {
 		return "", err
 	}
-	if err := a.CheckWebConfig(ctx, withPool); err != nil {
+	fpms := fpmsOf(installed, touched)
+	if err := a.checkWebConfig(ctx, fpms); err != nil {
 		if uerr := undo(); uerr != nil {
 			return "", fmt.Errorf("%w; and putting the previous files back failed: %v", err, uerr)
 		}
@@ -231,8 +260,11 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 			return "", err
 		}
 	}
-	if withPool {
-		if err := a.reloadFPM(); err != nil {
+	for _, p := range fpms {
+		// A version the site's pool left (or a deleted site's) needs no
+		// master running: with none, no pool of the site runs there.
+		serves := written && p.Version == fpm.Version
+		if err := reloadFPM(p.PidFile); err != nil && (serves || !errors.Is(err, errFPMNotRunning)) {
 			return "", err
 		}
 	}
@@ -242,14 +274,30 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	return msg, nil
 }
 
-// CheckWebConfig runs PHP-FPM's config test when the change touched a pool,
-// then Apache's.
-func (a *Applier) CheckWebConfig(ctx context.Context, withPool bool) error {
-	if withPool {
-		if _, err := a.Run(ctx, nil, a.cfg.FPMTest...); err != nil {
-			return fmt.Errorf("php-fpm config test failed: %s", OutputOf(err))
+// fpmsOf returns the installed versions that are in versions, oldest first.
+func fpmsOf(installed []phpFPM, versions map[string]bool) []phpFPM {
+	var out []phpFPM
+	for _, p := range installed {
+		if versions[p.Version] {
+			out = append(out, p)
 		}
 	}
+	return out
+}
+
+// checkWebConfig runs the config test of each PHP-FPM version whose pools
+// the change touched, then Apache's.
+func (a *Applier) checkWebConfig(ctx context.Context, fpms []phpFPM) error {
+	for _, p := range fpms {
+		if _, err := a.Run(ctx, nil, p.Binary, "-t"); err != nil {
+			return fmt.Errorf("php-fpm %s config test failed: %s", p.Version, OutputOf(err))
+		}
+	}
+	return a.CheckWebConfig(ctx)
+}
+
+// CheckWebConfig runs Apache's config test.
+func (a *Applier) CheckWebConfig(ctx context.Context) error {
 	if _, err := a.Run(ctx, nil, slices.Concat(a.cfg.Apachectl, []string{"configtest"})...); err != nil {
 		return fmt.Errorf("apache configtest failed: %s", OutputOf(err))
 	}
@@ -265,22 +313,27 @@ func OutputOf(err error) string {
 	return err.Error()
 }
 
-// reloadFPM asks the PHP-FPM master to reload gracefully (SIGUSR2).
-func (a *Applier) reloadFPM() error {
-	data, err := os.ReadFile(a.cfg.FPMPidFile)
+// errFPMNotRunning is wrapped when a PHP-FPM master to reload is not
+// running.
+var errFPMNotRunning = errors.New("php-fpm is not running")
+
+// reloadFPM asks the PHP-FPM master whose pid is in pidFile to reload
+// gracefully (SIGUSR2).
+func reloadFPM(pidFile string) error {
+	data, err := os.ReadFile(pidFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("php-fpm is not running (no pid file %s)", a.cfg.FPMPidFile)
+		return fmt.Errorf("%w (no pid file %s)", errFPMNotRunning, pidFile)
 	}
 	if err != nil {
 		return fmt.Errorf("reload php-fpm: %w", err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || pid <= 1 {
-		return fmt.Errorf("reload php-fpm: pid file %s holds %q", a.cfg.FPMPidFile, strings.TrimSpace(string(data)))
+		return fmt.Errorf("reload php-fpm: pid file %s holds %q", pidFile, strings.TrimSpace(string(data)))
 	}
 	if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("php-fpm is not running (pid %d from %s is gone)", pid, a.cfg.FPMPidFile)
+			return fmt.Errorf("%w (pid %d from %s is gone)", errFPMNotRunning, pid, pidFile)
 		}
 		return fmt.Errorf("reload php-fpm (pid %d): %w", pid, err)
 	}

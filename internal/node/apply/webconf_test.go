@@ -20,7 +20,7 @@ func (e *testEnv) webFiles(id string) webFiles {
 	return webFiles{
 		vhost: e.path("sites-available", name),
 		link:  e.path("sites-enabled", name),
-		pool:  e.path("pool.d", name),
+		pool:  filepath.Join(e.poolDir("8.2"), name),
 	}
 }
 
@@ -28,13 +28,17 @@ func (e *testEnv) webFiles(id string) webFiles {
 func (e *testEnv) snapshot(t *testing.T) map[string]string {
 	t.Helper()
 	got := map[string]string{}
-	for _, d := range []string{"sites-available", "sites-enabled", "pool.d"} {
-		entries, err := os.ReadDir(e.path(d))
+	pools, err := filepath.Glob(e.path("etc", "php", "*", "fpm", "pool.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append([]string{e.path("sites-available"), e.path("sites-enabled")}, pools...) {
+		entries, err := os.ReadDir(d)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, en := range entries {
-			p := e.path(d, en.Name())
+			p := filepath.Join(d, en.Name())
 			if en.Type()&fs.ModeSymlink != 0 {
 				target, _ := os.Readlink(p)
 				got[p] = "-> " + target
@@ -62,11 +66,11 @@ func TestWebConfLifeCycle(t *testing.T) {
 	f := e.webFiles("42")
 
 	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, webSpec("example.org", "www.example.org")), model.StateActive)
-	if res.Message != "site example.org served from "+e.path("members/rosa/sites/example.org/web")+" with PHP as rosa" {
+	if res.Message != "site example.org served from "+e.path("members/rosa/sites/example.org/web")+" with PHP 8.2 as rosa" {
 		t.Errorf("message %q", res.Message)
 	}
 	vhost, _ := os.ReadFile(f.vhost)
-	for _, want := range []string{`ServerName "example.org"`, `ServerAlias "www.example.org"`, `SetHandler "proxy:unix:/run/php/ferry-42.sock|fcgi://localhost"`} {
+	for _, want := range []string{`ServerName "example.org"`, `ServerAlias "www.example.org"`, `SetHandler "proxy:unix:/run/php/ferry-php8.2-42.sock|fcgi://localhost"`} {
 		if !strings.Contains(string(vhost), want) {
 			t.Errorf("vhost lacks %s:\n%s", want, vhost)
 		}
@@ -212,7 +216,7 @@ func TestWebConfRollsBackWhatFailsItsConfigTest(t *testing.T) {
 		{"apache", "apachectl configtest", hostexectest.Answer{Stdout: configtestOutput, Code: 1},
 			"apache configtest failed: AH00526: Syntax error on line 12 of /etc/apache2/sites-enabled/zz-broken.conf: | Invalid command 'Bogus'"},
 		{"php-fpm", "php-fpm8.2 -t", hostexectest.Answer{Stderr: "ERROR: [pool ferry-example.org-43] cannot get uid for user 'rosa'\nERROR: FPM initialization failed\n", Code: 78},
-			"php-fpm config test failed: ERROR: [pool ferry-example.org-43] cannot get uid for user 'rosa' | ERROR: FPM initialization failed"},
+			"php-fpm 8.2 config test failed: ERROR: [pool ferry-example.org-43] cannot get uid for user 'rosa' | ERROR: FPM initialization failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,16 +257,16 @@ func TestWebConfRollsBackWhatFailsItsConfigTest(t *testing.T) {
 func TestWebConfReportsReloadFailures(t *testing.T) {
 	e := newTestEnv(t)
 	e.host.AddUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
-	os.Remove(e.a.cfg.FPMPidFile)
+	os.Remove(e.fpmPidFile("8.2"))
 	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, webSpec("example.org")), model.StateSoftError)
-	if res.Message != "php-fpm is not running (no pid file "+e.a.cfg.FPMPidFile+")" {
+	if res.Message != "php-fpm is not running (no pid file "+e.fpmPidFile("8.2")+")" {
 		t.Errorf("message %q", res.Message)
 	}
 	// The configs passed their tests and stay, for the retry to reload.
 	if !exists(e.webFiles("42").pool) {
 		t.Error("pool removed after a failed reload")
 	}
-	os.WriteFile(e.a.cfg.FPMPidFile, []byte("999999999\n"), 0o644)
+	os.WriteFile(e.fpmPidFile("8.2"), []byte("999999999\n"), 0o644)
 	res = applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingRestore, webSpec("example.org")), model.StateSoftError)
 	if !strings.HasPrefix(res.Message, "php-fpm is not running (pid 999999999") {
 		t.Errorf("message %q", res.Message)

@@ -124,7 +124,7 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-	if err := m.a.CheckWebConfig(ctx, false); err != nil {
+	if err := m.a.CheckWebConfig(ctx); err != nil {
 		if uerr := undo(); uerr != nil {
 			return nil, fmt.Errorf("move %d: %w; and putting the previous vhosts back failed: %v", p.MoveID, err, uerr)
 		}

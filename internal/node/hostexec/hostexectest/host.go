@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,6 +91,11 @@ func (h *Host) Run(_ context.Context, stdin []byte, argv ...string) ([]byte, []b
 func (h *Host) answer(c Call, stdin []byte, argv []string) ([]byte, []byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if base := filepath.Base(argv[0]); strings.HasPrefix(base, "php-fpm") {
+		// A test's PHP-FPM binaries live under its temporary root;
+		// tests name them as a host's PATH would.
+		argv = append([]string{base}, argv[1:]...)
+	}
 	joined := strings.Join(argv, " ")
 	c.Argv, c.Stdin = joined, string(stdin)
 	h.Calls = append(h.Calls, c)
@@ -211,8 +217,8 @@ func (h *Host) simulate(argv []string, stdin string) Answer {
 		}
 	case "apachectl":
 		return Answer{Stderr: "Syntax OK"}
-	case "php-fpm8.2":
-		return Answer{Stderr: "NOTICE: configuration file /etc/php/8.2/fpm/php-fpm.conf test is successful"}
+	case "php-fpm7.4", "php-fpm8.2", "php-fpm8.3", "php-fpm8.4":
+		return Answer{Stderr: "NOTICE: configuration file /etc/php/" + strings.TrimPrefix(argv[0], "php-fpm") + "/fpm/php-fpm.conf test is successful"}
 	default:
 		return Answer{Stderr: argv[0] + ": not simulated", Code: 127}
 	}
