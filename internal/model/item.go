@@ -65,7 +65,6 @@ type Spec struct {
 	ServerNames []string `json:"server_names,omitempty"`
 	Docroot     string   `json:"docroot,omitempty"`
 	PHP         *bool    `json:"php,omitempty"`
-	HTTPS       bool     `json:"https,omitempty"`
 
 	// dns
 	Zone  string `json:"zone,omitempty"`
@@ -84,6 +83,9 @@ type Spec struct {
 	// scheduled-job
 	Schedule string `json:"schedule,omitempty"`
 	Command  string `json:"command,omitempty"`
+
+	// web-conf: HTTPS, nil when the site serves plain HTTP only (https.go).
+	HTTPS *HTTPSSpec `json:"https,omitempty"`
 }
 
 // Shells a user-account may have.
@@ -103,7 +105,7 @@ func (s *Spec) setFields() []string {
 	add("server_names", len(s.ServerNames) > 0)
 	add("docroot", s.Docroot != "")
 	add("php", s.PHP != nil)
-	add("https", s.HTTPS)
+	add("https", s.HTTPS != nil)
 	add("zone", s.Zone != "")
 	add("fqdn", s.FQDN != "")
 	add("type", s.Type != "")
@@ -197,7 +199,7 @@ func (s *Spec) normalizeWebConf(string) error {
 		t := true
 		s.PHP = &t
 	}
-	return nil
+	return at("https", s.normalizeHTTPS())
 }
 
 func (s *Spec) normalizeMySQLDB(string) error {
@@ -358,6 +360,7 @@ func (s Spec) Redacted() Spec {
 	}
 	s.ServerNames = slices.Clone(s.ServerNames)
 	s.Databases = slices.Clone(s.Databases)
+	s.HTTPS = s.HTTPS.redacted()
 	return s
 }
 

@@ -289,6 +289,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		FPMPoolDir:           dir("pool.d"),
 		FPMPidFile:           pidFile,
 		LockFile:             filepath.Join(root, "run", "ferry-node.lock"),
+		HTTPS:                HTTPSConfig{TLSDir: filepath.Join(root, "tls"), ChallengeDir: filepath.Join(root, "acme-challenge"), AccountDir: filepath.Join(root, "acme")},
 		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	e.a.runner = e.host

@@ -16,6 +16,7 @@ type fileChange struct {
 	content []byte // the file's new content, when link is ""
 	link    string // a symlink's target
 	remove  bool
+	mode    fs.FileMode // the new file's mode; 0 means 0644
 }
 
 // fileState is what was at a path before a change, to put it back.
@@ -91,7 +92,11 @@ func applyFileChanges(changes []fileChange) (undo func() error, err error) {
 		case c.link != "":
 			err = replaceSymlink(c.path, c.link)
 		default:
-			err = atomicfile.Write(c.path, c.content, 0o644)
+			mode := c.mode
+			if mode == 0 {
+				mode = 0o644
+			}
+			err = atomicfile.Write(c.path, c.content, mode)
 		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("write %s: %w", c.path, err), undo())

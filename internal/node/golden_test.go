@@ -72,7 +72,12 @@ func TestWebConfGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.Item.Spec = spec
-			vhost, pool, err := New(Config{}).site(tc.Order, tc.Item).render()
+			a := New(Config{})
+			st := a.site(tc.Order, tc.Item)
+			if h := tc.Item.Spec.HTTPS; h != nil {
+				st.TLS = a.siteHTTPS(&st, h) // as once its certificate is installed
+			}
+			vhost, pool, err := st.render()
 			if err != nil {
 				t.Fatal(err)
 			}

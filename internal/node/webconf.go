@@ -51,6 +51,12 @@ type site struct {
 	WebUser      string
 	WebGroup     string
 	OpenBasedir  string
+
+	// HTTPS (webconf_https.go): TLS is set once a certificate is
+	// installed, and gives the site its *:443 vhost.
+	TLS          *siteTLS
+	RedirectHTTP bool
+	ChallengeDir string
 }
 
 // siteName names a web-conf's files. The identifier is there for the admin
@@ -88,6 +94,7 @@ func (a *Applier) site(o model.Order, it model.Item) site {
 		WebUser:      a.cfg.WebUser,
 		WebGroup:     a.cfg.WebGroup,
 		OpenBasedir:  dir + "/:/tmp/",
+		RedirectHTTP: s.HTTPS != nil && s.HTTPS.RedirectHTTP,
 	}
 }
 
@@ -156,11 +163,17 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	var changes []fileChange
 	withPool := false // the change touches PHP-FPM
 	var msg string
+	var https httpsPlan
 	switch what {
 	case opEnsure:
 		if _, err := a.requireUser(ctx, it.Spec.Login); err != nil {
 			return "", err
 		}
+		if https, err = a.planHTTPS(&st, o, it); err != nil {
+			return "", err
+		}
+		st.TLS = https.tls
+		changes = append(changes, https.changes...)
 		vhost, pool, err := st.render()
 		if err != nil {
 			return "", hardf("%w", err)
@@ -181,8 +194,8 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		if st.PHP {
 			msg += " with PHP as " + st.User
 		}
-		if it.Spec.HTTPS {
-			msg += "; https is not set up by ferry yet, http only"
+		if https.note != "" {
+			msg += "; " + https.note
 		}
 	case opDisable:
 		if link != "" {
@@ -190,6 +203,8 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		} else {
 			changes = append(changes, fileChange{path: file, remove: true})
 		}
+		// A disabled site is not renewed; enabling it ensures it again.
+		changes = append(changes, fileChange{path: filepath.Join(a.tlsDir(st.Name), tlsSiteFile), remove: true})
 		msg = fmt.Sprintf("site %s disabled", st.ServerName)
 	default:
 		changes = append(changes, fileChange{path: file, remove: true})
@@ -237,6 +252,15 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	}
 	if _, err := a.run(ctx, nil, slices.Concat(a.cfg.Apachectl, []string{"-k", "graceful"})...); err != nil {
 		return "", fmt.Errorf("apache graceful reload failed: %s", outputOf(err))
+	}
+	switch {
+	case what == opEnsure && https.obtain:
+		// The site now answers its ACME challenges over HTTP.
+		msg = a.ensureWithCert(ctx, o, it, st.Name, msg)
+	case what == opDelete:
+		if err := os.RemoveAll(a.tlsDir(st.Name)); err != nil {
+			return "", fmt.Errorf("remove the site's certificate: %w", err)
+		}
 	}
 	return msg, nil
 }

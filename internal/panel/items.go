@@ -66,6 +66,9 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 		if err := it.Spec.Normalize(in.Kind, o.Identifier); err != nil {
 			return err
 		}
+		if err := checkHTTPS(it, p.Now()); err != nil {
+			return err
+		}
 		if it.Host, err = itemHost(ctx, tx, o, in.Kind, in.Host); err != nil {
 			return err
 		}
@@ -254,7 +257,11 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 		if spec.Password == "" && spec.PasswordHash == "" {
 			spec.PasswordHash = it.Spec.PasswordHash
 		}
+		spec.KeepKey(it.Spec)
 		if err := spec.Normalize(it.Kind, o.Identifier); err != nil {
+			return err
+		}
+		if err := checkHTTPS(model.Item{Kind: it.Kind, Spec: spec}, p.Now()); err != nil {
 			return err
 		}
 		if err := spec.CheckIdentityKept(it.Kind, before.Spec); err != nil {

@@ -1,0 +1,241 @@
+package node
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/internal/acme"
+	"ferry/internal/model"
+)
+
+// testCert makes a certificate for names, valid from notBefore to
+// notAfter, issued by a throwaway CA named issuer: the PEM chain (leaf,
+// then the CA) and the leaf's PEM key.
+func testCert(t *testing.T, issuer string, names []string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: issuer},
+		NotBefore: notBefore.Add(-time.Hour), NotAfter: notAfter.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+}
+
+// fakeCA answers the Applier's ACME orders with certificates of its own,
+// or with err.
+type fakeCA struct {
+	t      *testing.T
+	e      *testEnv
+	err    error
+	life   time.Duration
+	orders [][]string
+	// ranBefore is what the host had run when the CA was asked.
+	ranBefore []string
+}
+
+func (ca *fakeCA) obtain(_ context.Context, cfg acme.Config) ([]byte, []byte, error) {
+	ca.orders = append(ca.orders, slices.Clone(cfg.Names))
+	ca.ranBefore = ca.e.host.ran()
+	if cfg.WebrootDir != ca.e.path("acme-challenge") {
+		ca.t.Errorf("challenges go to %s, want the vhosts' %s", cfg.WebrootDir, ca.e.path("acme-challenge"))
+	}
+	if ca.err != nil {
+		return nil, nil, ca.err
+	}
+	now := time.Now()
+	c, k := testCert(ca.t, "Fake ACME CA", cfg.Names, now.Add(-time.Minute), now.Add(ca.life))
+	return c, k, nil
+}
+
+func newFakeCA(t *testing.T, e *testEnv) *fakeCA {
+	ca := &fakeCA{t: t, e: e, life: 90 * 24 * time.Hour}
+	e.a.obtain = ca.obtain
+	e.a.cfg.HTTPS.Directory = "https://ca.invalid/dir"
+	return ca
+}
+
+func httpsSpec(h model.HTTPSSpec, names ...string) model.Spec {
+	s := webSpec(names...)
+	s.HTTPS = &h
+	return s
+}
+
+func TestWebConfOwnCertificate(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	f := e.webFiles("42")
+	notAfter := time.Now().Add(60 * 24 * time.Hour).UTC().Truncate(time.Second)
+	certPEM, keyPEM := testCert(t, "Member CA", []string{"example.org", "www.example.org"}, time.Now().Add(-time.Hour), notAfter)
+	spec := httpsSpec(model.HTTPSSpec{Source: "own", Cert: string(certPEM), Key: string(keyPEM), RedirectHTTP: true}, "example.org", "www.example.org")
+
+	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, spec), model.StateActive)
+	if want := "https with an own certificate from CN=Member CA, expires " + notAfter.Format(time.RFC3339); !strings.Contains(res.Message, want) {
+		t.Errorf("message %q lacks %q", res.Message, want)
+	}
+	dir := e.path("tls", "ferry-example.org-42")
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("certificate directory: %v, %v; want 0700", fi.Mode(), err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "privkey.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v, %v; want 0600", fi.Mode(), err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "privkey.pem")); string(got) != string(keyPEM) {
+		t.Error("the installed key is not the member's")
+	}
+	if rec, _ := os.ReadFile(filepath.Join(dir, "site.json")); strings.Contains(string(rec), "PRIVATE KEY") {
+		t.Errorf("the site's record holds the key:\n%s", rec)
+	}
+	vhost, _ := os.ReadFile(f.vhost)
+	for _, want := range []string{"<VirtualHost *:443>", "SSLEngine on", `SSLCertificateKeyFile "` + filepath.Join(dir, "privkey.pem") + `"`, "RewriteRule ^ https://%{SERVER_NAME}%{REQUEST_URI} [R=301,L]"} {
+		if !strings.Contains(string(vhost), want) {
+			t.Errorf("vhost lacks %s:\n%s", want, vhost)
+		}
+	}
+	if strings.Contains(string(vhost), "acme-challenge/ ") {
+		t.Errorf("an own certificate's site serves ACME challenges:\n%s", vhost)
+	}
+
+	// Apache refusing the config puts the previous key back.
+	certPEM2, keyPEM2 := testCert(t, "Member CA", []string{"example.org", "www.example.org"}, time.Now().Add(-time.Hour), notAfter)
+	e.host.answers["apachectl configtest"] = answer{stderr: "SSLCertificateKeyFile: bad", code: 1}
+	spec2 := httpsSpec(model.HTTPSSpec{Source: "own", Cert: string(certPEM2), Key: string(keyPEM2)}, "example.org", "www.example.org")
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingUpdate, spec2), model.StateSoftError)
+	if got, _ := os.ReadFile(filepath.Join(dir, "privkey.pem")); string(got) != string(keyPEM) {
+		t.Error("a refused update left its key installed")
+	}
+	delete(e.host.answers, "apachectl configtest")
+
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingDelete, spec), model.StateDeleted)
+	if exists(dir) {
+		t.Errorf("delete left the certificate directory %s", dir)
+	}
+}
+
+func TestWebConfAcme(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	f := e.webFiles("42")
+	ca := newFakeCA(t, e)
+	spec := httpsSpec(model.HTTPSSpec{Source: "acme", HSTS: true}, "example.org", "www.example.org")
+
+	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, spec), model.StateActive)
+	if len(ca.orders) != 1 || !slices.Equal(ca.orders[0], []string{"example.org", "www.example.org"}) {
+		t.Fatalf("ACME orders %q, want one for both names", ca.orders)
+	}
+	// The CA is asked once Apache serves the challenge directory.
+	if !slices.Contains(ca.ranBefore, "apachectl -k graceful") {
+		t.Errorf("the CA was asked before Apache was reloaded: %q", ca.ranBefore)
+	}
+	if !strings.Contains(res.Message, "https with an ACME certificate from CN=Fake ACME CA, expires ") {
+		t.Errorf("message %q names no issuer and expiry", res.Message)
+	}
+	vhost, _ := os.ReadFile(f.vhost)
+	for _, want := range []string{"<VirtualHost *:443>", `Alias /.well-known/acme-challenge/ "` + e.path("acme-challenge") + `/"`, "Strict-Transport-Security"} {
+		if !strings.Contains(string(vhost), want) {
+			t.Errorf("vhost lacks %s:\n%s", want, vhost)
+		}
+	}
+
+	// Applied again with a valid certificate in place, no new order.
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingUpdate, spec), model.StateActive)
+	if len(ca.orders) != 1 {
+		t.Errorf("a valid certificate was ordered again: %d orders", len(ca.orders))
+	}
+	// Not due: the renewal check leaves it alone; 61 days on it renews.
+	if r := e.a.RenewCertificates(context.Background(), time.Now()); len(r) != 0 || len(ca.orders) != 1 {
+		t.Errorf("renewal check renewed a fresh certificate: %+v", r)
+	}
+	r := e.a.RenewCertificates(context.Background(), time.Now().Add(61*24*time.Hour))
+	if len(r) != 1 || r[0].ItemID != 42 || r[0].Err != nil || !strings.Contains(r[0].Message, "ACME certificate") || len(ca.orders) != 2 {
+		t.Errorf("renewal 61 days on: %+v, %d orders", r, len(ca.orders))
+	}
+	if got := e.a.SiteCertificates(); len(got) != 1 || got[0].Site != "example.org" || got[0].Source != "acme" {
+		t.Errorf("site certificates %+v", got)
+	}
+
+	// A disabled site is not renewed.
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingDisable, spec), model.StateDisabled)
+	if r := e.a.RenewCertificates(context.Background(), time.Now().Add(89*24*time.Hour)); len(r) != 0 {
+		t.Errorf("a disabled site was renewed: %+v", r)
+	}
+}
+
+// Until the CA answers, an ACME site serves plain HTTP (with its
+// challenges), is active, and says why; the renewal check obtains the
+// certificate later and gives the site its 443 vhost.
+func TestWebConfAcmeFailsThenRenewalObtains(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	f := e.webFiles("42")
+	ca := newFakeCA(t, e)
+	ca.err = errors.New("acme: obtaining a certificate for example.org: connection refused")
+	spec := httpsSpec(model.HTTPSSpec{Source: "acme", RedirectHTTP: true}, "example.org")
+
+	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, spec), model.StateActive)
+	if !strings.Contains(res.Message, "connection refused") || !strings.Contains(res.Message, "serving http only") {
+		t.Errorf("message %q does not say the site is on http only and why", res.Message)
+	}
+	vhost, _ := os.ReadFile(f.vhost)
+	if strings.Contains(string(vhost), ":443") || strings.Contains(string(vhost), "RewriteRule") {
+		t.Errorf("a site without a certificate got a 443 vhost or a redirect:\n%s", vhost)
+	}
+	if !strings.Contains(string(vhost), "/.well-known/acme-challenge/") {
+		t.Errorf("the site does not serve its challenges:\n%s", vhost)
+	}
+
+	ca.err = nil
+	r := e.a.RenewCertificates(context.Background(), time.Now())
+	if len(r) != 1 || r[0].Err != nil || !strings.Contains(r[0].Message, "from CN=Fake ACME CA") {
+		t.Fatalf("renewal check: %+v", r)
+	}
+	vhost, _ = os.ReadFile(f.vhost)
+	if !strings.Contains(string(vhost), "<VirtualHost *:443>") || !strings.Contains(string(vhost), "RewriteRule") {
+		t.Errorf("after the renewal check the vhost has no 443 part or redirect:\n%s", vhost)
+	}
+}
+
+// A host without an ACME directory keeps acme sites on HTTP and says how
+// to configure one.
+func TestWebConfAcmeWithoutDirectory(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, httpsSpec(model.HTTPSSpec{Source: "acme"}, "example.org")), model.StateActive)
+	if !strings.Contains(res.Message, "--acme-directory") {
+		t.Errorf("message %q", res.Message)
+	}
+}
