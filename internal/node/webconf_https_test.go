@@ -2,14 +2,7 @@ package node
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,43 +11,9 @@ import (
 	"time"
 
 	"ferry/internal/acme"
+	"ferry/internal/certs/certstest"
 	"ferry/internal/model"
 )
-
-// testCert makes a certificate for names, valid from notBefore to
-// notAfter, issued by a throwaway CA named issuer: the PEM chain (leaf,
-// then the CA) and the leaf's PEM key.
-func testCert(t *testing.T, issuer string, names []string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: issuer},
-		NotBefore: notBefore.Add(-time.Hour), NotAfter: notAfter.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
-	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-}
 
 // fakeCA answers the Applier's ACME orders with certificates of its own,
 // or with err.
@@ -78,7 +37,7 @@ func (ca *fakeCA) obtain(_ context.Context, cfg acme.Config) ([]byte, []byte, er
 		return nil, nil, ca.err
 	}
 	now := time.Now()
-	c, k := testCert(ca.t, "Fake ACME CA", cfg.Names, now.Add(-time.Minute), now.Add(ca.life))
+	c, k := certstest.Issue(ca.t, "Fake ACME CA", cfg.Names, now.Add(-time.Minute), now.Add(ca.life))
 	return c, k, nil
 }
 
@@ -100,7 +59,7 @@ func TestWebConfOwnCertificate(t *testing.T) {
 	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
 	f := e.webFiles("42")
 	notAfter := time.Now().Add(60 * 24 * time.Hour).UTC().Truncate(time.Second)
-	certPEM, keyPEM := testCert(t, "Member CA", []string{"example.org", "www.example.org"}, time.Now().Add(-time.Hour), notAfter)
+	certPEM, keyPEM := certstest.Issue(t, "Member CA", []string{"example.org", "www.example.org"}, time.Now().Add(-time.Hour), notAfter)
 	spec := httpsSpec(model.HTTPSSpec{Source: "own", Cert: string(certPEM), Key: string(keyPEM), RedirectHTTP: true}, "example.org", "www.example.org")
 
 	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, spec), model.StateActive)
@@ -131,7 +90,7 @@ func TestWebConfOwnCertificate(t *testing.T) {
 	}
 
 	// Apache refusing the config puts the previous key back.
-	certPEM2, keyPEM2 := testCert(t, "Member CA", []string{"example.org", "www.example.org"}, time.Now().Add(-time.Hour), notAfter)
+	certPEM2, keyPEM2 := certstest.Issue(t, "Member CA", []string{"example.org", "www.example.org"}, time.Now().Add(-time.Hour), notAfter)
 	e.host.answers["apachectl configtest"] = answer{stderr: "SSLCertificateKeyFile: bad", code: 1}
 	spec2 := httpsSpec(model.HTTPSSpec{Source: "own", Cert: string(certPEM2), Key: string(keyPEM2)}, "example.org", "www.example.org")
 	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingUpdate, spec2), model.StateSoftError)
