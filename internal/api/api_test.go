@@ -122,3 +122,43 @@ func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
 		t.Error("a node token created an item")
 	}
 }
+
+// A node reports an active item active again to change its message (a
+// renewed certificate); the state stays, and other transitions are still
+// checked.
+func TestNodeRefreshesAnActiveItemsMessage(t *testing.T) {
+	srv, tok := newTestAPI(t)
+	ctx := context.Background()
+	admin, _ := client.New(srv.URL, tok, client.Options{})
+	if _, err := admin.CreateHost(ctx, model.Host{Name: "web1", Addresses: []string{"127.0.1.11"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateMember(ctx, model.Member{Name: "coop"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateOrder(ctx, model.Order{Identifier: "example.org", Member: "coop", Host: "web1"}); err != nil {
+		t.Fatal(err)
+	}
+	it, err := admin.CreateItem(ctx, panel.ItemInput{Order: "example.org", Kind: model.KindMySQLDB, Spec: model.Spec{Name: "exa"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt, err := admin.CreateToken(ctx, TokenInput{Name: "node-web1", Role: model.RoleNode, Host: "web1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node1, _ := client.New(srv.URL, nt.Secret, client.Options{})
+	if _, err := node1.ReportItem(ctx, it.ID, panel.Report{State: model.StateActive, Message: "made"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node1.ReportItem(ctx, it.ID, panel.Report{State: model.StateActive, Message: "renewed"}); err != nil {
+		t.Fatalf("refreshing an active item's message: %v", err)
+	}
+	got, err := admin.GetItem(ctx, it.ID)
+	if err != nil || got.State != model.StateActive || got.Message != "renewed" {
+		t.Errorf("after the refresh: %s %q, %v; want active, renewed", got.State, got.Message, err)
+	}
+	if _, err := node1.ReportItem(ctx, it.ID, panel.Report{State: model.StateDeleted}); err == nil {
+		t.Error("a node deleted an active item that was not pending-delete")
+	}
+}

@@ -38,6 +38,14 @@ type nodeOptions struct {
 	metricsListen string
 	// usageEvery is how often the node measures order and database sizes.
 	usageEvery time.Duration
+	// https: where site certificates live and where ACME ones come from.
+	https nodeHTTPSOptions
+}
+
+// nodeHTTPSOptions are the node's HTTPS flags.
+type nodeHTTPSOptions struct {
+	tlsDir, acmeDirectory, acmeCAFile, acmeAccountDir, acmeEmail string
+	renewEvery                                                   time.Duration
 }
 
 func newNodeCmd(g *globals) *cobra.Command {
@@ -66,6 +74,12 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.tsigFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret")
 	f.DurationVar(&opts.usageEvery, "usage-every", 5*time.Minute, "how often to measure the orders' and databases' sizes, for move plans")
 	addNodeOpsFlags(f, &opts)
+	f.StringVar(&opts.https.tlsDir, "tls-dir", node.DefaultConfig().HTTPS.TLSDir, "where HTTPS sites' certificates and keys are kept, root only")
+	f.StringVar(&opts.https.acmeDirectory, "acme-directory", "", "ACME directory URL that sites with --https acme get certificates from (none: they stay on http)")
+	f.StringVar(&opts.https.acmeCAFile, "acme-ca-file", "", "PEM roots to trust for the ACME directory's https (default: the system's)")
+	f.StringVar(&opts.https.acmeAccountDir, "acme-account-dir", "", "where the host's ACME account key is kept (default: STATE/acme)")
+	f.StringVar(&opts.https.acmeEmail, "acme-email", "", "contact address of the host's ACME account")
+	f.DurationVar(&opts.https.renewEvery, "acme-renew-every", 12*time.Hour, "how often to check ACME certificates for renewal")
 	apply := &cobra.Command{
 		Use:    "apply --order FILE --item FILE",
 		Short:  "Apply one item from JSON files on this host, without the control plane (debugging)",
@@ -137,7 +151,16 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	if opts.usageEvery <= 0 {
 		return fmt.Errorf("--usage-every %s: want a positive duration", opts.usageEvery)
 	}
-	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery}
+	if opts.https.renewEvery <= 0 {
+		return fmt.Errorf("--acme-renew-every %s: want a positive duration", opts.https.renewEvery)
+	}
+	cfg.HTTPS.TLSDir = opts.https.tlsDir
+	cfg.HTTPS.Directory, cfg.HTTPS.CAFile, cfg.HTTPS.Email = opts.https.acmeDirectory, opts.https.acmeCAFile, opts.https.acmeEmail
+	cfg.HTTPS.AccountDir = opts.https.acmeAccountDir
+	if cfg.HTTPS.AccountDir == "" {
+		cfg.HTTPS.AccountDir = filepath.Join(opts.stateDir, "acme")
+	}
+	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery, RenewEvery: opts.https.renewEvery}
 	agentOpts.Tasks = node.MoveTasks(node.MoveConfig{Node: cfg, StateDir: opts.stateDir, Log: log})
 	h, err := c.GetHost(ctx, who.Host)
 	if err != nil {

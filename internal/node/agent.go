@@ -45,6 +45,9 @@ type AgentOptions struct {
 	// databases' sizes for move plans (default 5 min; the first right
 	// after start).
 	UsageEvery time.Duration
+	// RenewEvery is how often the node checks its sites' ACME
+	// certificates (default 12 h; the first check right after start).
+	RenewEvery time.Duration
 }
 
 // Agent is the node agent: it pulls its host's work from the control
@@ -71,6 +74,9 @@ func NewAgent(opts AgentOptions) *Agent {
 	if opts.UsageEvery == 0 {
 		opts.UsageEvery = 5 * time.Minute
 	}
+	if opts.RenewEvery == 0 {
+		opts.RenewEvery = 12 * time.Hour
+	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -90,6 +96,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.heartbeats(ctx)
 	if a.opts.Applier != nil {
 		go a.measureUsage(ctx)
+		go a.renewCertificates(ctx)
 	}
 	if a.opts.DNS != nil {
 		if err := a.syncAllDNS(ctx); err != nil && ctx.Err() == nil {
@@ -349,6 +356,23 @@ func (a *Agent) measureUsage(ctx context.Context) {
 		a.usage.Store(&u)
 		a.log.Debug("usage measured", "orders", len(u.Orders), "databases", len(u.Databases), "unreachable", u.Unreachable, "took", time.Since(start).Round(time.Millisecond))
 		sleep(ctx, a.opts.UsageEvery)
+	}
+}
+
+// renewCertificates runs the certificate check now and every RenewEvery,
+// and tells the control plane of each site whose certificate it renewed.
+func (a *Agent) renewCertificates(ctx context.Context) {
+	for ctx.Err() == nil {
+		wait := a.opts.RenewEvery
+		for _, r := range a.opts.Applier.RenewCertificates(ctx, time.Now()) {
+			if r.Err != nil {
+				// Logged by the applier; a failure is retried sooner.
+				wait = min(wait, 30*time.Minute)
+				continue
+			}
+			a.report(ctx, model.Item{ID: r.ItemID, Kind: model.KindWebConf, State: model.StateActive}, Result{State: model.StateActive, Message: r.Message})
+		}
+		sleep(ctx, wait)
 	}
 }
 
