@@ -160,7 +160,15 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	if cfg.HTTPS.AccountDir == "" {
 		cfg.HTTPS.AccountDir = filepath.Join(opts.stateDir, "acme")
 	}
-	agentOpts := node.AgentOptions{Client: c, Applier: node.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery, RenewEvery: opts.https.renewEvery}
+	applier := node.New(cfg)
+	m.SiteCertificates(func() []metrics.SiteCertificate {
+		var out []metrics.SiteCertificate
+		for _, sc := range applier.SiteCertificates() {
+			out = append(out, metrics.SiteCertificate{Site: sc.Site, Source: sc.Source, NotAfter: sc.NotAfter})
+		}
+		return out
+	})
+	agentOpts := node.AgentOptions{Client: c, Applier: applier, Log: log, Version: Version, UsageEvery: opts.usageEvery, RenewEvery: opts.https.renewEvery}
 	agentOpts.Tasks = node.MoveTasks(node.MoveConfig{Node: cfg, StateDir: opts.stateDir, Log: log})
 	h, err := c.GetHost(ctx, who.Host)
 	if err != nil {
