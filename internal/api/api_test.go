@@ -162,3 +162,36 @@ func TestNodeRefreshesAnActiveItemsMessage(t *testing.T) {
 		t.Error("a node deleted an active item that was not pending-delete")
 	}
 }
+
+// A load balancer's checks need no token: /healthz answers while the
+// process serves, /readyz only while the store answers, and its refusal
+// names the store without the driver's words.
+func TestHealthAndReadiness(t *testing.T) {
+	st := cptest.SQLite(t)
+	p := cptest.Panel(st, nil)
+	srv := httptest.NewServer(NewServer(p, cptest.Quiet()))
+	t.Cleanup(srv.Close)
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q, want 200 ok", code, body)
+	}
+	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
+		t.Errorf("/readyz = %d %q, want 200 ready", code, body)
+	}
+	st.Close()
+	if code, body := get("/readyz"); code != 503 || body != "not ready: the sqlite store does not answer (the control plane's log says why)\n" {
+		t.Errorf("/readyz with the store closed = %d %q, want 503 naming the store", code, body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz with the store closed = %d, want 200 (the process still serves)", code)
+	}
+}

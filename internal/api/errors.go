@@ -34,7 +34,10 @@ func toError(err error) *Error {
 	}
 	var fe *model.FieldError
 	var te *model.TransitionError
+	var re *panel.Refusal
 	switch {
+	case errors.As(err, &re):
+		return &Error{Status: http.StatusConflict, Code: CodeRefused, Message: err.Error(), Problems: re.Problems}
 	case errors.As(err, &fe):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Message: fe.Message, Field: fe.Field}
 	case errors.As(err, &te):

@@ -59,6 +59,16 @@ func (s *Server) joinRoutes() {
 		}
 		return out, nil
 	})
+	s.Handle("GET /api/v1/join-tokens", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		return s.panel.ListJoinTokens(ctx, c)
+	})
+	s.Handle("DELETE /api/v1/join-tokens/{id}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return nil, err
+		}
+		return s.panel.RevokeJoinToken(ctx, c, id)
+	})
 	// Joining carries no bearer token: the join token in the body is the
 	// credential.
 	s.mux.HandleFunc("POST /api/v1/join", func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,6 +90,9 @@ func TestMoveErrors(t *testing.T) {
 	var ae *Error
 	if !errors.As(err, &ae) || ae.Status != 409 || ae.Code != CodeRefused || !strings.Contains(ae.Message, "never reported") {
 		t.Errorf("start = %v, want 409 refused naming the silent node", err)
+	}
+	if ae != nil && (len(plan.Problems) < 2 || !slices.Equal(ae.Problems, plan.Problems)) {
+		t.Errorf("the refused start lists problems %q, want the plan's %q (two or more)", ae.Problems, plan.Problems)
 	}
 	if vs, err := admin.ListMoves(ctx, "example.org", false); err != nil || len(vs) != 0 {
 		t.Errorf("a refused start left moves %v (%v)", vs, err)

@@ -16,6 +16,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/panel"
+	"ferry/internal/store"
 )
 
 // maxBody bounds a request body.
@@ -35,6 +36,8 @@ type Server struct {
 func NewServer(p *panel.Panel, log *slog.Logger) *Server {
 	s := &Server{panel: p, log: log, mux: http.NewServeMux()}
 	s.routes()
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 	return s
 }
 
@@ -188,4 +191,36 @@ func queryInt(r *http.Request, name string) (int64, error) {
 		return 0, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Field: name, Message: fmt.Sprintf("%q is not a number", v)}
 	}
 	return n, nil
+}
+
+// healthz answers 200 while the process serves HTTP at all: a load
+// balancer's or supervisor's liveness check. It needs no token.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, "ok\n")
+}
+
+// readyz answers 200 when this control plane can serve requests (its
+// store answers within two seconds and holds this ferry's schema), and
+// 503 naming what is wrong otherwise: a load balancer sends requests only
+// to ready replicas. It needs no token and says nothing secret.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.panel.Ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if errors.Is(err, store.ErrSchema) {
+			fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
+		// The driver's words may name the database's address and user;
+		// the log has them, the unauthenticated answer does not.
+		fmt.Fprintf(w, "not ready: the %s store does not answer (the control plane's log says why)\n", s.panel.Driver())
+		return
+	}
+	io.WriteString(w, "ready\n")
 }

@@ -73,6 +73,7 @@ var configKeys = []configKey{
 	{key: "serve.listen", flag: "listen", env: "FERRY_LISTEN", commands: []string{"ferry serve"}},
 	{key: "serve.tls_cert", flag: "tls-cert", env: "FERRY_TLS_CERT", commands: []string{"ferry serve"}},
 	{key: "serve.tls_key", flag: "tls-key", env: "FERRY_TLS_KEY", commands: []string{"ferry serve"}},
+	{key: "serve.metrics_listen", flag: "metrics-listen", env: "FERRY_METRICS_LISTEN", commands: []string{"ferry serve"}},
 	{key: "serve.session_idle", flag: "session-idle", env: "FERRY_SESSION_IDLE", commands: []string{"ferry serve"}},
 
 	{key: "node.token_file", flag: "token-file", env: "FERRY_TOKEN_FILE", commands: []string{"ferry node"}},

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,13 +32,7 @@ func TestMoveMetrics(t *testing.T) {
 	// Nothing answers HTTP on the lab addresses: verify fails.
 	s.ferry(t, s.adminToken, "", "move", "verify", "example.org")
 
-	resp, err := http.Get(s.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	text := string(body)
+	text := scrapeWithToken(t, s.url, s.dataDir)
 	for _, want := range []string{
 		`ferry_move_phases_started_total{phase="prepare"} 1`,
 		`ferry_move_phases_started_total{phase="sync"} 1`,
@@ -50,5 +47,58 @@ func TestMoveMetrics(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// scrapeWithToken reads the control plane's /metrics with the token its
+// data directory holds.
+func scrapeWithToken(t *testing.T, url, dataDir string) string {
+	t.Helper()
+	return scrapeMetrics(t, url, nil, readToken(t, filepath.Join(dataDir, metricsTokenFile)))
+}
+
+// /metrics on the API's address answers only its own token; with
+// --metrics-listen it is served there instead, without one.
+func TestMetricsNeedTheirTokenOrTheirOwnAddress(t *testing.T) {
+	s := startServer(t)
+	get := func(url, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	fi, err := os.Stat(filepath.Join(s.dataDir, metricsTokenFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v, want a file of mode 0600", metricsTokenFile, err)
+	}
+	for name, token := range map[string]string{"no token": "", "the admin token": s.adminToken, "a wrong token": "fym_wrong"} {
+		if code, body := get(s.url+"/metrics", token); code != 401 || !strings.Contains(body, metricsTokenFile) {
+			t.Errorf("/metrics with %s = %d %q, want 401 naming %s", name, code, body, metricsTokenFile)
+		}
+	}
+	if text := scrapeWithToken(t, s.url, s.dataDir); !strings.Contains(text, "ferry_build_info") {
+		t.Errorf("/metrics with its token lacks ferry_build_info:\n%.300s", text)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	sep := serveWith(t, serveOptions{dataDir: t.TempDir(), ops: serveOps{metricsListen: addr}})
+	if code, body := get("http://"+addr+"/metrics", ""); code != 200 || !strings.Contains(body, "ferry_build_info") {
+		t.Errorf("/metrics on --metrics-listen = %d, want 200 with the metrics", code)
+	}
+	if code, _ := get("http://"+sep.addr+"/metrics", ""); code != 404 {
+		t.Errorf("/metrics on the API's address with --metrics-listen = %d, want 404", code)
 	}
 }

@@ -122,7 +122,7 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 		return err
 	}
 	if opts.metricsListen != "" {
-		if err := serveNodeMetrics(ctx, opts.metricsListen, m, log); err != nil {
+		if err := serveMetricsAt(ctx, opts.metricsListen, m, log); err != nil {
 			return err
 		}
 	}

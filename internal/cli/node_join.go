@@ -247,8 +247,9 @@ func (g *globals) nodeClient(opts nodeOptions, m *metrics.Metrics) (*client.Clie
 	return c, nil
 }
 
-// serveNodeMetrics serves the node's metrics at addr until ctx ends.
-func serveNodeMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) error {
+// serveMetricsAt serves metrics at http://addr/metrics until ctx ends:
+// the node's, and the control plane's with --metrics-listen.
+func serveMetricsAt(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("--metrics-listen: %w", err)

@@ -165,7 +165,7 @@ func TestNodeJoinsOverPinnedTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := scrapeMetrics(t, server, cfg)
+	text := scrapeMetrics(t, server, cfg, readToken(t, filepath.Join(data, metricsTokenFile)))
 	for _, want := range []string{
 		`ferry_item_apply_results_total{kind="mysql-db",state="active"} 1`,
 		`ferry_http_requests_total{code="200",method="POST",route="/api/v1/join"} 1`,
@@ -179,10 +179,12 @@ func TestNodeJoinsOverPinnedTLS(t *testing.T) {
 	}
 }
 
-func scrapeMetrics(t *testing.T, server string, cfg *tls.Config) string {
+func scrapeMetrics(t *testing.T, server string, cfg *tls.Config, token string) string {
 	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
-	resp, err := hc.Get(server + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, server+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

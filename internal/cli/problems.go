@@ -9,7 +9,8 @@ import (
 
 // problemsError is a refusal of several problems at once, printed as a
 // list, one problem a line, the way `ferry move plan` prints its
-// refusals. The API's message joins the problems on one line.
+// refusals, whichever command met it. The API's message joins the
+// problems on one line; its problems field lists them.
 type problemsError struct {
 	head     string
 	problems []string
@@ -27,17 +28,17 @@ func (e problemsError) Error() string {
 
 func (e problemsError) Unwrap() error { return e.err }
 
-// listProblems returns err as a list of problems when it is the API's
-// refusal of exactly these problems, joined ("…: p1; p2"), and there are
-// several; any other error is returned as it is.
-func listProblems(err error, problems []string) error {
+// listProblems returns err as a list of problems when it carries the
+// API's refusal of several (wire.Error.Problems) and its text ends with
+// them joined ("…: p1; p2"); any other error is returned as it is.
+func listProblems(err error) error {
 	var ae *wire.Error
-	if len(problems) < 2 || !errors.As(err, &ae) || ae.Code != wire.CodeRefused || ae.Field != "" {
+	if !errors.As(err, &ae) || ae.Code != wire.CodeRefused || len(ae.Problems) < 2 {
 		return err
 	}
-	head, ok := strings.CutSuffix(ae.Message, ": "+strings.Join(problems, "; "))
+	head, ok := strings.CutSuffix(err.Error(), ": "+strings.Join(ae.Problems, "; "))
 	if !ok || head == "" {
 		return err
 	}
-	return problemsError{head: head, problems: problems, err: err}
+	return problemsError{head: head, problems: ae.Problems, err: err}
 }

@@ -18,26 +18,24 @@ import (
 )
 
 func TestListProblems(t *testing.T) {
-	refusal := func(msg string) error {
-		return fmt.Errorf("apply: %w", &wire.Error{Status: 409, Code: wire.CodeRefused, Message: msg})
-	}
 	two := []string{"web1's node is offline; its orders cannot be copied off", "order a.example fits on no other active host"}
-	err := listProblems(refusal("refused: cannot drain web1: "+strings.Join(two, "; ")), two)
-	want := "refused: cannot drain web1:\n  - " + two[0] + "\n  - " + two[1]
+	refusal := func(msg string, problems []string) error {
+		return fmt.Errorf("apply: %w", &wire.Error{Status: 409, Code: wire.CodeRefused, Message: msg, Problems: problems})
+	}
+	err := listProblems(refusal("refused: cannot drain web1: "+strings.Join(two, "; "), two))
+	want := "apply: refused: cannot drain web1:\n  - " + two[0] + "\n  - " + two[1]
 	if err.Error() != want || exitCode(err) != ExitRefused {
 		t.Errorf("a refusal of two problems:\n%s\n(exit %d), want\n%s\n(exit %d)", err, exitCode(err), want, ExitRefused)
 	}
-	for name, tc := range map[string]struct {
-		err      error
-		problems []string
-	}{
-		"one problem":             {refusal("refused: cannot drain web1: " + two[0]), two[:1]},
-		"not these problems":      {refusal("refused: cannot drain web1: something else; and more"), two},
-		"not a refusal":           {&wire.Error{Status: 404, Code: wire.CodeNotFound, Message: "x: " + strings.Join(two, "; ")}, two},
-		"not from the API at all": {errors.New("x: " + strings.Join(two, "; ")), two},
+	for name, err := range map[string]error{
+		"one problem":             refusal("refused: cannot drain web1: "+two[0], two[:1]),
+		"no problems field":       refusal("refused: cannot drain web1: "+strings.Join(two, "; "), nil),
+		"text without these":      refusal("refused: cannot drain web1: something else; and more", two),
+		"not a refusal":           &wire.Error{Status: 404, Code: wire.CodeNotFound, Message: "x: " + strings.Join(two, "; "), Problems: two},
+		"not from the API at all": errors.New("x: " + strings.Join(two, "; ")),
 	} {
-		if got := listProblems(tc.err, tc.problems); got != tc.err {
-			t.Errorf("%s: %q became %q", name, tc.err, got)
+		if got := listProblems(err); got != err {
+			t.Errorf("%s: %q became %q", name, err, got)
 		}
 	}
 }

@@ -259,7 +259,7 @@ func runRebalanceApply(ctx context.Context, g *globals, c *client.Client, file s
 	}
 	b, err := c.ApplyRebalance(ctx, rebalance.ApplyInput{Plan: p, ApplyOptions: a})
 	if err != nil {
-		return listProblems(err, p.Problems)
+		return err
 	}
 	return handedOver(ctx, g, c, b, opts)
 }
@@ -442,7 +442,7 @@ func runHostDrain(ctx context.Context, g *globals, c *client.Client, host string
 	}
 	b, err := c.DrainHost(ctx, host, rebalance.DrainInput{ApplyOptions: a})
 	if err != nil {
-		return drainProblems(ctx, c, host, err)
+		return err
 	}
 	fmt.Fprintf(g.stdout, "%s is draining: it takes no new orders\n", host)
 	if err := handedOver(ctx, g, c, b, opts); err != nil || opts.noWait {
@@ -452,21 +452,6 @@ func runHostDrain(ctx context.Context, g *globals, c *client.Client, host string
 		fmt.Fprintf(g.stdout, "%s holds no active order now; once its moves are cleaned up: ferry host retire %s\n", host, host)
 	}
 	return nil
-}
-
-// drainProblems lists the problems of a refused drain one a line: the
-// API's refusal joins them, so they are planned again (as the control
-// plane planned them, by disk) and listed when they are the refusal's.
-func drainProblems(ctx context.Context, c *client.Client, host string, err error) error {
-	var ae *wire.Error
-	if !errors.As(err, &ae) || ae.Code != wire.CodeRefused {
-		return err
-	}
-	p, perr := c.PlanRebalance(ctx, rebalance.Options{By: rebalance.ByDisk, Drain: host})
-	if perr != nil {
-		return err
-	}
-	return listProblems(err, p.Problems)
 }
 
 // newHostRetireCmd is `ferry host retire`.

@@ -66,7 +66,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(g.stderr, "ferry:", err)
+	fmt.Fprintln(g.stderr, "ferry:", listProblems(err))
 	return exitCode(err)
 }
 

@@ -84,7 +84,7 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 		fmt.Fprintf(g.stdout, "admin token written to %s\n", tokenFile)
 	}
 	m, srv, st := cp.Metrics, cp.API, cp.Store
-	handler, tlsCfg, err := setupServeOps(opts.ops, opts.dataDir, opts.listen, m, srv, log)
+	handler, tlsCfg, err := setupServeOps(ctx, opts.ops, opts.dataDir, opts.listen, m, srv, log)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ type tokenOptions struct {
 	in   wire.TokenInput
 	role string
 	join joinFlags
+	// joinTokens makes list and revoke act on join tokens.
+	joinTokens bool
 }
 
 func newTokenCmd(g *globals) *cobra.Command {
@@ -33,13 +35,15 @@ func newTokenCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&opts.in.Name, "name", "", "a name the audit log shows (default from role and scope)")
 	addJoinFlags(create, &opts.join)
 	list := &cobra.Command{
-		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runTokenList(cmd.Context(), g, args) },
+		Use: "list [--join]", Short: "List tokens, or with --join the join tokens (never their secrets)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runTokenList(cmd.Context(), g, opts, args) },
 	}
+	list.Flags().BoolVar(&opts.joinTokens, "join", false, "list the join tokens that enrol servers: their host, who made them, and whether used, expired or usable")
 	revoke := &cobra.Command{
-		Use: "revoke ID|NAME", Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runTokenRevoke(cmd.Context(), g, args) },
+		Use: "revoke ID|NAME | --join ID", Short: "Revoke a token, or with --join an unused join token, at once", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runTokenRevoke(cmd.Context(), g, opts, args) },
 	}
+	revoke.Flags().BoolVar(&opts.joinTokens, "join", false, "revoke the join token with this id (ferry token list --join)")
 	g.addJSON(create, list, revoke)
 	cmd.AddCommand(create, list, revoke)
 	return cmd
@@ -65,7 +69,10 @@ func runTokenCreate(ctx context.Context, g *globals, opts tokenOptions, _ []stri
 }
 
 // runTokenList is `ferry token list`.
-func runTokenList(ctx context.Context, g *globals, _ []string) error {
+func runTokenList(ctx context.Context, g *globals, opts tokenOptions, _ []string) error {
+	if opts.joinTokens {
+		return runJoinTokenList(ctx, g)
+	}
 	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
 		ts, err := c.ListTokens(ctx)
 		return g.show(err, ts, func() error {
@@ -83,7 +90,10 @@ func runTokenList(ctx context.Context, g *globals, _ []string) error {
 }
 
 // runTokenRevoke is `ferry token revoke ID|NAME`.
-func runTokenRevoke(ctx context.Context, g *globals, args []string) error {
+func runTokenRevoke(ctx context.Context, g *globals, opts tokenOptions, args []string) error {
+	if opts.joinTokens {
+		return runJoinTokenRevoke(ctx, g, args[0])
+	}
 	return withClient(ctx, g, func(ctx context.Context, c *client.Client) error {
 		t, err := c.RevokeToken(ctx, args[0])
 		return g.show(err, t, func() error {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"ferry/internal/model"
 	"ferry/internal/wire"
 )
 
@@ -42,4 +43,14 @@ func CheckPlainHTTP(u *url.URL, insecure bool) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s would carry tokens in clear text; use https:// (ferry ca init, or serve --tls-cert) or, knowing the risk, --insecure", ErrPlainHTTP, u.Redacted())
+}
+
+// ListJoinTokens lists the join tokens, oldest first (admins only).
+func (c *Client) ListJoinTokens(ctx context.Context) ([]model.JoinToken, error) {
+	return get[[]model.JoinToken](ctx, c, "/api/v1/join-tokens")
+}
+
+// RevokeJoinToken ends the unused join token id at once (admins only).
+func (c *Client) RevokeJoinToken(ctx context.Context, id int64) (model.JoinToken, error) {
+	return send[model.JoinToken](ctx, c, http.MethodDelete, fmt.Sprintf("/api/v1/join-tokens/%d", id), nil)
 }

@@ -290,7 +290,7 @@ func (e *Engine) cutoverGuard(ctx context.Context, tx store.Tx, m model.Move, d 
 	}
 	d.CacheEnd = end
 	if len(hard) > 0 || len(refusals) > 0 {
-		return "", refused("cannot cut move %d over: %s", m.ID, strings.Join(append(hard, refusals...), "; "))
+		return "", panel.RefusedList(fmt.Sprintf("cannot cut move %d over", m.ID), append(hard, refusals...))
 	}
 	if len(risks) > 0 {
 		return "forced: " + strings.Join(risks, "; "), nil

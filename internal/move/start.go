@@ -363,7 +363,7 @@ func (e *Engine) StartMove(ctx context.Context, c panel.Caller, in StartInput) (
 			return err
 		}
 		if len(plan.Problems) > 0 {
-			return refused("cannot move %s to %s: %s", o.Identifier, in.To, strings.Join(plan.Problems, "; "))
+			return panel.RefusedList(fmt.Sprintf("cannot move %s to %s", o.Identifier, in.To), plan.Problems)
 		}
 		m, wake, err = e.prepare(ctx, tx, c, plan, src)
 		return err

@@ -55,4 +55,5 @@ const (
 	AuditTokenRevoke     AuditAction = "token.revoke"
 	AuditTokenJoin       AuditAction = "token.join"
 	AuditJoinTokenCreate AuditAction = "join-token.create"
+	AuditJoinTokenRevoke AuditAction = "join-token.revoke"
 )

@@ -57,6 +57,50 @@ func (p *Panel) CreateJoinToken(ctx context.Context, c Caller, host string, ttl 
 	return j, secret, nil
 }
 
+// ListJoinTokens lists the join tokens, used, expired and usable, oldest
+// first (never their secrets, which the control plane does not keep).
+// Admins only.
+func (p *Panel) ListJoinTokens(ctx context.Context, c Caller) ([]model.JoinToken, error) {
+	if !c.IsAdmin() {
+		return nil, forbidden("only admins list join tokens")
+	}
+	var js []model.JoinToken
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		js, err = tx.ListJoinTokens(ctx)
+		return err
+	})
+	return js, err
+}
+
+// RevokeJoinToken ends an unused join token at once, so that a token
+// that leaked (pasted in a chat, left in a shell history) cannot enrol a
+// server. A used one is refused, naming the node token it made, which is
+// the one to revoke. Admins only; audited.
+func (p *Panel) RevokeJoinToken(ctx context.Context, c Caller, id int64) (model.JoinToken, error) {
+	if !c.IsAdmin() {
+		return model.JoinToken{}, forbidden("only admins revoke join tokens")
+	}
+	var j model.JoinToken
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		before, err := tx.ExpireJoinToken(ctx, id, p.Now())
+		j = before
+		switch {
+		case errors.Is(err, store.ErrSpent) && before.UsedAt != nil:
+			return refused("join token %d for %s was used at %s; revoke the node token it made instead (ferry token list)", id, before.Host, before.UsedAt.Format(time.RFC3339))
+		case errors.Is(err, store.ErrSpent):
+			return refused("join token %d for %s expired at %s already", id, before.Host, before.ExpiresAt.Format(time.RFC3339))
+		case err != nil:
+			return err
+		}
+		return p.audit(ctx, tx, c, AuditJoinTokenRevoke, fmt.Sprintf("join-token/%d", id), 0, nil, j)
+	})
+	if err != nil {
+		return model.JoinToken{}, err
+	}
+	return j, nil
+}
+
 // Join trades a join token for a new node token of the join token's host,
 // once, and returns the node token and its secret. Anyone holding the join
 // token may call it; a spent, expired or unknown one is ErrUnauthenticated.

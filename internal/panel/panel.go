@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"ferry/internal/model"
@@ -103,8 +104,39 @@ func (p *Panel) JobDB() (string, *sql.DB, error) {
 	return p.store.Driver(), h.DB(), nil
 }
 
+// Ready says whether the store answers and holds the schema this ferry
+// makes (store.Store.Ready).
+func (p *Panel) Ready(ctx context.Context) error { return p.store.Ready(ctx) }
+
+// Driver names the store's driver: "sqlite" or "postgres".
+func (p *Panel) Driver() string { return p.store.Driver() }
+
 // Now returns the panel's clock reading in UTC.
 func (p *Panel) Now() time.Time { return p.now().UTC() }
+
+// Refusal is an ErrRefused of several problems at once: the API carries
+// them as a list, so every client can show one a line.
+type Refusal struct {
+	Head     string   // what was refused: "cannot move a.example to web2"
+	Problems []string // why, one problem each
+}
+
+// Error reads "refused: HEAD: P1; P2".
+func (r *Refusal) Error() string {
+	return ErrRefused.Error() + ": " + r.Head + ": " + strings.Join(r.Problems, "; ")
+}
+
+// Is makes a Refusal an ErrRefused.
+func (r *Refusal) Is(target error) bool { return target == ErrRefused }
+
+// RefusedList returns a refusal of problems, a Refusal when there are
+// several, headed by what was refused.
+func RefusedList(head string, problems []string) error {
+	if len(problems) == 1 {
+		return refused("%s: %s", head, problems[0])
+	}
+	return &Refusal{Head: head, Problems: problems}
+}
 
 // refused returns an ErrRefused error with a message.
 func refused(format string, args ...any) error {

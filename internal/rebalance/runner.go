@@ -207,7 +207,7 @@ func checkOptions(o *ApplyOptions) error {
 // moves' own guards are the move engine's, checked as each one starts.
 func checkPlan(p Plan) error {
 	if len(p.Problems) > 0 {
-		return refused("the plan has problems: %s", strings.Join(p.Problems, "; "))
+		return panel.RefusedList("the plan has problems", p.Problems)
 	}
 	if len(p.Moves) > maxMoves {
 		return &model.FieldError{Field: "plan", Message: fmt.Sprintf("holds %d moves, more than %d", len(p.Moves), maxMoves)}
@@ -306,7 +306,7 @@ func (r *Runner) Drain(ctx context.Context, c panel.Caller, name string, in Drai
 			return Batch{}, err
 		}
 		if len(p.Problems) > 0 {
-			return Batch{}, refused("cannot drain %s: %s", name, strings.Join(p.Problems, "; "))
+			return Batch{}, panel.RefusedList("cannot drain "+name, p.Problems)
 		}
 		plan = &p
 	}

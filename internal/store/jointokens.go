@@ -59,3 +59,23 @@ func (t *tx) UseJoinToken(ctx context.Context, hash string, at time.Time) (model
 func (t *tx) ListJoinTokens(ctx context.Context) ([]model.JoinToken, error) {
 	return list(ctx, t, scanJoinToken, "list join tokens", "SELECT "+joinTokenCols+" FROM join_tokens ORDER BY id")
 }
+
+// ExpireJoinToken ends the unused join token id at time at, so it can no
+// longer enrol a server: revocation. It returns the token as it is now;
+// ErrNotFound when there is no such token, ErrSpent (with the token) when
+// it was used or had expired already.
+func (t *tx) ExpireJoinToken(ctx context.Context, id int64, at time.Time) (model.JoinToken, error) {
+	err := t.change(ctx, fmt.Sprintf("revoke join token %d", id), nil,
+		"UPDATE join_tokens SET expires_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?", at, id, at)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return model.JoinToken{}, err
+	}
+	j, gerr := get(ctx, t, scanJoinToken, fmt.Sprintf("join token %d", id), "SELECT "+joinTokenCols+" FROM join_tokens WHERE id = ?", id)
+	if gerr != nil {
+		return model.JoinToken{}, gerr
+	}
+	if err != nil {
+		return j, fmt.Errorf("join token %d for %s: %w", j.ID, j.Host, ErrSpent)
+	}
+	return j, nil
+}

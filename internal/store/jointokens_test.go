@@ -76,4 +76,28 @@ func testJoinTokens(t *testing.T, h *harness) {
 	if strings.Contains(err.Error(), unknown) {
 		t.Errorf("error %q shows the hash", err)
 	}
+
+	// Revocation ends an unused token; a used, expired or unknown one is
+	// refused, and the refused revocation changes nothing.
+	spare := model.JoinToken{Host: "web1", Hash: strings.Repeat("a", 64), CreatedBy: "admin", ExpiresAt: now.Add(time.Hour)}
+	update(t, h.s, func(tx store.Tx) error { return tx.CreateJoinToken(ctx, &spare) })
+	at := time.Now().UTC()
+	err = h.s.Update(ctx, func(tx store.Tx) error { got, err = tx.ExpireJoinToken(ctx, spare.ID, at); return err })
+	if err != nil || got.ID != spare.ID || got.ExpiresAt.After(at) {
+		t.Errorf("revoking an unused token = %+v, %v; want it expiring at %s", got, err, at)
+	}
+	err = h.s.Update(ctx, func(tx store.Tx) error { _, err := tx.UseJoinToken(ctx, spare.Hash, time.Now()); return err })
+	wantErr(t, err, store.ErrSpent, "web1")
+	for name, id := range map[string]int64{"used": fresh.ID, "expired": stale.ID, "revoked": spare.ID} {
+		err = h.s.Update(ctx, func(tx store.Tx) error { _, err := tx.ExpireJoinToken(ctx, id, time.Now()); return err })
+		if !errors.Is(err, store.ErrSpent) {
+			t.Errorf("revoking the %s token: %v, want ErrSpent", name, err)
+		}
+	}
+	err = h.s.Update(ctx, func(tx store.Tx) error { _, err := tx.ExpireJoinToken(ctx, 9999, time.Now()); return err })
+	wantErr(t, err, store.ErrNotFound, "join token 9999")
+	after := read(t, h.s, func(ctx context.Context, tx store.Tx) ([]model.JoinToken, error) { return tx.ListJoinTokens(ctx) })
+	if len(after) != 3 || after[0].ExpiresAt != used[0].ExpiresAt || after[1].ExpiresAt != used[1].ExpiresAt {
+		t.Errorf("a refused revocation changed tokens: %+v, was %+v", after, used)
+	}
 }

@@ -88,3 +88,21 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 		return nil
 	})
 }
+
+// Ready says whether the database answers within its context and holds
+// the schema this ferry's migrations make, neither older nor newer: what
+// a replica needs before a load balancer sends it requests.
+func (s *sqlStore) Ready(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var have int
+	if err := s.read.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&have); err != nil {
+		return fmt.Errorf("the %s store does not answer: %w", s.d.name, err)
+	}
+	if have != len(ms) {
+		return fmt.Errorf("%w: the %s store's schema is at version %d, this ferry's at %d", ErrSchema, s.d.name, have, len(ms))
+	}
+	return nil
+}

@@ -19,6 +19,9 @@ var (
 	// ErrInUse is returned when deleting a row that others still refer
 	// to, such as a host with orders.
 	ErrInUse = errors.New("in use")
+	// ErrSchema means the database holds another schema version than
+	// this ferry's migrations make (not migrated yet, or by a newer ferry).
+	ErrSchema = errors.New("schema version differs")
 )
 
 // Store opens transactions. Every change the control plane makes is one
@@ -33,6 +36,9 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
+	// Ready says whether the database answers and its schema is the one
+	// this ferry's migrations make.
+	Ready(ctx context.Context) error
 	Close() error
 }
 
@@ -149,7 +155,11 @@ type Tx interface {
 	// UseJoinToken claims the join token with hash at time at, once:
 	// ErrNotFound for an unknown hash, ErrSpent for a used or expired one.
 	UseJoinToken(ctx context.Context, hash string, at time.Time) (model.JoinToken, error)
+	// ListJoinTokens lists join tokens, oldest first.
 	ListJoinTokens(ctx context.Context) ([]model.JoinToken, error)
+	// ExpireJoinToken ends an unused join token at time at (revocation):
+	// ErrNotFound, or ErrSpent with the token when it was used or expired.
+	ExpireJoinToken(ctx context.Context, id int64, at time.Time) (model.JoinToken, error)
 
 	AppendAudit(ctx context.Context, e *model.AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)

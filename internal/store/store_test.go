@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,5 +96,31 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "newer") {
 		t.Errorf("error %q does not say the schema is newer", err)
+	}
+}
+
+// A replica whose store another ferry migrated further is not ready, and
+// says so; one whose database is gone does not answer.
+func TestReady(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	s := open(t, path)
+	if err := s.Ready(t.Context()); err != nil {
+		t.Fatalf("a freshly migrated store is not ready: %v", err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', '2100-01-01T00:00:00.000000Z')")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(t.Context()); !errors.Is(err, store.ErrSchema) || !strings.Contains(err.Error(), "version 9999") {
+		t.Errorf("Ready with a newer schema = %v, want ErrSchema naming version 9999", err)
+	}
+	s.Close()
+	if err := s.Ready(t.Context()); err == nil || errors.Is(err, store.ErrSchema) {
+		t.Errorf("Ready of a closed store = %v, want an error that it does not answer", err)
 	}
 }

@@ -6,6 +6,10 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Problems lists, one each, the problems of a refusal that has
+	// several (a move plan, a drain, a cutover's guards); Message joins
+	// them on one line for clients that do not read this field.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Error returns the message, after the field it is about when there is one.
