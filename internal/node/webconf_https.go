@@ -115,6 +115,13 @@ func (a *Applier) planHTTPS(st *site, o model.Order, it model.Item) (httpsPlan, 
 		}
 		p.tls, p.note = tls, certNote(certs.Describe(chain[0]), "own certificate")
 	case model.HTTPSAcme:
+		if prev := readSiteRecord(dir); prev != nil && prev.Item.Spec.HTTPS != nil && prev.Item.Spec.HTTPS.Source != model.HTTPSAcme {
+			// The member's own certificate goes: an acme site serves
+			// only what its CA issued.
+			p.changes = append(p.changes, fileChange{path: tls.CertFile, remove: true}, fileChange{path: tls.KeyFile, remove: true})
+			p.obtain, p.note = true, "no certificate yet"
+			break
+		}
 		info, why := installedCert(dir, it.Spec.ServerNames, time.Now())
 		if info != nil {
 			p.tls, p.note = tls, certNote(*info, "ACME certificate")
@@ -266,6 +273,20 @@ func needsRenewal(info certs.Info, now time.Time) bool {
 	return acme.NeedsRenewal(&x509.Certificate{NotBefore: info.NotBefore, NotAfter: info.NotAfter}, now)
 }
 
+// readSiteRecord reads the record in a site's TLS directory; nil when
+// there is none or it does not parse.
+func readSiteRecord(dir string) *siteRecord {
+	data, err := os.ReadFile(filepath.Join(dir, tlsSiteFile))
+	if err != nil {
+		return nil
+	}
+	var r siteRecord
+	if json.Unmarshal(data, &r) != nil {
+		return nil
+	}
+	return &r
+}
+
 // siteRecords reads the record of every HTTPS site in TLSDir.
 func (a *Applier) siteRecords() ([]siteRecord, error) {
 	entries, err := os.ReadDir(a.cfg.HTTPS.TLSDir)
@@ -280,16 +301,16 @@ func (a *Applier) siteRecords() ([]siteRecord, error) {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), poolFilePrefix) {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(a.cfg.HTTPS.TLSDir, e.Name(), tlsSiteFile))
-		if err != nil {
+		dir := filepath.Join(a.cfg.HTTPS.TLSDir, e.Name())
+		if _, err := os.Stat(filepath.Join(dir, tlsSiteFile)); err != nil {
 			continue // disabled, or being made
 		}
-		var r siteRecord
-		if err := json.Unmarshal(data, &r); err != nil || r.Item.Kind != model.KindWebConf || len(r.Item.Spec.ServerNames) == 0 {
-			a.log.Warn("renewal check: unreadable site record", "dir", e.Name())
+		r := readSiteRecord(dir)
+		if r == nil || r.Item.Kind != model.KindWebConf || len(r.Item.Spec.ServerNames) == 0 || r.Item.Spec.HTTPS == nil {
+			a.log.Warn("site certificates: unreadable site record", "dir", dir)
 			continue
 		}
-		recs = append(recs, r)
+		recs = append(recs, *r)
 	}
 	return recs, nil
 }

@@ -198,3 +198,19 @@ func TestWebConfAcmeWithoutDirectory(t *testing.T) {
 		t.Errorf("message %q", res.Message)
 	}
 }
+
+// A site switched from the member's own certificate to acme does not go
+// on serving the member's certificate as if the CA had issued it.
+func TestWebConfOwnToAcmeObtains(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	now := time.Now()
+	certPEM, keyPEM := certstest.Issue(t, "Member CA", []string{"example.org"}, now.Add(-time.Hour), now.Add(60*24*time.Hour))
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert,
+		httpsSpec(model.HTTPSSpec{Source: "own", Cert: string(certPEM), Key: string(keyPEM)}, "example.org")), model.StateActive)
+	ca := newFakeCA(t, e)
+	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingUpdate, httpsSpec(model.HTTPSSpec{Source: "acme"}, "example.org")), model.StateActive)
+	if len(ca.orders) != 1 || !strings.Contains(res.Message, "from CN=Fake ACME CA") {
+		t.Errorf("after own → acme: %d orders, message %q", len(ca.orders), res.Message)
+	}
+}
