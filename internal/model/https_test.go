@@ -63,3 +63,48 @@ func TestHTTPSOldBoolean(t *testing.T) {
 		}
 	}
 }
+
+// A web-conf spec's https block from any JSON: decoding never panics; what
+// normalizes is a known source, comes back the same through JSON, and its
+// redacted form never holds the key.
+func FuzzWebConfHTTPSJSON(f *testing.F) {
+	for _, s := range []string{
+		`true`, `false`, `null`, `{}`, `{"source":"acme","hsts":true}`,
+		`{"source":"own","cert":"C","key":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}`,
+		`{"source":"OWN ","cert":"C","key":"K","redirect_http":true}`, `{"source":"x"}`, `"acme"`, `[1]`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var s model.Spec
+		if err := json.Unmarshal([]byte(`{"login":"alice","server_names":["example.org"],"https":`+in+`}`), &s); err != nil {
+			return
+		}
+		if err := s.Normalize(model.KindWebConf, "example.org"); err != nil {
+			return
+		}
+		h := s.HTTPS
+		if h == nil {
+			return
+		}
+		if h.Source != model.HTTPSAcme && h.Source != model.HTTPSOwn {
+			t.Fatalf("normalized to source %q", h.Source)
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back model.Spec
+		if err := json.Unmarshal(b, &back); err != nil || back.HTTPS == nil || *back.HTTPS != *h {
+			t.Fatalf("%s came back as %+v, %v", b, back.HTTPS, err)
+		}
+		r, _ := json.Marshal(s.Redacted())
+		var red model.Spec
+		if err := json.Unmarshal(r, &red); err != nil || red.HTTPS == nil {
+			t.Fatalf("redacted %s: %v", r, err)
+		}
+		if want := map[bool]string{true: model.KeySet, false: ""}[h.Key != ""]; red.HTTPS.Key != want {
+			t.Fatalf("the redacted spec's key is %q, want %q", red.HTTPS.Key, want)
+		}
+	})
+}
