@@ -3,10 +3,13 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"ferry/internal/certs/certstest"
 	"ferry/internal/labtest"
 	"ferry/internal/model"
 )
@@ -72,4 +75,79 @@ func TestLabHTTPSAcmeSite(t *testing.T) {
 	if out := e.MustOn("web1", "sh", "-c", "stat -c '%a %U' /etc/ferry/tls /etc/ferry/tls/ferry-"+domain+"-*/privkey.pem"); !strings.Contains(out, "700 root\n600 root") {
 		t.Errorf("certificate directory and key modes:\n%s", out)
 	}
+}
+
+// A site with the member's own certificate is served over HTTPS on web1,
+// and moves to web2 with it: during the cutover web1's proxy passes HTTPS
+// on to web2 with the site's name, after it web2 serves the site over
+// HTTPS, and the cleanup leaves nothing of it on web1, its certificate
+// directory included.
+func TestLabHTTPSOwnSiteMoves(t *testing.T) {
+	e := labtest.New(t)
+	const domain = "owntls.example"
+	names := []string{domain, "www." + domain}
+	web1, web2 := e.Addr("web1"), e.Addr("web2")
+	chain, key := certstest.Issue(t, "Member Test CA", names, time.Now().Add(-time.Hour), time.Now().Add(90*24*time.Hour))
+	local := t.TempDir()
+	certFile, keyFile := filepath.Join(local, "chain.pem"), filepath.Join(local, "key.pem")
+	if err := os.WriteFile(certFile, chain, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The CA is the chain's second certificate; curl on either host trusts it.
+	ca := chain[strings.Index(string(chain), "-----END CERTIFICATE-----")+len("-----END CERTIFICATE-----\n"):]
+	for _, h := range []string{"web1", "web2"} {
+		e.WriteFile(h, "/root/owntls-ca.pem", string(ca), "")
+	}
+	fetch := func(on, addr, name string) (string, error) {
+		return e.On(on, "curl", "-sS", "--max-time", "10", "--cacert", "/root/owntls-ca.pem", "--resolve", name+":443:"+addr, "https://"+name+"/")
+	}
+
+	e.Ferry("", "member", "add", "owntls")
+	e.Ferry("", "order", "add", domain, "--member", "owntls", "--host", "web1")
+	e.Ferry("", "item", "add", domain, "user-account", "--login", "owntls")
+	for _, n := range names {
+		e.Ferry("", "item", "add", domain, "dns", "--fqdn", n, "--type", "A", "--value", web1)
+	}
+	e.Ferry("", "item", "add", domain, "web-conf", "--login", "owntls", "--server-name", strings.Join(names, ","), "--php=false",
+		"--https", "own", "--cert-file", certFile, "--key-file", keyFile)
+	for _, it := range e.WaitItems(domain, time.Minute) {
+		if it.State != model.StateActive {
+			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
+		}
+	}
+	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, "https with an own certificate from CN=Member Test CA, expires") {
+		t.Errorf("message %q", wc.Message)
+	}
+	dir := model.OrderDir("owntls", domain)
+	e.WriteFile("web1", dir+"/web/index.html", "<html><head><title>own tls</title></head><body>own</body></html>\n", "owntls")
+	for _, n := range names {
+		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>own tls</title>") {
+			t.Fatalf("https://%s/ on web1: %q, %v", n, page, err)
+		}
+	}
+
+	start := time.Now()
+	e.Ferry("", "move", "start", domain, "--to", "web2")
+	e.Ferry("", "move", "sync", domain)
+	e.Ferry("", "move", "verify", domain)
+	if page, err := fetch("web2", web2, "www."+domain); err != nil || !strings.Contains(page, "<title>own tls</title>") {
+		t.Errorf("before the DNS switch, https on web2: %q, %v", page, err)
+	}
+	e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
+	// web1 now proxies; HTTPS through it reaches web2's copy.
+	e.WriteFile("web2", dir+"/web/index.html", "<html><head><title>own tls on web2</title></head></html>\n", "owntls")
+	for _, n := range names {
+		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>own tls on web2</title>") {
+			t.Errorf("https://%s/ through web1's cutover proxy: %q, %v; want web2's page", n, page, err)
+		}
+	}
+	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
+	t.Logf("moved with its certificate in %s", time.Since(start).Round(time.Millisecond))
+	if page, err := fetch("web2", web2, domain); err != nil || !strings.Contains(page, "own tls on web2") {
+		t.Errorf("after the move, https on web2: %q, %v", page, err)
+	}
+	e.WaitNothingOn("web1", "owntls", "", dir)
 }
