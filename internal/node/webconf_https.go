@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -252,6 +253,11 @@ func (a *Applier) RenewCertificates(ctx context.Context, now time.Time) []Renewa
 			continue
 		}
 		name := siteName(r.Order, r.Item.ID)
+		if a.inSiteMode(name) {
+			// A move froze the site or passes it on to its new host,
+			// which renews from the DNS switch on.
+			continue
+		}
 		info, _ := installedCert(a.tlsDir(name), r.Item.Spec.ServerNames, now)
 		if info != nil && !needsRenewal(*info, now) {
 			continue
@@ -266,6 +272,20 @@ func (a *Applier) RenewCertificates(ctx context.Context, now time.Time) []Renewa
 		out = append(out, Renewal{ItemID: r.Item.ID, Message: msg, Err: err})
 	}
 	return out
+}
+
+// inSiteMode tells whether a move put the site's vhost in a site mode
+// (maintenance or proxy) on this host.
+func (a *Applier) inSiteMode(name string) bool {
+	file, _ := a.vhostPaths(name)
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(siteModeMarker))
+	n, _ := io.ReadFull(f, head)
+	return string(head[:n]) == siteModeMarker
 }
 
 // needsRenewal applies acme.NeedsRenewal to a described certificate.

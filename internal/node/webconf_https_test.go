@@ -147,6 +147,19 @@ func TestWebConfAcme(t *testing.T) {
 		t.Errorf("site certificates %+v", got)
 	}
 
+	// A site a move put in a site mode (the cutover's proxy) is renewed
+	// by its new host, not here.
+	normal, _ := os.ReadFile(f.vhost)
+	if err := os.WriteFile(f.vhost, []byte(siteModeMarker+"proxy (move 1 of order example.org)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.a.RenewCertificates(context.Background(), time.Now().Add(89*24*time.Hour)); len(r) != 0 {
+		t.Errorf("a site in the cutover's proxy mode was renewed: %+v", r)
+	}
+	if err := os.WriteFile(f.vhost, normal, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	// A disabled site is not renewed.
 	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingDisable, spec), model.StateDisabled)
 	if r := e.a.RenewCertificates(context.Background(), time.Now().Add(89*24*time.Hour)); len(r) != 0 {
