@@ -14,19 +14,8 @@ import (
 // A member's own certificate is checked at the API: a bad one is refused
 // with exit code 3 and an error naming the fault, and changes nothing.
 func TestItemAddHTTPSOwnRefusesABadCertificate(t *testing.T) {
-	s := startServer(t)
-	s.hosts(t)
-	s.seed(t, "coop", "example.org")
-	s.admin(t, "item", "add", "example.org", "user-account", "--login", "exa")
-	dir := t.TempDir()
+	s, write := httpsTestOrder(t)
 	now := time.Now()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	names := []string{"example.org", "www.example.org"}
 	good, goodKey := certstest.Issue(t, "Member CA", names, now.Add(-time.Hour), now.Add(90*24*time.Hour))
 	apexOnly, apexKey := certstest.Issue(t, "Member CA", names[:1], now.Add(-time.Hour), now.Add(90*24*time.Hour))
@@ -64,6 +53,25 @@ func TestItemAddHTTPSOwnRefusesABadCertificate(t *testing.T) {
 	}
 }
 
+// httpsTestOrder starts a control plane with order example.org and its
+// login exa, and returns it with a function that writes a file for the
+// CLI to read and returns its path.
+func httpsTestOrder(t *testing.T) (*testServer, func(name string, data []byte) string) {
+	t.Helper()
+	s := startServer(t)
+	s.hosts(t)
+	s.seed(t, "coop", "example.org")
+	s.admin(t, "item", "add", "example.org", "user-account", "--login", "exa")
+	dir := t.TempDir()
+	return s, func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
+
 // keyBody is a line from the middle of a PEM key: text no output may hold.
 func keyBody(keyPEM []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(keyPEM)), "\n")
@@ -74,20 +82,10 @@ func keyBody(keyPEM []byte) string {
 // or list, not in JSON, not in the audit log. Only the site's node gets
 // it, and an update that leaves it out keeps it.
 func TestItemHTTPSOwnKeyNeverReturned(t *testing.T) {
-	s := startServer(t)
-	s.hosts(t)
-	s.seed(t, "coop", "example.org")
-	s.admin(t, "item", "add", "example.org", "user-account", "--login", "exa")
-	dir := t.TempDir()
+	s, write := httpsTestOrder(t)
 	now := time.Now()
 	chain, key := certstest.Issue(t, "Member CA", []string{"example.org"}, now.Add(-time.Hour), now.Add(90*24*time.Hour))
-	certFile, keyFile := filepath.Join(dir, "chain.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, chain, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile, keyFile := write("chain.pem", chain), write("key.pem", key)
 	secret := keyBody(key)
 
 	out := s.admin(t, "item", "add", "example.org", "web-conf", "--login", "exa", "--server-name", "example.org",
