@@ -10,8 +10,10 @@ LDFLAGS := -X ferry/internal/cli.Version=$(VERSION)
 
 all: build
 
+# bin/ferry carries the lab (-tags lab) for the demo, the tests and the
+# benchmark; the Debian package's ferry (scripts/deb.sh) does not.
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
+	$(GO) build -tags lab -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
 
 lab-deps:
 	scripts/lab-deps.sh

@@ -64,3 +64,14 @@ func TestModelIsALeaf(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionBinaryHasNoLab keeps the lab (namespaces, test servers)
+// out of the ferry that is built without the lab tag, as the Debian
+// package's is.
+func TestProductionBinaryHasNoLab(t *testing.T) {
+	for _, d := range deps(t, "../cmd/ferry") {
+		if d == "ferry/internal/lab" || strings.HasPrefix(d, "ferry/internal/lab/") {
+			t.Errorf("ferry built without -tags lab links %s", d)
+		}
+	}
+}

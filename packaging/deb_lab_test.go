@@ -128,18 +128,37 @@ func TestLabDebInstallUpgradePurge(t *testing.T) {
 	}
 	wantMode(t, conf, 0o640, 0, gid)
 
-	// Purge: the state and the configuration go; the user stays.
-	dpkg("--purge", "ferry")
+	// Purge: the configuration goes; the state (the co-op's database, CA
+	// and tokens) stays unless asked for, and says so; the user stays.
+	out = dpkg("--purge", "ferry")
 	if got := status(); strings.Contains(got, "installed") && !strings.Contains(got, "not-installed") {
 		t.Errorf("after purge: %q", got)
 	}
-	for _, gone := range []string{"var/lib/ferry", "var/lib/ferry-node", "etc/ferry", "usr/bin/ferry", "lib/systemd/system/ferry.service"} {
+	for _, gone := range []string{"etc/ferry", "usr/bin/ferry", "lib/systemd/system/ferry.service"} {
 		if exists(filepath.Join(root, gone)) {
 			t.Errorf("/%s is still there after purge", gone)
 		}
 	}
+	if !exists(filepath.Join(root, "var/lib/ferry/ferry.db")) || !strings.Contains(out, "kept /var/lib/ferry") {
+		t.Errorf("a plain purge removed the control plane's store, or did not say it kept it:\n%s", out)
+	}
 	if u, _ := ferryUser(t, root); u != uid {
 		t.Errorf("after purge the ferry user is %d, want it kept (%d)", u, uid)
+	}
+	// Installed again, it takes the kept state up; purged with
+	// FERRY_PURGE_STATE=yes, the state goes too.
+	dpkg("-i", newer)
+	if !exists(filepath.Join(root, "var/lib/ferry/ferry.db")) {
+		t.Error("reinstalling lost the kept store")
+	}
+	argv := []string{"env", "FERRY_PURGE_STATE=yes", "dpkg", "--root=" + root, "--force-script-chrootless", "--force-depends", "--purge", "ferry"}
+	if out, err := l.Run(ctx, "web1", argv...); err != nil {
+		t.Fatalf("purge with FERRY_PURGE_STATE=yes: %v\n%s", err, out)
+	}
+	for _, gone := range []string{"var/lib/ferry", "var/lib/ferry-node", "etc/ferry"} {
+		if exists(filepath.Join(root, gone)) {
+			t.Errorf("/%s is still there after a purge with FERRY_PURGE_STATE=yes", gone)
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ func newRebalanceAPI(t *testing.T) (*httptest.Server, *client.Client, map[model.
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := rebalance.NewRunner(p, eng, rebalance.RunnerOptions{Dir: t.TempDir(), Log: log})
+	r, err := rebalance.NewRunner(ctx, p, eng, rebalance.RunnerOptions{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

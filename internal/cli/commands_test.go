@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"strings"
 	"testing"
@@ -29,9 +28,5 @@ func TestCommandFunctionsRunWithoutCobra(t *testing.T) {
 	out.Reset()
 	if err := runConfigKeys(g); err != nil || !strings.HasPrefix(out.String(), "| key | flag | environment |") {
 		t.Errorf("config keys: %v\n%.200s", err, out.String())
-	}
-
-	if err := runLabExec(context.Background(), &labOptions{dir: t.TempDir()}, []string{"web1", "--"}); exitCode(err) != ExitUsage {
-		t.Errorf("lab exec web1 -- (no command): %v (exit %d), want a usage error", err, exitCode(err))
 	}
 }

@@ -66,11 +66,12 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 		url = filepath.Join(opts.dataDir, "ferry.db")
 	}
 	// Phases interrupted by a stop or a crash go on from here; rebalance
-	// batches run here, kept in DIR/rebalance, and go on after a restart.
+	// batches run here, kept in the store, and go on after a restart
+	// (batch files an older ferry kept in DIR/rebalance are imported).
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		StoreURL: url, Log: log, Metrics: serveMetrics,
-		RebalanceDir: filepath.Join(opts.dataDir, "rebalance"),
-		Web:          true, SessionIdle: opts.sessionIdle,
+		Rebalance: true, RebalanceImportDir: filepath.Join(opts.dataDir, "rebalance"),
+		Web: true, SessionIdle: opts.sessionIdle,
 	})
 	if err != nil {
 		return err

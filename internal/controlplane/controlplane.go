@@ -31,9 +31,11 @@ type Config struct {
 	// Metrics, when set, makes the metrics from the panel; the engine
 	// records its phases and syncs there.
 	Metrics func(*panel.Panel) *metrics.Metrics
-	// RebalanceDir is where rebalance batches are kept; empty runs no
-	// rebalance runner.
-	RebalanceDir string
+	// Rebalance runs the rebalance runner, whose batches the store keeps.
+	Rebalance bool
+	// RebalanceImportDir holds batch files an older ferry kept in its data
+	// directory, imported into the store on start (rebalance.RunnerOptions).
+	RebalanceImportDir string
 	// Web serves the web UI at "/" beside the API.
 	Web bool
 	// SessionIdle is how long a web session lasts without use (web's
@@ -99,8 +101,8 @@ func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 	cp.started = true
 	cp.API = api.NewServer(cp.Panel, cp.log)
 	api.RegisterMoves(cp.API, cp.Engine)
-	if cfg.RebalanceDir != "" {
-		cp.Rebalance, err = rebalance.NewRunner(cp.Panel, cp.Engine, rebalance.RunnerOptions{Dir: cfg.RebalanceDir, Log: cp.log})
+	if cfg.Rebalance {
+		cp.Rebalance, err = rebalance.NewRunner(ctx, cp.Panel, cp.Engine, rebalance.RunnerOptions{ImportDir: cfg.RebalanceImportDir, Log: cp.log})
 		if err != nil {
 			return err
 		}

@@ -238,7 +238,7 @@ func BuildFerry(ctx context.Context) (path string, cleanup func(), err error) {
 	}
 	cleanup = func() { os.RemoveAll(dir) }
 	path = filepath.Join(dir, "ferry")
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", path, "ferry/cmd/ferry").CombinedOutput()
+	out, err := exec.CommandContext(ctx, goTool, "build", "-tags", "lab", "-o", path, "ferry/cmd/ferry").CombinedOutput()
 	if err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("build ferry: %w: %s", err, tail(string(out), 2000))

@@ -37,26 +37,28 @@ func (p *Panel) Authenticate(ctx context.Context, secret string) (Caller, error)
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
 		return Caller{}, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
 	}
-	var t model.Token
-	var owner error // why the token's member or host does not hold it
+	var c Caller
 	err := p.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if t, err = tx.TokenByHash(ctx, HashToken(secret)); err != nil {
+		t, err := tx.TokenByHash(ctx, HashToken(secret))
+		if err != nil {
 			return err
 		}
-		owner = tokenOwner(ctx, tx, t)
-		return nil
+		c, err = callerOf(ctx, tx, t)
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return Caller{}, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
 	}
-	if err != nil {
-		return Caller{}, err
-	}
+	return c, err
+}
+
+// callerOf returns the caller a token makes, unless it was revoked or its
+// member or host no longer holds it (ErrUnauthenticated).
+func callerOf(ctx context.Context, tx store.Tx, t model.Token) (Caller, error) {
 	if t.RevokedAt != nil {
 		return Caller{}, fmt.Errorf("%w: token %q was revoked", ErrUnauthenticated, t.Name)
 	}
-	if owner != nil {
+	if owner := tokenOwner(ctx, tx, t); owner != nil {
 		return Caller{}, fmt.Errorf("%w: token %q: %v", ErrUnauthenticated, t.Name, owner)
 	}
 	return Caller{TokenID: t.ID, Name: t.Name, Role: t.Role, Member: t.Member, Host: t.Host}, nil
@@ -191,6 +193,9 @@ func (p *Panel) RevokeToken(ctx context.Context, c Caller, ref string) (model.To
 		}
 		now := p.Now()
 		if err := tx.RevokeToken(ctx, t.ID, now); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteWebSessionsOfToken(ctx, t.ID); err != nil {
 			return err
 		}
 		before := t

@@ -84,7 +84,7 @@ func (r *Runner) pass(ctx context.Context) {
 				}
 			}
 		}
-		if err := r.save(b); err != nil {
+		if err := r.save(ctx, b); err != nil {
 			r.log.Warn("rebalance: keep batch", "batch", b.ID, "err", err)
 		}
 	}

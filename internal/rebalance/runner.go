@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"ferry/internal/atomicfile"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/panel"
@@ -40,9 +38,12 @@ const (
 
 // RunnerOptions configure a Runner. Zero fields take the defaults.
 type RunnerOptions struct {
-	// Dir keeps one JSON file per batch; it is made (mode 0700) if missing.
-	Dir string
-	Log *slog.Logger
+	// ImportDir holds batch files (b-*.json) kept there by a ferry from
+	// before batches lived in the store: on start, each one the store lacks
+	// is copied into it and its file renamed *.json.imported. Empty, or a
+	// directory that does not exist, imports nothing.
+	ImportDir string
+	Log       *slog.Logger
 	// Poll is how often running batches look at their moves (2s).
 	Poll time.Duration
 	// Retry is how long an entry waits after a guard refused its next
@@ -52,7 +53,7 @@ type RunnerOptions struct {
 
 // Runner carries plans out as batches, in the control plane: a batch goes
 // on when the CLI that applied it goes away, and after a restart of the
-// control plane (from its file in RunnerOptions.Dir).
+// control plane (batches are kept in the store).
 type Runner struct {
 	p    *panel.Panel
 	e    Mover
@@ -71,11 +72,9 @@ type Runner struct {
 }
 
 // NewRunner returns a runner over the panel and the move engine, with the
-// batches kept in opts.Dir loaded. Start makes it work.
-func NewRunner(p *panel.Panel, e Mover, opts RunnerOptions) (*Runner, error) {
-	if opts.Dir == "" {
-		return nil, errors.New("rebalance: no directory for batches")
-	}
+// batches the store keeps loaded (and those of opts.ImportDir imported).
+// Start makes it work.
+func NewRunner(ctx context.Context, p *panel.Panel, e Mover, opts RunnerOptions) (*Runner, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -87,12 +86,39 @@ func NewRunner(p *panel.Panel, e Mover, opts RunnerOptions) (*Runner, error) {
 	}
 	r := &Runner{p: p, e: e, opts: opts, log: opts.Log, batches: map[string]*Batch{}, written: map[string][]byte{},
 		retryAt: map[int64]time.Time{}, wake: make(chan struct{}, 1)}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("rebalance: %w", err)
-	}
-	files, err := filepath.Glob(filepath.Join(opts.Dir, "b-*.json"))
+	var recs []model.BatchRecord
+	err := p.View(ctx, func(tx store.Tx) error {
+		var err error
+		recs, err = tx.ListBatches(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("rebalance: %w", err)
+	}
+	for _, rec := range recs {
+		var b Batch
+		if err := json.Unmarshal([]byte(rec.Data), &b); err != nil || b.ID != rec.ID {
+			r.log.Warn("rebalance: skipping a batch that does not read", "batch", rec.ID, "err", err)
+			continue
+		}
+		r.batches[b.ID] = &b
+		r.written[b.ID] = []byte(rec.Data)
+	}
+	if err := r.importFiles(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// importFiles copies the batch files of opts.ImportDir the store lacks
+// into it, and renames each file it took (or found taken) *.imported.
+func (r *Runner) importFiles(ctx context.Context) error {
+	if r.opts.ImportDir == "" {
+		return nil
+	}
+	files, err := filepath.Glob(filepath.Join(r.opts.ImportDir, "b-*.json"))
+	if err != nil {
+		return fmt.Errorf("rebalance: %w", err)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -101,13 +127,21 @@ func NewRunner(p *panel.Panel, e Mover, opts RunnerOptions) (*Runner, error) {
 			err = json.Unmarshal(data, &b)
 		}
 		if err != nil || b.ID+".json" != filepath.Base(f) {
-			r.log.Warn("rebalance: skipping a batch file that does not read", "file", f, "err", err)
+			r.log.Warn("rebalance: not importing a batch file that does not read", "file", f, "err", err)
 			continue
 		}
-		r.batches[b.ID] = &b
-		r.written[b.ID] = data
+		if r.batches[b.ID] == nil {
+			if err := r.save(ctx, &b); err != nil {
+				return err
+			}
+			r.batches[b.ID] = &b
+			r.log.Info("rebalance: batch file imported into the store", "file", f, "batch", b.ID, "state", b.State)
+		}
+		if err := os.Rename(f, f+".imported"); err != nil {
+			return fmt.Errorf("rebalance: %w", err)
+		}
 	}
-	return r, nil
+	return nil
 }
 
 // Start runs the batches in the background until Stop.
@@ -262,7 +296,7 @@ func (r *Runner) Apply(ctx context.Context, c panel.Caller, in ApplyInput) (Batc
 			delete(r.retryAt, e.MoveID)
 		}
 	}
-	if err := r.save(b); err != nil {
+	if err := r.save(ctx, b); err != nil {
 		return Batch{}, err
 	}
 	r.log.Info("rebalance batch applied", "batch", id, "by", c.Name, "moves", len(b.Entries), "concurrency", b.Concurrency, "auto_cutover", b.AutoCutover, "force", b.Force)
@@ -371,7 +405,7 @@ func (r *Runner) Cancel(ctx context.Context, c panel.Caller, id string) (Batch, 
 	}
 	if b.State == BatchRunning {
 		b.State, b.UpdatedAt = BatchCancelled, r.p.Now()
-		if err := r.save(b); err != nil {
+		if err := r.save(ctx, b); err != nil {
 			return Batch{}, err
 		}
 		r.log.Info("rebalance batch cancelled", "batch", id, "by", c.Name)
@@ -385,17 +419,17 @@ func clone(b *Batch) Batch {
 	return c
 }
 
-// save writes the batch's file when it changed, atomically.
-func (r *Runner) save(b *Batch) error {
-	data, err := json.MarshalIndent(b, "", "  ")
+// save keeps the batch in the store when it changed.
+func (r *Runner) save(ctx context.Context, b *Batch) error {
+	data, err := json.Marshal(b)
 	if err != nil {
 		return err
 	}
 	if bytes.Equal(data, r.written[b.ID]) {
 		return nil
 	}
-	path := filepath.Join(r.opts.Dir, b.ID+".json")
-	if err := atomicfile.Write(path, data, 0o600); err != nil {
+	rec := model.BatchRecord{ID: b.ID, State: string(b.State), Data: string(data), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
+	if err := r.p.Update(ctx, func(tx store.Tx) error { return tx.PutBatch(ctx, rec) }); err != nil {
 		return fmt.Errorf("rebalance: save batch %s: %w", b.ID, err)
 	}
 	r.written[b.ID] = data

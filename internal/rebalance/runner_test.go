@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -196,7 +197,7 @@ func newRunnerEnv(t *testing.T) *runnerEnv {
 
 func (e *runnerEnv) runner() *Runner {
 	e.t.Helper()
-	r, err := NewRunner(e.p, e.eng, RunnerOptions{Dir: e.dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Retry: time.Hour})
+	r, err := NewRunner(e.ctx, e.p, e.eng, RunnerOptions{ImportDir: e.dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Retry: time.Hour})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -335,7 +336,7 @@ func TestBatchGoesOnAfterARestart(t *testing.T) {
 		e.r.pass(e.ctx)
 		e.eng.step()
 	}
-	// A new control plane process: the batch comes back from its file.
+	// A new control plane process: the batch comes back from the store.
 	e.r = e.runner()
 	got, err := e.r.Get(e.ctx, root, b.ID)
 	if err != nil || got.Count()[EntryPending] == 4 {
@@ -425,5 +426,47 @@ func TestRunnerRefuses(t *testing.T) {
 	}
 	if _, err := e.r.Plan(e.ctx, member, Options{}); !errors.Is(err, panel.ErrForbidden) {
 		t.Errorf("a member's plan: %v", err)
+	}
+}
+
+// A batch file an older ferry kept in its data directory is imported into
+// the store once, and goes on from there.
+func TestBatchFileImportedIntoTheStore(t *testing.T) {
+	e := newRunnerEnv(t)
+	b := e.apply(e.plan(Options{By: ByOrders}), ApplyOptions{Concurrency: 1})
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same batch, as an older ferry would have kept it, in a store
+	// that has never seen it.
+	fresh := newRunnerEnv(t)
+	if err := os.MkdirAll(fresh.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(fresh.dir, b.ID+".json")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fresh.dir, "b-broken.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh.r = fresh.runner()
+	if got, err := fresh.r.Get(fresh.ctx, root, b.ID); err != nil || len(got.Entries) != len(b.Entries) {
+		t.Fatalf("the imported batch: %v, %d entries, want %d", err, len(got.Entries), len(b.Entries))
+	}
+	if _, err := os.Stat(file + ".imported"); err != nil {
+		t.Errorf("the imported file was not renamed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(fresh.dir, "b-broken.json")); err != nil {
+		t.Errorf("a file that does not read was moved or removed: %v", err)
+	}
+	// The store has it now: a runner with no files at all still knows it.
+	if err := os.RemoveAll(fresh.dir); err != nil {
+		t.Fatal(err)
+	}
+	fresh.r = fresh.runner()
+	if _, err := fresh.r.Get(fresh.ctx, root, b.ID); err != nil {
+		t.Errorf("after the import, without the file: %v", err)
 	}
 }

@@ -161,6 +161,26 @@ type Tx interface {
 	// ErrNotFound, or ErrSpent with the token when it was used or expired.
 	ExpireJoinToken(ctx context.Context, id int64, at time.Time) (model.JoinToken, error)
 
+	// CreateWebSession stores a web UI session as given.
+	CreateWebSession(ctx context.Context, w *model.WebSession) error
+	// GetWebSession finds a session by the SHA-256 of its id.
+	GetWebSession(ctx context.Context, idHash string) (model.WebSession, error)
+	// UpdateWebSession saves a session's last use and flash message.
+	UpdateWebSession(ctx context.Context, w model.WebSession) error
+	DeleteWebSession(ctx context.Context, idHash string) error
+	// DeleteWebSessionsOfToken ends every session of a token (logout
+	// everywhere) and returns how many it ended.
+	DeleteWebSessionsOfToken(ctx context.Context, tokenID int64) (int, error)
+	// DeleteStaleWebSessions ends the sessions last used before
+	// seenBefore or opened before createdBefore, and counts them.
+	DeleteStaleWebSessions(ctx context.Context, seenBefore, createdBefore time.Time) (int, error)
+	CountWebSessions(ctx context.Context) (int, error)
+
+	// PutBatch adds a rebalance batch or replaces the one with its id.
+	PutBatch(ctx context.Context, b model.BatchRecord) error
+	// ListBatches lists the rebalance batches by id.
+	ListBatches(ctx context.Context) ([]model.BatchRecord, error)
+
 	AppendAudit(ctx context.Context, e *model.AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)
 

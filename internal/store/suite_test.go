@@ -33,6 +33,8 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"Identities", testIdentities},
 		{"Tokens", testTokens},
 		{"JoinTokens", testJoinTokens},
+		{"WebSessions", testWebSessions},
+		{"Batches", testBatches},
 		{"Audit", testAudit},
 		{"Moves", testMoves},
 		{"Tasks", testTasks},

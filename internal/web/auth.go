@@ -21,7 +21,7 @@ type loginData struct {
 func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		if _, ok := u.sessions.get(c.Value); ok {
+		if _, ok := u.sessions.get(r.Context(), c.Value); ok {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
@@ -61,9 +61,13 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if old, err := r.Cookie(sessionCookie); err == nil {
-		u.sessions.close(old.Value)
+		u.sessions.close(r.Context(), old.Value)
 	}
-	s := u.sessions.open(secret, c)
+	s, err := u.sessions.open(r.Context(), c)
+	if err != nil {
+		u.fail(w, r, nil, err)
+		return
+	}
 	u.log.Info("web login", "token", c.Name, "role", c.Role)
 	http.SetCookie(w, cookie(r, sessionCookie, s.id, 0))
 	http.SetCookie(w, cookie(r, loginCookie, "", -1))
@@ -71,7 +75,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request, s *session) {
-	u.sessions.close(s.id)
+	u.sessions.close(r.Context(), s.id)
 	http.SetCookie(w, cookie(r, sessionCookie, "", -1))
 	u.showLogin(w, r, http.StatusOK, loginData{Next: "/", Notice: "You are logged out."})
 }

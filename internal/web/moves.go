@@ -355,7 +355,7 @@ func (u *UI) moveEvents(w http.ResponseWriter, r *http.Request, s *session) {
 			}
 			last = b
 		}
-		if !u.sessions.alive(s.id) {
+		if !u.sessions.alive(ctx, s.id) {
 			return
 		}
 		select {

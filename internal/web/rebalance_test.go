@@ -21,7 +21,7 @@ func (f *fixture) useRebalance() {
 	f.t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := f.engine()
-	r, err := rebalance.NewRunner(f.panel, eng, rebalance.RunnerOptions{Dir: f.t.TempDir(), Log: quiet})
+	r, err := rebalance.NewRunner(context.Background(), f.panel, eng, rebalance.RunnerOptions{Log: quiet})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"ferry/internal/panel"
@@ -20,12 +22,12 @@ const (
 	loginCookie = "ferry_login"
 )
 
-// session is one logged-in browser. It keeps the token it was opened with
-// so that every request checks the token again: a revoked token ends its
-// sessions at their next request.
+// session is one logged-in browser, as a request sees it. The session
+// itself is kept in the store by the panel (every replica knows it, a
+// restart keeps it); it acts as the token it was opened with, checked
+// again at every request, so a revoked token ends its sessions at once.
 type session struct {
 	id     string
-	secret string
 	caller panel.Caller
 	// csrf is the token every form of this session carries.
 	csrf    string
@@ -35,18 +37,16 @@ type session struct {
 	flash string
 }
 
-// sessions is the server-side session map. Sessions end after idle
-// without a request, or after lifetime whatever their use.
+// sessions reaches the panel's web sessions with the UI's limits: they end
+// after idle without a request, or after lifetime whatever their use.
 type sessions struct {
-	mu       sync.Mutex
-	byID     map[string]*session
-	now      func() time.Time
-	idle     time.Duration
-	lifetime time.Duration
+	panel *panel.Panel
+	lim   panel.SessionLimits
+	log   *slog.Logger
 }
 
-func newSessions(now func() time.Time, idle, lifetime time.Duration) *sessions {
-	return &sessions{byID: map[string]*session{}, now: now, idle: idle, lifetime: lifetime}
+func newSessions(p *panel.Panel, idle, lifetime time.Duration, log *slog.Logger) *sessions {
+	return &sessions{panel: p, lim: panel.SessionLimits{Idle: idle, Lifetime: lifetime}, log: log}
 }
 
 // randomToken returns 32 random bytes, base64url-encoded.
@@ -60,86 +60,58 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// open starts a session for a caller and drops sessions that expired.
-func (ss *sessions) open(secret string, c panel.Caller) session {
-	now := ss.now()
-	s := &session{id: randomToken(), secret: secret, caller: c, csrf: randomToken(), created: now, seen: now}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for id, old := range ss.byID {
-		if ss.expired(old, now) {
-			delete(ss.byID, id)
+func fromPanel(w panel.WebSession) session {
+	return session{id: w.ID, caller: w.Caller, csrf: w.CSRF, created: w.CreatedAt, seen: w.SeenAt, flash: w.Flash}
+}
+
+// open starts a session for a caller.
+func (ss *sessions) open(ctx context.Context, c panel.Caller) (session, error) {
+	w, err := ss.panel.OpenWebSession(ctx, c, ss.lim)
+	return fromPanel(w), err
+}
+
+// get returns the live session with id, its token checked again, and
+// marks it used, taking its flash message. A session that ended, or whose
+// token no longer holds, is not ok; an error of the store is logged and
+// counts as no session.
+func (ss *sessions) get(ctx context.Context, id string) (session, bool) {
+	w, err := ss.panel.UseWebSession(ctx, id, ss.lim)
+	if err != nil {
+		if !errors.Is(err, panel.ErrUnauthenticated) {
+			ss.log.Error("web: read session", "err", err)
 		}
-	}
-	ss.byID[s.id] = s
-	return *s
-}
-
-func (ss *sessions) expired(s *session, now time.Time) bool {
-	return now.Sub(s.seen) > ss.idle || now.Sub(s.created) > ss.lifetime
-}
-
-// get returns the live session with id and marks it used, taking its flash
-// message; an expired session is removed.
-func (ss *sessions) get(id string) (session, bool) {
-	if id == "" {
 		return session{}, false
 	}
-	now := ss.now()
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s, ok := ss.byID[id]
-	if !ok {
-		return session{}, false
-	}
-	if ss.expired(s, now) {
-		delete(ss.byID, id)
-		return session{}, false
-	}
-	s.seen = now
-	out := *s
-	s.flash = ""
-	return out, true
+	return fromPanel(w), true
 }
 
 // alive reports whether session id is still live, without counting this
 // as a use (a progress stream left open keeps no session alive).
-func (ss *sessions) alive(id string) bool {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s, ok := ss.byID[id]
-	return ok && !ss.expired(s, ss.now())
+func (ss *sessions) alive(ctx context.Context, id string) bool {
+	_, err := ss.panel.PeekWebSession(ctx, id, ss.lim)
+	return err == nil
 }
 
 // setFlash leaves a message for the session's next page.
-func (ss *sessions) setFlash(id, msg string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if s, ok := ss.byID[id]; ok {
-		s.flash = msg
+func (ss *sessions) setFlash(ctx context.Context, id, msg string) {
+	if err := ss.panel.SetWebSessionFlash(ctx, id, msg); err != nil {
+		ss.log.Error("web: keep a message for the next page", "err", err)
 	}
 }
 
-// refresh stores the caller a re-check of the token found.
-func (ss *sessions) refresh(id string, c panel.Caller) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if s, ok := ss.byID[id]; ok {
-		s.caller = c
+func (ss *sessions) close(ctx context.Context, id string) {
+	if err := ss.panel.CloseWebSession(ctx, id); err != nil {
+		ss.log.Error("web: end session", "err", err)
 	}
 }
 
-func (ss *sessions) close(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.byID, id)
-}
-
-// len counts the sessions held, expired or not (for tests).
+// len counts the sessions kept, ended or not (for tests).
 func (ss *sessions) len() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return len(ss.byID)
+	n, err := ss.panel.CountWebSessions(context.Background())
+	if err != nil {
+		ss.log.Error("web: count sessions", "err", err)
+	}
+	return n
 }
 
 // tokensEqual compares two CSRF tokens in constant time; an empty token

@@ -39,7 +39,8 @@ const maxForm = 64 << 10
 // Options configure the UI. Zero fields take the defaults.
 type Options struct {
 	Log *slog.Logger
-	// Now is the clock for sessions and "last seen"; the panel's when nil.
+	// Now is the clock for "last seen" on the pages; the panel's when
+	// nil. Sessions, kept by the panel, follow the panel's clock.
 	Now func() time.Time
 	// IdleTimeout ends a session that made no request for that long
 	// (DefaultIdleTimeout).
@@ -89,7 +90,7 @@ func New(p *panel.Panel, opts Options) (*UI, error) {
 		panel:    p,
 		log:      opts.Log,
 		now:      opts.Now,
-		sessions: newSessions(opts.Now, opts.IdleTimeout, opts.Lifetime),
+		sessions: newSessions(p, opts.IdleTimeout, opts.Lifetime, opts.Log),
 		moves:    opts.Moves,
 		balance:  opts.Rebalance,
 	}
@@ -170,20 +171,7 @@ func (u *UI) authed(h handlerFunc) http.HandlerFunc {
 		var s session
 		ok := false
 		if c, err := r.Cookie(sessionCookie); err == nil {
-			s, ok = u.sessions.get(c.Value)
-		}
-		if ok {
-			c, err := u.panel.Authenticate(r.Context(), s.secret)
-			if err != nil {
-				u.sessions.close(s.id)
-				if !errors.Is(err, panel.ErrUnauthenticated) {
-					u.log.Error("web: check session token", "err", err)
-				}
-				ok = false
-			} else {
-				s.caller = c
-				u.sessions.refresh(s.id, c)
-			}
+			s, ok = u.sessions.get(r.Context(), c.Value)
 		}
 		if !ok {
 			http.SetCookie(w, cookie(r, sessionCookie, "", -1))
@@ -290,7 +278,7 @@ func errorStatus(err error) (int, string) {
 // it lands on.
 func (u *UI) redirect(w http.ResponseWriter, r *http.Request, s *session, to, flash string) {
 	if flash != "" {
-		u.sessions.setFlash(s.id, flash)
+		u.sessions.setFlash(r.Context(), s.id, flash)
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,6 +28,7 @@ import (
 type fixture struct {
 	t      *testing.T
 	panel  *panel.Panel
+	store  store.Store
 	ui     *UI
 	srv    *httptest.Server
 	clock  *cptest.Clock
@@ -40,9 +43,10 @@ func newFixture(t *testing.T) *fixture {
 	ctx := context.Background()
 	clk := cptest.FixedClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	quiet := cptest.Quiet()
-	p := cptest.Panel(cptest.SQLite(t), clk.Now)
+	st := cptest.SQLite(t)
+	p := cptest.Panel(st, clk.Now)
 	var err error
-	f := &fixture{t: t, panel: p, clock: clk, orders: map[string]model.Order{}}
+	f := &fixture{t: t, panel: p, store: st, clock: clk, orders: map[string]model.Order{}}
 	if f.admin, err = p.EnsureAdminToken(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -403,6 +407,48 @@ func TestSessionsExpire(t *testing.T) {
 	f.clock.Advance(7 * time.Hour)
 	if r := b.get("/orders"); r.status != http.StatusSeeOther {
 		t.Fatalf("a session past its %s lifetime: %d, want a redirect to login", DefaultLifetime, r.status)
+	}
+}
+
+// A session is kept in the store: a restarted control plane, or another
+// replica on the same store, knows it, and the cookie's id itself is
+// nowhere in the store.
+func TestSessionSurvivesARestart(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.login(f.alice)
+	u, _ := url.Parse(f.srv.URL)
+	var id string
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == sessionCookie {
+			id = c.Value
+		}
+	}
+	if id == "" {
+		t.Fatal("no session cookie after login")
+	}
+	old := f.srv.URL
+	f.useMover(nil) // a new UI on the same store: a restart, or a second replica
+	if f.srv.URL == old {
+		t.Fatal("the restarted UI serves on the old address")
+	}
+	newURL, _ := url.Parse(f.srv.URL)
+	for _, c := range b.jar.Cookies(u) {
+		c.Domain = ""
+		b.jar.SetCookies(newURL, []*http.Cookie{c})
+	}
+	if r := b.get("/orders"); r.status != http.StatusOK || !strings.Contains(r.body, "alice.example") {
+		t.Fatalf("after a restart the session answers %d to %q, want alice's orders", r.status, r.location)
+	}
+	err := f.store.View(context.Background(), func(tx store.Tx) error {
+		if _, err := tx.GetWebSession(context.Background(), id); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("the store finds the session by the cookie's id itself (%v)", err)
+		}
+		_, err := tx.GetWebSession(context.Background(), panel.HashToken(id))
+		return err
+	})
+	if err != nil {
+		t.Errorf("the store should keep the session under its id's hash only: %v", err)
 	}
 }
 

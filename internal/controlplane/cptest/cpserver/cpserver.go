@@ -53,7 +53,7 @@ func Start(t testing.TB, o Options) *Server {
 		cfg.StoreURL = cptest.StoreURL(t)
 	}
 	if o.Rebalance {
-		cfg.RebalanceDir = t.TempDir()
+		cfg.Rebalance = true
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cp, err := controlplane.Start(ctx, cfg)
