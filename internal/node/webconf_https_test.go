@@ -2,7 +2,12 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +17,9 @@ import (
 
 	"ferry/internal/acme"
 	"ferry/internal/certs/certstest"
+	"ferry/internal/client"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // fakeCA answers the Applier's ACME orders with certificates of its own,
@@ -225,5 +232,47 @@ func TestWebConfOwnToAcmeObtains(t *testing.T) {
 	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingUpdate, httpsSpec(model.HTTPSSpec{Source: "acme"}, "example.org")), model.StateActive)
 	if len(ca.orders) != 1 || !strings.Contains(res.Message, "from CN=Fake ACME CA") {
 		t.Errorf("after own → acme: %d orders, message %q", len(ca.orders), res.Message)
+	}
+}
+
+// The agent's renewal check tells the control plane of a certificate it
+// obtained: the item, reported active, with the message naming it.
+func TestAgentReportsARenewedCertificate(t *testing.T) {
+	e := newTestEnv(t)
+	e.host.addUser("rosa", e.path("members/rosa/sites/example.org/users/rosa"))
+	ca := newFakeCA(t, e)
+	ca.err = errors.New("the CA is down")
+	applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, httpsSpec(model.HTTPSSpec{Source: "acme"}, "example.org")), model.StateActive)
+	ca.err = nil
+
+	reports := make(chan wire.Report, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/node/items/42/report" {
+			http.NotFound(w, r)
+			return
+		}
+		var rep wire.Report
+		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
+			t.Error(err)
+		}
+		reports <- rep
+		_, _ = io.WriteString(w, `{"id":42,"state":"active"}`)
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, "fy_test", client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := NewAgent(AgentOptions{Client: c, Applier: e.a, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), RenewEvery: time.Hour})
+	go a.renewCertificates(ctx)
+	select {
+	case rep := <-reports:
+		if rep.State != model.StateActive || !strings.Contains(rep.Message, "https with an ACME certificate from CN=Fake ACME CA") {
+			t.Errorf("report %+v", rep)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the renewal check reported nothing")
 	}
 }
