@@ -2,6 +2,7 @@ package internal_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,10 +26,11 @@ func deps(t *testing.T, pkg string) []string {
 	return strings.Fields(string(out))
 }
 
-// TestNodeLinksNoControlPlane keeps the node agent, the client and the wire
-// types apart from the control plane's packages, its database and its queue.
+// TestNodeLinksNoControlPlane keeps the node's packages (the agent loop,
+// the appliers, the move tasks, the runner), the client and the wire types
+// apart from the control plane's packages, its database and its queue.
 func TestNodeLinksNoControlPlane(t *testing.T) {
-	for _, pkg := range []string{"./node", "./client", "./wire", "./model"} {
+	for _, pkg := range []string{"./node/...", "./client", "./wire", "./model"} {
 		for _, d := range deps(t, pkg) {
 			bad := strings.Contains(d, "riverqueue") || strings.Contains(d, "modernc.org/sqlite")
 			for _, c := range controlPlane {
@@ -52,6 +54,39 @@ func TestReceiveLinksLittle(t *testing.T) {
 		bad = bad || strings.HasPrefix(d, "ferry/") && d != pkg && d != "ferry/internal/model"
 		if bad {
 			t.Errorf("%s links %s", pkg, d)
+		}
+	}
+}
+
+// TestNodeRooms keeps the node's packages in their rooms
+// (docs/architecture.md): each may link, of ours, only what is listed.
+// The runner links nothing of ours. The appliers link neither the agent
+// loop nor the move tasks. The agent loop does not link the move tasks
+// (`ferry node` hands it their table). The move tasks do link the
+// appliers, for a real reason: they work on what the appliers made (the
+// order directory, the users' crontabs, the vhost a site mode swaps, the
+// database servers) and take the appliers' host lock so that a move's
+// change never crosses an apply; an apply.Applier gives them all of it
+// without a second copy of that code. The appliers link the certificate
+// checks and the ACME client, which HTTPS sites need (and so do the
+// packages that link the appliers).
+func TestNodeRooms(t *testing.T) {
+	const node = "ferry/internal/node"
+	tls := []string{"ferry/internal/acme", "ferry/internal/certs"}
+	for _, c := range []struct {
+		pkg   string
+		links []string
+	}{
+		{"./node/hostexec", nil},
+		{"./node/apply", append([]string{node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}, tls...)},
+		{"./node/movetask", append([]string{node + "/apply", node + "/receive", node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}, tls...)},
+		{"./node", append([]string{node + "/apply", node + "/hostexec", "ferry/internal/client", "ferry/internal/wire", "ferry/internal/model", "ferry/internal/dnsserve", "ferry/internal/atomicfile"}, tls...)},
+	} {
+		self := "ferry/internal/" + strings.TrimPrefix(c.pkg, "./")
+		for _, d := range deps(t, c.pkg) {
+			if strings.HasPrefix(d, "ferry/") && d != self && !slices.Contains(c.links, d) {
+				t.Errorf("%s links %s", self, d)
+			}
 		}
 	}
 }

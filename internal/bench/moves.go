@@ -27,7 +27,7 @@ const (
 )
 
 // ferryRsyncOptions are the options ferry's node gives rsync for a sync
-// (internal/node/move_files.go), without the ssh command.
+// (internal/node/movetask/move_files.go), without the ssh command.
 const ferryRsyncOptions = "-rlptgoHAXS --specials --delete --no-inc-recursive --timeout=600 --partial --stats --info=progress2"
 
 // moveFigures are the lab's figures, pair by pair.

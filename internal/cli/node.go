@@ -16,6 +16,8 @@ import (
 	"ferry/internal/metrics"
 	"ferry/internal/model"
 	"ferry/internal/node"
+	"ferry/internal/node/apply"
+	"ferry/internal/node/movetask"
 	"ferry/internal/wire"
 )
 
@@ -74,22 +76,22 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.tsigFile, "tsig-secret-file", "", "rfc2136: file holding the base64 TSIG secret")
 	f.DurationVar(&opts.usageEvery, "usage-every", 5*time.Minute, "how often to measure the orders' and databases' sizes, for move plans")
 	addNodeOpsFlags(f, &opts)
-	f.StringVar(&opts.https.tlsDir, "tls-dir", node.DefaultConfig().HTTPS.TLSDir, "where HTTPS sites' certificates and keys are kept, root only")
+	f.StringVar(&opts.https.tlsDir, "tls-dir", apply.DefaultConfig().HTTPS.TLSDir, "where HTTPS sites' certificates and keys are kept, root only")
 	f.StringVar(&opts.https.acmeDirectory, "acme-directory", "", "ACME directory URL that sites with --https acme get certificates from (none: they stay on http)")
 	f.StringVar(&opts.https.acmeCAFile, "acme-ca-file", "", "PEM roots to trust for the ACME directory's https (default: the system's)")
 	f.StringVar(&opts.https.acmeAccountDir, "acme-account-dir", "", "where the host's ACME account key is kept (default: STATE/acme)")
 	f.StringVar(&opts.https.acmeEmail, "acme-email", "", "contact address of the host's ACME account")
 	f.DurationVar(&opts.https.renewEvery, "acme-renew-every", 12*time.Hour, "how often to check ACME certificates for renewal")
-	apply := &cobra.Command{
+	applyCmd := &cobra.Command{
 		Use:    "apply --order FILE --item FILE",
 		Short:  "Apply one item from JSON files on this host, without the control plane (debugging)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 	}
 	var orderFile, itemFile string
-	apply.Flags().StringVar(&orderFile, "order", "", "order JSON file")
-	apply.Flags().StringVar(&itemFile, "item", "", "item JSON file")
-	apply.RunE = func(cmd *cobra.Command, _ []string) error {
+	applyCmd.Flags().StringVar(&orderFile, "order", "", "order JSON file")
+	applyCmd.Flags().StringVar(&itemFile, "item", "", "item JSON file")
+	applyCmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		o, err := os.ReadFile(orderFile)
 		if err != nil {
 			return usageError{err}
@@ -98,13 +100,13 @@ role it also serves the dns items: with the built-in authoritative server
 		if err != nil {
 			return usageError{err}
 		}
-		res, err := node.ApplyFiles(cmd.Context(), node.DefaultConfig(), o, it)
+		res, err := apply.FromFiles(cmd.Context(), apply.DefaultConfig(), o, it)
 		if err != nil {
 			return err
 		}
 		return g.printJSON(res)
 	}
-	cmd.AddCommand(apply)
+	cmd.AddCommand(applyCmd)
 	cmd.AddCommand(newNodeReceiveCmd(g))
 	cmd.AddCommand(newNodeTaskCmd(g))
 	cmd.AddCommand(newNodeJoinCmd(g))
@@ -146,7 +148,7 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 		return fmt.Errorf("the token is a %s token; ferry node needs a node token (ferry token create --role node --host H)", who.Role)
 	}
 	log = log.With("host", who.Host)
-	cfg := node.DefaultConfig()
+	cfg := apply.DefaultConfig()
 	cfg.Logger = log
 	if opts.usageEvery <= 0 {
 		return fmt.Errorf("--usage-every %s: want a positive duration", opts.usageEvery)
@@ -160,7 +162,7 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	if cfg.HTTPS.AccountDir == "" {
 		cfg.HTTPS.AccountDir = filepath.Join(opts.stateDir, "acme")
 	}
-	applier := node.New(cfg)
+	applier := apply.New(cfg)
 	m.SiteCertificates(func() []metrics.SiteCertificate {
 		var out []metrics.SiteCertificate
 		for _, sc := range applier.SiteCertificates() {
@@ -168,8 +170,8 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 		}
 		return out
 	})
-	agentOpts := node.AgentOptions{Client: c, Applier: applier, Log: log, Version: Version, UsageEvery: opts.usageEvery, RenewEvery: opts.https.renewEvery}
-	agentOpts.Tasks = node.MoveTasks(node.MoveConfig{Node: cfg, StateDir: opts.stateDir, Log: log})
+	agentOpts := node.AgentOptions{Client: c, Host: applier, Log: log, Version: Version, UsageEvery: opts.usageEvery, RenewEvery: opts.https.renewEvery}
+	agentOpts.Tasks = movetask.Tasks(movetask.Config{Node: cfg, StateDir: opts.stateDir, Log: log})
 	h, err := c.GetHost(ctx, who.Host)
 	if err != nil {
 		return fmt.Errorf("read host %s: %w", who.Host, err)

@@ -11,7 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ferry/internal/node"
+	"ferry/internal/node/apply"
+	"ferry/internal/node/movetask"
 )
 
 // receiveOptions are the flags of `ferry node receive`.
@@ -51,7 +52,7 @@ Anything else is refused (exit 3) with the reason on stderr.`,
 		},
 	}
 	cmd.Flags().Int64Var(&opts.move, "move", 0, "the move whose policy applies")
-	cmd.Flags().StringVar(&opts.stateDir, "state", envOr("FERRY_NODE_STATE", node.DefaultStateDir), "node state directory")
+	cmd.Flags().StringVar(&opts.stateDir, "state", envOr("FERRY_NODE_STATE", movetask.DefaultStateDir), "node state directory")
 	return cmd
 }
 
@@ -67,12 +68,12 @@ func runNodeReceive(ctx context.Context, opts receiveOptions) error {
 		return usageError{errors.New("--move: give the move id")}
 	}
 	log := slog.New(slog.NewTextHandler(opts.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := node.MoveConfig{StateDir: opts.stateDir, Log: log}
-	cfg.Node = node.DefaultConfig()
+	cfg := movetask.Config{StateDir: opts.stateDir, Log: log}
+	cfg.Node = apply.DefaultConfig()
 	cfg.Node.Logger = log
-	err := node.Receive(ctx, cfg, node.ReceiveOptions{MoveID: opts.move, Command: opts.command, Client: opts.client,
+	err := movetask.Receive(ctx, cfg, movetask.ReceiveOptions{MoveID: opts.move, Command: opts.command, Client: opts.client,
 		Stdin: opts.stdin, Stdout: opts.stdout, Stderr: opts.stderr})
-	if errors.Is(err, node.ErrReceiveRefused) {
+	if errors.Is(err, movetask.ErrReceiveRefused) {
 		return receiveRefusedError{err}
 	}
 	return err
@@ -98,7 +99,7 @@ func newNodeTaskCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.kind, "kind", "", "task kind (move-keygen, move-authorize, move-sync-files, …)")
 	cmd.Flags().StringVar(&opts.payload, "payload", "", "payload JSON file (- for stdin)")
-	cmd.Flags().StringVar(&opts.stateDir, "state", envOr("FERRY_NODE_STATE", node.DefaultStateDir), "node state directory")
+	cmd.Flags().StringVar(&opts.stateDir, "state", envOr("FERRY_NODE_STATE", movetask.DefaultStateDir), "node state directory")
 	return cmd
 }
 
@@ -117,15 +118,15 @@ func runNodeTask(ctx context.Context, g *globals, opts nodeTaskOptions) error {
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg := node.MoveConfig{StateDir: opts.stateDir, Log: log}
-	cfg.Node = node.DefaultConfig()
+	cfg := movetask.Config{StateDir: opts.stateDir, Log: log}
+	cfg.Node = apply.DefaultConfig()
 	cfg.Node.Logger = log
 	progress := func(v any) {
 		if b, err := json.Marshal(v); err == nil {
 			fmt.Fprintf(g.stderr, "progress %s\n", b)
 		}
 	}
-	res, err := node.RunMoveTask(ctx, cfg, opts.kind, data, progress)
+	res, err := movetask.Run(ctx, cfg, opts.kind, data, progress)
 	if err != nil {
 		return err
 	}

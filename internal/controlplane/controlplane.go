@@ -41,6 +41,10 @@ type Config struct {
 	// SessionIdle is how long a web session lasts without use (web's
 	// default when zero).
 	SessionIdle time.Duration
+	// Move tunes the move engine (task poll and hold, reconcile period,
+	// the port verify fetches sites on); zero fields keep its defaults.
+	// Its log and metrics are the control plane's, its clock Now.
+	Move move.Options
 }
 
 // ControlPlane is a started control plane. Serve API over HTTP; Close
@@ -91,7 +95,9 @@ func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("first admin token: %w", err)
 	}
 	cp.AdminSecret = secret
-	cp.Engine, err = move.New(ctx, cp.Panel, move.Options{Log: cp.log, Metrics: cp.Metrics})
+	mo := cfg.Move
+	mo.Log, mo.Metrics = cp.log, cp.Metrics
+	cp.Engine, err = move.New(ctx, cp.Panel, mo)
 	if err != nil {
 		return err
 	}

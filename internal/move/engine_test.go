@@ -617,12 +617,10 @@ func TestRestartMidPhase(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		st, p := e.openPanel()
+		e.use(e.controlPlane())
 		for _, n := range e.nodes {
-			n.UsePanel(p)
+			n.UsePanel(e.p)
 		}
-		e.st, e.p = st, p
-		e.eng = e.openEngine(p)
 		release()
 		d := e.mustSucceed(e.waitPhase(v.ID), model.PhaseSync)
 		if len(d.Syncs) != 1 {
@@ -639,14 +637,14 @@ func TestRestartMidPhase(t *testing.T) {
 // dead one's job, should it wake, does nothing.
 func TestCrashMidPhase(t *testing.T) {
 	drivers(t, func(t *testing.T, e *env) {
-		stA, pA := e.openPanel()
+		a := e.controlPlane()
 		e.eng.Stop(e.ctx)
-		e.eng = e.openEngine(pA)
+		e.eng = a.Engine
 		v, release := e.syncHeld()
 		runBefore := func() int { g, _ := e.eng.Get(e.ctx, admin, v.ID); d, _ := g.Info(); return d.Run }()
-		stA.Close() // the process dies: its job stays "running"
+		a.Store.Close() // the process dies: its job stays "running"
 
-		e.eng = e.openEngine(e.p)
+		e.eng = e.controlPlane().Engine
 		release()
 		d := e.mustSucceed(e.waitPhase(v.ID), model.PhaseSync)
 		if d.Run <= runBefore {

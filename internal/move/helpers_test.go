@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"ferry/internal/controlplane"
 	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/move"
@@ -57,7 +58,8 @@ func newEnv(t *testing.T, dbURL string) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, path: dbURL, clock: &cptest.Clock{}, nodes: map[string]*cptest.Node{}, log: cptest.Quiet()}
-	e.st, e.p = e.openPanel()
+	e.startSites()
+	e.use(e.controlPlane())
 	for _, h := range []model.Host{
 		{Name: "web1", Addresses: []string{"127.0.1.1"}, Roles: []model.Role{model.RoleWeb}},
 		{Name: "web2", Addresses: []string{"127.0.1.2"}, Roles: []model.Role{model.RoleWeb}},
@@ -96,36 +98,27 @@ func newEnv(t *testing.T, dbURL string) *env {
 		}
 	}
 	e.eventually("the order's items active", func() bool { return e.allActive(o.ID) })
-	e.startSites()
-	e.eng = e.openEngine(e.p)
 	return e
 }
 
-func (e *env) openPanel() (store.Store, *panel.Panel) {
+// controlPlane starts a control plane on the env's store as `ferry serve` does
+// (controlplane.Start), with the panel on the env's clock and the engine
+// tuned for tests; it stops when the test ends. Each start is a process
+// of its own: a test starts another to restart or replace one.
+func (e *env) controlPlane() *controlplane.ControlPlane {
 	e.t.Helper()
-	st, err := store.Open(e.ctx, e.path)
+	cp, err := controlplane.Start(e.ctx, controlplane.Config{StoreURL: e.path, Log: e.log, Now: e.clock.Now,
+		Move: move.Options{HTTPPort: e.httpPort, Poll: 30 * time.Millisecond, Hold: 2 * time.Second, Reconcile: 500 * time.Millisecond}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { st.Close() })
-	return st, cptest.Panel(st, e.clock.Now)
+	e.t.Cleanup(func() { cp.Close() })
+	return cp
 }
 
-func (e *env) openEngine(p *panel.Panel) *move.Engine {
-	e.t.Helper()
-	eng, err := move.New(e.ctx, p, move.Options{Log: e.log, HTTPPort: e.httpPort, Poll: 30 * time.Millisecond, Hold: 2 * time.Second, Reconcile: 500 * time.Millisecond})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := eng.Start(e.ctx); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		eng.Stop(ctx)
-	})
-	return eng
+// use makes cp's store, panel and engine the env's.
+func (e *env) use(cp *controlplane.ControlPlane) {
+	e.st, e.p, e.eng = cp.Store, cp.Panel, cp.Engine
 }
 
 // startSites serves the order's site on web1's and web2's addresses, on

@@ -3,6 +3,7 @@ package move
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -434,10 +435,12 @@ func applyDNS(c *change, items []model.Item, from, to model.Host, switchAddr boo
 		case it.State != model.StateActive && it.State != model.StateDisabled:
 			return nil, nil, failf("%s is %s: %s; fix it (ferry item), then run this phase again", describeItem(before), it.State, orNone(it.Message))
 		}
-		if err := c.e.p.SetStateTx(c.ctx, c.tx, actor(c.d.By), &it, model.StatePendingUpdate); err != nil {
-			return nil, nil, err
-		}
-		if err := c.audit(panel.AuditItemUpdate, fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it); err != nil {
+		spec := it.Spec
+		it.Spec = before.Spec
+		if err := c.e.p.UpdateSpecTx(c.ctx, c.tx, actor(c.d.By), &it, spec); err != nil {
+			if refusedSpec(err) {
+				return nil, nil, failf("%s cannot be changed as this phase needs: %v; fix it (ferry item), then run this phase again", describeItem(before), err)
+			}
 			return nil, nil, err
 		}
 		c.wake = append(c.wake, it.Host)
@@ -449,6 +452,15 @@ func applyDNS(c *change, items []model.Item, from, to model.Host, switchAddr boo
 		}
 	}
 	return switched, ttls, nil
+}
+
+// refusedSpec reports whether err is the panel refusing a spec change (a
+// field that fails validation, a name another item holds, a rule of the
+// kind, a state that allows no update), which no retry mends.
+func refusedSpec(err error) bool {
+	var fe *model.FieldError
+	var te *model.TransitionError
+	return errors.As(err, &fe) || errors.As(err, &te) || errors.Is(err, model.ErrDuplicate) || errors.Is(err, panel.ErrRefused)
 }
 
 func stepSwitchDNS(ctx context.Context, r *run) (outcome, error) {

@@ -397,12 +397,10 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 			}
 			d.TTLs = append(d.TTLs, TTLChange{ItemID: it.ID, FQDN: it.Spec.FQDN, Type: it.Spec.Type, Value: it.Spec.Value, Old: it.Spec.TTL})
 			before := it
-			it.Spec.TTL = LoweredTTL
-			if err := e.p.SetStateTx(ctx, tx, c, &it, model.StatePendingUpdate); err != nil {
+			spec := it.Spec
+			spec.TTL = LoweredTTL
+			if err := e.p.UpdateSpecTx(ctx, tx, c, &it, spec); err != nil {
 				return model.Move{}, nil, fmt.Errorf("%s: %w", describeItem(before), err)
-			}
-			if err := e.p.Audit(ctx, tx, c, panel.AuditItemUpdate, fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it); err != nil {
-				return model.Move{}, nil, err
 			}
 			wake = append(wake, it.Host)
 			continue

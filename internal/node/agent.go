@@ -17,17 +17,20 @@ import (
 	"ferry/internal/client"
 	"ferry/internal/dnsserve"
 	"ferry/internal/model"
+	"ferry/internal/node/apply"
 	"ferry/internal/wire"
 )
 
 // TaskFunc runs one node task (move data work). progress sends an interim
-// result to the control plane and renews the task's lease.
-type TaskFunc func(ctx context.Context, t model.Task, progress func(any)) (any, error)
+// result to the control plane and renews the task's lease. It is the same
+// type as movetask.TaskFunc, so movetask.Tasks plugs into AgentOptions.
+type TaskFunc = func(ctx context.Context, t model.Task, progress func(any)) (any, error)
 
 // AgentOptions configure an Agent.
 type AgentOptions struct {
-	Client  *client.Client
-	Applier *Applier
+	Client *client.Client
+	// Host applies items on this server; nil on hosts that only serve DNS.
+	Host Host
 	// DNS serves the host's dns items; nil on hosts without the dns role.
 	DNS dnsserve.Provider
 	// Tasks run node tasks by kind; the agent adds remove-order-dir.
@@ -48,6 +51,22 @@ type AgentOptions struct {
 	// RenewEvery is how often the node checks its sites' ACME
 	// certificates (default 12 h; the first check right after start).
 	RenewEvery time.Duration
+}
+
+// Host is what the agent asks of the server it runs on: the item appliers
+// (apply.Applier) are the real one, a test can give its own.
+type Host interface {
+	// Apply makes an item real on this host, as its state asks, and says
+	// what came of it.
+	Apply(ctx context.Context, o model.Order, it model.Item) apply.Result
+	// RemoveOrderDir removes an order's directory once nothing of the
+	// order is left on this host.
+	RemoveOrderDir(ctx context.Context, o model.Order) error
+	// MeasureUsage measures the host's orders and databases for move
+	// plans.
+	MeasureUsage(ctx context.Context) model.HostUsage
+	// MembersRoot is the directory that holds the members' orders.
+	MembersRoot() string
 }
 
 // Agent is the node agent: it pulls its host's work from the control
@@ -94,9 +113,11 @@ func NewAgent(opts AgentOptions) *Agent {
 // retries with exponential backoff up to 30 s.
 func (a *Agent) Run(ctx context.Context) error {
 	go a.heartbeats(ctx)
-	if a.opts.Applier != nil {
+	if a.opts.Host != nil {
 		go a.measureUsage(ctx)
-		go a.renewCertificates(ctx)
+		if r, ok := a.opts.Host.(CertRenewer); ok {
+			go a.renewCertificates(ctx, r)
+		}
 	}
 	if a.opts.DNS != nil {
 		if err := a.syncAllDNS(ctx); err != nil && ctx.Err() == nil {
@@ -168,7 +189,7 @@ func (a *Agent) do(ctx context.Context, w wire.Work) {
 			}
 			continue
 		}
-		res := a.opts.Applier.Apply(ctx, wi.Order, wi.Item)
+		res := a.opts.Host.Apply(ctx, wi.Order, wi.Item)
 		a.report(ctx, wi.Item, res)
 	}
 	for _, t := range w.Tasks {
@@ -179,7 +200,7 @@ func (a *Agent) do(ctx context.Context, w wire.Work) {
 	}
 }
 
-func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
+func (a *Agent) report(ctx context.Context, it model.Item, res apply.Result) {
 	log := a.log.With("item", it.ID, "kind", it.Kind, "from", it.State, "to", res.State)
 	_, err := a.opts.Client.ReportItem(ctx, it.ID, wire.Report{State: res.State, Message: res.Message})
 	var ae *wire.Error
@@ -202,11 +223,11 @@ func (a *Agent) report(ctx context.Context, it model.Item, res Result) {
 // applyDNS hands the full record set to the provider and reports every
 // pending dns item.
 func (a *Agent) applyDNS(ctx context.Context, w wire.Work) {
-	var res Result
+	var res apply.Result
 	if a.opts.DNS == nil {
-		res = Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
+		res = apply.Result{State: model.StateHardError, Message: "this host runs no dns provider; give dns items to a host with the dns role"}
 	} else if err := a.opts.DNS.Sync(ctx, zonesOf(w.DNS)); err != nil {
-		res = Result{State: model.StateSoftError, Message: "dns: " + err.Error()}
+		res = apply.Result{State: model.StateSoftError, Message: "dns: " + err.Error()}
 	}
 	for _, wi := range w.Items {
 		if wi.Item.Kind != model.KindDNS {
@@ -325,7 +346,7 @@ func (a *Agent) removeOrderDir(ctx context.Context, t model.Task, _ func(any)) (
 	if err := json.Unmarshal(t.Payload, &o); err != nil {
 		return nil, fmt.Errorf("remove-order-dir payload: %w", err)
 	}
-	return nil, a.opts.Applier.RemoveOrderDir(ctx, o)
+	return nil, a.opts.Host.RemoveOrderDir(ctx, o)
 }
 
 func (a *Agent) heartbeats(ctx context.Context) {
@@ -352,25 +373,33 @@ func (a *Agent) heartbeats(ctx context.Context) {
 func (a *Agent) measureUsage(ctx context.Context) {
 	for ctx.Err() == nil {
 		start := time.Now()
-		u := a.opts.Applier.MeasureUsage(ctx)
+		u := a.opts.Host.MeasureUsage(ctx)
 		a.usage.Store(&u)
 		a.log.Debug("usage measured", "orders", len(u.Orders), "databases", len(u.Databases), "unreachable", u.Unreachable, "took", time.Since(start).Round(time.Millisecond))
 		sleep(ctx, a.opts.UsageEvery)
 	}
 }
 
+// CertRenewer is a Host that serves HTTPS sites and renews their ACME
+// certificates (apply.Applier).
+type CertRenewer interface {
+	// RenewCertificates obtains the certificates that are missing or due
+	// at now and says which sites it served them to.
+	RenewCertificates(ctx context.Context, now time.Time) []apply.Renewal
+}
+
 // renewCertificates runs the certificate check now and every RenewEvery,
 // and tells the control plane of each site whose certificate it renewed.
-func (a *Agent) renewCertificates(ctx context.Context) {
+func (a *Agent) renewCertificates(ctx context.Context, h CertRenewer) {
 	for ctx.Err() == nil {
 		wait := a.opts.RenewEvery
-		for _, r := range a.opts.Applier.RenewCertificates(ctx, time.Now()) {
+		for _, r := range h.RenewCertificates(ctx, time.Now()) {
 			if r.Err != nil {
 				// Logged by the applier; a failure is retried sooner.
 				wait = min(wait, 30*time.Minute)
 				continue
 			}
-			a.report(ctx, model.Item{ID: r.ItemID, Kind: model.KindWebConf, State: model.StateActive}, Result{State: model.StateActive, Message: r.Message})
+			a.report(ctx, model.Item{ID: r.ItemID, Kind: model.KindWebConf, State: model.StateActive}, apply.Result{State: model.StateActive, Message: r.Message})
 		}
 		sleep(ctx, wait)
 	}
@@ -378,8 +407,8 @@ func (a *Agent) renewCertificates(ctx context.Context) {
 
 func (a *Agent) heartbeat() model.Heartbeat {
 	hb := model.Heartbeat{Version: a.opts.Version}
-	if a.opts.Applier != nil {
-		hb.SystemNames = hostSystemNames(a.opts.Applier.cfg.MembersRoot)
+	if a.opts.Host != nil {
+		hb.SystemNames = hostSystemNames(a.opts.Host.MembersRoot())
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(a.opts.DiskPath, &st); err == nil {

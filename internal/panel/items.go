@@ -253,48 +253,72 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 		if err != nil {
 			return err
 		}
-		before := it
 		if spec.Password == "" && spec.PasswordHash == "" {
 			spec.PasswordHash = it.Spec.PasswordHash
 		}
 		spec.KeepKey(it.Spec)
-		if err := spec.Normalize(it.Kind, o.Identifier); err != nil {
-			return err
-		}
-		if err := checkHTTPS(model.Item{Kind: it.Kind, Spec: spec}, p.Now()); err != nil {
-			return err
-		}
-		if err := spec.CheckIdentityKept(it.Kind, before.Spec); err != nil {
-			return err
-		}
-		it.Spec = spec
-		if err := p.checkReferences(ctx, tx, o, it); err != nil {
-			return err
-		}
-		if err := p.checkOwnership(ctx, tx, o, it); err != nil {
-			return err
-		}
-		to := model.StatePendingUpdate
-		if it.State == model.StateSoftError {
-			to = model.StatePendingRestore
-		}
-		if err := model.CheckTransition(it.State, to, model.ByControlPlane); err != nil {
-			return err
-		}
-		it.State, it.Message, it.UpdatedAt = to, "", p.Now()
-		if err := checkUnique(ctx, tx, it); err != nil {
-			return err
-		}
-		if err := tx.UpdateItem(ctx, &it); err != nil {
-			return err
-		}
-		return p.audit(ctx, tx, c, AuditItemUpdate, fmt.Sprintf("item/%d", it.ID), it.OrderID, before, it)
+		return p.updateSpecTx(ctx, tx, c, o, &it, spec)
 	})
 	if err != nil {
 		return model.Item{}, err
 	}
 	p.wakeup.notify(it.Host)
 	return forCaller(c, it), nil
+}
+
+// UpdateSpecTx changes an item's spec in tx, for the move engine (the TTLs
+// prepare lowers, the A/AAAA records cutover switches, the TTLs cutover and
+// abort restore). The spec is checked as UpdateItem checks it (normalized,
+// identity kept, references, ownership, uniqueness); the item goes to
+// pending-update (pending-restore from soft-error) and the change is
+// audited. A refused spec leaves it and the store as they were.
+func (p *Panel) UpdateSpecTx(ctx context.Context, tx store.Tx, c Caller, it *model.Item, spec model.Spec) error {
+	o, err := tx.GetOrder(ctx, it.OrderID)
+	if err != nil {
+		return fmt.Errorf("order of item %d: %w", it.ID, err)
+	}
+	return p.updateSpecTx(ctx, tx, c, o, it, spec)
+}
+
+// updateSpecTx gives *it spec after every rule of an update, in tx; *it is
+// changed only when the update is stored.
+func (p *Panel) updateSpecTx(ctx context.Context, tx store.Tx, c Caller, o model.Order, it *model.Item, spec model.Spec) error {
+	before, next := *it, *it
+	if err := spec.Normalize(next.Kind, o.Identifier); err != nil {
+		return err
+	}
+	if err := checkHTTPS(model.Item{Kind: next.Kind, Spec: spec}, p.Now()); err != nil {
+		return err
+	}
+	if err := spec.CheckIdentityKept(next.Kind, before.Spec); err != nil {
+		return err
+	}
+	next.Spec = spec
+	if err := p.checkReferences(ctx, tx, o, next); err != nil {
+		return err
+	}
+	if err := p.checkOwnership(ctx, tx, o, next); err != nil {
+		return err
+	}
+	to := model.StatePendingUpdate
+	if next.State == model.StateSoftError {
+		to = model.StatePendingRestore
+	}
+	if err := model.CheckTransition(next.State, to, model.ByControlPlane); err != nil {
+		return err
+	}
+	next.State, next.Message, next.UpdatedAt = to, "", p.Now()
+	if err := checkUnique(ctx, tx, next); err != nil {
+		return err
+	}
+	if err := tx.UpdateItem(ctx, &next); err != nil {
+		return err
+	}
+	if err := p.audit(ctx, tx, c, AuditItemUpdate, fmt.Sprintf("item/%d", next.ID), next.OrderID, before, next); err != nil {
+		return err
+	}
+	*it = next
+	return nil
 }
 
 func (p *Panel) writableItem(ctx context.Context, tx store.Tx, c Caller, id int64) (model.Item, error) {
