@@ -118,7 +118,7 @@ func TestLabHTTPSOwnSiteMoves(t *testing.T) {
 			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
 		}
 	}
-	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, "https with an own certificate from CN=Member Test CA, expires") {
+	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, "https with the member's own certificate from CN=Member Test CA, expires") {
 		t.Errorf("message %q", wc.Message)
 	}
 	dir := model.OrderDir("owntls", domain)

@@ -114,7 +114,7 @@ func (a *Applier) planHTTPS(st *site, o model.Order, it model.Item) (httpsPlan, 
 		if err != nil {
 			return httpsPlan{}, hardf("https: %w", err)
 		}
-		p.tls, p.note = tls, certNote(certs.Describe(chain[0]), "own certificate")
+		p.tls, p.note = tls, certNote(certs.Describe(chain[0]), "the member's own certificate")
 	case model.HTTPSAcme:
 		if prev := readSiteRecord(dir); prev != nil && prev.Item.Spec.HTTPS != nil && prev.Item.Spec.HTTPS.Source != model.HTTPSAcme {
 			// The member's own certificate goes: an acme site serves
@@ -125,7 +125,7 @@ func (a *Applier) planHTTPS(st *site, o model.Order, it model.Item) (httpsPlan, 
 		}
 		info, why := installedCert(dir, it.Spec.ServerNames, time.Now())
 		if info != nil {
-			p.tls, p.note = tls, certNote(*info, "ACME certificate")
+			p.tls, p.note = tls, certNote(*info, "an ACME certificate")
 			break
 		}
 		p.obtain, p.note = true, why
@@ -145,7 +145,7 @@ func (a *Applier) siteHTTPS(st *site, h *model.HTTPSSpec) *siteTLS {
 
 // certNote says which certificate a site serves, for its item's message.
 func certNote(info certs.Info, what string) string {
-	return fmt.Sprintf("https with an %s from %s, expires %s", what, info.Issuer, info.NotAfter.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("https with %s from %s, expires %s", what, info.Issuer, info.NotAfter.UTC().Format(time.RFC3339))
 }
 
 // installedCert describes the site's installed certificate when it

@@ -64,7 +64,7 @@ func TestWebConfOwnCertificate(t *testing.T) {
 	spec := httpsSpec(model.HTTPSSpec{Source: "own", Cert: string(certPEM), Key: string(keyPEM), RedirectHTTP: true}, "example.org", "www.example.org")
 
 	res := applyOK(t, e, testItem(42, model.KindWebConf, model.StatePendingInsert, spec), model.StateActive)
-	if want := "https with an own certificate from CN=Member CA, expires " + notAfter.Format(time.RFC3339); !strings.Contains(res.Message, want) {
+	if want := "https with the member's own certificate from CN=Member CA, expires " + notAfter.Format(time.RFC3339); !strings.Contains(res.Message, want) {
 		t.Errorf("message %q lacks %q", res.Message, want)
 	}
 	dir := e.path("tls", "ferry-example.org-42")
