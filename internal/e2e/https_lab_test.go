@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"ferry/internal/certs/certstest"
 	"ferry/internal/labtest"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // A web-conf with --https acme on web1 gets a certificate from the lab's
@@ -132,7 +134,24 @@ func TestLabHTTPSOwnSiteMoves(t *testing.T) {
 	start := time.Now()
 	e.Ferry("", "move", "start", domain, "--to", "web2")
 	e.Ferry("", "move", "sync", domain)
-	e.Ferry("", "move", "verify", domain)
+	var view wire.MoveView
+	if err := json.Unmarshal([]byte(e.Ferry("", "move", "verify", domain, "--json")), &view); err != nil {
+		t.Fatal(err)
+	}
+	info, err := view.Info()
+	if err != nil || info.Verify == nil {
+		t.Fatalf("verify report: %+v, %v", info.Verify, err)
+	}
+	// Verify fetched both names over HTTPS from both hosts, with the
+	// name as SNI, and found the same page and certificate.
+	if v := info.Verify; !v.Passed || len(v.HTTPS) != 2 {
+		t.Errorf("verify over https: passed %v, %d checks, problems %q", v.Passed, len(v.HTTPS), v.Problems)
+	}
+	for _, c := range info.Verify.HTTPS {
+		if !c.Equal || c.New.Title != "own tls" || c.New.CertNotAfter == nil || len(c.New.CertNames) != 2 {
+			t.Errorf("https check of %s: %+v", c.Name, c)
+		}
+	}
 	if page, err := fetch("web2", web2, "www."+domain); err != nil || !strings.Contains(page, "<title>own tls</title>") {
 		t.Errorf("before the DNS switch, https on web2: %q, %v", page, err)
 	}

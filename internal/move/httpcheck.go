@@ -71,6 +71,7 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 		rep.HostsLines = append(rep.HostsLines, r.d.ToAddr+" "+strings.Join(it.Spec.ServerNames, " "))
 	}
 	rep.HTTP = e.fetchAll(ctx, names, r.d.FromAddr, r.d.ToAddr)
+	e.verifyHTTPS(ctx, rep, onHost(o.items, r.m.To), r.d.FromAddr, r.d.ToAddr, r.m.From, r.m.To)
 	bad = nil
 	for _, h := range rep.HTTP {
 		if !h.Equal {
@@ -207,16 +208,21 @@ func (e *Engine) fetch(ctx context.Context, addr, name string) HTTPFetch {
 		return f
 	}
 	defer resp.Body.Close()
-	h := sha256.New()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
 	if err != nil {
 		f.Error = "read body: " + err.Error()
 		return f
 	}
-	h.Write(body)
-	f.Status, f.Bytes, f.SHA256 = resp.StatusCode, int64(len(body)), hex.EncodeToString(h.Sum(nil))
+	describePage(&f, resp.StatusCode, body)
+	return f
+}
+
+// describePage fills in what verify compares of a page: status, size,
+// checksum and title.
+func describePage(f *HTTPFetch, status int, body []byte) {
+	h := sha256.Sum256(body)
+	f.Status, f.Bytes, f.SHA256 = status, int64(len(body)), hex.EncodeToString(h[:])
 	if m := titleRE.FindSubmatch(body); m != nil {
 		f.Title = strings.Join(strings.Fields(html.UnescapeString(string(m[1]))), " ")
 	}
-	return f
 }
