@@ -9,6 +9,7 @@ import (
 
 	"ferry/internal/certs/certstest"
 	"ferry/internal/model"
+	"ferry/internal/wire"
 )
 
 // A member's own certificate is checked at the API: a bad one is refused
@@ -131,5 +132,19 @@ func TestItemHTTPSOwnKeyNeverReturned(t *testing.T) {
 	}
 	if got := decode[model.Item](t, r.stdout); got.Spec.HTTPS == nil || got.Spec.HTTPS.Key != string(key) {
 		t.Errorf("the node does not get the member's key after an update that left it out")
+	}
+}
+
+// The verify report lists the HTTPS checks with the certificate each host
+// served.
+func TestPrintVerifyShowsHTTPS(t *testing.T) {
+	until := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	f := wire.HTTPFetch{Status: 200, Title: "site", CertNames: []string{"example.org"}, CertNotAfter: &until}
+	var b strings.Builder
+	printVerify(&b, &wire.VerifyReport{HTTPS: []wire.HTTPCheck{{Name: "example.org", Old: f, New: f, Equal: true}}})
+	for _, want := range []string{"HTTPS NAME", `200 "site"  cert example.org until 2027-03-01`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("verify report lacks %q:\n%s", want, b.String())
+		}
 	}
 }
