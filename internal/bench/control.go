@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +26,7 @@ import (
 	"ferry/internal/cli"
 	"ferry/internal/client"
 	"ferry/internal/controlplane"
+	"ferry/internal/controlplane/cptest"
 	"ferry/internal/model"
 	"ferry/internal/panel"
 	"ferry/internal/wire"
@@ -108,10 +108,13 @@ func controlPlane(ctx context.Context, o Options, storeName, storeURL string) (C
 		if err != nil {
 			return fig, err
 		}
+		// The test kit's fake node: items applied at once, move tasks
+		// done with canned results, one heartbeat per 2 s poll.
+		_, wait := cptest.RunNode(ctx, c, cptest.NodeOptions{DiskFree: 500 << 30, Wait: 2 * time.Second})
 		nodes.Add(1)
 		go func() {
 			defer nodes.Done()
-			fakeNode(ctx, c)
+			wait()
 		}()
 	}
 	if _, err := admin.CreateMember(ctx, model.Member{Name: "load", FriendlyName: "Load"}); err != nil {
@@ -315,45 +318,6 @@ func percentile(xs []float64, p float64) float64 {
 	slices.Sort(s)
 	i := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
-}
-
-// fakeNode answers one host's work as ferry node would, without touching
-// anything: items are reported applied, move tasks succeed with canned
-// results.
-func fakeNode(ctx context.Context, c *client.Client) {
-	results := map[string]any{
-		model.TaskMoveKeygen:    model.MoveKeygenResult{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBen bench"},
-		model.TaskMoveAuthorize: model.MoveAuthorizeResult{HostKey: "127.0.9.12 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBen"},
-	}
-	last := time.Time{}
-	for ctx.Err() == nil {
-		if time.Since(last) > 10*time.Second {
-			_ = c.Heartbeat(ctx, model.Heartbeat{DiskFree: 500 << 30})
-			last = time.Now()
-		}
-		w, err := c.NodeWork(ctx, 2*time.Second)
-		if err != nil {
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		for _, wi := range w.Items {
-			to := model.StateActive
-			switch wi.Item.State {
-			case model.StatePendingDelete:
-				to = model.StateDeleted
-			case model.StatePendingDisable:
-				to = model.StateDisabled
-			}
-			_, _ = c.ReportItem(ctx, wi.Item.ID, panel.Report{State: to})
-		}
-		for _, t := range w.Tasks {
-			var raw json.RawMessage
-			if r, ok := results[t.Kind]; ok {
-				raw, _ = json.Marshal(r)
-			}
-			_, _ = c.ReportTask(ctx, t.ID, panel.TaskReport{OK: true, Result: raw})
-		}
-	}
 }
 
 // sqliteURL is a fresh SQLite store in dir.

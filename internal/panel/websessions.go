@@ -94,38 +94,60 @@ func (p *Panel) webSession(ctx context.Context, id string, lim SessionLimits, us
 	if id == "" || len(id) > 100 {
 		return WebSession{}, ErrNoSession
 	}
-	var out WebSession
-	var gone bool
-	err := p.store.Update(ctx, func(tx store.Tx) error {
-		w, err := tx.GetWebSession(ctx, HashToken(id))
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoSession
+	hash := HashToken(id)
+	// Read first: most requests change nothing (a progress stream peeks
+	// every second), and a read takes no writer's turn.
+	var w model.WebSession
+	var c Caller
+	var live bool
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if w, err = tx.GetWebSession(ctx, hash); err != nil {
+			return err
 		}
+		var cerr error
+		c, cerr = p.sessionCaller(ctx, tx, w)
+		now := p.Now()
+		live = cerr == nil && now.Sub(w.SeenAt) <= lim.Idle && now.Sub(w.CreatedAt) <= lim.Lifetime
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return WebSession{}, ErrNoSession
+	}
+	if err != nil {
+		return WebSession{}, err
+	}
+	if !live {
+		// Ended: remove it (another request may have done so already).
+		if err := p.CloseWebSession(ctx, id); err != nil {
+			return WebSession{}, err
+		}
+		return WebSession{}, ErrNoSession
+	}
+	out := WebSession{ID: id, CSRF: w.CSRF, Caller: c, CreatedAt: w.CreatedAt, SeenAt: w.SeenAt}
+	now := p.Now()
+	if !use || (w.Flash == "" && now.Sub(w.SeenAt) < seenEvery) {
+		return out, nil // peeked, or seen a moment ago: no write
+	}
+	// Take the flash and mark the use in one write, so that two requests
+	// at once show the message once.
+	err = p.store.Update(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetWebSession(ctx, hash)
 		if err != nil {
 			return err
 		}
-		now := p.Now()
-		c, cerr := p.sessionCaller(ctx, tx, w)
-		if cerr != nil || now.Sub(w.SeenAt) > lim.Idle || now.Sub(w.CreatedAt) > lim.Lifetime {
-			gone = true
-			return tx.DeleteWebSession(ctx, w.IDHash)
-		}
-		out = WebSession{ID: id, CSRF: w.CSRF, Flash: w.Flash, Caller: c, CreatedAt: w.CreatedAt, SeenAt: w.SeenAt}
-		if !use {
-			out.Flash = ""
-			return nil
-		}
-		if w.Flash == "" && now.Sub(w.SeenAt) < seenEvery {
-			return nil // seen a moment ago: no write for every page
-		}
-		w.SeenAt, w.Flash = now, ""
-		out.SeenAt = now
-		return tx.UpdateWebSession(ctx, w)
+		out.Flash = cur.Flash
+		cur.SeenAt, cur.Flash = now, ""
+		return tx.UpdateWebSession(ctx, cur)
 	})
-	if err == nil && gone {
-		err = ErrNoSession
+	if errors.Is(err, store.ErrNotFound) {
+		return WebSession{}, ErrNoSession // closed meanwhile
 	}
-	return out, err
+	if err != nil {
+		return WebSession{}, err
+	}
+	out.SeenAt = now
+	return out, nil
 }
 
 func (p *Panel) sessionCaller(ctx context.Context, tx store.Tx, w model.WebSession) (Caller, error) {

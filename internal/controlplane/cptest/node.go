@@ -73,7 +73,7 @@ type nodeAPI interface {
 }
 
 // StartNode starts a fake node that talks to the API at url with the node
-// token token.
+// token token; it stops when the test ends.
 func StartNode(t testing.TB, url, token string, o NodeOptions) *Node {
 	t.Helper()
 	c, err := client.New(url, token, client.Options{})
@@ -84,6 +84,22 @@ func StartNode(t testing.TB, url, token string, o NodeOptions) *Node {
 }
 
 func startNode(t testing.TB, api nodeAPI, o NodeOptions) *Node {
+	ctx, cancel := context.WithCancel(context.Background())
+	n, wait := runNode(ctx, api, o)
+	t.Cleanup(func() {
+		cancel()
+		wait()
+	})
+	return n
+}
+
+// RunNode runs a fake node through c, outside a test (the benchmark's
+// nodes), until ctx ends; wait returns once it has stopped.
+func RunNode(ctx context.Context, c *client.Client, o NodeOptions) (n *Node, wait func()) {
+	return runNode(ctx, c, o)
+}
+
+func runNode(ctx context.Context, api nodeAPI, o NodeOptions) (*Node, func()) {
 	n := &Node{api: api, wait: o.Wait, diskFree: o.DiskFree, results: o.Results,
 		failItems: map[model.Kind]wire.Report{}, holdItems: map[model.Kind]bool{},
 		failTasks: map[string]string{}, holdTasks: map[string]chan struct{}{},
@@ -97,18 +113,13 @@ func startNode(t testing.TB, api nodeAPI, o NodeOptions) *Node {
 	if n.results == nil {
 		n.results = MoveResults()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		n.run(ctx)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-	return n
+	return n, wg.Wait
 }
 
 // FailItems makes the node report items of kind in state (soft-error or
