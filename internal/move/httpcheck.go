@@ -193,7 +193,12 @@ var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 
 // fetch gets http://addr/ with Host: name, without following redirects.
 func (e *Engine) fetch(ctx context.Context, addr, name string) HTTPFetch {
-	u := "http://" + net.JoinHostPort(addr, strconv.Itoa(e.opts.HTTPPort)) + "/"
+	return get(ctx, e.http, "http://"+net.JoinHostPort(addr, strconv.Itoa(e.opts.HTTPPort))+"/", name)
+}
+
+// get fetches u with Host: name through c and describes the page and, over
+// HTTPS, the certificate it was served with.
+func get(ctx context.Context, c *http.Client, u, name string) HTTPFetch {
 	f := HTTPFetch{URL: u}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -202,12 +207,17 @@ func (e *Engine) fetch(ctx context.Context, addr, name string) HTTPFetch {
 	}
 	req.Host = name
 	req.Header.Set("User-Agent", "ferry-move-verify")
-	resp, err := e.http.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		f.Error = err.Error()
 		return f
 	}
 	defer resp.Body.Close()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		leaf := resp.TLS.PeerCertificates[0]
+		na := leaf.NotAfter
+		f.CertNames, f.CertNotAfter = leaf.DNSNames, &na
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
 	if err != nil {
 		f.Error = "read body: " + err.Error()

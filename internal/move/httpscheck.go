@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -101,36 +100,9 @@ func covers(dnsNames []string, name string) bool {
 // checked against any roots (the control plane need not trust a member's
 // CA): verify checks what the move can change, the names and the expiry.
 func (e *Engine) fetchTLS(ctx context.Context, addr, name string) HTTPFetch {
-	u := "https://" + net.JoinHostPort(addr, strconv.Itoa(e.opts.HTTPSPort)) + "/"
-	f := HTTPFetch{URL: u}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{ServerName: name, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} //nolint:gosec // see above
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 20 * time.Second,
+	c := &http.Client{Transport: tr, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		f.Error = err.Error()
-		return f
-	}
-	req.Host = name
-	req.Header.Set("User-Agent", "ferry-move-verify")
-	resp, err := client.Do(req)
-	if err != nil {
-		f.Error = err.Error()
-		return f
-	}
-	defer resp.Body.Close()
-	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
-		leaf := resp.TLS.PeerCertificates[0]
-		f.CertNames = leaf.DNSNames
-		na := leaf.NotAfter
-		f.CertNotAfter = &na
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
-	if err != nil {
-		f.Error = "read body: " + err.Error()
-		return f
-	}
-	describePage(&f, resp.StatusCode, body)
-	return f
+	return get(ctx, c, "https://"+net.JoinHostPort(addr, strconv.Itoa(e.opts.HTTPSPort))+"/", name)
 }
