@@ -84,10 +84,14 @@ func TestErrorsHaveOneShapeAndNameTheField(t *testing.T) {
 	}
 }
 
-func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
+// itemAndNode makes hosts web1 and web2, an order on orderHost with a
+// mysql-db item, and web1's node token; it returns the admin's client,
+// web1's node's client and the item.
+func itemAndNode(t *testing.T, orderHost string) (admin, node1 *client.Client, it model.Item) {
+	t.Helper()
 	srv, tok := newTestAPI(t)
 	ctx := context.Background()
-	admin, _ := client.New(srv.URL, tok, client.Options{})
+	admin, _ = client.New(srv.URL, tok, client.Options{})
 	for _, h := range []model.Host{{Name: "web1", Addresses: []string{"127.0.1.11"}}, {Name: "web2", Addresses: []string{"127.0.1.12"}}} {
 		if _, err := admin.CreateHost(ctx, h); err != nil {
 			t.Fatal(err)
@@ -96,7 +100,7 @@ func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
 	if _, err := admin.CreateMember(ctx, model.Member{Name: "coop"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.CreateOrder(ctx, model.Order{Identifier: "example.org", Member: "coop", Host: "web2"}); err != nil {
+	if _, err := admin.CreateOrder(ctx, model.Order{Identifier: "example.org", Member: "coop", Host: orderHost}); err != nil {
 		t.Fatal(err)
 	}
 	it, err := admin.CreateItem(ctx, panel.ItemInput{Order: "example.org", Kind: model.KindMySQLDB, Spec: model.Spec{Name: "exa"}})
@@ -107,7 +111,13 @@ func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node1, _ := client.New(srv.URL, nt.Secret, client.Options{})
+	node1, _ = client.New(srv.URL, nt.Secret, client.Options{})
+	return admin, node1, it
+}
+
+func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
+	ctx := context.Background()
+	_, node1, it := itemAndNode(t, "web2")
 	w, err := node1.NodeWork(ctx, 0)
 	if err != nil || len(w.Items) != 0 {
 		t.Fatalf("web1's work = %+v, %v; want nothing (the item is on web2)", w, err)
@@ -120,6 +130,27 @@ func TestNodeSeesOnlyItsOwnHost(t *testing.T) {
 	}
 	if _, err := node1.CreateItem(ctx, panel.ItemInput{Order: "example.org", Kind: model.KindMySQLDB, Spec: model.Spec{Name: "evil"}}); err == nil {
 		t.Error("a node token created an item")
+	}
+}
+
+// A node reports an active item active again to change its message (a
+// renewed certificate); the state stays, and other transitions are still
+// checked.
+func TestNodeRefreshesAnActiveItemsMessage(t *testing.T) {
+	ctx := context.Background()
+	admin, node1, it := itemAndNode(t, "web1")
+	if _, err := node1.ReportItem(ctx, it.ID, panel.Report{State: model.StateActive, Message: "made"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node1.ReportItem(ctx, it.ID, panel.Report{State: model.StateActive, Message: "renewed"}); err != nil {
+		t.Fatalf("refreshing an active item's message: %v", err)
+	}
+	got, err := admin.GetItem(ctx, it.ID)
+	if err != nil || got.State != model.StateActive || got.Message != "renewed" {
+		t.Errorf("after the refresh: %s %q, %v; want active, renewed", got.State, got.Message, err)
+	}
+	if _, err := node1.ReportItem(ctx, it.ID, panel.Report{State: model.StateDeleted}); err == nil {
+		t.Error("a node deleted an active item that was not pending-delete")
 	}
 }
 

@@ -89,6 +89,12 @@ var configKeys = []configKey{
 	{key: "node.tsig_secret_file", flag: "tsig-secret-file", env: "FERRY_TSIG_SECRET_FILE", commands: []string{"ferry node"}},
 	{key: "node.php_root", flag: "php-root", env: "FERRY_PHP_ROOT", commands: []string{"ferry node"}},
 	{key: "node.php_fpm_dirs", flag: "php-fpm-dirs", env: "FERRY_PHP_FPM_DIRS", commands: []string{"ferry node"}},
+	{key: "node.tls_dir", flag: "tls-dir", env: "FERRY_NODE_TLS_DIR", commands: []string{"ferry node"}},
+	{key: "node.acme_directory", flag: "acme-directory", env: "FERRY_ACME_DIRECTORY", commands: []string{"ferry node"}},
+	{key: "node.acme_ca_file", flag: "acme-ca-file", env: "FERRY_ACME_CA_FILE", commands: []string{"ferry node"}},
+	{key: "node.acme_account_dir", flag: "acme-account-dir", env: "FERRY_ACME_ACCOUNT_DIR", commands: []string{"ferry node"}},
+	{key: "node.acme_email", flag: "acme-email", env: "FERRY_ACME_EMAIL", commands: []string{"ferry node"}},
+	{key: "node.acme_renew_every", flag: "acme-renew-every", env: "FERRY_ACME_RENEW_EVERY", commands: []string{"ferry node"}},
 }
 
 // noConfig are commands that never read the config file: those run by

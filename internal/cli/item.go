@@ -26,6 +26,7 @@ type specFlags struct {
 	php          bool
 	specJSON     string
 	passwordFile string
+	https        httpsFlags
 }
 
 func (sf *specFlags) register(f *pflag.FlagSet) {
@@ -38,7 +39,7 @@ func (sf *specFlags) register(f *pflag.FlagSet) {
 	listVar(f, &s.ServerNames, "server-name", nil, "web-conf server names (repeat or comma-separate)")
 	f.StringVar(&s.Docroot, "docroot", "", "web-conf document root, relative to the order's directory (default web)")
 	f.BoolVar(&sf.php, "php", true, "web-conf runs PHP through its own PHP-FPM pool")
-	f.BoolVar(&s.HTTPS, "https", false, "web-conf serves HTTPS")
+	sf.https.register(f)
 	registerPHPFlags(f, &s.PHPSettings)
 	f.StringVar(&s.Zone, "zone", "", "dns zone (default: the order's domain)")
 	f.StringVar(&s.FQDN, "fqdn", "", "dns owner name (default: the zone apex)")
@@ -67,6 +68,13 @@ func (sf *specFlags) build(f *pflag.FlagSet, k model.Kind, stdin io.Reader) (mod
 		php := sf.php
 		s.PHP = &php
 	}
+	if sf.https.changed(f) {
+		in, err := sf.https.read()
+		if err != nil {
+			return s, err
+		}
+		s.HTTPS = layerHTTPS(s.HTTPS, &in, f)
+	}
 	if f.Changed("ttl") && sf.spec.TTL <= 0 {
 		return s, usageError{fmt.Errorf("--ttl %d: a TTL is a number of seconds, at least %d; leave --ttl out for the default %d", sf.spec.TTL, model.MinTTL, model.DefaultTTL)}
 	}
@@ -82,7 +90,7 @@ func (sf *specFlags) build(f *pflag.FlagSet, k model.Kind, stdin io.Reader) (mod
 
 // flagNames names the flags that set spec fields: "--login and --server-name".
 func flagNames(fields []string) string {
-	plural := map[string]string{"server_names": "server-name", "databases": "database"}
+	plural := map[string]string{"server_names": "server-name", "databases": "database", "https": "https"}
 	flags := make([]string, len(fields))
 	for i, f := range fields {
 		if p, ok := plural[f]; ok {
@@ -280,7 +288,9 @@ func mergeSpec(cur, in model.Spec, f *pflag.FlagSet) model.Spec {
 	set("server-name", func() { out.ServerNames = in.ServerNames })
 	set("docroot", func() { out.Docroot = in.Docroot })
 	set("php", func() { out.PHP = in.PHP })
-	set("https", func() { out.HTTPS = in.HTTPS })
+	if httpsFlagsChanged(f) {
+		out.HTTPS = layerHTTPS(cur.HTTPS, in.HTTPS, f)
+	}
 	mergePHP(&out.PHPSettings, in.PHPSettings, f)
 	set("zone", func() { out.Zone = in.Zone })
 	set("fqdn", func() { out.FQDN = in.FQDN })

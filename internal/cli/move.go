@@ -467,16 +467,22 @@ func printVerify(w io.Writer, r *wire.VerifyReport) {
 		}
 		_ = table(w, "TABLE\tOLD ROWS/SUM\tNEW ROWS/SUM\t", rows)
 	}
-	if len(r.HTTP) > 0 {
-		rows := make([][]string, len(r.HTTP))
-		for i, h := range r.HTTP {
+	for _, checks := range []struct {
+		head   string
+		checks []wire.HTTPCheck
+	}{{"NAME\tOLD\tNEW\t", r.HTTP}, {"HTTPS NAME\tOLD\tNEW\t", r.HTTPS}} {
+		if len(checks.checks) == 0 {
+			continue
+		}
+		rows := make([][]string, len(checks.checks))
+		for i, h := range checks.checks {
 			mark := okCell(h.Equal)
 			if h.Equal && h.BodyDiffers {
 				mark = "same status and title; body differs"
 			}
 			rows[i] = []string{h.Name, fetchCell(h.Old), fetchCell(h.New), mark}
 		}
-		_ = table(w, "NAME\tOLD\tNEW\t", rows)
+		_ = table(w, checks.head, rows)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
@@ -507,7 +513,11 @@ func fetchCell(f wire.HTTPFetch) string {
 	if len(sum) > 12 {
 		sum = sum[:12]
 	}
-	return fmt.Sprintf("%d %q %s", f.Status, f.Title, sum)
+	cell := fmt.Sprintf("%d %q %s", f.Status, f.Title, sum)
+	if f.CertNotAfter != nil {
+		cell += fmt.Sprintf(" cert %s until %s", strings.Join(f.CertNames, ","), f.CertNotAfter.UTC().Format("2006-01-02"))
+	}
+	return cell
 }
 
 func okCell(ok bool) string {

@@ -44,6 +44,14 @@ type nodeOptions struct {
 	// PHP-FPM versions (node.Config.PHPRoot, FPMBinDirs).
 	phpRoot    string
 	phpFPMDirs []string
+	// https: where site certificates live and where ACME ones come from.
+	https nodeHTTPSOptions
+}
+
+// nodeHTTPSOptions are the node's HTTPS flags.
+type nodeHTTPSOptions struct {
+	tlsDir, acmeDirectory, acmeCAFile, acmeAccountDir, acmeEmail string
+	renewEvery                                                   time.Duration
 }
 
 func newNodeCmd(g *globals) *cobra.Command {
@@ -74,6 +82,12 @@ role it also serves the dns items: with the built-in authoritative server
 	f.StringVar(&opts.phpRoot, "php-root", apply.DefaultConfig().PHPRoot, "directory holding one X.Y/fpm/pool.d per PHP-FPM version (Debian's layout)")
 	listVar(f, &opts.phpFPMDirs, "php-fpm-dirs", apply.DefaultConfig().FPMBinDirs, "directories holding the php-fpmX.Y binaries")
 	addNodeOpsFlags(f, &opts)
+	f.StringVar(&opts.https.tlsDir, "tls-dir", apply.DefaultConfig().HTTPS.TLSDir, "where HTTPS sites' certificates and keys are kept, root only")
+	f.StringVar(&opts.https.acmeDirectory, "acme-directory", "", "ACME directory URL that sites with --https acme get certificates from (none: they stay on http)")
+	f.StringVar(&opts.https.acmeCAFile, "acme-ca-file", "", "PEM roots to trust for the ACME directory's https (default: the system's)")
+	f.StringVar(&opts.https.acmeAccountDir, "acme-account-dir", "", "where the host's ACME account key is kept (default: STATE/acme)")
+	f.StringVar(&opts.https.acmeEmail, "acme-email", "", "contact address of the host's ACME account")
+	f.DurationVar(&opts.https.renewEvery, "acme-renew-every", 12*time.Hour, "how often to check ACME certificates for renewal")
 	applyCmd := &cobra.Command{
 		Use:    "apply --order FILE --item FILE",
 		Short:  "Apply one item from JSON files on this host, without the control plane (debugging)",
@@ -146,7 +160,24 @@ func runNode(ctx context.Context, g *globals, opts nodeOptions) error {
 	if opts.usageEvery <= 0 {
 		return fmt.Errorf("--usage-every %s: want a positive duration", opts.usageEvery)
 	}
-	agentOpts := node.AgentOptions{Client: c, Host: apply.New(cfg), Log: log, Version: Version, UsageEvery: opts.usageEvery}
+	if opts.https.renewEvery <= 0 {
+		return fmt.Errorf("--acme-renew-every %s: want a positive duration", opts.https.renewEvery)
+	}
+	cfg.HTTPS.TLSDir = opts.https.tlsDir
+	cfg.HTTPS.Directory, cfg.HTTPS.CAFile, cfg.HTTPS.Email = opts.https.acmeDirectory, opts.https.acmeCAFile, opts.https.acmeEmail
+	cfg.HTTPS.AccountDir = opts.https.acmeAccountDir
+	if cfg.HTTPS.AccountDir == "" {
+		cfg.HTTPS.AccountDir = filepath.Join(opts.stateDir, "acme")
+	}
+	applier := apply.New(cfg)
+	m.SiteCertificates(func() []metrics.SiteCertificate {
+		var out []metrics.SiteCertificate
+		for _, sc := range applier.SiteCertificates() {
+			out = append(out, metrics.SiteCertificate{Site: sc.Site, Source: sc.Source, NotAfter: sc.NotAfter})
+		}
+		return out
+	})
+	agentOpts := node.AgentOptions{Client: c, Host: applier, Log: log, Version: Version, UsageEvery: opts.usageEvery, RenewEvery: opts.https.renewEvery}
 	agentOpts.Tasks = movetask.Tasks(movetask.Config{Node: cfg, StateDir: opts.stateDir, Log: log})
 	h, err := c.GetHost(ctx, who.Host)
 	if err != nil {

@@ -107,14 +107,15 @@ func TestValidZone(t *testing.T) {
 func TestAgentArgs(t *testing.T) {
 	web := Host{Name: "web1", Address: "127.0.1.11", Roles: []string{RoleWeb}}
 	dns := Host{Name: "dns1", Address: "127.0.1.53", Roles: []string{RoleDNS}}
-	full := "  --bind string   local address\n  --dns-provider string  builtin\n  --dns-listen string  addr\n  --token-file string  file\n"
+	full := "  --bind string   local address\n  --dns-provider string  builtin\n  --dns-listen string  addr\n  --token-file string  file\n  --acme-directory string  url\n"
+	ac := agentACMEConfig{Directory: "https://127.0.1.1:14000/dir", CAFile: "/l/acme/listener/ca.crt"}
 	tests := []struct {
 		name, help string
 		h          Host
 		want       string
 	}{
 		{"web, current node", full, web,
-			"/l/bin/ferry node --server http://c --token-file /etc/ferry-lab/node.token --bind 127.0.1.11"},
+			"/l/bin/ferry node --server http://c --token-file /etc/ferry-lab/node.token --bind 127.0.1.11 --acme-directory https://127.0.1.1:14000/dir --acme-ca-file /l/acme/listener/ca.crt"},
 		{"dns, current node", full, dns,
 			"/l/bin/ferry node --server http://c --token-file /etc/ferry-lab/node.token --bind 127.0.1.53 --dns-listen 127.0.1.53:53 --dns-ns ns1.dns1.lab.test"},
 		{"bare node with --host", "  --host string  name\n", web,
@@ -122,7 +123,7 @@ func TestAgentArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := strings.Join(agentArgs(tt.help, "/l/bin/ferry", "http://c", "SECRET", tt.h), " ")
+			got := strings.Join(agentArgs(tt.help, "/l/bin/ferry", "http://c", "SECRET", tt.h, ac), " ")
 			if got != tt.want {
 				t.Errorf("agentArgs =\n%s\nwant\n%s", got, tt.want)
 			}

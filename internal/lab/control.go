@@ -15,6 +15,7 @@ import (
 
 	"ferry/internal/client"
 	"ferry/internal/model"
+	"ferry/internal/pki"
 	"ferry/internal/wire"
 )
 
@@ -160,7 +161,7 @@ func (l *Lab) startAgents(ctx context.Context) error {
 		if err := os.WriteFile(tokenFile, []byte(tokens[h.Name]+"\n"), 0o600); err != nil {
 			return err
 		}
-		argv := agentArgs(help, l.ferry, cp.URL, tokens[h.Name], h)
+		argv := agentArgs(help, l.ferry, cp.URL, tokens[h.Name], h, l.agentACME())
 		if err := l.startAgent(ctx, h, argv); err != nil {
 			return err
 		}
@@ -174,11 +175,27 @@ const (
 	tsigSecretFile = "/etc/ferry-lab/tsig.secret"
 )
 
+// agentACMEConfig is where a lab host's agent gets ACME certificates: the
+// lab's Pebble, trusted by its listener's CA.
+type agentACMEConfig struct {
+	Directory, CAFile string
+}
+
+// agentACME returns the lab's ACME CA for agents; empty when none runs.
+func (l *Lab) agentACME() agentACMEConfig {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st.AcmeDirectory == "" {
+		return agentACMEConfig{}
+	}
+	return agentACMEConfig{Directory: l.st.AcmeDirectory, CAFile: filepath.Join(l.dir, acmeDirName, "listener", pki.CACertFile)}
+}
+
 // agentArgs is the command line of a host's `ferry node`, given what the
 // node command's help offers: the token from a file when it can read one,
-// the host's address to bind to, and on dns hosts ferry's built-in DNS
-// server on the host's address, port 53.
-func agentArgs(help, ferry, server, token string, h Host) []string {
+// the host's address to bind to, on dns hosts ferry's built-in DNS server
+// on the host's address, port 53, and on web hosts the lab's ACME CA.
+func agentArgs(help, ferry, server, token string, h Host, ac agentACMEConfig) []string {
 	has := func(flag string) bool { return strings.Contains(help, flag+" ") }
 	argv := []string{ferry, "node", "--server", server}
 	if has("--token-file") {
@@ -196,6 +213,9 @@ func agentArgs(help, ferry, server, token string, h Host) []string {
 	}
 	if hasRole(h.Roles, RoleDNS) && has("--dns-listen") {
 		argv = append(argv, "--dns-listen", net.JoinHostPort(h.Address, "53"), "--dns-ns", "ns1."+h.Name+".lab.test")
+	}
+	if hasRole(h.Roles, RoleWeb) && ac.Directory != "" && has("--acme-directory") {
+		argv = append(argv, "--acme-directory", ac.Directory, "--acme-ca-file", ac.CAFile)
 	}
 	return argv
 }

@@ -97,7 +97,7 @@ func (l *Lab) RestartHost(ctx context.Context, host string) error {
 	if err != nil {
 		return fmt.Errorf("restart host %s: agent token: %w", host, err)
 	}
-	argv := agentArgs(help, l.ferry, cp.URL, strings.TrimSpace(string(token)), h)
+	argv := agentArgs(help, l.ferry, cp.URL, strings.TrimSpace(string(token)), h, l.agentACME())
 	if err := l.startAgent(ctx, h, argv); err != nil {
 		return fmt.Errorf("restart host %s: %w", host, err)
 	}

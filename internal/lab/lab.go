@@ -145,6 +145,10 @@ func Up(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// The ACME CA first: the web hosts' agents are told where it is.
+	if err := l.startAcmeCA(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.ControlPlane {
 		if err := l.startControlPlane(ctx); err != nil {
 			return nil, err
@@ -152,9 +156,6 @@ func Up(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		if err := l.startAgents(ctx); err != nil {
 			return nil, fmt.Errorf("node agents: %w", err)
 		}
-	}
-	if err := l.startAcmeCA(ctx); err != nil {
-		return nil, err
 	}
 	l.mu.Lock()
 	l.st.Status = StatusRunning

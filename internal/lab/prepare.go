@@ -210,7 +210,10 @@ func (p *preparer) prepareWeb(h HostSpec) {
 	p.write("etc/apache2/conf-available/ferry-lab.conf", renderApacheLab(h), 0o644)
 	p.symlink("../conf-available/ferry-lab.conf", "etc/apache2/conf-enabled/ferry-lab.conf")
 	p.symlink("../conf-available/php8.2-fpm.conf", "etc/apache2/conf-enabled/php8.2-fpm.conf")
-	for _, m := range []string{"proxy.load", "proxy.conf", "proxy_fcgi.load", "setenvif.load", "setenvif.conf"} {
+	// mod_ssl (with its session cache), mod_headers and mod_rewrite for
+	// HTTPS sites, their HSTS header and their HTTP redirect.
+	for _, m := range []string{"proxy.load", "proxy.conf", "proxy_fcgi.load", "setenvif.load", "setenvif.conf",
+		"socache_shmcb.load", "ssl.load", "ssl.conf", "headers.load", "rewrite.load"} {
 		p.symlink("../mods-available/"+m, "etc/apache2/mods-enabled/"+m)
 	}
 }

@@ -109,9 +109,10 @@ ferry-lab    postgres         postgres
 `
 }
 
-// renderApachePorts is the host's ports.conf: port 80 on its address only.
+// renderApachePorts is the host's ports.conf: ports 80 and 443 (the
+// HTTPS sites, by SNI) on its address only.
 func renderApachePorts(h HostSpec) string {
-	return fmt.Sprintf("# Written by ferry lab for %s.\nListen %s:80\n", h.Name, h.Address)
+	return fmt.Sprintf("# Written by ferry lab for %s.\nListen %s:80\nListen %s:443\n", h.Name, h.Address, h.Address)
 }
 
 // renderApacheLab names the server, so that Apache finds its name in the

@@ -64,8 +64,8 @@ func sqlList(names []string) string {
 // groups, crontabs and mail spools, the order's directory, any file in /etc
 // that names its directory or one of its server names (vhosts, pools,
 // certificates, mail maps), a vhost, pool or crontab file named after its
-// login, MariaDB databases, users and grants on its databases, PostgreSQL
-// databases and roles.
+// login, an HTTPS site's certificate directory, MariaDB databases, users
+// and grants on its databases, PostgreSQL databases and roles.
 func (e *Env) leftovers(host string, t trace) []string {
 	var left []string
 	for _, l := range t.logins {
@@ -92,7 +92,9 @@ func (e *Env) leftovers(host string, t trace) []string {
 	if out, _ := e.On(host, append(grep, "/etc")...); strings.TrimSpace(out) != "" {
 		left = append(left, "files in /etc naming the order: "+strings.Join(strings.Fields(out), ", "))
 	}
-	if out, _ := e.On(host, "sh", "-c", "ls -a /etc/apache2/sites-available /etc/apache2/sites-enabled /etc/php/*/fpm/pool.d /var/spool/cron/crontabs 2>/dev/null"); out != "" {
+	// /etc/ferry/tls holds an HTTPS site's certificate and key, in a
+	// directory named like its vhost.
+	if out, _ := e.On(host, "sh", "-c", "ls -a /etc/apache2/sites-available /etc/apache2/sites-enabled /etc/php/*/fpm/pool.d /var/spool/cron/crontabs /etc/ferry/tls 2>/dev/null"); out != "" {
 		for _, f := range strings.Fields(out) {
 			for _, l := range append(slices.Clone(t.logins), t.identifier) {
 				if strings.Contains(f, l) {

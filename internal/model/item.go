@@ -67,7 +67,6 @@ type Spec struct {
 	PHP         *bool    `json:"php,omitempty"`
 	// PHPSettings are the site's PHP version and pool limits (php.go).
 	PHPSettings
-	HTTPS bool `json:"https,omitempty"`
 
 	// dns
 	Zone  string `json:"zone,omitempty"`
@@ -86,6 +85,9 @@ type Spec struct {
 	// scheduled-job
 	Schedule string `json:"schedule,omitempty"`
 	Command  string `json:"command,omitempty"`
+
+	// web-conf: HTTPS, nil when the site serves plain HTTP only (https.go).
+	HTTPS *HTTPSSpec `json:"https,omitempty"`
 }
 
 // Shells a user-account may have.
@@ -106,7 +108,7 @@ func (s *Spec) setFields() []string {
 	add("docroot", s.Docroot != "")
 	add("php", s.PHP != nil)
 	s.PHPSettings.setFields(add)
-	add("https", s.HTTPS)
+	add("https", s.HTTPS != nil)
 	add("zone", s.Zone != "")
 	add("fqdn", s.FQDN != "")
 	add("type", s.Type != "")
@@ -200,7 +202,10 @@ func (s *Spec) normalizeWebConf(string) error {
 		t := true
 		s.PHP = &t
 	}
-	return s.PHPSettings.normalize(*s.PHP)
+	if err := s.PHPSettings.normalize(*s.PHP); err != nil {
+		return err
+	}
+	return at("https", s.normalizeHTTPS())
 }
 
 func (s *Spec) normalizeMySQLDB(string) error {
@@ -361,6 +366,7 @@ func (s Spec) Redacted() Spec {
 	}
 	s.ServerNames = slices.Clone(s.ServerNames)
 	s.Databases = slices.Clone(s.Databases)
+	s.HTTPS = s.HTTPS.redacted()
 	return s
 }
 

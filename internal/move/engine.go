@@ -56,6 +56,8 @@ type Options struct {
 	HTTP *http.Client
 	// HTTPPort is the port verify fetches sites on (80).
 	HTTPPort int
+	// HTTPSPort is the port verify fetches HTTPS sites on (443).
+	HTTPSPort int
 	// Poll is how often a waiting phase looks at its items and tasks (1s).
 	Poll time.Duration
 	// Hold is how long a job waits in process before it snoozes and frees
@@ -100,6 +102,9 @@ func New(ctx context.Context, p *panel.Panel, opts Options) (*Engine, error) {
 	}
 	if opts.HTTPPort == 0 {
 		opts.HTTPPort = 80
+	}
+	if opts.HTTPSPort == 0 {
+		opts.HTTPSPort = 443
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second

@@ -71,6 +71,7 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 		rep.HostsLines = append(rep.HostsLines, r.d.ToAddr+" "+strings.Join(it.Spec.ServerNames, " "))
 	}
 	rep.HTTP = e.fetchAll(ctx, names, r.d.FromAddr, r.d.ToAddr)
+	e.verifyHTTPS(ctx, rep, onHost(o.items, r.m.To), r.d.FromAddr, r.d.ToAddr, r.m.From, r.m.To)
 	bad = nil
 	// A host that gave no answer at all is named with its web server, so
 	// that a dead Apache reads as one, not as a differing site.
@@ -211,7 +212,12 @@ var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 
 // fetch gets http://addr/ with Host: name, without following redirects.
 func (e *Engine) fetch(ctx context.Context, addr, name string) HTTPFetch {
-	u := "http://" + net.JoinHostPort(addr, strconv.Itoa(e.opts.HTTPPort)) + "/"
+	return get(ctx, e.http, "http://"+net.JoinHostPort(addr, strconv.Itoa(e.opts.HTTPPort))+"/", name)
+}
+
+// get fetches u with Host: name through c and describes the page and, over
+// HTTPS, the certificate it was served with.
+func get(ctx context.Context, c *http.Client, u, name string) HTTPFetch {
 	f := HTTPFetch{URL: u}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -220,22 +226,32 @@ func (e *Engine) fetch(ctx context.Context, addr, name string) HTTPFetch {
 	}
 	req.Host = name
 	req.Header.Set("User-Agent", "ferry-move-verify")
-	resp, err := e.http.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		f.Error = err.Error()
 		return f
 	}
 	defer resp.Body.Close()
-	h := sha256.New()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		leaf := resp.TLS.PeerCertificates[0]
+		na := leaf.NotAfter
+		f.CertNames, f.CertNotAfter = leaf.DNSNames, &na
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage))
 	if err != nil {
 		f.Error = "read body: " + err.Error()
 		return f
 	}
-	h.Write(body)
-	f.Status, f.Bytes, f.SHA256 = resp.StatusCode, int64(len(body)), hex.EncodeToString(h.Sum(nil))
+	describePage(&f, resp.StatusCode, body)
+	return f
+}
+
+// describePage fills in what verify compares of a page: status, size,
+// checksum and title.
+func describePage(f *HTTPFetch, status int, body []byte) {
+	h := sha256.Sum256(body)
+	f.Status, f.Bytes, f.SHA256 = status, int64(len(body)), hex.EncodeToString(h[:])
 	if m := titleRE.FindSubmatch(body); m != nil {
 		f.Title = strings.Join(strings.Fields(html.UnescapeString(string(m[1]))), " ")
 	}
-	return f
 }

@@ -48,6 +48,9 @@ type AgentOptions struct {
 	// databases' sizes for move plans (default 5 min; the first right
 	// after start).
 	UsageEvery time.Duration
+	// RenewEvery is how often the node checks its sites' ACME
+	// certificates (default 12 h; the first check right after start).
+	RenewEvery time.Duration
 }
 
 // Host is what the agent asks of the server it runs on: the item appliers
@@ -93,6 +96,9 @@ func NewAgent(opts AgentOptions) *Agent {
 	if opts.UsageEvery == 0 {
 		opts.UsageEvery = 5 * time.Minute
 	}
+	if opts.RenewEvery == 0 {
+		opts.RenewEvery = 12 * time.Hour
+	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -112,6 +118,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.heartbeats(ctx)
 	if a.opts.Host != nil {
 		go a.measureUsage(ctx)
+		if r, ok := a.opts.Host.(CertRenewer); ok {
+			go a.renewCertificates(ctx, r)
+		}
 	}
 	if a.opts.DNS != nil {
 		if err := a.syncAllDNS(ctx); err != nil && ctx.Err() == nil {
@@ -371,6 +380,31 @@ func (a *Agent) measureUsage(ctx context.Context) {
 		a.usage.Store(&u)
 		a.log.Debug("usage measured", "orders", len(u.Orders), "databases", len(u.Databases), "unreachable", u.Unreachable, "took", time.Since(start).Round(time.Millisecond))
 		sleep(ctx, a.opts.UsageEvery)
+	}
+}
+
+// CertRenewer is a Host that serves HTTPS sites and renews their ACME
+// certificates (apply.Applier).
+type CertRenewer interface {
+	// RenewCertificates obtains the certificates that are missing or due
+	// at now and says which sites it served them to.
+	RenewCertificates(ctx context.Context, now time.Time) []apply.Renewal
+}
+
+// renewCertificates runs the certificate check now and every RenewEvery,
+// and tells the control plane of each site whose certificate it renewed.
+func (a *Agent) renewCertificates(ctx context.Context, h CertRenewer) {
+	for ctx.Err() == nil {
+		wait := a.opts.RenewEvery
+		for _, r := range h.RenewCertificates(ctx, time.Now()) {
+			if r.Err != nil {
+				// Logged by the applier; a failure is retried sooner.
+				wait = min(wait, 30*time.Minute)
+				continue
+			}
+			a.report(ctx, model.Item{ID: r.ItemID, Kind: model.KindWebConf, State: model.StateActive}, apply.Result{State: model.StateActive, Message: r.Message})
+		}
+		sleep(ctx, wait)
 	}
 }
 

@@ -66,6 +66,9 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 		if err := it.Spec.Normalize(in.Kind, o.Identifier); err != nil {
 			return err
 		}
+		if err := checkHTTPS(it, p.Now()); err != nil {
+			return err
+		}
 		if it.Host, err = itemHost(ctx, tx, o, in.Kind, in.Host); err != nil {
 			return err
 		}
@@ -256,6 +259,7 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 		if spec.Password == "" && spec.PasswordHash == "" {
 			spec.PasswordHash = it.Spec.PasswordHash
 		}
+		spec.KeepKey(it.Spec)
 		return p.updateSpecTx(ctx, tx, c, o, &it, spec)
 	})
 	if err != nil {
@@ -284,6 +288,9 @@ func (p *Panel) UpdateSpecTx(ctx context.Context, tx store.Tx, c Caller, it *mod
 func (p *Panel) updateSpecTx(ctx context.Context, tx store.Tx, c Caller, o model.Order, it *model.Item, spec model.Spec) error {
 	before, next := *it, *it
 	if err := spec.Normalize(next.Kind, o.Identifier); err != nil {
+		return err
+	}
+	if err := checkHTTPS(model.Item{Kind: next.Kind, Spec: spec}, p.Now()); err != nil {
 		return err
 	}
 	if err := spec.CheckIdentityKept(next.Kind, before.Spec); err != nil {

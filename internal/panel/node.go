@@ -128,6 +128,10 @@ func (p *Panel) DNSRecords(ctx context.Context, c Caller) ([]model.Item, error) 
 // ReportItem records a node's result for an item of its host. A report
 // that arrives for an item no longer in the state the node worked from
 // (changed again meanwhile) is refused, and the node picks up the new work.
+//
+// An active item reported active again keeps its state and takes the new
+// message: a node says so when something changed on its own, such as a
+// renewed certificate.
 func (p *Panel) ReportItem(ctx context.Context, c Caller, id int64, r Report) (model.Item, error) {
 	if c.Role != model.RoleNode {
 		return model.Item{}, forbidden("only node tokens report item results")
@@ -140,6 +144,12 @@ func (p *Panel) ReportItem(ctx context.Context, c Caller, id int64, r Report) (m
 		var err error
 		if it, err = p.readableItem(ctx, tx, c, id); err != nil {
 			return err
+		}
+		if it.State == model.StateActive && r.State == model.StateActive && r.Message != "" {
+			// Not a transition: the node tells what changed on its own
+			// (a renewed certificate).
+			it.Message, it.UpdatedAt = r.Message, p.Now()
+			return tx.UpdateItem(ctx, &it)
 		}
 		if err := p.setStateTx(ctx, tx, c, &it, r.State, model.ByNode); err != nil {
 			return err

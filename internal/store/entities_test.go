@@ -269,7 +269,7 @@ func testItems(t *testing.T, h *harness) {
 	no := false
 	items := []model.Item{
 		item(t, f.order, model.KindUserAccount, model.StatePendingInsert, model.Spec{Login: "alice1"}),
-		item(t, f.order, model.KindWebConf, model.StateActive, model.Spec{Login: "alice1", ServerNames: []string{"example.org", "www.example.org"}, PHP: &no, HTTPS: true}),
+		item(t, f.order, model.KindWebConf, model.StateActive, model.Spec{Login: "alice1", ServerNames: []string{"example.org", "www.example.org"}, PHP: &no, HTTPS: &model.HTTPSSpec{Source: "acme", HSTS: true}}),
 		item(t, f.order, model.KindDNS, model.StateActive, model.Spec{FQDN: "www.example.org", Type: "CNAME", Value: "example.org"}),
 		item(t, f.order, model.KindMySQLUser, model.StateActive, model.Spec{Name: "alice_wp", Password: "correct horse battery", Databases: []string{"alice_wp", "alice_old"}}),
 		item(t, f.order, model.KindScheduledJob, model.StateDisabled, model.Spec{Login: "alice1", Schedule: "*/5 * * * *", Command: "php web/cron.php"}),

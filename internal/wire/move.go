@@ -246,6 +246,9 @@ type VerifyReport struct {
 	FilesDiffering []string     `json:"files_differing,omitempty"`
 	Tables         []TableCheck `json:"tables,omitempty"`
 	HTTP           []HTTPCheck  `json:"http,omitempty"`
+	// HTTPS are the names of the HTTPS sites fetched over HTTPS from both
+	// hosts, with the server name as SNI.
+	HTTPS []HTTPCheck `json:"https,omitempty"`
 	// HostsLines are /etc/hosts lines that point the order's names at the
 	// new host, for testing in a browser.
 	HostsLines []string `json:"hosts_lines,omitempty"`
@@ -287,6 +290,10 @@ type HTTPFetch struct {
 	SHA256 string `json:"sha256,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// CertNames and CertNotAfter describe the certificate an HTTPS fetch
+	// was served: its DNS names and its expiry.
+	CertNames    []string   `json:"cert_names,omitempty"`
+	CertNotAfter *time.Time `json:"cert_not_after,omitempty"`
 }
 
 // CutoverReport holds the cutover's timings.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"ferry/internal/acme"
 	"ferry/internal/model"
 	"ferry/internal/node/dbengine"
 	"ferry/internal/node/hostexec"
@@ -33,13 +34,15 @@ type Applier struct {
 	// accountDir holds passwd, shadow, group and gshadow, whose backups a
 	// user's deletion refreshes; "" leaves them alone (tests on a fake host).
 	accountDir string
+	// obtain asks an ACME CA for a certificate (acme.Obtain; tests fake it).
+	obtain func(ctx context.Context, cfg acme.Config) (certPEM, keyPEM []byte, err error)
 }
 
 // New returns an Applier for the host described by cfg; zero fields of cfg
 // take Debian's defaults.
 func New(cfg Config) *Applier {
 	cfg = cfg.WithDefaults()
-	return &Applier{cfg: cfg, log: cfg.Logger, runner: cfg.Runner, mu: &hostLock{path: cfg.LockFile, log: cfg.Logger}, accountDir: "/etc"}
+	return &Applier{cfg: cfg, log: cfg.Logger, runner: cfg.Runner, mu: &hostLock{path: cfg.LockFile, log: cfg.Logger}, accountDir: "/etc", obtain: acme.Obtain}
 }
 
 // op is what a pending state asks of an item.

@@ -54,6 +54,10 @@ type Config struct {
 	// []string{"none"} to turn the fallback off.
 	PgPsql []string
 
+	// HTTPS holds where sites' certificates live and where ACME
+	// certificates come from (webconf_https.go).
+	HTTPS HTTPSConfig
+
 	// LockFile is flocked while an item is applied, so that two processes
 	// (the agent and a `ferry node apply` by hand) never change the host's
 	// shared configs at once.
@@ -84,6 +88,11 @@ func DefaultConfig() Config {
 		PgDSN:                "host=/run/postgresql user=postgres dbname=postgres sslmode=disable",
 		PgPsql:               []string{"runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"},
 		LockFile:             "/run/lock/ferry-node.lock",
+		HTTPS: HTTPSConfig{
+			TLSDir:       "/etc/ferry/tls",
+			ChallengeDir: "/var/www/ferry-acme-challenge",
+			AccountDir:   "/var/lib/ferry-node/acme",
+		},
 	}
 }
 
@@ -115,6 +124,9 @@ func (c Config) WithDefaults() Config {
 	str(&c.PgDSN, d.PgDSN)
 	argv(&c.PgPsql, d.PgPsql)
 	str(&c.LockFile, d.LockFile)
+	str(&c.HTTPS.TLSDir, d.HTTPS.TLSDir)
+	str(&c.HTTPS.ChallengeDir, d.HTTPS.ChallengeDir)
+	str(&c.HTTPS.AccountDir, d.HTTPS.AccountDir)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

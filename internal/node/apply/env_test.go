@@ -48,6 +48,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		FPMBinDirs:           []string{e.path("sbin")},
 		FPMPidFile:           e.path("run", "php{version}-fpm.pid"),
 		LockFile:             filepath.Join(root, "run", "ferry-node.lock"),
+		HTTPS:                HTTPSConfig{TLSDir: filepath.Join(root, "tls"), ChallengeDir: filepath.Join(root, "acme-challenge"), AccountDir: filepath.Join(root, "acme")},
 		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	e.a.runner = e.host

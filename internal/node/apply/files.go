@@ -16,6 +16,7 @@ type FileChange struct {
 	Content []byte // the file's new content, when link is ""
 	Link    string // a symlink's target
 	Remove  bool
+	Mode    fs.FileMode // the new file's mode; 0 means 0644
 }
 
 // fileState is what was at a path before a change, to put it back.
@@ -91,7 +92,11 @@ func ApplyFileChanges(changes []FileChange) (undo func() error, err error) {
 		case c.Link != "":
 			err = replaceSymlink(c.Path, c.Link)
 		default:
-			err = atomicfile.Write(c.Path, c.Content, 0o644)
+			mode := c.Mode
+			if mode == 0 {
+				mode = 0o644
+			}
+			err = atomicfile.Write(c.Path, c.Content, mode)
 		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("write %s: %w", c.Path, err), undo())

@@ -74,7 +74,12 @@ func TestWebConfGolden(t *testing.T) {
 			tc.Item.Spec = spec
 			// The golden host has PHP 8.2 alone: a site that names no
 			// version runs under it.
-			vhost, pool, err := New(Config{}).site(tc.Order, tc.Item, tc.Item.Spec.SitePHPVersion([]string{"8.2"})).render()
+			a := New(Config{})
+			st := a.site(tc.Order, tc.Item, tc.Item.Spec.SitePHPVersion([]string{"8.2"}))
+			if h := tc.Item.Spec.HTTPS; h != nil {
+				st.TLS = a.siteHTTPS(&st, h) // as once its certificate is installed
+			}
+			vhost, pool, err := st.render()
 			if err != nil {
 				t.Fatal(err)
 			}

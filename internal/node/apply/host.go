@@ -33,6 +33,11 @@ func (a *Applier) Unlock() { a.mu.Unlock() }
 // MembersRoot is the directory that holds the members' order directories.
 func (a *Applier) MembersRoot() string { return a.cfg.MembersRoot }
 
+// SiteModeMarker starts every vhost a move's site mode writes; a vhost
+// without it is the site's own. The renewal check leaves a site in a site
+// mode alone.
+const SiteModeMarker = "# ferry move site-mode: "
+
 // SiteModeKeep is added to a vhost file's name for the copy of the site's
 // own vhost that a move's site mode keeps while another mode is on. The
 // name does not end in .conf, so Apache never includes it; a web-conf

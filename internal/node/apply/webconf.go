@@ -57,6 +57,11 @@ type site struct {
 	// the pool's limits with the defaults filled in.
 	PHPVersion string
 	PHPLimits  model.PHPSettings
+	// HTTPS (webconf_https.go): TLS is set once a certificate is
+	// installed, and gives the site its *:443 vhost.
+	TLS          *siteTLS
+	RedirectHTTP bool
+	ChallengeDir string
 }
 
 // SiteName names a web-conf's files. The identifier is there for the admin
@@ -100,6 +105,7 @@ func (a *Applier) site(o model.Order, it model.Item, phpVersion string) site {
 		WebUser:      a.cfg.WebUser,
 		WebGroup:     a.cfg.WebGroup,
 		OpenBasedir:  dir + "/:/tmp/",
+		RedirectHTTP: s.HTTPS != nil && s.HTTPS.RedirectHTTP,
 	}
 }
 
@@ -180,11 +186,18 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	touched := map[string]bool{} // versions whose pools change: config-tested and reloaded
 	written := false             // the site's pool is written into fpm's pool.d
 	var msg string
+	var https httpsPlan
 	switch what {
 	case opEnsure:
 		if _, err := a.RequireUser(ctx, it.Spec.Login); err != nil {
 			return "", err
 		}
+		var err error
+		if https, err = a.planHTTPS(&st, o, it); err != nil {
+			return "", err
+		}
+		st.TLS = https.tls
+		changes = append(changes, https.changes...)
 		vhost, pool, err := st.render()
 		if err != nil {
 			return "", hardf("%w", err)
@@ -207,8 +220,8 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		if st.PHP {
 			msg += fmt.Sprintf(" with PHP %s as %s", fpm.Version, st.User)
 		}
-		if it.Spec.HTTPS {
-			msg += "; https is not set up by ferry yet, http only"
+		if https.note != "" {
+			msg += "; " + https.note
 		}
 	case opDisable:
 		if link != "" {
@@ -216,6 +229,8 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 		} else {
 			changes = append(changes, FileChange{Path: file, Remove: true})
 		}
+		// A disabled site is not renewed; enabling it ensures it again.
+		changes = append(changes, FileChange{Path: filepath.Join(a.tlsDir(st.Name), tlsSiteFile), Remove: true})
 		msg = fmt.Sprintf("site %s disabled", st.ServerName)
 	default:
 		changes = append(changes, FileChange{Path: file, Remove: true})
@@ -270,6 +285,15 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 	}
 	if _, err := a.Run(ctx, nil, slices.Concat(a.cfg.Apachectl, []string{"-k", "graceful"})...); err != nil {
 		return "", fmt.Errorf("apache graceful reload failed: %s", OutputOf(err))
+	}
+	switch {
+	case what == opEnsure && https.obtain:
+		// The site now answers its ACME challenges over HTTP.
+		msg = a.ensureWithCert(ctx, o, it, st.Name, msg)
+	case what == opDelete:
+		if err := os.RemoveAll(a.tlsDir(st.Name)); err != nil {
+			return "", fmt.Errorf("remove the site's certificate: %w", err)
+		}
 	}
 	return msg, nil
 }

@@ -23,9 +23,8 @@ const (
 	siteModeProxy       = "proxy"       // everything passed on to the new host
 )
 
-// siteModeMarker starts every vhost a site mode writes; a vhost without it
-// is the site's own.
-const siteModeMarker = "# ferry move site-mode: "
+// siteModeMarker starts every vhost a site mode writes (apply.SiteModeMarker).
+const siteModeMarker = apply.SiteModeMarker
 
 // siteModeRetryAfter is what the maintenance vhost tells clients to wait.
 const siteModeRetryAfter = 120
@@ -198,12 +197,29 @@ var vhostKeptDirectives = []string{"ServerName", "ServerAlias", "ErrorLog", "Cus
 // renderSiteMode writes the vhost of a mode from the site's own vhost.
 // Names come from the site's vhost; names (from the payload) stand in when
 // it has none.
+//
+// An HTTPS site (its vhost has a *:443 part) gets a *:443 part too, with
+// its own certificate, so that HTTPS clients of the old address reach the
+// same mode: a 503 during the freeze, and through the proxy the new host
+// (over HTTPS, the client's name as SNI, for a site with its own
+// certificate; over HTTP for an ACME site, whose new host has no
+// certificate before the DNS switch).
 func renderSiteMode(mode, normal, header string, names []string, proxyTo string) (string, error) {
 	kept := map[string][]string{}
+	var tls []string
+	acmeSite := false
+	first := true // names and logs come from the first vhost; the 443 one repeats them
 	for _, l := range strings.Split(normal, "\n") {
 		t := strings.TrimSpace(l)
 		f := strings.Fields(t)
-		if len(f) >= 2 && slices.Contains(vhostKeptDirectives, f[0]) {
+		switch {
+		case t == "</VirtualHost>":
+			first = false
+		case len(f) >= 2 && (f[0] == "SSLCertificateFile" || f[0] == "SSLCertificateKeyFile"):
+			tls = append(tls, t)
+		case len(f) >= 2 && f[0] == "Alias" && f[1] == "/.well-known/acme-challenge/":
+			acmeSite = true
+		case first && len(f) >= 2 && slices.Contains(vhostKeptDirectives, f[0]):
 			kept[f[0]] = append(kept[f[0]], t)
 		}
 	}
@@ -225,12 +241,40 @@ func renderSiteMode(mode, normal, header string, names []string, proxyTo string)
 	}
 	var b strings.Builder
 	b.WriteString(header)
-	b.WriteString("<VirtualHost *:80>\n")
+	if err := writeSiteModeVhost(&b, mode, kept, nil, proxyTo); err != nil {
+		return "", err
+	}
+	if len(tls) > 0 {
+		to := proxyTo
+		if !acmeSite {
+			to = "https://" + strings.TrimPrefix(proxyTo, "http://")
+		}
+		if err := writeSiteModeVhost(&b, mode, kept, tls, to); err != nil {
+			return "", err
+		}
+	}
+	return b.String(), nil
+}
+
+// writeSiteModeVhost writes one vhost of a site mode: on port 80, or with
+// tls (the site's certificate lines) on 443.
+func writeSiteModeVhost(b *strings.Builder, mode string, kept map[string][]string, tls []string, proxyTo string) error {
+	if len(tls) == 0 {
+		b.WriteString("<VirtualHost *:80>\n")
+	} else {
+		b.WriteString("<VirtualHost *:443>\n")
+	}
 	for _, d := range kept["ServerName"][:1] {
 		b.WriteString("\t" + d + "\n")
 	}
 	for _, d := range kept["ServerAlias"] {
 		b.WriteString("\t" + d + "\n")
+	}
+	if len(tls) > 0 {
+		b.WriteString("\tSSLEngine on\n")
+		for _, d := range tls {
+			b.WriteString("\t" + d + "\n")
+		}
 	}
 	switch mode {
 	case siteModeMaintenance:
@@ -241,20 +285,26 @@ func renderSiteMode(mode, normal, header string, names []string, proxyTo string)
 	case siteModeProxy:
 		q, err := apply.ApacheQuote(proxyTo)
 		if err != nil {
-			return "", err
+			return err
 		}
 		b.WriteString("\t<IfModule !proxy_http_module>\n\t\tError \"ferry: the proxy vhost needs mod_proxy_http (a2enmod proxy proxy_http)\"\n\t</IfModule>\n")
+		if strings.HasPrefix(proxyTo, "https://") {
+			// The hop goes to the move's own new host by address; its
+			// certificate is for the site's names, which SNI carries
+			// (ProxyPreserveHost), not for the address.
+			b.WriteString("\tSSLProxyEngine on\n\tSSLProxyVerify none\n\tSSLProxyCheckPeerName off\n\tSSLProxyCheckPeerCN off\n")
+		}
 		b.WriteString("\tProxyPreserveHost On\n")
 		b.WriteString("\tProxyPass \"/\" " + q + "\n")
 		b.WriteString("\tProxyPassReverse \"/\" " + q + "\n")
 	default:
-		return "", fmt.Errorf("no vhost for site mode %q", mode)
+		return fmt.Errorf("no vhost for site mode %q", mode)
 	}
 	for _, d := range append(kept["ErrorLog"], kept["CustomLog"]...) {
 		b.WriteString("\t" + d + "\n")
 	}
 	b.WriteString("</VirtualHost>\n")
-	return b.String(), nil
+	return nil
 }
 
 // siteModeModules are the Apache modules a mode needs.

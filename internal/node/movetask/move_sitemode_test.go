@@ -94,6 +94,30 @@ func TestSiteModeVhostsGolden(t *testing.T) {
 	}
 }
 
+// An HTTPS site's site-mode vhost answers on 443 too, with the site's
+// certificate, and names and logs appear once. Its inputs are the
+// web-conf golden files.
+func TestSiteModeHTTPSVhostsGolden(t *testing.T) {
+	p := moveTestPayload()
+	for _, site := range []string{"https-own-static", "https-acme-redirect-hsts"} {
+		normal, err := os.ReadFile(filepath.Join("..", "apply", "testdata", "webconf", site+".vhost.golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []string{siteModeMaintenance, siteModeProxy} {
+			p.Mode = mode
+			got, err := renderSiteMode(mode, string(normal), siteModeHeader(p, "/etc/apache2/sites-available/ferry-example.org-44.conf"+apply.SiteModeKeep), nil, "http://127.0.1.12/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(got, "CustomLog "); n != 2 {
+				t.Errorf("%s %s: %d CustomLog lines, want one in each vhost", site, mode, n)
+			}
+			moveGolden(t, "sitemode-"+mode+"-"+site+".conf", got)
+		}
+	}
+}
+
 func TestSiteModeTask(t *testing.T) {
 	env := newMoveTestEnv(t)
 	r := &moveFakeRunner{}

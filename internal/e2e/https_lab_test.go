@@ -1,0 +1,172 @@
+//go:build lab
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/internal/certs/certstest"
+	"ferry/internal/labtest"
+	"ferry/internal/model"
+	"ferry/internal/wire"
+)
+
+// A web-conf with --https acme on web1 gets a certificate from the lab's
+// ACME CA (Pebble, validating HTTP-01 through dns1 against web1), serves
+// both names over HTTPS by SNI, redirects HTTP except ACME challenges,
+// sends HSTS, and its message names the issuer and the expiry.
+func TestLabHTTPSAcmeSite(t *testing.T) {
+	e := labtest.New(t)
+	st := e.Lab.State()
+	if st.AcmeCAFile == "" {
+		t.Fatal("the lab runs no ACME CA (pebble)")
+	}
+	const domain = "tls.example"
+	names := []string{domain, "www." + domain}
+	web1 := e.Addr("web1")
+	e.Ferry("", "member", "add", "tls")
+	e.Ferry("", "order", "add", domain, "--member", "tls", "--host", "web1")
+	e.Ferry("", "item", "add", domain, "user-account", "--login", "tlsuser")
+	for _, n := range names {
+		e.Ferry("", "item", "add", domain, "dns", "--fqdn", n, "--type", "A", "--value", web1)
+	}
+	e.WaitItems(domain, 60*time.Second)
+
+	start := time.Now()
+	e.Ferry("", "item", "add", domain, "web-conf", "--login", "tlsuser", "--server-name", strings.Join(names, ","), "--php=false",
+		"--https", "acme", "--redirect-http", "--hsts")
+	for _, it := range e.WaitItems(domain, 3*time.Minute) {
+		if it.State != model.StateActive {
+			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
+		}
+	}
+	wc := e.Item(domain, model.KindWebConf)
+	t.Logf("web-conf active with its ACME certificate in %s: %s", time.Since(start).Round(time.Millisecond), wc.Message)
+	if !strings.Contains(wc.Message, "https with an ACME certificate from CN=Pebble Intermediate CA") || !strings.Contains(wc.Message, "expires 20") {
+		t.Errorf("message %q does not name the issuer and the expiry", wc.Message)
+	}
+
+	dir := model.OrderDir("tls", domain)
+	e.WriteFile("web1", dir+"/web/index.html", "<html><head><title>tls site</title></head><body>over tls</body></html>\n", "tlsuser")
+	for _, n := range names {
+		page, err := e.On("web1", "curl", "-sS", "--max-time", "10", "--cacert", st.AcmeCAFile, "--resolve", n+":443:"+web1, "https://"+n+"/")
+		if err != nil || !strings.Contains(page, "<title>tls site</title>") {
+			t.Errorf("https://%s/ with the CA's root: %q, %v", n, page, err)
+		}
+	}
+	head, err := e.On("web1", "curl", "-sS", "-D", "-", "-o", "/dev/null", "--max-time", "10", "--cacert", st.AcmeCAFile,
+		"--resolve", domain+":443:"+web1, "https://"+domain+"/")
+	if err != nil || !strings.Contains(strings.ToLower(head), "strict-transport-security: max-age=31536000") {
+		t.Errorf("no HSTS header over https: %q, %v", head, err)
+	}
+	redirect, err := e.On("web1", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--max-time", "10",
+		"--resolve", "www."+domain+":80:"+web1, "http://www."+domain+"/a?b=1")
+	if err != nil || strings.TrimSpace(redirect) != "301 https://www."+domain+"/a?b=1" {
+		t.Errorf("plain http: %q, %v; want a 301 to the same URL over https", redirect, err)
+	}
+	challenge, err := e.On("web1", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+		"--resolve", domain+":80:"+web1, "http://"+domain+"/.well-known/acme-challenge/nosuchtoken")
+	if err != nil || strings.TrimSpace(challenge) != "404" {
+		t.Errorf("an ACME challenge path over http answered %q, %v; want 404 (served, not redirected)", challenge, err)
+	}
+	if out := e.MustOn("web1", "sh", "-c", "stat -c '%a %U' /etc/ferry/tls /etc/ferry/tls/ferry-"+domain+"-*/privkey.pem"); !strings.Contains(out, "700 root\n600 root") {
+		t.Errorf("certificate directory and key modes:\n%s", out)
+	}
+}
+
+// A site with the member's own certificate is served over HTTPS on web1,
+// and moves to web2 with it: during the cutover web1's proxy passes HTTPS
+// on to web2 with the site's name, after it web2 serves the site over
+// HTTPS, and the cleanup leaves nothing of it on web1, its certificate
+// directory included.
+func TestLabHTTPSOwnSiteMoves(t *testing.T) {
+	e := labtest.New(t)
+	const domain = "owntls.example"
+	names := []string{domain, "www." + domain}
+	web1, web2 := e.Addr("web1"), e.Addr("web2")
+	chain, key := certstest.Issue(t, "Member Test CA", names, time.Now().Add(-time.Hour), time.Now().Add(90*24*time.Hour))
+	local := t.TempDir()
+	certFile, keyFile := filepath.Join(local, "chain.pem"), filepath.Join(local, "key.pem")
+	if err := os.WriteFile(certFile, chain, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The CA is the chain's second certificate; curl on either host trusts it.
+	ca := chain[strings.Index(string(chain), "-----END CERTIFICATE-----")+len("-----END CERTIFICATE-----\n"):]
+	for _, h := range []string{"web1", "web2"} {
+		e.WriteFile(h, "/root/owntls-ca.pem", string(ca), "")
+	}
+	fetch := func(on, addr, name string) (string, error) {
+		return e.On(on, "curl", "-sS", "--max-time", "10", "--cacert", "/root/owntls-ca.pem", "--resolve", name+":443:"+addr, "https://"+name+"/")
+	}
+
+	e.Ferry("", "member", "add", "owntls")
+	e.Ferry("", "order", "add", domain, "--member", "owntls", "--host", "web1")
+	e.Ferry("", "item", "add", domain, "user-account", "--login", "owntls")
+	for _, n := range names {
+		e.Ferry("", "item", "add", domain, "dns", "--fqdn", n, "--type", "A", "--value", web1)
+	}
+	e.Ferry("", "item", "add", domain, "web-conf", "--login", "owntls", "--server-name", strings.Join(names, ","), "--php=false",
+		"--https", "own", "--cert-file", certFile, "--key-file", keyFile)
+	for _, it := range e.WaitItems(domain, time.Minute) {
+		if it.State != model.StateActive {
+			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
+		}
+	}
+	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, "https with the member's own certificate from CN=Member Test CA, expires") {
+		t.Errorf("message %q", wc.Message)
+	}
+	dir := model.OrderDir("owntls", domain)
+	e.WriteFile("web1", dir+"/web/index.html", "<html><head><title>own tls</title></head><body>own</body></html>\n", "owntls")
+	for _, n := range names {
+		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>own tls</title>") {
+			t.Fatalf("https://%s/ on web1: %q, %v", n, page, err)
+		}
+	}
+
+	start := time.Now()
+	e.Ferry("", "move", "start", domain, "--to", "web2")
+	e.Ferry("", "move", "sync", domain)
+	var view wire.MoveView
+	if err := json.Unmarshal([]byte(e.Ferry("", "move", "verify", domain, "--json")), &view); err != nil {
+		t.Fatal(err)
+	}
+	info, err := view.Info()
+	if err != nil || info.Verify == nil {
+		t.Fatalf("verify report: %+v, %v", info.Verify, err)
+	}
+	// Verify fetched both names over HTTPS from both hosts, with the
+	// name as SNI, and found the same page and certificate.
+	if v := info.Verify; !v.Passed || len(v.HTTPS) != 2 {
+		t.Errorf("verify over https: passed %v, %d checks, problems %q", v.Passed, len(v.HTTPS), v.Problems)
+	}
+	for _, c := range info.Verify.HTTPS {
+		if !c.Equal || c.New.Title != "own tls" || c.New.CertNotAfter == nil || len(c.New.CertNames) != 2 {
+			t.Errorf("https check of %s: %+v", c.Name, c)
+		}
+	}
+	if page, err := fetch("web2", web2, "www."+domain); err != nil || !strings.Contains(page, "<title>own tls</title>") {
+		t.Errorf("before the DNS switch, https on web2: %q, %v", page, err)
+	}
+	e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
+	// web1 now proxies; HTTPS through it reaches web2's copy.
+	e.WriteFile("web2", dir+"/web/index.html", "<html><head><title>own tls on web2</title></head></html>\n", "owntls")
+	for _, n := range names {
+		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>own tls on web2</title>") {
+			t.Errorf("https://%s/ through web1's cutover proxy: %q, %v; want web2's page", n, page, err)
+		}
+	}
+	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
+	t.Logf("moved with its certificate in %s", time.Since(start).Round(time.Millisecond))
+	if page, err := fetch("web2", web2, domain); err != nil || !strings.Contains(page, "own tls on web2") {
+		t.Errorf("after the move, https on web2: %q, %v", page, err)
+	}
+	e.WaitNothingOn("web1", "owntls", "", dir)
+}
