@@ -2,8 +2,6 @@ package panel
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -36,13 +34,13 @@ func (p *Panel) CreateJoinToken(ctx context.Context, c Caller, host string, ttl 
 	if ttl < time.Minute || ttl > MaxJoinTTL {
 		return model.JoinToken{}, "", refused("a join token lives from 1m to %s, not %s", MaxJoinTTL, ttl)
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	r, err := randomID()
+	if err != nil {
 		return model.JoinToken{}, "", err
 	}
-	secret := joinTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	secret := joinTokenPrefix + r
 	j := model.JoinToken{Host: host, Hash: HashToken(secret), CreatedBy: c.Name, ExpiresAt: p.Now().Add(ttl)}
-	err := p.store.Update(ctx, func(tx store.Tx) error {
+	err = p.store.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetHost(ctx, host); err != nil {
 			return fmt.Errorf("join token host %q: %w", host, err)
 		}

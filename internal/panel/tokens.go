@@ -25,11 +25,18 @@ func HashToken(secret string) string {
 }
 
 func newSecret() (string, error) {
+	r, err := randomID()
+	return tokenPrefix + r, err
+}
+
+// randomID returns 32 random bytes, base64url-encoded: the body of every
+// secret the panel makes (tokens, join tokens, web session ids).
+func randomID() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // Authenticate finds the caller a bearer secret belongs to.

@@ -2,8 +2,6 @@ package panel
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -34,15 +32,6 @@ type WebSession struct {
 // ErrNoSession: the session does not exist, has ended, or its token no
 // longer holds. It is an ErrUnauthenticated.
 var ErrNoSession = fmt.Errorf("%w: no such web session", ErrUnauthenticated)
-
-// randomID returns 32 random bytes, base64url-encoded.
-func randomID() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
 
 // OpenWebSession opens a session that acts as c's token, kept in the store
 // (every replica sees it, a restart keeps it), and ends the sessions past
