@@ -161,4 +161,7 @@ func TestLabHostDies(t *testing.T) {
 				f, passed(t), delay.Round(time.Millisecond), state, hostDown, bootTook.Round(100*time.Millisecond), oneLine(outcome), ended.Round(100*time.Millisecond), len(acked), lost, looks, len(split)))
 		})
 	}
+	if fullRun() {
+		t.Run("new_host_lost_for_good", newHostLost)
+	}
 }

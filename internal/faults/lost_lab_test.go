@@ -68,10 +68,10 @@ func (w *servedWatch) finish() (looks, bad int64) {
 // what to run, and its cleanup (which would delete the old host's copy)
 // is refused. Once the host is back, its agent removes what the abort
 // left there and the other move's cleanup finishes it.
-func TestLabNewHostLost(t *testing.T) {
-	if !fullRun() {
-		t.Skipf("waits out the engine's silence threshold; set %s=1 to run it", fullEnv)
-	}
+//
+// It waits out that threshold, so it is part of the whole matrix
+// (FERRY_FAULT_FULL=1), run by TestLabHostDies, not of the sample.
+func newHostLost(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	a, b := newSite(e, "lsta"), newSite(e, "lstb")
