@@ -20,6 +20,7 @@ const (
 	CmdCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
 	CmdObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
 	CmdSparse  = "ferry-sparse"  // ferry-sparse: the order directory's sparse files, as JSON
+	CmdTLS     = "ferry-tls"     // ferry-tls SITE: an ACME site's PEM chain and key on stdin
 )
 
 // request is a command the policy allows.
@@ -32,6 +33,7 @@ type request struct {
 	DryRun bool
 	DB     model.MoveDB
 	Login  string
+	Site   string
 }
 
 // maxReceiveCommand bounds the command line the forced command reads.
@@ -90,9 +92,40 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 			return request{}, Refused("login %q is not one of move %d's logins", login, pol.MoveID)
 		}
 		return request{Kind: CmdCrontab, Login: login}, nil
+	case CmdTLS:
+		if len(words) != 2 {
+			return request{}, Refused("usage: %s SITE", CmdTLS)
+		}
+		if !orderSite(words[1], pol.Order) {
+			return request{}, Refused("site %q is not one of move %d's sites", clip(words[1], 80), pol.MoveID)
+		}
+		return request{Kind: CmdTLS, Site: words[1]}, nil
 	}
-	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s and %s",
-		clip(words[0], 80), CmdLoad, CmdSums, CmdObjects, CmdSparse, CmdCrontab)
+	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s and %s",
+		clip(words[0], 80), CmdLoad, CmdSums, CmdObjects, CmdSparse, CmdCrontab, CmdTLS)
+}
+
+// orderSite tells whether site names a site of order: "ferry-ORDER-ID"
+// (the node's name for a site, its vhost file's and its TLS directory's),
+// with ID a decimal item id.
+func orderSite(site, order string) bool {
+	if order == "" {
+		return false
+	}
+	ident := order
+	if len(ident) > 200 {
+		ident = ident[:200]
+	}
+	id, ok := strings.CutPrefix(site, "ferry-"+ident+"-")
+	if !ok || id == "" || len(id) > 18 || id[0] == '0' {
+		return false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a

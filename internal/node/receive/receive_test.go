@@ -75,6 +75,11 @@ func TestParseReceiveAllows(t *testing.T) {
 			command: "ferry-crontab shopper",
 			want:    request{Kind: CmdCrontab, Login: "shopper"},
 		},
+		{
+			name:    "an ACME site's certificate for a site of the order",
+			command: "ferry-tls ferry-example.org-42",
+			want:    request{Kind: CmdTLS, Site: "ferry-example.org-42"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,6 +163,15 @@ func TestParseReceiveRefuses(t *testing.T) {
 		{"ferry-crontab root", "not one of move 7's logins"},
 		{"ferry-crontab other", "not one of move 7's logins"},
 		{"ferry-crontab shopper root", "usage"},
+		{"ferry-tls ferry-other.org-42", "not one of move 7's sites"},
+		{"ferry-tls ferry-example.org-5-42", "not one of move 7's sites"},
+		{"ferry-tls ferry-example.org.evil-42", "not one of move 7's sites"},
+		{"ferry-tls ferry-example.org-", "not one of move 7's sites"},
+		{"ferry-tls ferry-example.org-042", "not one of move 7's sites"},
+		{"ferry-tls ferry-example.org-42/../../x", "not one of move 7's sites"},
+		{"ferry-tls example.org", "not one of move 7's sites"},
+		{"ferry-tls", "usage"},
+		{"ferry-tls ferry-example.org-42 ferry-example.org-43", "usage"},
 		{strings.Repeat("a", maxReceiveCommand+1), "longer than"},
 	}
 	for _, tt := range tests {
@@ -252,7 +266,7 @@ func FuzzParseReceive(f *testing.F) {
 		"rsync --server -nlHogtpAXre.LsfxCIvu --log-format=%i --delete . " + moveTestDir + "/web/",
 		"rsync --server --sender -lHogtpAXre.Ls . " + moveTestDir,
 		`rsync --server -lHogtpAXre.Ls . '` + moveTestDir + `/a b'`,
-		"ferry-load mysql shop", "ferry-sums pgsql blog", "ferry-crontab shopper",
+		"ferry-load mysql shop", "ferry-sums pgsql blog", "ferry-crontab shopper", "ferry-tls ferry-example.org-42",
 		"ls; id", `"a\"b" 'c'`, "rsync --server -e. . /",
 	} {
 		f.Add(s)
@@ -294,6 +308,11 @@ func FuzzParseReceive(f *testing.F) {
 		case CmdCrontab:
 			if req.Login != "shopper" {
 				t.Fatalf("parse(%q): login %q", command, req.Login)
+			}
+		case CmdTLS:
+			id, ok := strings.CutPrefix(req.Site, "ferry-example.org-")
+			if !ok || id == "" || strings.Trim(id, "0123456789") != "" {
+				t.Fatalf("parse(%q): site %q is not the order's", command, req.Site)
 			}
 		default:
 			t.Fatalf("parse(%q): kind %q", command, req.Kind)
