@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"ferry/internal/atomicfile"
@@ -19,11 +18,13 @@ import (
 var ErrCarriedCert = errors.New("carried certificate refused")
 
 // CarriedCert is an ACME site's installed chain and key as a move carries
-// them from the old host to the new one. Key is never logged or shown.
+// them from the old host to the new one, where the site (a copy of the
+// item, under another item id) is known by its first server name. Key is
+// never logged or shown.
 type CarriedCert struct {
-	Site  string // the site's name (SiteName), its TLS directory's
-	Chain []byte // PEM, leaf first
-	Key   []byte // PEM
+	ServerName string // the site's first server name
+	Chain      []byte // PEM, leaf first
+	Key        []byte // PEM
 }
 
 // CarriedCerts returns the chain and key of every ACME site of order o
@@ -42,72 +43,76 @@ func (a *Applier) CarriedCerts(o model.Order, now time.Time) ([]CarriedCert, err
 		if r.Order.Identifier != o.Identifier || r.Item.Spec.HTTPS.Source != model.HTTPSAcme {
 			continue
 		}
-		name := SiteName(r.Order, r.Item.ID)
-		dir := a.tlsDir(name)
+		dir := a.tlsDir(SiteName(r.Order, r.Item.ID))
 		if info, why := installedCert(dir, r.Item.Spec.ServerNames, now); info == nil {
 			a.log.Warn("move: an ACME site's certificate is not carried", "site", r.Item.Spec.ServerNames[0], "why", why)
 			continue
 		}
 		chain, err := os.ReadFile(filepath.Join(dir, tlsCertFile))
 		if err != nil {
-			return nil, fmt.Errorf("certificate of %s: %w", name, err)
+			return nil, fmt.Errorf("certificate of %s: %w", r.Item.Spec.ServerNames[0], err)
 		}
 		key, err := os.ReadFile(filepath.Join(dir, tlsKeyFile))
 		if err != nil {
-			return nil, fmt.Errorf("key of %s: %w", name, err)
+			return nil, fmt.Errorf("key of %s: %w", r.Item.Spec.ServerNames[0], err)
 		}
-		out = append(out, CarriedCert{Site: name, Chain: chain, Key: key})
+		out = append(out, CarriedCert{ServerName: r.Item.Spec.ServerNames[0], Chain: chain, Key: key})
 	}
 	return out, nil
 }
 
-// InstallCarriedCert installs the chain and key a move carried for site
-// of order (an ACME site this host already holds, from the order's item)
-// and serves the site with them over HTTPS, by ensuring it again. It
-// refuses, wrapping ErrCarriedCert and writing nothing, a site this host
-// does not hold for that order, a site that is not ACME, and a chain or
-// key that does not parse, does not match, does not cover every one of
-// the site's names (as this host's copy of the item has them) or is not
-// valid now. A usable certificate already installed that expires no
-// sooner is kept. It returns what the site now serves.
-func (a *Applier) InstallCarriedCert(ctx context.Context, order, site string, chain, key []byte) (string, error) {
+// InstallCarriedCert installs the chain and key a move carried for the
+// ACME site of order whose first server name is serverName (a site this
+// host already holds, from its copy of the order's item) and serves the
+// site with them over HTTPS, by ensuring it again. It refuses, wrapping
+// ErrCarriedCert and writing nothing, a name that is no ACME site of that
+// order here, and a chain or key that does not parse, does not match,
+// does not cover every one of the site's names (as this host's copy of
+// the item has them) or is not valid now. A usable certificate already
+// installed that expires no sooner is kept. It returns what the site now
+// serves.
+func (a *Applier) InstallCarriedCert(ctx context.Context, order, serverName string, chain, key []byte) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if site == "" || strings.ContainsAny(site, "/\\") || site == "." || site == ".." {
-		return "", fmt.Errorf("%w: %q is not a site name", ErrCarriedCert, site)
+	recs, err := a.siteRecords()
+	if err != nil {
+		return "", fmt.Errorf("site certificates: %w", err)
 	}
-	dir := a.tlsDir(site)
-	rec := readSiteRecord(dir)
-	if rec == nil || rec.Item.Kind != model.KindWebConf || len(rec.Item.Spec.ServerNames) == 0 {
-		return "", fmt.Errorf("%w: site %s is not an HTTPS site of this host", ErrCarriedCert, site)
+	var rec *siteRecord
+	for i, r := range recs {
+		if r.Order.Identifier == order && r.Item.Spec.ServerNames[0] == serverName {
+			rec = &recs[i]
+			break
+		}
 	}
-	if rec.Order.Identifier != order || SiteName(rec.Order, rec.Item.ID) != site {
-		return "", fmt.Errorf("%w: site %s is not one of order %s's", ErrCarriedCert, site, order)
+	if rec == nil {
+		return "", fmt.Errorf("%w: %s is not an HTTPS site of order %s on this host", ErrCarriedCert, serverName, order)
 	}
-	if h := rec.Item.Spec.HTTPS; h == nil || h.Source != model.HTTPSAcme {
-		return "", fmt.Errorf("%w: site %s does not use an ACME certificate", ErrCarriedCert, site)
+	if rec.Item.Spec.HTTPS.Source != model.HTTPSAcme {
+		return "", fmt.Errorf("%w: %s does not use an ACME certificate", ErrCarriedCert, serverName)
 	}
 	names := rec.Item.Spec.ServerNames
 	now := time.Now()
 	info, err := certs.Check(chain, key, names, now, nil)
 	if err != nil {
-		return "", fmt.Errorf("%w: site %s: %w", ErrCarriedCert, site, err)
+		return "", fmt.Errorf("%w: %s: %w", ErrCarriedCert, serverName, err)
 	}
+	dir := a.tlsDir(SiteName(rec.Order, rec.Item.ID))
 	if have, _ := installedCert(dir, names, now); have != nil && !have.NotAfter.Before(info.NotAfter) {
 		return certNote(*have, "an ACME certificate"), nil
 	}
 	// The key first, as obtainCert does: a cut between the two leaves a
 	// pair that does not match, which installedCert refuses.
 	if err := atomicfile.Write(filepath.Join(dir, tlsKeyFile), key, 0o600); err != nil {
-		return "", fmt.Errorf("install key of %s: %w", site, err)
+		return "", fmt.Errorf("install key of %s: %w", serverName, err)
 	}
 	if err := atomicfile.Write(filepath.Join(dir, tlsCertFile), chain, 0o644); err != nil {
-		return "", fmt.Errorf("install certificate of %s: %w", site, err)
+		return "", fmt.Errorf("install certificate of %s: %w", serverName, err)
 	}
-	a.log.Info("move: carried certificate installed", "site", names[0], "expires", info.NotAfter, "sha256", info.Fingerprint)
+	a.log.Info("move: carried certificate installed", "site", serverName, "expires", info.NotAfter, "sha256", info.Fingerprint)
 	msg, err := a.applyWebConf(ctx, rec.Order, rec.Item, opEnsure)
 	if err != nil {
-		return "", fmt.Errorf("serve %s with the carried certificate: %w", names[0], err)
+		return "", fmt.Errorf("serve %s with the carried certificate: %w", serverName, err)
 	}
 	return msg, nil
 }

@@ -192,13 +192,13 @@ func (m *mover) sendCerts(ctx context.Context, t moveTarget, o model.Order) erro
 	}
 	for _, c := range carried {
 		bundle := append(append([]byte{}, c.Chain...), c.Key...)
-		argv := t.command(receiveTLS + " " + c.Site)
+		argv := t.command(receiveTLS + " " + c.ServerName)
 		errOut, err := m.runStreaming(ctx, argv, bytes.NewReader(bundle), func(string, bool) {})
 		clear(bundle)
 		if err != nil {
-			return fmt.Errorf("carry the certificate of %s: %s", c.Site, failureText(err, errOut))
+			return fmt.Errorf("carry the certificate of %s: %s", c.ServerName, failureText(err, errOut))
 		}
-		m.log.Info("move: certificate carried", "site", c.Site)
+		m.log.Info("move: certificate carried", "site", c.ServerName)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ const (
 	CmdCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
 	CmdObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
 	CmdSparse  = "ferry-sparse"  // ferry-sparse: the order directory's sparse files, as JSON
-	CmdTLS     = "ferry-tls"     // ferry-tls SITE: an ACME site's PEM chain and key on stdin
+	CmdTLS     = "ferry-tls"     // ferry-tls NAME: the PEM chain and key of the ACME site first named NAME, on stdin
 )
 
 // request is a command the policy allows.
@@ -93,39 +93,19 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 		}
 		return request{Kind: CmdCrontab, Login: login}, nil
 	case CmdTLS:
+		// The site is named by its first server name: the new host's
+		// copy of the item has another id. Whether it is one of the
+		// order's ACME sites is the host's to check (Host.TLS).
 		if len(words) != 2 {
-			return request{}, Refused("usage: %s SITE", CmdTLS)
+			return request{}, Refused("usage: %s SERVER-NAME", CmdTLS)
 		}
-		if !orderSite(words[1], pol.Order) {
-			return request{}, Refused("site %q is not one of move %d's sites", clip(words[1], 80), pol.MoveID)
+		if d, err := model.NormalizeDomain(words[1], 2); err != nil || d != words[1] {
+			return request{}, Refused("%q is not a server name", clip(words[1], 80))
 		}
 		return request{Kind: CmdTLS, Site: words[1]}, nil
 	}
 	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s and %s",
 		clip(words[0], 80), CmdLoad, CmdSums, CmdObjects, CmdSparse, CmdCrontab, CmdTLS)
-}
-
-// orderSite tells whether site names a site of order: "ferry-ORDER-ID"
-// (the node's name for a site, its vhost file's and its TLS directory's),
-// with ID a decimal item id.
-func orderSite(site, order string) bool {
-	if order == "" {
-		return false
-	}
-	ident := order
-	if len(ident) > 200 {
-		ident = ident[:200]
-	}
-	id, ok := strings.CutPrefix(site, "ferry-"+ident+"-")
-	if !ok || id == "" || len(id) > 18 || id[0] == '0' {
-		return false
-	}
-	for _, c := range id {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a

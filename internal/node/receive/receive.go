@@ -78,9 +78,10 @@ type Host interface {
 	Crontab(ctx context.Context, login string, stdin io.Reader) error
 	// SparseFiles lists the sparse files below dir.
 	SparseFiles(dir string) map[string][2]int64
-	// TLS installs an ACME site's carried chain and key for order
-	// (checked against the host's own copy of the site) and serves the
-	// site with them.
+	// TLS installs the carried chain and key of order's ACME site whose
+	// first server name is site, checked against the host's own copy of
+	// the site, and serves the site with them; a site that is not one of
+	// order's is refused there.
 	TLS(ctx context.Context, order, site string, chain, key []byte) error
 }
 

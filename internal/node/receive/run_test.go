@@ -91,14 +91,14 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 			t.Errorf("%s: %v", c, err)
 		}
 	}
-	if _, err := run("ferry-tls ferry-example.org-42", testChain+testKey); err != nil {
+	if _, err := run("ferry-tls www.example.org", testChain+testKey); err != nil {
 		t.Errorf("ferry-tls: %v", err)
 	}
 	if string(h.chain) != testChain || string(h.key) != testKey {
 		t.Errorf("ferry-tls handed the host chain %q and key %q", h.chain, h.key)
 	}
 	wantCalls := []string{"rsync", "sums shop", "sparse " + order, "load blog", "objects shop", "crontab shopper",
-		"tls example.org ferry-example.org-42"}
+		"tls example.org www.example.org"}
 	if !reflect.DeepEqual(h.calls, wantCalls) {
 		t.Errorf("the host was asked %q, want %q", h.calls, wantCalls)
 	}
@@ -108,7 +108,7 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"rsync --server -r . " + order + "/web/evil/", "ferry-load mysql other", "id",
-		"ferry-tls ferry-other.org-42", "ferry-tls ferry-example.org-42"} {
+		"ferry-tls ../x", "ferry-tls www.example.org"} {
 		if _, err := run(c, testChain); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s: %v, want a refusal", c, err)
 		}
