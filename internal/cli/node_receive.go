@@ -45,8 +45,9 @@ the node state directory, and allows only:
   ferry-crontab LOGIN          the login's own crontab lines on stdin
   ferry-objects mysql DB       views, triggers, routines, events as JSON
   ferry-sparse                 the order directory's sparse files, as JSON
-  ferry-tls SITE               an ACME site of the order: its chain and key
-                               (PEM) on stdin, checked, installed, served
+  ferry-tls NAME               the order's ACME site first named NAME: its
+                               chain and key (PEM) on stdin, checked,
+                               installed, served
 
 Anything else is refused (exit 3) with the reason on stderr.`,
 		Args: cobra.NoArgs,
