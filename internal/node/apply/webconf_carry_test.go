@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,16 @@ func TestInstallCarriedCert(t *testing.T) {
 	ownChain, ownKey := certstest.Issue(t, "Member CA", []string{"shop.example.org"}, time.Now().Add(-time.Hour), time.Now().Add(60*24*time.Hour))
 	own.HTTPS.Cert, own.HTTPS.Key = string(ownChain), string(ownKey)
 	applyOK(t, e, testItem(43, model.KindWebConf, model.StatePendingInsert, own), model.StateActive)
+	// An ACME site of another order on this host.
+	other := model.Order{ID: 8, Identifier: "shop.example", Member: "rosa", Host: "web1"}
+	if err := e.a.ensureOrderDir(other); err != nil {
+		t.Fatal(err)
+	}
+	otherItem := testItem(44, model.KindWebConf, model.StatePendingInsert, httpsSpec(model.HTTPSSpec{Source: "acme"}, "shop.example"))
+	otherItem.OrderID = other.ID
+	if res := e.a.Apply(context.Background(), other, otherItem); res.State != model.StateActive {
+		t.Fatalf("another order's site: %s: %s", res.State, res.Message)
+	}
 	orders := len(ca.orders)
 
 	now := time.Now()
@@ -49,6 +60,7 @@ func TestInstallCarriedCert(t *testing.T) {
 		wantInReason string
 	}{
 		{"another order", "shop.example", site, chain, key, "not an HTTPS site of order shop.example"},
+		{"another order's site", "example.org", "shop.example", chain, key, "not an HTTPS site of order example.org"},
 		{"not the first name", "example.org", "www.example.org", chain, key, "not an HTTPS site of order example.org"},
 		{"no such site", "example.org", "other.example.org", chain, key, "not an HTTPS site"},
 		{"an own-certificate site", "example.org", "shop.example.org", chain, key, "does not use an ACME certificate"},
@@ -67,7 +79,8 @@ func TestInstallCarriedCert(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "PRIVATE KEY") {
 			t.Errorf("%s: the refusal quotes the key", c.name)
 		}
-		if exists(filepath.Join(tlsDir, "privkey.pem")) || exists(filepath.Join(tlsDir, "fullchain.pem")) {
+		if exists(filepath.Join(tlsDir, "privkey.pem")) || exists(filepath.Join(tlsDir, "fullchain.pem")) ||
+			exists(e.path("tls", "ferry-shop.example-44", "privkey.pem")) {
 			t.Fatalf("%s: a certificate was written", c.name)
 		}
 	}
@@ -102,8 +115,15 @@ func TestInstallCarriedCert(t *testing.T) {
 	if len(ca.orders) != orders {
 		t.Errorf("the CA was asked while a carried certificate was installed")
 	}
-	if r := e.a.RenewCertificates(context.Background(), time.Now()); len(r) != 0 || len(ca.orders) != orders {
-		t.Errorf("the renewal check renewed a carried certificate that is not due: %+v", r)
+	for _, r := range e.a.RenewCertificates(context.Background(), time.Now()) {
+		if r.ItemID == 42 {
+			t.Errorf("the renewal check renewed a carried certificate that is not due: %+v", r)
+		}
+	}
+	for _, o := range ca.orders[orders:] {
+		if slices.Contains(o, "example.org") {
+			t.Errorf("the CA was asked for %q while a carried certificate was installed", o)
+		}
 	}
 	// A carried certificate expiring sooner does not replace it.
 	sooner, soonerKey := certstest.Issue(t, "Pebble Intermediate", []string{"example.org", "www.example.org"}, now.Add(-time.Hour), now.Add(40*24*time.Hour))
