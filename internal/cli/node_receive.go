@@ -19,6 +19,7 @@ import (
 type receiveOptions struct {
 	move     int64
 	stateDir string
+	tlsDir   string
 	command  string
 	client   string
 	stdin    io.Reader
@@ -42,6 +43,11 @@ the node state directory, and allows only:
   ferry-load mysql|pgsql DB    SQL on stdin into one of the move's databases
   ferry-sums mysql|pgsql DB    every table's row count and checksum, as JSON
   ferry-crontab LOGIN          the login's own crontab lines on stdin
+  ferry-objects mysql DB       views, triggers, routines, events as JSON
+  ferry-sparse                 the order directory's sparse files, as JSON
+  ferry-tls NAME               the order's ACME site first named NAME: its
+                               chain and key (PEM) on stdin, checked,
+                               installed, served
 
 Anything else is refused (exit 3) with the reason on stderr.`,
 		Args: cobra.NoArgs,
@@ -53,6 +59,7 @@ Anything else is refused (exit 3) with the reason on stderr.`,
 	}
 	cmd.Flags().Int64Var(&opts.move, "move", 0, "the move whose policy applies")
 	cmd.Flags().StringVar(&opts.stateDir, "state", envOr("FERRY_NODE_STATE", movetask.DefaultStateDir), "node state directory")
+	cmd.Flags().StringVar(&opts.tlsDir, "tls-dir", apply.DefaultConfig().HTTPS.TLSDir, "where HTTPS sites' certificates and keys are kept (the node agent's --tls-dir)")
 	return cmd
 }
 
@@ -71,6 +78,9 @@ func runNodeReceive(ctx context.Context, opts receiveOptions) error {
 	cfg := movetask.Config{StateDir: opts.stateDir, Log: log}
 	cfg.Node = apply.DefaultConfig()
 	cfg.Node.Logger = log
+	if opts.tlsDir != "" {
+		cfg.Node.HTTPS.TLSDir = opts.tlsDir
+	}
 	err := movetask.Receive(ctx, cfg, movetask.ReceiveOptions{MoveID: opts.move, Command: opts.command, Client: opts.client,
 		Stdin: opts.stdin, Stdout: opts.stdout, Stderr: opts.stderr})
 	if errors.Is(err, movetask.ErrReceiveRefused) {

@@ -170,3 +170,113 @@ func TestLabHTTPSOwnSiteMoves(t *testing.T) {
 	}
 	e.WaitNothingOn("web1", "owntls", "", dir)
 }
+
+// An ACME site moves web1 → web2 with its certificate: the sync carries
+// web1's chain and key over the move's own key, so web2 serves the site
+// over HTTPS with the very same certificate (same serial) before the DNS
+// switch, without asking the CA (which validates against web1 until the
+// switch); verify passes over HTTPS; web1's cutover proxy passes HTTPS on
+// to web2; and the cleanup leaves no certificate on web1.
+func TestLabHTTPSAcmeSiteMoves(t *testing.T) {
+	e := labtest.New(t)
+	st := e.Lab.State()
+	if st.AcmeCAFile == "" {
+		t.Fatal("the lab runs no ACME CA (pebble)")
+	}
+	const domain = "acmemove.example"
+	names := []string{domain, "www." + domain}
+	web1, web2 := e.Addr("web1"), e.Addr("web2")
+	fetch := func(on, addr, name string) (string, error) {
+		return e.On(on, "curl", "-sS", "--max-time", "10", "--cacert", st.AcmeCAFile, "--resolve", name+":443:"+addr, "https://"+name+"/")
+	}
+	// serial is the serial number of the certificate addr serves for name.
+	serial := func(addr, name string) string {
+		out, err := e.On("web1", "sh", "-c", "openssl s_client -connect "+addr+":443 -servername "+name+
+			" </dev/null 2>/dev/null | openssl x509 -noout -serial")
+		if err != nil || !strings.HasPrefix(out, "serial=") {
+			t.Fatalf("the certificate %s serves for %s: %q, %v", addr, name, out, err)
+		}
+		return strings.TrimSpace(out)
+	}
+
+	e.Ferry("", "member", "add", "acmemove")
+	e.Ferry("", "order", "add", domain, "--member", "acmemove", "--host", "web1")
+	e.Ferry("", "item", "add", domain, "user-account", "--login", "acmemove")
+	for _, n := range names {
+		e.Ferry("", "item", "add", domain, "dns", "--fqdn", n, "--type", "A", "--value", web1)
+	}
+	e.WaitItems(domain, 60*time.Second)
+	e.Ferry("", "item", "add", domain, "web-conf", "--login", "acmemove", "--server-name", strings.Join(names, ","), "--php=false",
+		"--https", "acme", "--redirect-http")
+	for _, it := range e.WaitItems(domain, 3*time.Minute) {
+		if it.State != model.StateActive {
+			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
+		}
+	}
+	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, "https with an ACME certificate from CN=Pebble") {
+		t.Fatalf("web1 has no ACME certificate: %q", wc.Message)
+	}
+	dir := model.OrderDir("acmemove", domain)
+	e.WriteFile("web1", dir+"/web/index.html", "<html><head><title>acme move</title></head><body>acme</body></html>\n", "acmemove")
+	for _, n := range names {
+		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>acme move</title>") {
+			t.Fatalf("https://%s/ on web1: %q, %v", n, page, err)
+		}
+	}
+	want := serial(web1, domain)
+
+	start := time.Now()
+	e.Ferry("", "move", "start", domain, "--to", "web2")
+	e.Ferry("", "move", "sync", domain)
+	// Before the DNS switch web2 serves every name over HTTPS, with the
+	// certificate web1 serves (the CA could not have validated web2).
+	for _, n := range names {
+		if page, err := fetch("web2", web2, n); err != nil || !strings.Contains(page, "<title>acme move</title>") {
+			t.Errorf("before the DNS switch, https://%s/ on web2: %q, %v", n, page, err)
+		}
+		if got := serial(web2, n); got != want {
+			t.Errorf("web2 serves %s with certificate %s, want web1's %s", n, got, want)
+		}
+	}
+	if out := e.MustOn("web2", "sh", "-c", "stat -c '%a %U' /etc/ferry/tls/ferry-"+domain+"-*/privkey.pem"); strings.TrimSpace(out) != "600 root" {
+		t.Errorf("the carried key's mode on web2: %q", out)
+	}
+	var view wire.MoveView
+	if err := json.Unmarshal([]byte(e.Ferry("", "move", "verify", domain, "--json")), &view); err != nil {
+		t.Fatal(err)
+	}
+	info, err := view.Info()
+	if err != nil || info.Verify == nil {
+		t.Fatalf("verify report: %+v, %v", info.Verify, err)
+	}
+	if v := info.Verify; !v.Passed || len(v.HTTPS) != 2 {
+		t.Errorf("verify over https: passed %v, %d checks, problems %q, notes %q", v.Passed, len(v.HTTPS), v.Problems, v.Notes)
+	}
+	for _, c := range info.Verify.HTTPS {
+		if !c.Equal || c.New.Title != "acme move" || c.New.CertNotAfter == nil || c.Old.CertNotAfter == nil || !c.New.CertNotAfter.Equal(*c.Old.CertNotAfter) {
+			t.Errorf("https check of %s: %+v", c.Name, c)
+		}
+	}
+	for _, note := range info.Verify.Notes {
+		if strings.Contains(note, "https://") {
+			t.Errorf("verify notes an https fault: %q", note)
+		}
+	}
+
+	e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
+	e.WriteFile("web2", dir+"/web/index.html", "<html><head><title>acme move on web2</title></head></html>\n", "acmemove")
+	for _, n := range names {
+		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>acme move on web2</title>") {
+			t.Errorf("https://%s/ through web1's cutover proxy: %q, %v; want web2's page", n, page, err)
+		}
+	}
+	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
+	t.Logf("moved with its ACME certificate in %s", time.Since(start).Round(time.Millisecond))
+	if page, err := fetch("web2", web2, domain); err != nil || !strings.Contains(page, "acme move on web2") {
+		t.Errorf("after the move, https on web2: %q, %v", page, err)
+	}
+	if got := serial(web2, domain); got != want {
+		t.Errorf("after the move web2 serves certificate %s, want the carried %s", got, want)
+	}
+	e.WaitNothingOn("web1", "acmemove", "", dir)
+}

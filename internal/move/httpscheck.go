@@ -18,10 +18,11 @@ import (
 // verifyHTTPS fetches every name of every HTTPS web-conf of the new host
 // over HTTPS from both addresses, the name as SNI and Host, and adds to
 // rep what differs: status or title, a new certificate that does not
-// cover the name, or one that expires sooner than the old host's. For a
-// site with its own certificate these are problems. An ACME site's new
-// host has no certificate before the DNS switch (the move does not carry
-// it yet), so for those they are notes.
+// cover the name, or one that expires sooner than the old host's. These
+// are problems, for an ACME site too: the sync carries its certificate,
+// so its new host serves it before the DNS switch. Only an ACME site the
+// old host serves no HTTPS for either (its CA never issued one there) is
+// noted: its new host obtains one after the switch.
 func (e *Engine) verifyHTTPS(ctx context.Context, rep *VerifyReport, items []model.Item, oldAddr, newAddr, oldHost, newHost string) {
 	type site struct {
 		name string
@@ -57,8 +58,8 @@ func (e *Engine) verifyHTTPS(ctx context.Context, rep *VerifyReport, items []mod
 	wg.Wait()
 	for i, s := range sites {
 		for _, p := range httpsFaults(rep.HTTPS[i], oldHost, newHost) {
-			if s.acme {
-				rep.Notes = append(rep.Notes, p+" (an ACME site: its new host obtains its certificate after the DNS switch)")
+			if s.acme && rep.HTTPS[i].Old.Error != "" {
+				rep.Notes = append(rep.Notes, p+" ("+oldHost+" serves no HTTPS for this ACME site either: its new host obtains a certificate after the DNS switch)")
 			} else {
 				rep.Problems = append(rep.Problems, p)
 			}

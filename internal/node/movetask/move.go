@@ -128,7 +128,13 @@ func (m *mover) dbHost() dbengine.Host {
 
 func newMover(cfg Config) (*mover, error) {
 	cfg = cfg.withDefaults()
-	for _, p := range []struct{ what, path string }{{"state directory", cfg.StateDir}, {"ferry binary", cfg.Ferry}} {
+	// The TLS directory goes into the forced command when it is not the
+	// default (authorizedLine).
+	for _, p := range []struct{ what, path string }{{"state directory", cfg.StateDir}, {"ferry binary", cfg.Ferry},
+		{"TLS directory", cfg.Node.HTTPS.TLSDir}} {
+		if p.path == "" && p.what == "TLS directory" {
+			continue
+		}
 		if err := checkMovePath(p.what, p.path); err != nil {
 			return nil, err
 		}

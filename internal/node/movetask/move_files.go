@@ -175,7 +175,32 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}
 	}
+	if err := m.sendCerts(ctx, t, p.Order); err != nil {
+		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+	}
 	return res, nil
+}
+
+// sendCerts carries the installed certificate and key of each of the
+// order's ACME sites to the new host (ferry-tls), which installs them and
+// serves the site over HTTPS before the DNS switch, without asking its CA.
+// The key goes over the move's ssh channel only, on stdin.
+func (m *mover) sendCerts(ctx context.Context, t moveTarget, o model.Order) error {
+	carried, err := m.a.CarriedCerts(o, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, c := range carried {
+		bundle := append(append([]byte{}, c.Chain...), c.Key...)
+		argv := t.command(receiveTLS + " " + c.ServerName)
+		errOut, err := m.runStreaming(ctx, argv, bytes.NewReader(bundle), func(string, bool) {})
+		clear(bundle)
+		if err != nil {
+			return fmt.Errorf("carry the certificate of %s: %s", c.ServerName, failureText(err, errOut))
+		}
+		m.log.Info("move: certificate carried", "site", c.ServerName)
+	}
+	return nil
 }
 
 // sparseHole is how much smaller than its size a file's allocation must be

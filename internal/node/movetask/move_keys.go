@@ -168,6 +168,9 @@ func (m *mover) authorizedLine(id int64, from, pub string) string {
 	if m.cfg.StateDir != DefaultStateDir {
 		cmd += " --state " + m.cfg.StateDir
 	}
+	if d := m.cfg.Node.HTTPS.TLSDir; d != "" && d != apply.DefaultConfig().HTTPS.TLSDir {
+		cmd += " --tls-dir " + d
+	}
 	cmd += " --move " + strconv.FormatInt(id, 10)
 	return fmt.Sprintf(`from="%s",command="%s",restrict %s %s`, from, cmd, pub, moveKeyComment(id))
 }

@@ -224,3 +224,28 @@ func TestMoveConfigRefusesUnsafePaths(t *testing.T) {
 		t.Error("a task ran with an unusable config")
 	}
 }
+
+// A node whose TLS directory is not the default tells the forced command
+// where it is, so that a carried certificate lands where its sites are.
+func TestAuthorizedLineNamesTheTLSDir(t *testing.T) {
+	for _, tt := range []struct{ dir, want string }{
+		{"", "/usr/local/bin/ferry node receive --move 7"},
+		{apply.DefaultConfig().HTTPS.TLSDir, "/usr/local/bin/ferry node receive --move 7"},
+		{"/srv/ferry/tls", "/usr/local/bin/ferry node receive --tls-dir /srv/ferry/tls --move 7"},
+	} {
+		cfg := Config{Ferry: "/usr/local/bin/ferry"}
+		cfg.Node.HTTPS.TLSDir = tt.dir
+		m, err := newMover(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.authorizedLine(7, "127.0.1.11", "ssh-ed25519 AAAA"); !strings.Contains(got, `command="`+tt.want+`"`) {
+			t.Errorf("tls dir %q: %s, want the command %q", tt.dir, got, tt.want)
+		}
+	}
+	cfg := Config{Ferry: "/usr/local/bin/ferry"}
+	cfg.Node.HTTPS.TLSDir = "/srv/tls dir"
+	if _, err := newMover(cfg); err == nil {
+		t.Error("a TLS directory with a blank was accepted into the forced command")
+	}
+}

@@ -2,12 +2,14 @@ package movetask
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 
 	"ferry/internal/model"
+	"ferry/internal/node/apply"
 	"ferry/internal/node/dbengine"
 	"ferry/internal/node/hostexec"
 	"ferry/internal/node/receive"
@@ -26,6 +28,7 @@ const (
 	receiveCrontab = receive.CmdCrontab
 	receiveObjects = receive.CmdObjects
 	receiveSparse  = receive.CmdSparse
+	receiveTLS     = receive.CmdTLS
 )
 
 // movePolicy is what the forced command lets the old host do on the new
@@ -76,6 +79,20 @@ func (h receiveHost) Objects(ctx context.Context, db model.MoveDB, stdin io.Read
 
 func (h receiveHost) Crontab(ctx context.Context, login string, stdin io.Reader) error {
 	return h.m.receiveCrontab(ctx, login, stdin)
+}
+
+// TLS installs an ACME site's carried certificate; a refusal of the
+// applier's (nothing written) is a refusal of the forced command.
+func (h receiveHost) TLS(ctx context.Context, order, site string, chain, key []byte) error {
+	msg, err := h.m.a.InstallCarriedCert(ctx, order, site, chain, key)
+	if errors.Is(err, apply.ErrCarriedCert) {
+		return receiveRefused("%s: %v", receiveTLS, err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", receiveTLS, site, err)
+	}
+	h.m.log.Info("move: carried certificate served", "site", site, "message", msg)
+	return nil
 }
 
 func (receiveHost) SparseFiles(dir string) map[string][2]int64 { return sparseFiles(dir, 0) }

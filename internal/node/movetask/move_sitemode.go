@@ -201,13 +201,11 @@ var vhostKeptDirectives = []string{"ServerName", "ServerAlias", "ErrorLog", "Cus
 // An HTTPS site (its vhost has a *:443 part) gets a *:443 part too, with
 // its own certificate, so that HTTPS clients of the old address reach the
 // same mode: a 503 during the freeze, and through the proxy the new host
-// (over HTTPS, the client's name as SNI, for a site with its own
-// certificate; over HTTP for an ACME site, whose new host has no
-// certificate before the DNS switch).
+// (over HTTPS, the client's name as SNI: the new host holds the site's
+// certificate, its own or, for an ACME site, the one the sync carried).
 func renderSiteMode(mode, normal, header string, names []string, proxyTo string) (string, error) {
 	kept := map[string][]string{}
 	var tls []string
-	acmeSite := false
 	first := true // names and logs come from the first vhost; the 443 one repeats them
 	for _, l := range strings.Split(normal, "\n") {
 		t := strings.TrimSpace(l)
@@ -217,8 +215,6 @@ func renderSiteMode(mode, normal, header string, names []string, proxyTo string)
 			first = false
 		case len(f) >= 2 && (f[0] == "SSLCertificateFile" || f[0] == "SSLCertificateKeyFile"):
 			tls = append(tls, t)
-		case len(f) >= 2 && f[0] == "Alias" && f[1] == "/.well-known/acme-challenge/":
-			acmeSite = true
 		case first && len(f) >= 2 && slices.Contains(vhostKeptDirectives, f[0]):
 			kept[f[0]] = append(kept[f[0]], t)
 		}
@@ -245,10 +241,7 @@ func renderSiteMode(mode, normal, header string, names []string, proxyTo string)
 		return "", err
 	}
 	if len(tls) > 0 {
-		to := proxyTo
-		if !acmeSite {
-			to = "https://" + strings.TrimPrefix(proxyTo, "http://")
-		}
+		to := "https://" + strings.TrimPrefix(proxyTo, "http://")
 		if err := writeSiteModeVhost(&b, mode, kept, tls, to); err != nil {
 			return "", err
 		}

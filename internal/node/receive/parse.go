@@ -20,6 +20,7 @@ const (
 	CmdCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
 	CmdObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
 	CmdSparse  = "ferry-sparse"  // ferry-sparse: the order directory's sparse files, as JSON
+	CmdTLS     = "ferry-tls"     // ferry-tls NAME: the PEM chain and key of the ACME site first named NAME, on stdin
 )
 
 // request is a command the policy allows.
@@ -32,6 +33,7 @@ type request struct {
 	DryRun bool
 	DB     model.MoveDB
 	Login  string
+	Site   string
 }
 
 // maxReceiveCommand bounds the command line the forced command reads.
@@ -90,9 +92,20 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 			return request{}, Refused("login %q is not one of move %d's logins", login, pol.MoveID)
 		}
 		return request{Kind: CmdCrontab, Login: login}, nil
+	case CmdTLS:
+		// The site is named by its first server name: the new host's
+		// copy of the item has another id. Whether it is one of the
+		// order's ACME sites is the host's to check (Host.TLS).
+		if len(words) != 2 {
+			return request{}, Refused("usage: %s SERVER-NAME", CmdTLS)
+		}
+		if d, err := model.NormalizeDomain(words[1], 2); err != nil || d != words[1] {
+			return request{}, Refused("%q is not a server name", clip(words[1], 80))
+		}
+		return request{Kind: CmdTLS, Site: words[1]}, nil
 	}
-	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s and %s",
-		clip(words[0], 80), CmdLoad, CmdSums, CmdObjects, CmdSparse, CmdCrontab)
+	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s and %s",
+		clip(words[0], 80), CmdLoad, CmdSums, CmdObjects, CmdSparse, CmdCrontab, CmdTLS)
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a

@@ -78,6 +78,11 @@ type Host interface {
 	Crontab(ctx context.Context, login string, stdin io.Reader) error
 	// SparseFiles lists the sparse files below dir.
 	SparseFiles(dir string) map[string][2]int64
+	// TLS installs the carried chain and key of order's ACME site whose
+	// first server name is site, checked against the host's own copy of
+	// the site, and serves the site with them; a site that is not one of
+	// order's is refused there.
+	TLS(ctx context.Context, order, site string, chain, key []byte) error
 }
 
 // Run is the forced command of a move's key on the new host: it reads the
@@ -128,6 +133,12 @@ func Run(ctx context.Context, h Host, o Options) error {
 			return err
 		}
 		return json.NewEncoder(o.Stdout).Encode(h.SparseFiles(pol.OrderDir))
+	case CmdTLS:
+		chain, key, err := readTLSBundle(o.Stdin)
+		if err != nil {
+			return err
+		}
+		return h.TLS(ctx, pol.Order, req.Site, chain, key)
 	}
 	return Refused("nothing to do")
 }

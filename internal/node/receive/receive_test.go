@@ -75,6 +75,11 @@ func TestParseReceiveAllows(t *testing.T) {
 			command: "ferry-crontab shopper",
 			want:    request{Kind: CmdCrontab, Login: "shopper"},
 		},
+		{
+			name:    "an ACME site's certificate for a site of the order",
+			command: "ferry-tls www.example.org",
+			want:    request{Kind: CmdTLS, Site: "www.example.org"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,6 +163,13 @@ func TestParseReceiveRefuses(t *testing.T) {
 		{"ferry-crontab root", "not one of move 7's logins"},
 		{"ferry-crontab other", "not one of move 7's logins"},
 		{"ferry-crontab shopper root", "usage"},
+		{"ferry-tls ../../etc/x", "not a server name"},
+		{"ferry-tls example.org/x", "not a server name"},
+		{"ferry-tls Example.org", "not a server name"},
+		{"ferry-tls localhost", "not a server name"},
+		{"ferry-tls -rf", "not a server name"},
+		{"ferry-tls", "usage"},
+		{"ferry-tls example.org www.example.org", "usage"},
 		{strings.Repeat("a", maxReceiveCommand+1), "longer than"},
 	}
 	for _, tt := range tests {
@@ -252,7 +264,7 @@ func FuzzParseReceive(f *testing.F) {
 		"rsync --server -nlHogtpAXre.LsfxCIvu --log-format=%i --delete . " + moveTestDir + "/web/",
 		"rsync --server --sender -lHogtpAXre.Ls . " + moveTestDir,
 		`rsync --server -lHogtpAXre.Ls . '` + moveTestDir + `/a b'`,
-		"ferry-load mysql shop", "ferry-sums pgsql blog", "ferry-crontab shopper",
+		"ferry-load mysql shop", "ferry-sums pgsql blog", "ferry-crontab shopper", "ferry-tls www.example.org",
 		"ls; id", `"a\"b" 'c'`, "rsync --server -e. . /",
 	} {
 		f.Add(s)
@@ -294,6 +306,10 @@ func FuzzParseReceive(f *testing.F) {
 		case CmdCrontab:
 			if req.Login != "shopper" {
 				t.Fatalf("parse(%q): login %q", command, req.Login)
+			}
+		case CmdTLS:
+			if d, err := model.NormalizeDomain(req.Site, 2); err != nil || d != req.Site || strings.ContainsAny(req.Site, "/ ") {
+				t.Fatalf("parse(%q): site %q is not a server name", command, req.Site)
 			}
 		default:
 			t.Fatalf("parse(%q): kind %q", command, req.Kind)

@@ -20,6 +20,8 @@ type fakeHost struct {
 	calls  []string
 	argv   []string
 	only   []string
+	chain  []byte
+	key    []byte
 }
 
 func (h *fakeHost) Policy(int64) (Policy, error) { return h.pol, h.polErr }
@@ -42,6 +44,10 @@ func (h *fakeHost) Objects(_ context.Context, db model.MoveDB, _ io.Reader, _ io
 }
 func (h *fakeHost) Crontab(_ context.Context, login string, _ io.Reader) error {
 	h.calls = append(h.calls, "crontab "+login)
+	return nil
+}
+func (h *fakeHost) TLS(_ context.Context, order, site string, chain, key []byte) error {
+	h.calls, h.chain, h.key = append(h.calls, "tls "+order+" "+site), chain, key
 	return nil
 }
 func (h *fakeHost) SparseFiles(dir string) map[string][2]int64 {
@@ -85,7 +91,14 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 			t.Errorf("%s: %v", c, err)
 		}
 	}
-	wantCalls := []string{"rsync", "sums shop", "sparse " + order, "load blog", "objects shop", "crontab shopper"}
+	if _, err := run("ferry-tls www.example.org", testChain+testKey); err != nil {
+		t.Errorf("ferry-tls: %v", err)
+	}
+	if string(h.chain) != testChain || string(h.key) != testKey {
+		t.Errorf("ferry-tls handed the host chain %q and key %q", h.chain, h.key)
+	}
+	wantCalls := []string{"rsync", "sums shop", "sparse " + order, "load blog", "objects shop", "crontab shopper",
+		"tls example.org www.example.org"}
 	if !reflect.DeepEqual(h.calls, wantCalls) {
 		t.Errorf("the host was asked %q, want %q", h.calls, wantCalls)
 	}
@@ -94,8 +107,9 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 	if err := os.Symlink("/etc", filepath.Join(order, "web", "evil")); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"rsync --server -r . " + order + "/web/evil/", "ferry-load mysql other", "id"} {
-		if _, err := run(c, ""); !errors.Is(err, ErrRefused) {
+	for _, c := range []string{"rsync --server -r . " + order + "/web/evil/", "ferry-load mysql other", "id",
+		"ferry-tls ../x", "ferry-tls www.example.org"} {
+		if _, err := run(c, testChain); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s: %v, want a refusal", c, err)
 		}
 	}
