@@ -466,6 +466,36 @@ func TestVerifyNamesADeadWebServer(t *testing.T) {
 	})
 }
 
+// A new host whose web server died after verify passed stops the
+// cutover before the old site is frozen or the DNS switched; once it
+// answers again the cutover goes through.
+func TestCutoverRefusesANewHostThatServesNothing(t *testing.T) {
+	drivers(t, func(t *testing.T, e *env) {
+		v := e.start("web2")
+		e.mustSucceed(e.waitPhase(v.ID), model.PhasePrepare)
+		e.mustSucceed(e.phase(v.ID, model.PhaseSync, false), model.PhaseSync)
+		e.mustSucceed(e.phase(v.ID, model.PhaseVerify, false), model.PhaseVerify)
+		e.newDown.Store(true)
+		v = e.phase(v.ID, model.PhaseCutover, true)
+		want := "nothing was frozen or switched: web2 does not serve 2 site(s) (example.org, www.example.org)"
+		if v.Status != model.MoveFailed || !strings.Contains(v.Error, want) || !strings.Contains(v.Error, "start Apache there again") {
+			t.Fatalf("cutover with web2's web server dead: %s %s", v.Status, v.Error)
+		}
+		for _, tk := range e.tasks(v.ID) {
+			if tk.Kind == model.TaskMoveSiteMode {
+				t.Errorf("the refused cutover froze or proxied the old site: task %s", tk.Kind)
+			}
+		}
+		for _, it := range e.items(store.ItemFilter{OrderID: e.order.ID, Kind: model.KindDNS}) {
+			if it.Spec.Type == "A" && it.Spec.Value != "127.0.1.1" {
+				t.Errorf("the refused cutover switched %s to %s", it.Spec.FQDN, it.Spec.Value)
+			}
+		}
+		e.newDown.Store(false)
+		e.mustSucceed(e.phase(v.ID, model.PhaseCutover, true), model.PhaseCutover)
+	})
+}
+
 func TestVerifyFindsDifferences(t *testing.T) {
 	drivers(t, func(t *testing.T, e *env) {
 		v := e.start("web2")

@@ -41,11 +41,12 @@ type env struct {
 	order model.Order
 	log   *slog.Logger
 	// httpPort is where the sites of web1 and web2 answer; newSite
-	// differs makes web2's page differ; oldDown makes web1 hang up
-	// without an answer, as a dead web server does.
+	// differs makes web2's page differ; oldDown (newDown) makes web1
+	// (web2) hang up without an answer, as a dead web server does.
 	httpPort  int
 	newDiffer atomic.Bool
 	oldDown   atomic.Bool
+	newDown   atomic.Bool
 }
 
 // drivers runs test on a SQLite file and, when FERRY_TEST_PG_URL names a
@@ -129,7 +130,7 @@ func (e *env) startSites() {
 	e.t.Helper()
 	page := func(isNew bool) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !isNew && e.oldDown.Load() {
+			if !isNew && e.oldDown.Load() || isNew && e.newDown.Load() {
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 					conn.Close()
 				}

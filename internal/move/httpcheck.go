@@ -255,3 +255,32 @@ func describePage(f *HTTPFetch, status int, body []byte) {
 		f.Title = strings.Join(strings.Fields(html.UnescapeString(string(m[1]))), " ")
 	}
 }
+
+// newHostDown fetches every site of the order from the new host, as
+// verify does, and says which get no answer at all or a server error
+// there ("" when all answer): a cutover does not freeze the old site and
+// switch the DNS to a host that serves none of it.
+func (e *Engine) newHostDown(ctx context.Context, r *run, o *orders) string {
+	var names []string
+	for _, it := range onHost(o.items, r.m.To) {
+		if it.Kind == model.KindWebConf {
+			names = append(names, it.Spec.ServerNames...)
+		}
+	}
+	var bad []string
+	last := ""
+	for _, n := range names {
+		f := e.fetch(ctx, r.d.ToAddr, n)
+		switch {
+		case f.Error != "":
+			bad, last = append(bad, n), f.Error
+		case f.Status >= 500:
+			bad, last = append(bad, n), fmt.Sprintf("HTTP %d", f.Status)
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("nothing was frozen or switched: %s does not serve %d site(s) (%s): %s; start Apache there again (service apache2) or fix the site, then run cutover again (--accept-verify-differences goes ahead anyway)",
+		r.m.To, len(bad), firstFew(bad), last)
+}

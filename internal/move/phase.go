@@ -132,6 +132,13 @@ func (e *Engine) beginPhase(ctx context.Context, tx store.Tx, c panel.Caller, id
 	return m, e.p.Audit(ctx, tx, c, panel.AuditMoveStart(phase), moveObject(m.ID), m.OrderID, nil, after)
 }
 
+// acceptedVerifyDifferences says whether the running phase was started
+// past a failed verify (--accept-verify-differences).
+func (r *run) acceptedVerifyDifferences() bool {
+	ev := r.d.eventOf(r.d.Run)
+	return ev != nil && slices.Contains(ev.Overrides, "accept-verify-differences")
+}
+
 // overridesOf names the guards in overrides, as the CLI's flags do.
 func overridesOf(in PhaseInput) []string {
 	var o []string

@@ -337,6 +337,14 @@ func stepFreeze(ctx context.Context, r *run) (outcome, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Before anything is frozen: the DNS switch would send visitors to
+	// the new host, so it must answer for every site now, not only at
+	// the last verify (its Apache may have died since).
+	if _, frozen := r.d.Tasks["maintenance"]; !frozen && !r.acceptedVerifyDifferences() {
+		if down := r.e.newHostDown(ctx, r, o); down != "" {
+			return ended, r.failWith(ctx, down, nil)
+		}
+	}
 	p := r.payload(o.order, o.limboItems)
 	p.Mode = "maintenance"
 	return r.onTasks(ctx, []taskSpec{{"maintenance", r.m.From, model.TaskMoveSiteMode, p}}, false, func(c *change, res map[string]model.Task) (any, error) {
