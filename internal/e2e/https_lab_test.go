@@ -88,7 +88,7 @@ func TestLabHTTPSOwnSiteMoves(t *testing.T) {
 	e := labtest.New(t)
 	const domain = "owntls.example"
 	names := []string{domain, "www." + domain}
-	web1, web2 := e.Addr("web1"), e.Addr("web2")
+	web2 := e.Addr("web2")
 	chain, key := certstest.Issue(t, "Member Test CA", names, time.Now().Add(-time.Hour), time.Now().Add(90*24*time.Hour))
 	local := t.TempDir()
 	certFile, keyFile := filepath.Join(local, "chain.pem"), filepath.Join(local, "key.pem")
@@ -107,47 +107,15 @@ func TestLabHTTPSOwnSiteMoves(t *testing.T) {
 		return e.On(on, "curl", "-sS", "--max-time", "10", "--cacert", "/root/owntls-ca.pem", "--resolve", name+":443:"+addr, "https://"+name+"/")
 	}
 
-	e.Ferry("", "member", "add", "owntls")
-	e.Ferry("", "order", "add", domain, "--member", "owntls", "--host", "web1")
-	e.Ferry("", "item", "add", domain, "user-account", "--login", "owntls")
-	for _, n := range names {
-		e.Ferry("", "item", "add", domain, "dns", "--fqdn", n, "--type", "A", "--value", web1)
-	}
-	e.Ferry("", "item", "add", domain, "web-conf", "--login", "owntls", "--server-name", strings.Join(names, ","), "--php=false",
+	site := newHTTPSSite(t, e, "owntls", domain, names, "own tls", fetch, "https with the member's own certificate from CN=Member Test CA, expires",
 		"--https", "own", "--cert-file", certFile, "--key-file", keyFile)
-	for _, it := range e.WaitItems(domain, time.Minute) {
-		if it.State != model.StateActive {
-			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
-		}
-	}
-	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, "https with the member's own certificate from CN=Member Test CA, expires") {
-		t.Errorf("message %q", wc.Message)
-	}
-	dir := model.OrderDir("owntls", domain)
-	e.WriteFile("web1", dir+"/web/index.html", "<html><head><title>own tls</title></head><body>own</body></html>\n", "owntls")
-	for _, n := range names {
-		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>own tls</title>") {
-			t.Fatalf("https://%s/ on web1: %q, %v", n, page, err)
-		}
-	}
 
 	start := time.Now()
 	e.Ferry("", "move", "start", domain, "--to", "web2")
 	e.Ferry("", "move", "sync", domain)
-	var view wire.MoveView
-	if err := json.Unmarshal([]byte(e.Ferry("", "move", "verify", domain, "--json")), &view); err != nil {
-		t.Fatal(err)
-	}
-	info, err := view.Info()
-	if err != nil || info.Verify == nil {
-		t.Fatalf("verify report: %+v, %v", info.Verify, err)
-	}
 	// Verify fetched both names over HTTPS from both hosts, with the
 	// name as SNI, and found the same page and certificate.
-	if v := info.Verify; !v.Passed || len(v.HTTPS) != 2 {
-		t.Errorf("verify over https: passed %v, %d checks, problems %q", v.Passed, len(v.HTTPS), v.Problems)
-	}
-	for _, c := range info.Verify.HTTPS {
+	for _, c := range site.verify().HTTPS {
 		if !c.Equal || c.New.Title != "own tls" || c.New.CertNotAfter == nil || len(c.New.CertNames) != 2 {
 			t.Errorf("https check of %s: %+v", c.Name, c)
 		}
@@ -155,20 +123,9 @@ func TestLabHTTPSOwnSiteMoves(t *testing.T) {
 	if page, err := fetch("web2", web2, "www."+domain); err != nil || !strings.Contains(page, "<title>own tls</title>") {
 		t.Errorf("before the DNS switch, https on web2: %q, %v", page, err)
 	}
-	e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
 	// web1 now proxies; HTTPS through it reaches web2's copy.
-	e.WriteFile("web2", dir+"/web/index.html", "<html><head><title>own tls on web2</title></head></html>\n", "owntls")
-	for _, n := range names {
-		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>own tls on web2</title>") {
-			t.Errorf("https://%s/ through web1's cutover proxy: %q, %v; want web2's page", n, page, err)
-		}
-	}
-	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
+	site.cutoverAndCleanup()
 	t.Logf("moved with its certificate in %s", time.Since(start).Round(time.Millisecond))
-	if page, err := fetch("web2", web2, domain); err != nil || !strings.Contains(page, "own tls on web2") {
-		t.Errorf("after the move, https on web2: %q, %v", page, err)
-	}
-	e.WaitNothingOn("web1", "owntls", "", dir)
 }
 
 // An ACME site moves web1 → web2 with its certificate: the sync carries
@@ -199,30 +156,8 @@ func TestLabHTTPSAcmeSiteMoves(t *testing.T) {
 		return strings.TrimSpace(out)
 	}
 
-	e.Ferry("", "member", "add", "acmemove")
-	e.Ferry("", "order", "add", domain, "--member", "acmemove", "--host", "web1")
-	e.Ferry("", "item", "add", domain, "user-account", "--login", "acmemove")
-	for _, n := range names {
-		e.Ferry("", "item", "add", domain, "dns", "--fqdn", n, "--type", "A", "--value", web1)
-	}
-	e.WaitItems(domain, 60*time.Second)
-	e.Ferry("", "item", "add", domain, "web-conf", "--login", "acmemove", "--server-name", strings.Join(names, ","), "--php=false",
+	site := newHTTPSSite(t, e, "acmemove", domain, names, "acme move", fetch, "https with an ACME certificate from CN=Pebble",
 		"--https", "acme", "--redirect-http")
-	for _, it := range e.WaitItems(domain, 3*time.Minute) {
-		if it.State != model.StateActive {
-			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
-		}
-	}
-	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, "https with an ACME certificate from CN=Pebble") {
-		t.Fatalf("web1 has no ACME certificate: %q", wc.Message)
-	}
-	dir := model.OrderDir("acmemove", domain)
-	e.WriteFile("web1", dir+"/web/index.html", "<html><head><title>acme move</title></head><body>acme</body></html>\n", "acmemove")
-	for _, n := range names {
-		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>acme move</title>") {
-			t.Fatalf("https://%s/ on web1: %q, %v", n, page, err)
-		}
-	}
 	want := serial(web1, domain)
 
 	start := time.Now()
@@ -241,42 +176,103 @@ func TestLabHTTPSAcmeSiteMoves(t *testing.T) {
 	if out := e.MustOn("web2", "sh", "-c", "stat -c '%a %U' /etc/ferry/tls/ferry-"+domain+"-*/privkey.pem"); strings.TrimSpace(out) != "600 root" {
 		t.Errorf("the carried key's mode on web2: %q", out)
 	}
-	var view wire.MoveView
-	if err := json.Unmarshal([]byte(e.Ferry("", "move", "verify", domain, "--json")), &view); err != nil {
-		t.Fatal(err)
-	}
-	info, err := view.Info()
-	if err != nil || info.Verify == nil {
-		t.Fatalf("verify report: %+v, %v", info.Verify, err)
-	}
-	if v := info.Verify; !v.Passed || len(v.HTTPS) != 2 {
-		t.Errorf("verify over https: passed %v, %d checks, problems %q, notes %q", v.Passed, len(v.HTTPS), v.Problems, v.Notes)
-	}
-	for _, c := range info.Verify.HTTPS {
+	report := site.verify()
+	for _, c := range report.HTTPS {
 		if !c.Equal || c.New.Title != "acme move" || c.New.CertNotAfter == nil || c.Old.CertNotAfter == nil || !c.New.CertNotAfter.Equal(*c.Old.CertNotAfter) {
 			t.Errorf("https check of %s: %+v", c.Name, c)
 		}
 	}
-	for _, note := range info.Verify.Notes {
+	for _, note := range report.Notes {
 		if strings.Contains(note, "https://") {
 			t.Errorf("verify notes an https fault: %q", note)
 		}
 	}
 
-	e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
-	e.WriteFile("web2", dir+"/web/index.html", "<html><head><title>acme move on web2</title></head></html>\n", "acmemove")
-	for _, n := range names {
-		if page, err := fetch("web1", web1, n); err != nil || !strings.Contains(page, "<title>acme move on web2</title>") {
-			t.Errorf("https://%s/ through web1's cutover proxy: %q, %v; want web2's page", n, page, err)
-		}
-	}
-	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
+	site.cutoverAndCleanup()
 	t.Logf("moved with its ACME certificate in %s", time.Since(start).Round(time.Millisecond))
-	if page, err := fetch("web2", web2, domain); err != nil || !strings.Contains(page, "acme move on web2") {
-		t.Errorf("after the move, https on web2: %q, %v", page, err)
-	}
 	if got := serial(web2, domain); got != want {
 		t.Errorf("after the move web2 serves certificate %s, want the carried %s", got, want)
 	}
-	e.WaitNothingOn("web1", "acmemove", "", dir)
+}
+
+// httpsSite is an HTTPS site of a member of its own on web1, for the move
+// tests: fetch gets https://NAME/ on a host, trusting the site's CA.
+type httpsSite struct {
+	t                   *testing.T
+	e                   *labtest.Env
+	member, domain, dir string
+	title               string
+	names               []string
+	fetch               func(on, addr, name string) (string, error)
+}
+
+// newHTTPSSite makes the member, the order on web1, its account, an A
+// record per name and a web-conf with the https flags given, waits until
+// all are active and the web-conf's message holds message, and checks
+// that web1 serves the page titled title over HTTPS for every name.
+func newHTTPSSite(t *testing.T, e *labtest.Env, member, domain string, names []string, title string, fetch func(on, addr, name string) (string, error), message string, https ...string) *httpsSite {
+	t.Helper()
+	s := &httpsSite{t: t, e: e, member: member, domain: domain, title: title, names: names, fetch: fetch, dir: model.OrderDir(member, domain)}
+	e.Ferry("", "member", "add", member)
+	e.Ferry("", "order", "add", domain, "--member", member, "--host", "web1")
+	e.Ferry("", "item", "add", domain, "user-account", "--login", member)
+	for _, n := range names {
+		e.Ferry("", "item", "add", domain, "dns", "--fqdn", n, "--type", "A", "--value", e.Addr("web1"))
+	}
+	e.WaitItems(domain, 60*time.Second)
+	e.Ferry("", append([]string{"item", "add", domain, "web-conf", "--login", member, "--server-name", strings.Join(names, ","), "--php=false"}, https...)...)
+	for _, it := range e.WaitItems(domain, 3*time.Minute) {
+		if it.State != model.StateActive {
+			t.Fatalf("item %d (%s) is %s: %s", it.ID, it.Kind, it.State, it.Message)
+		}
+	}
+	if wc := e.Item(domain, model.KindWebConf); !strings.Contains(wc.Message, message) {
+		t.Fatalf("web-conf message %q, want %q", wc.Message, message)
+	}
+	e.WriteFile("web1", s.dir+"/web/index.html", "<html><head><title>"+title+"</title></head><body>"+member+"</body></html>\n", member)
+	for _, n := range names {
+		if page, err := fetch("web1", e.Addr("web1"), n); err != nil || !strings.Contains(page, "<title>"+title+"</title>") {
+			t.Fatalf("https://%s/ on web1: %q, %v", n, page, err)
+		}
+	}
+	return s
+}
+
+// verify runs the move's verify and returns its report, which must have
+// passed with an HTTPS check for each name.
+func (s *httpsSite) verify() *wire.VerifyReport {
+	s.t.Helper()
+	var view wire.MoveView
+	if err := json.Unmarshal([]byte(s.e.Ferry("", "move", "verify", s.domain, "--json")), &view); err != nil {
+		s.t.Fatal(err)
+	}
+	info, err := view.Info()
+	if err != nil || info.Verify == nil {
+		s.t.Fatalf("verify report: %+v, %v", info.Verify, err)
+	}
+	if v := info.Verify; !v.Passed || len(v.HTTPS) != len(s.names) {
+		s.t.Errorf("verify over https: passed %v, %d checks, problems %q, notes %q", v.Passed, len(v.HTTPS), v.Problems, v.Notes)
+	}
+	return info.Verify
+}
+
+// cutoverAndCleanup cuts the move over (web1 then proxies HTTPS to web2:
+// every name fetched through web1 shows web2's page), cleans up, and
+// checks that web2 serves the site and web1 holds nothing of it.
+func (s *httpsSite) cutoverAndCleanup() {
+	s.t.Helper()
+	e := s.e
+	e.Ferry("", "move", "cutover", s.domain, "--skip-ttl-wait")
+	moved := s.title + " on web2"
+	e.WriteFile("web2", s.dir+"/web/index.html", "<html><head><title>"+moved+"</title></head></html>\n", s.member)
+	for _, n := range s.names {
+		if page, err := s.fetch("web1", e.Addr("web1"), n); err != nil || !strings.Contains(page, "<title>"+moved+"</title>") {
+			s.t.Errorf("https://%s/ through web1's cutover proxy: %q, %v; want web2's page", n, page, err)
+		}
+	}
+	e.Ferry("", "move", "cleanup", s.domain, "--skip-ttl-wait")
+	if page, err := s.fetch("web2", e.Addr("web2"), s.domain); err != nil || !strings.Contains(page, moved) {
+		s.t.Errorf("after the move, https on web2: %q, %v", page, err)
+	}
+	e.WaitNothingOn("web1", s.member, "", s.dir)
 }
