@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -66,6 +67,13 @@ type sqlStore struct {
 	read, write *sql.DB
 	// where names the database in an error about its disk.
 	where string
+	// space is the PostgreSQL schema the store's tables are in: locks and
+	// wake-ups are the database's, so they carry it (cluster.go).
+	space string
+	// locks are the locks TryLock took and Release has not freed: Close
+	// drops their connections, and the locks with them.
+	locksMu sync.Mutex
+	locks   map[*pgLock]bool
 }
 
 func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
@@ -76,6 +84,10 @@ func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
 	db := stdlib.OpenDB(*cfg)
 	s := &sqlStore{d: pgDialect, read: db, write: db, where: "the PostgreSQL server"}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&s.space); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -120,6 +132,12 @@ func (s *sqlStore) Driver() string { return s.d.name }
 
 // Close closes the database connections.
 func (s *sqlStore) Close() error {
+	s.locksMu.Lock()
+	for l := range s.locks {
+		l.drop()
+	}
+	s.locks = nil
+	s.locksMu.Unlock()
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())

@@ -42,6 +42,15 @@ type Store interface {
 	// Ready says whether the database answers and its schema is the one
 	// this ferry's migrations make.
 	Ready(ctx context.Context) error
+	// TryLock takes a lock that lasts while this process and its
+	// connection live, or returns nil when a live process holds it
+	// (cluster.go); Held says whether one does.
+	TryLock(ctx context.Context, name string) (Lock, error)
+	Held(ctx context.Context, name string) (bool, error)
+	// Wake tells every process listening on the store that keys changed;
+	// Listen passes them on to fn until ctx ends.
+	Wake(ctx context.Context, keys ...string) error
+	Listen(ctx context.Context, ready func(), fn func(key string)) error
 	Close() error
 }
 

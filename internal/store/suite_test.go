@@ -47,6 +47,7 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"ReadModifyWrite", testReadModifyWrite},
 		{"ClaimRace", testClaimRace},
 		{"Reopen", testReopen},
+		{"Cluster", testCluster},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
