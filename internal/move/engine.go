@@ -45,6 +45,8 @@ type Engine struct {
 	// stop ends the reconciler started by Start.
 	stop context.CancelFunc
 	done chan struct{}
+	// ctx is Start's, for a reconciler Lead starts later.
+	ctx context.Context
 }
 
 // Options configure an Engine. Zero fields take the defaults.
@@ -70,6 +72,18 @@ type Options struct {
 	// Metrics receives phases started and ended and the bytes and files
 	// syncs sent (metrics.go); nil records nothing.
 	Metrics *metrics.Metrics
+	// ReplicaID names this process among the replicas on one store, as
+	// the job queue's client id (River's own when empty).
+	ReplicaID string
+	// Standby keeps Start from reconciling: the replica that leads calls
+	// Lead, and StepDown when it no longer does.
+	Standby bool
+	// Alive says whether the replica called id still lives. With it, the
+	// reconciler leaves alone a phase a live replica's job is working and
+	// gives a new run to one whose replica died, whenever it looks; without
+	// it (one process), a job still marked running is taken for dead at
+	// startup only.
+	Alive func(ctx context.Context, id string) (bool, error)
 }
 
 // New returns an engine over the panel, with River's tables brought up
@@ -134,6 +148,7 @@ func New(ctx context.Context, p *panel.Panel, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("move engine: %w", err)
 	}
 	e.river, err = river.NewClient(driver, &river.Config{
+		ID:                   opts.ReplicaID,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
 		Workers:              workers,
 		Logger:               riverLog,
@@ -150,14 +165,29 @@ func New(ctx context.Context, p *panel.Panel, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Start starts working phases: River's workers, and a reconciler that
-// gives every running phase a job (at once, then every Options.Reconcile),
-// so that a phase whose process died goes on in this one.
+// Start starts working phases: River's workers, and (unless
+// Options.Standby) a reconciler that gives every running phase a job (at
+// once, then every Options.Reconcile), so that a phase whose process died
+// goes on in this one.
 func (e *Engine) Start(ctx context.Context) error {
 	if err := e.river.Start(ctx); err != nil {
 		return fmt.Errorf("move engine: %w", err)
 	}
-	if err := e.reconcile(ctx, true); err != nil {
+	e.ctx = ctx
+	if !e.opts.Standby {
+		e.Lead()
+	}
+	return nil
+}
+
+// Lead starts the reconciler, which one replica runs at a time: it looks
+// at once, then every Options.Reconcile. It does nothing if it runs.
+func (e *Engine) Lead() {
+	if e.stop != nil {
+		return
+	}
+	ctx := e.ctx
+	if err := e.reconcile(ctx, true); err != nil && ctx.Err() == nil {
 		e.log.Warn("move engine: reconcile", "err", err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
@@ -177,16 +207,21 @@ func (e *Engine) Start(ctx context.Context) error {
 			}
 		}
 	}()
-	return nil
+}
+
+// StepDown stops the reconciler Lead started; phases go on in River.
+func (e *Engine) StepDown() {
+	if e.stop != nil {
+		e.stop()
+		<-e.done
+		e.stop, e.done = nil, nil
+	}
 }
 
 // Stop stops working: running phases are interrupted and pick up where
 // they were at the next Start, here or in another process.
 func (e *Engine) Stop(ctx context.Context) error {
-	if e.stop != nil {
-		e.stop()
-		<-e.done
-	}
+	e.StepDown()
 	return e.river.StopAndCancel(ctx)
 }
 
@@ -229,7 +264,11 @@ func (e *Engine) ensureJob(ctx context.Context, m model.Move, startup bool) erro
 	case "available", "scheduled", "retryable", "pending":
 		return nil // it will run
 	case "running":
-		if !startup {
+		if e.opts.Alive != nil {
+			if alive, err := e.workerAlive(ctx, res.Job.AttemptedBy); err != nil || alive {
+				return err // a live replica works it
+			}
+		} else if !startup {
 			return nil // ours, or another live replica's
 		}
 	}
@@ -264,6 +303,18 @@ func (e *Engine) ensureJob(ctx context.Context, m model.Move, startup bool) erro
 	e.log.Info("move engine: resuming phase", "move", m.ID, "phase", m.Phase, "run", run)
 	_, err = e.enqueue(ctx, m.ID, run, m.Phase)
 	return err
+}
+
+// workerAlive says whether the replica that took a job last still lives.
+func (e *Engine) workerAlive(ctx context.Context, attemptedBy []string) (bool, error) {
+	if len(attemptedBy) == 0 {
+		return false, nil
+	}
+	id := attemptedBy[len(attemptedBy)-1]
+	if id == e.river.ID() {
+		return true, nil
+	}
+	return e.opts.Alive(ctx, id)
 }
 
 // levelFilter drops records below min.

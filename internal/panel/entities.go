@@ -510,7 +510,7 @@ func (p *Panel) DeleteOrder(ctx context.Context, c Caller, ref string) (model.Or
 		hosts, err = p.deleteOrderTx(ctx, tx, c, o)
 		return err
 	})
-	p.wakeup.notify(hosts...)
+	p.notify(hosts...)
 	return o, err
 }
 

@@ -86,7 +86,7 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 	if err != nil {
 		return model.Item{}, err
 	}
-	p.wakeup.notify(it.Host)
+	p.notify(it.Host)
 	return forCaller(c, it), nil
 }
 
@@ -265,7 +265,7 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 	if err != nil {
 		return model.Item{}, err
 	}
-	p.wakeup.notify(it.Host)
+	p.notify(it.Host)
 	return forCaller(c, it), nil
 }
 
@@ -360,7 +360,7 @@ func (p *Panel) SetItemState(ctx context.Context, c Caller, id int64, to model.S
 	if err != nil {
 		return model.Item{}, err
 	}
-	p.wakeup.notify(it.Host)
+	p.notify(it.Host)
 	return forCaller(c, it), nil
 }
 

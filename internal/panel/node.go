@@ -210,7 +210,7 @@ func (p *Panel) ReportTask(ctx context.Context, c Caller, id int64, r TaskReport
 		return tx.UpdateTask(ctx, &t)
 	})
 	if err == nil && t.MoveID != 0 {
-		p.wakeup.notify(moveKey(t.MoveID))
+		p.notify(moveKey(t.MoveID))
 	}
 	return t, err
 }

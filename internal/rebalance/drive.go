@@ -46,6 +46,7 @@ func refusal(err error) bool {
 func (r *Runner) pass(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.refresh(ctx)
 	var running []*Batch
 	for _, b := range r.batches {
 		if b.State == BatchRunning {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -96,13 +97,7 @@ func NewRunner(ctx context.Context, p *panel.Panel, e Mover, opts RunnerOptions)
 		return nil, fmt.Errorf("rebalance: %w", err)
 	}
 	for _, rec := range recs {
-		var b Batch
-		if err := json.Unmarshal([]byte(rec.Data), &b); err != nil || b.ID != rec.ID {
-			r.log.Warn("rebalance: skipping a batch that does not read", "batch", rec.ID, "err", err)
-			continue
-		}
-		r.batches[b.ID] = &b
-		r.written[b.ID] = []byte(rec.Data)
+		r.take(rec)
 	}
 	if err := r.importFiles(ctx); err != nil {
 		return nil, err
@@ -144,8 +139,13 @@ func (r *Runner) importFiles(ctx context.Context) error {
 	return nil
 }
 
-// Start runs the batches in the background until Stop.
+// Start runs the batches in the background until Stop. One replica of
+// the control plane runs them at a time (the leader); every replica
+// answers for them, from the store.
 func (r *Runner) Start(ctx context.Context) {
+	if r.stop != nil {
+		return
+	}
 	ctx, r.stop = context.WithCancel(ctx)
 	r.done = make(chan struct{})
 	go func() {
@@ -170,6 +170,7 @@ func (r *Runner) Stop() {
 	if r.stop != nil {
 		r.stop()
 		<-r.done
+		r.stop, r.done = nil, nil
 	}
 }
 
@@ -279,6 +280,7 @@ func (r *Runner) Apply(ctx context.Context, c panel.Caller, in ApplyInput) (Batc
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.refresh(ctx)
 	now := r.p.Now()
 	id := in.Plan.BatchID()
 	b := r.batches[id]
@@ -327,6 +329,7 @@ func (r *Runner) Drain(ctx context.Context, c panel.Caller, name string, in Drai
 		return Batch{}, refused("host %s is retired already", name)
 	}
 	r.mu.Lock()
+	r.refresh(ctx)
 	var plan *Plan
 	for _, b := range r.batches {
 		if b.State == BatchRunning && b.Plan.Drain == name {
@@ -360,6 +363,7 @@ func (r *Runner) Get(ctx context.Context, c panel.Caller, id string) (Batch, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.refresh(ctx)
 	b, err := r.batch(id)
 	if err != nil {
 		return Batch{}, err
@@ -383,6 +387,7 @@ func (r *Runner) List(ctx context.Context, c panel.Caller) ([]Batch, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.refresh(ctx)
 	out := make([]Batch, 0, len(r.batches))
 	for _, b := range r.batches {
 		out = append(out, clone(b))
@@ -399,6 +404,7 @@ func (r *Runner) Cancel(ctx context.Context, c panel.Caller, id string) (Batch, 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.refresh(ctx)
 	b, err := r.batch(id)
 	if err != nil {
 		return Batch{}, err
@@ -419,19 +425,78 @@ func clone(b *Batch) Batch {
 	return c
 }
 
-// save keeps the batch in the store when it changed.
+// ErrBatchChanged: another replica changed the batch since this one read
+// it; nothing was written, and the batch as it now stands is read again.
+// It is a store.ErrConflict, which the API answers with 409.
+var ErrBatchChanged = fmt.Errorf("the batch changed meanwhile (another replica of the control plane wrote it); look at it again and retry: %w", store.ErrConflict)
+
+// save keeps the batch in the store when it changed, unless the store's
+// copy is no longer the one this runner last read or wrote: then it
+// writes nothing, takes the store's copy and returns ErrBatchChanged.
 func (r *Runner) save(ctx context.Context, b *Batch) error {
 	data, err := json.Marshal(b)
 	if err != nil {
 		return err
 	}
-	if bytes.Equal(data, r.written[b.ID]) {
+	prev, known := r.written[b.ID]
+	if bytes.Equal(data, prev) {
 		return nil
 	}
 	rec := model.BatchRecord{ID: b.ID, State: string(b.State), Data: string(data), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
-	if err := r.p.Update(ctx, func(tx store.Tx) error { return tx.PutBatch(ctx, rec) }); err != nil {
+	var theirs *model.BatchRecord
+	err = r.p.Update(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetBatch(ctx, b.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case !known || cur.Data != string(prev):
+			theirs = &cur
+			return nil
+		}
+		return tx.PutBatch(ctx, rec)
+	})
+	if err != nil {
 		return fmt.Errorf("rebalance: save batch %s: %w", b.ID, err)
+	}
+	if theirs != nil {
+		r.take(*theirs)
+		return fmt.Errorf("rebalance: save batch %s: %w", b.ID, ErrBatchChanged)
 	}
 	r.written[b.ID] = data
 	return nil
+}
+
+// refresh takes the batches the store holds that differ from what this
+// runner last read or wrote: those another replica made or changed. r.mu
+// is held. A store that does not answer leaves the batches as they were.
+func (r *Runner) refresh(ctx context.Context) {
+	var recs []model.BatchRecord
+	err := r.p.View(ctx, func(tx store.Tx) error {
+		var err error
+		recs, err = tx.ListBatches(ctx)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("rebalance: read batches", "err", err)
+		}
+		return
+	}
+	for _, rec := range recs {
+		if rec.Data != string(r.written[rec.ID]) {
+			r.take(rec)
+		}
+	}
+}
+
+// take puts the store's copy of a batch in place of this runner's.
+func (r *Runner) take(rec model.BatchRecord) {
+	var b Batch
+	if err := json.Unmarshal([]byte(rec.Data), &b); err != nil || b.ID != rec.ID {
+		r.log.Warn("rebalance: skipping a batch that does not read", "batch", rec.ID, "err", err)
+		return
+	}
+	r.batches[b.ID] = &b
+	r.written[b.ID] = []byte(rec.Data)
 }

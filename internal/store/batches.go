@@ -28,3 +28,10 @@ func (t *tx) PutBatch(ctx context.Context, b model.BatchRecord) error {
 func (t *tx) ListBatches(ctx context.Context) ([]model.BatchRecord, error) {
 	return list(ctx, t, scanBatch, "list rebalance batches", "SELECT "+batchCols+" FROM rebalance_batches ORDER BY id")
 }
+
+// GetBatch returns the rebalance batch with id; inside Update it holds the
+// row, so that a replica can check that nobody changed the batch since it
+// read it before it writes.
+func (t *tx) GetBatch(ctx context.Context, id string) (model.BatchRecord, error) {
+	return get(ctx, t, scanBatch, "get rebalance batch "+id, "SELECT "+batchCols+" FROM rebalance_batches WHERE id = ?", id)
+}

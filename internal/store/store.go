@@ -190,6 +190,8 @@ type Tx interface {
 
 	// PutBatch adds a rebalance batch or replaces the one with its id.
 	PutBatch(ctx context.Context, b model.BatchRecord) error
+	// GetBatch returns a rebalance batch (held to the end of an Update).
+	GetBatch(ctx context.Context, id string) (model.BatchRecord, error)
 	// ListBatches lists the rebalance batches by id.
 	ListBatches(ctx context.Context) ([]model.BatchRecord, error)
 

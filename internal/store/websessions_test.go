@@ -94,4 +94,9 @@ func testBatches(t *testing.T, h *harness) {
 	if len(got) != 2 || got[0] != b || got[1] != a2 {
 		t.Errorf("ListBatches = %+v, want %+v then %+v", got, b, a2)
 	}
+	one := read(t, h.s, func(ctx context.Context, tx store.Tx) (model.BatchRecord, error) { return tx.GetBatch(ctx, "b-2") })
+	if one != a2 {
+		t.Errorf("GetBatch = %+v, want %+v", one, a2)
+	}
+	notFound(t, h.s, "b-9", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetBatch(ctx, "b-9"); return err })
 }
