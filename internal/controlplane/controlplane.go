@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"ferry/internal/api"
@@ -44,8 +45,29 @@ type Config struct {
 	// Move tunes the move engine (task poll and hold, reconcile period,
 	// the port verify fetches sites on); zero fields keep its defaults.
 	// Its log and metrics are the control plane's, its clock Now.
+	// On PostgreSQL the reconcile period defaults to ReplicaReconcile.
 	Move move.Options
+	// ReplicaID names this replica among those on one PostgreSQL store
+	// (its host name and a random suffix when empty).
+	ReplicaID string
+	// LeaderPoll is how often a replica checks that it still leads, or
+	// tries to lead when it does not (DefaultLeaderPoll when zero).
+	LeaderPoll time.Duration
 }
+
+// DefaultLeaderPoll is how often a replica on PostgreSQL looks at the
+// leader's lock: within it a replica takes the lead a dead one let go.
+const DefaultLeaderPoll = 2 * time.Second
+
+// ReplicaReconcile is the move engine's reconcile period on PostgreSQL:
+// within it (plus DefaultLeaderPoll when the leader died) a phase whose
+// replica died gets a new run on a live one.
+const ReplicaReconcile = 10 * time.Second
+
+// leaderLock is the store lock the leading replica holds.
+const leaderLock = "leader"
+
+func replicaLock(id string) string { return "replica/" + id }
 
 // ControlPlane is a started control plane. Serve API over HTTP; Close
 // stops it.
@@ -62,8 +84,17 @@ type ControlPlane struct {
 	// it, empty when one existed already.
 	AdminSecret string
 
+	// ReplicaID is this replica's name (the job queue's client id).
+	ReplicaID string
+
 	log     *slog.Logger
 	started bool
+	// self is the lock that says this replica lives; lead runs the
+	// leader loop (leading.go) until Close.
+	self     store.Lock
+	stopLead context.CancelFunc
+	leadDone chan struct{}
+	leading  atomic.Bool
 }
 
 // Start opens the store, makes the first admin token if there is none,
@@ -95,8 +126,19 @@ func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("first admin token: %w", err)
 	}
 	cp.AdminSecret = secret
+	replicas := cp.Store.Driver() == "postgres"
 	mo := cfg.Move
 	mo.Log, mo.Metrics = cp.log, cp.Metrics
+	if replicas {
+		if err := cp.claimReplica(ctx, cfg.ReplicaID); err != nil {
+			return err
+		}
+		mo.ReplicaID, mo.Standby = cp.ReplicaID, true
+		mo.Alive = cp.alive
+		if mo.Reconcile == 0 {
+			mo.Reconcile = ReplicaReconcile
+		}
+	}
 	cp.Engine, err = move.New(ctx, cp.Panel, mo)
 	if err != nil {
 		return err
@@ -112,7 +154,9 @@ func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		cp.Rebalance.Start(ctx)
+		if !replicas {
+			cp.Rebalance.Start(ctx)
+		}
 		api.RegisterRebalance(cp.API, cp.Rebalance)
 	}
 	if cfg.Web {
@@ -126,12 +170,16 @@ func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 		}
 		cp.API.HandleRaw("/", ui)
 	}
+	if replicas {
+		cp.startLeading(ctx, cfg.LeaderPoll)
+	}
 	return nil
 }
 
 // Close stops the rebalance runner and the move engine (giving running
 // phases up to 10 seconds to reach a checkpoint) and closes the store.
 func (cp *ControlPlane) Close() error {
+	cp.stopLeading()
 	if cp.Rebalance != nil {
 		cp.Rebalance.Stop()
 	}
@@ -141,6 +189,9 @@ func (cp *ControlPlane) Close() error {
 		if err := cp.Engine.Stop(sctx); err != nil {
 			cp.log.Warn("move engine stop", "err", err)
 		}
+	}
+	if cp.self != nil {
+		cp.self.Release()
 	}
 	return cp.Store.Close()
 }

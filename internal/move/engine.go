@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -47,6 +48,8 @@ type Engine struct {
 	done chan struct{}
 	// ctx is Start's, for a reconciler Lead starts later.
 	ctx context.Context
+	// stopped is set by Stop: the engine works no more phases.
+	stopped atomic.Bool
 }
 
 // Options configure an Engine. Zero fields take the defaults.
@@ -183,7 +186,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // Lead starts the reconciler, which one replica runs at a time: it looks
 // at once, then every Options.Reconcile. It does nothing if it runs.
 func (e *Engine) Lead() {
-	if e.stop != nil {
+	if e.stop != nil || e.Stopped() {
 		return
 	}
 	ctx := e.ctx
@@ -209,6 +212,10 @@ func (e *Engine) Lead() {
 	}()
 }
 
+// Stopped says whether Stop was called: a replica whose engine stopped
+// must not lead.
+func (e *Engine) Stopped() bool { return e.stopped.Load() }
+
 // StepDown stops the reconciler Lead started; phases go on in River.
 func (e *Engine) StepDown() {
 	if e.stop != nil {
@@ -221,6 +228,7 @@ func (e *Engine) StepDown() {
 // Stop stops working: running phases are interrupted and pick up where
 // they were at the next Start, here or in another process.
 func (e *Engine) Stop(ctx context.Context) error {
+	e.stopped.Store(true)
 	e.StepDown()
 	return e.river.StopAndCancel(ctx)
 }
