@@ -25,7 +25,7 @@ fi
 
 PACKAGES="openssh-server rsync mariadb-server mariadb-client apache2 php8.2-fpm
 php8.2-mysql php8.2-pgsql postgresql-15 knot knot-dnsutils dnsutils cron
-iproute2 nftables acl attr curl util-linux"
+iproute2 nftables acl attr curl util-linux haproxy"
 
 missing=""
 for p in $PACKAGES; do

@@ -75,6 +75,7 @@ var configKeys = []configKey{
 	{key: "serve.tls_key", flag: "tls-key", env: "FERRY_TLS_KEY", commands: []string{"ferry serve"}},
 	{key: "serve.metrics_listen", flag: "metrics-listen", env: "FERRY_METRICS_LISTEN", commands: []string{"ferry serve"}},
 	{key: "serve.session_idle", flag: "session-idle", env: "FERRY_SESSION_IDLE", commands: []string{"ferry serve"}},
+	{key: "serve.replica_id", flag: "replica-id", env: "FERRY_REPLICA_ID", commands: []string{"ferry serve"}},
 
 	{key: "node.token_file", flag: "token-file", env: "FERRY_TOKEN_FILE", commands: []string{"ferry node"}},
 	{key: "node.state", flag: "state", env: "FERRY_NODE_STATE", commands: []string{"ferry node", "ferry node join"}},

@@ -27,10 +27,12 @@ type labOptions struct {
 	noDNS   bool
 	subnet  int
 	control bool
-	ferry   string
-	spec    string
-	json    bool
-	verbose bool
+	// replicas runs the control plane as that many replicas (lab.Config.Replicas).
+	replicas int
+	ferry    string
+	spec     string
+	json     bool
+	verbose  bool
 	// jsonFlag is status's own --json.
 	jsonFlag bool
 	stdin    io.Reader
@@ -59,6 +61,7 @@ func newLabCmd(g *globals) *cobra.Command {
 	up.Flags().BoolVar(&opts.noDNS, "no-dns", false, "leave out the dns host dns1 (127.0.S.53)")
 	up.Flags().IntVar(&opts.subnet, "subnet", 1, "S in the lab's addresses 127.0.S.N; labs running at once need different subnets")
 	up.Flags().BoolVar(&opts.control, "control", true, "start the control plane and node agents, if this ferry has serve and node")
+	up.Flags().IntVar(&opts.replicas, "replicas", 1, "run the control plane as this many replicas on a PostgreSQL server of the lab's own, behind HAProxy (127.0.S.1:7080 as before; replica i on port 7080+i)")
 	up.Flags().StringVar(&opts.ferry, "ferry", "", "ferry binary for the control plane and agents (default: this one)")
 	up.Flags().BoolVarP(&opts.verbose, "verbose", "v", false, "log each step and how long it took")
 
@@ -143,6 +146,7 @@ func runLabUp(ctx context.Context, opts *labOptions) error {
 		NoDNS:        opts.noDNS,
 		Subnet:       opts.subnet,
 		ControlPlane: opts.control,
+		Replicas:     opts.replicas,
 		Ferry:        ferry,
 		Self:         self,
 		Logger:       labLogger(opts),

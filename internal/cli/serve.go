@@ -24,6 +24,8 @@ type serveOptions struct {
 	listen  string
 	// sessionIdle ends web UI sessions idle that long.
 	sessionIdle time.Duration
+	// replicaID names this replica among those on one PostgreSQL store.
+	replicaID string
 	// ready, when set, receives the bound address once the server listens
 	// (tests use it).
 	ready func(addr string)
@@ -49,6 +51,7 @@ start an admin token is written to DIR/admin.token (mode 0600).`,
 	f.StringVar(&opts.dbURL, "db", os.Getenv("FERRY_DB"), "PostgreSQL URL (postgres://…); empty means SQLite in DIR/ferry.db (env FERRY_DB)")
 	f.StringVar(&opts.listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:7080"), "address to serve the API on (env FERRY_LISTEN)")
 	f.DurationVar(&opts.sessionIdle, "session-idle", web.DefaultIdleTimeout, "log web UI sessions out after this long without a request")
+	f.StringVar(&opts.replicaID, "replica-id", os.Getenv("FERRY_REPLICA_ID"), "this replica's name among those on one PostgreSQL store; its host name and a random suffix when empty (env FERRY_REPLICA_ID)")
 	addServeOpsFlags(f, &opts.ops)
 	return cmd
 }
@@ -71,7 +74,7 @@ func runServe(ctx context.Context, g *globals, opts serveOptions) error {
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		StoreURL: url, Log: log, Metrics: serveMetrics,
 		Rebalance: true, RebalanceImportDir: filepath.Join(opts.dataDir, "rebalance"),
-		Web: true, SessionIdle: opts.sessionIdle,
+		Web: true, SessionIdle: opts.sessionIdle, ReplicaID: opts.replicaID,
 	})
 	if err != nil {
 		return err

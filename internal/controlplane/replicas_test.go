@@ -110,4 +110,3 @@ func TestReplicasWakeEachOthersNodes(t *testing.T) {
 		t.Errorf("a long poll on the other replica woke after %v: the wake-up did not cross replicas", lat[n-1])
 	}
 }
-

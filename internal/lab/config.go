@@ -56,6 +56,10 @@ type Config struct {
 	// ControlPlane starts `ferry serve` beside the hosts and `ferry node` on
 	// each host, when Ferry has those subcommands.
 	ControlPlane bool
+	// Replicas, above one, runs the control plane as that many replicas
+	// on a PostgreSQL server of the lab's own, behind HAProxy
+	// (replicas.go); zero or one runs one `ferry serve` on SQLite.
+	Replicas int
 	// Ferry is the ferry binary run as control plane and node agents. It is
 	// copied into the state directory so that hosts see it.
 	Ferry string
@@ -112,6 +116,12 @@ func (c Config) validate() error {
 		if !validZone(z) {
 			return fmt.Errorf("zone %q: not a valid domain name", z)
 		}
+	}
+	if c.Replicas < 0 || c.Replicas > maxReplicas {
+		return fmt.Errorf("control plane replicas: %d, want 1 to %d", c.Replicas, maxReplicas)
+	}
+	if c.Replicas > 1 && !c.ControlPlane {
+		return errors.New("control plane replicas wanted but no control plane")
 	}
 	if c.ControlPlane && c.Ferry == "" {
 		return errors.New("control plane wanted but no ferry binary given")

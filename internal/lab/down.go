@@ -141,6 +141,19 @@ func labProcesses(dir string, st *State) []labProcess {
 		if isAcmeCA(st.AcmePID, dir) {
 			add(st.AcmePID, true)
 		}
+		if st.Control != nil {
+			for _, r := range st.Control.Replicas {
+				if isControlPlane(r.PID, dir) {
+					add(r.PID, true)
+				}
+			}
+		}
+		if isBalancer(st.BalancerPID, dir) {
+			add(st.BalancerPID, true)
+		}
+		if isLabPostgres(st.PostgresPID, dir) {
+			add(st.PostgresPID, true)
+		}
 		for _, h := range st.Hosts {
 			if isHostInit(h.InitPID, dir) {
 				add(h.InitPID, false)
@@ -155,7 +168,7 @@ func labProcesses(dir string, st *State) []labProcess {
 		}
 		if isHostInit(pid, dir) {
 			add(pid, false)
-		} else if isControlPlane(pid, dir) || isAcmeCA(pid, dir) {
+		} else if isControlPlane(pid, dir) || isAcmeCA(pid, dir) || isBalancer(pid, dir) || isLabPostgres(pid, dir) {
 			add(pid, true)
 		}
 	}

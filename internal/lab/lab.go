@@ -150,7 +150,11 @@ func Up(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		return nil, err
 	}
 	if cfg.ControlPlane {
-		if err := l.startControlPlane(ctx); err != nil {
+		start := l.startControlPlane
+		if cfg.Replicas > 1 {
+			start = func(ctx context.Context) error { return l.startReplicated(ctx, cfg.Replicas) }
+		}
+		if err := start(ctx); err != nil {
 			return nil, err
 		}
 		if err := l.startAgents(ctx); err != nil {

@@ -44,6 +44,10 @@ type State struct {
 	AcmeCAFile string `json:"acme_ca_file,omitempty"`
 	// AcmePID is the lab's ACME CA process.
 	AcmePID int `json:"acme_pid,omitempty"`
+	// PostgresPID and BalancerPID are the replicated control plane's
+	// PostgreSQL server and HAProxy (replicas.go).
+	PostgresPID int `json:"postgres_pid,omitempty"`
+	BalancerPID int `json:"balancer_pid,omitempty"`
 	// AcmeDirectory is the ACME directory URL of the lab's CA.
 	AcmeDirectory string `json:"acme_directory,omitempty"`
 	// CutOff lists the hosts currently cut off from the others.
@@ -75,6 +79,11 @@ type ControlPlane struct {
 	PID            int    `json:"pid"`
 	DataDir        string `json:"data_dir"`
 	AdminTokenPath string `json:"admin_token_path"`
+	// StoreURL is the lab's PostgreSQL store when the control plane runs
+	// as Replicas behind a balancer (replicas.go); URL is then the
+	// balancer's and PID the first replica's.
+	StoreURL string    `json:"store_url,omitempty"`
+	Replicas []Replica `json:"replicas,omitempty"`
 }
 
 // TSIGKey is a TSIG key in the form DNS libraries and knsupdate take.
