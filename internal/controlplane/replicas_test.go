@@ -98,8 +98,8 @@ func TestReplicasWakeEachOthersNodes(t *testing.T) {
 		}()
 		time.Sleep(200 * time.Millisecond) // the poll is waiting
 		made := time.Now()
-		if _, err := a.Panel.CreateItem(ctx, root, panel.ItemInput{Order: fmt.Sprintf("site%d.example", i), Kind: model.KindUserAccount,
-			Spec: model.Spec{Login: fmt.Sprintf("user%d", i), Password: "correct horse battery"}}); err != nil {
+		if _, err := a.Panel.CreateItem(ctx, root, panel.ItemInput{Order: fmt.Sprintf("site%d.example", i), Kind: model.KindMySQLDB,
+			Spec: model.Spec{Name: fmt.Sprintf("db%d", i)}}); err != nil {
 			t.Fatal(err)
 		}
 		lat = append(lat, (<-got).Sub(made))
