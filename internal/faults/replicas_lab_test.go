@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,36 +26,7 @@ import (
 // down when the test ends.
 func replicatedLab(t *testing.T) *labtest.Env {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("the replicated lab needs root")
-	}
-	subnet, release, err := lab.ClaimTestSubnet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	dir := filepath.Join(lab.TestBaseDir, fmt.Sprintf("net%d", subnet))
-	if err := lab.Down(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	bin, cleanup, err := lab.BuildFerry(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	l, err := lab.Up(ctx, lab.Config{Dir: dir, Subnet: subnet, Web: 2, ControlPlane: true, Replicas: 2, Ferry: bin, DieWithParent: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := l.Down(ctx); err != nil {
-			t.Errorf("lab down: %v", err)
-		}
-	})
+	l, _ := lab.UpOwn(t, lab.Config{Web: 2, ControlPlane: true, Replicas: 2})
 	st := l.State()
 	tok, err := os.ReadFile(st.Control.AdminTokenPath)
 	if err != nil {

@@ -50,27 +50,11 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return fmt.Errorf("control plane: %w", err)
 	}
-	logf, err := os.OpenFile(filepath.Join(data, "serve.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	listen := net.JoinHostPort(addr, controlPort)
+	cmd, exited, err := l.spawn("control", filepath.Join(data, "serve.log"), nil, l.ferry, "serve", "--data", data, "--listen", listen)
 	if err != nil {
 		return fmt.Errorf("control plane: %w", err)
 	}
-	defer logf.Close()
-	listen := net.JoinHostPort(addr, controlPort)
-	cmd := exec.Command(l.ferry, "serve", "--data", data, "--listen", listen)
-	cmd.Dir = "/"
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if l.dieWithParent {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("control plane: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
 	l.mu.Lock()
 	l.st.Control = &ControlPlane{
 		URL:            "http://" + listen,
@@ -79,7 +63,6 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 		DataDir:        data,
 		AdminTokenPath: filepath.Join(data, "admin.token"),
 	}
-	l.exited["control"] = exited
 	token := l.st.Control.AdminTokenPath
 	l.mu.Unlock()
 	if err := l.saveState(); err != nil {

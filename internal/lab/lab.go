@@ -244,16 +244,10 @@ func (l *Lab) startHost(ctx context.Context, self string, spec initSpec) error {
 	if l.dieWithParent {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
-	if err := cmd.Start(); err != nil {
+	if _, err := l.startProcess(cmd, name); err != nil {
 		return fmt.Errorf("host %s: start init: %w", name, err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
 	l.mu.Lock()
-	l.exited[name] = exited
 	var services []string
 	for _, s := range spec.Services {
 		if s.Autostart {

@@ -103,21 +103,9 @@ func (l *Lab) startPostgres(ctx context.Context) (string, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("lab postgres: initdb: %w\n%s", err, tail(string(out), 1500))
 	}
-	logf, err := os.OpenFile(filepath.Join(dir, "postgres.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("lab postgres: %w", err)
-	}
-	defer logf.Close()
-	os.Chown(logf.Name(), uid, gid)
-	cmd := exec.Command(filepath.Join(pgBin, "postgres"), "-D", filepath.Join(dir, "data"), "-k", dir,
+	logPath := filepath.Join(dir, "postgres.log")
+	cmd, exited, err := l.spawn("postgres", logPath, cred, filepath.Join(pgBin, "postgres"), "-D", filepath.Join(dir, "data"), "-k", dir,
 		"-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200")
-	cmd.Dir = "/"
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
-	if l.dieWithParent {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
-	exited, err := l.startProcess(cmd, "postgres")
 	if err != nil {
 		return "", fmt.Errorf("lab postgres: %w", err)
 	}
@@ -136,7 +124,7 @@ func (l *Lab) startPostgres(ctx context.Context) (string, error) {
 		return c.Close()
 	})
 	if err != nil {
-		out, _ := os.ReadFile(logf.Name())
+		out, _ := os.ReadFile(logPath)
 		return "", fmt.Errorf("lab postgres not ready: %w\n%s", err, tail(string(out), 1500))
 	}
 	return "postgres:///postgres?host=" + dir + "&user=ferry", nil
@@ -185,19 +173,8 @@ func (l *Lab) startBalancer(ctx context.Context, front string, replicas []Replic
 	if err := os.WriteFile(l.balancerConf(), []byte(renderBalancer(front, replicas)), 0o644); err != nil {
 		return fmt.Errorf("lab balancer: %w", err)
 	}
-	logf, err := os.OpenFile(filepath.Join(l.dir, "control", "haproxy.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("lab balancer: %w", err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(haproxy, "-db", "-f", l.balancerConf())
-	cmd.Dir = "/"
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if l.dieWithParent {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
-	exited, err := l.startProcess(cmd, "balancer")
+	logPath := filepath.Join(l.dir, "control", "haproxy.log")
+	cmd, exited, err := l.spawn("balancer", logPath, nil, haproxy, "-db", "-f", l.balancerConf())
 	if err != nil {
 		return fmt.Errorf("lab balancer: %w", err)
 	}
@@ -215,10 +192,36 @@ func (l *Lab) startBalancer(ctx context.Context, front string, replicas []Replic
 		return c.Close()
 	})
 	if err != nil {
-		out, _ := os.ReadFile(logf.Name())
+		out, _ := os.ReadFile(logPath)
 		return fmt.Errorf("lab balancer not ready: %w\n%s", err, tail(string(out), 1500))
 	}
 	return nil
+}
+
+// spawn starts argv as one of the lab's daemons, in a session of its own,
+// from /, its output appended to logPath, dying with this process when the
+// lab was told so, as cred's user when cred is set. name keys the channel
+// closed when it exits in l.exited.
+func (l *Lab) spawn(name, logPath string, cred *syscall.Credential, argv ...string) (*exec.Cmd, <-chan struct{}, error) {
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer logf.Close()
+	if cred != nil {
+		if err := logf.Chown(int(cred.Uid), int(cred.Gid)); err != nil {
+			return nil, nil, err
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
+	if l.dieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	exited, err := l.startProcess(cmd, name)
+	return cmd, exited, err
 }
 
 // startProcess starts cmd and records a channel closed when it exits
@@ -263,19 +266,8 @@ func (l *Lab) StartReplica(ctx context.Context, i int) error {
 	if isControlPlane(r.PID, l.dir) {
 		return fmt.Errorf("control plane replica %s: already running (pid %d)", r.ID, r.PID)
 	}
-	logf, err := os.OpenFile(filepath.Join(data, "serve-"+r.ID+".log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("control plane replica %s: %w", r.ID, err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(l.ferry, "serve", "--data", data, "--listen", r.Listen, "--db", url, "--replica-id", r.ID)
-	cmd.Dir = "/"
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if l.dieWithParent {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
-	exited, err := l.startProcess(cmd, "replica-"+r.ID)
+	logPath := filepath.Join(data, "serve-"+r.ID+".log")
+	cmd, exited, err := l.spawn("replica-"+r.ID, logPath, nil, l.ferry, "serve", "--data", data, "--listen", r.Listen, "--db", url, "--replica-id", r.ID)
 	if err != nil {
 		return fmt.Errorf("control plane replica %s: %w", r.ID, err)
 	}
@@ -296,7 +288,7 @@ func (l *Lab) StartReplica(ctx context.Context, i int) error {
 		return getOK("http://" + r.Listen + "/readyz")
 	})
 	if err != nil {
-		out, _ := os.ReadFile(logf.Name())
+		out, _ := os.ReadFile(logPath)
 		return fmt.Errorf("control plane replica %s not ready: %w\n%s", r.ID, err, tail(string(out), 1500))
 	}
 	return nil

@@ -245,3 +245,69 @@ func BuildFerry(ctx context.Context) (path string, cleanup func(), err error) {
 	}
 	return path, cleanup, nil
 }
+
+// TB is the part of testing.TB that UpOwn uses.
+type TB interface {
+	T
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+// UpOwn brings up a lab of the test's own, apart from the package's shared
+// one, on a subnet it claims, with a ferry built for it (cfg.Ferry, when
+// cfg.ControlPlane, is set to it); the lab goes down when the test ends.
+// It returns the lab and the ferry binary. When the lab cannot start the
+// test is skipped, or fails if FERRY_TEST_DISALLOW_SKIP=1.
+func UpOwn(t TB, cfg Config) (*Lab, string) {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		if os.Getenv(DisallowSkipEnv) == "1" {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if os.Geteuid() != 0 {
+		fail("a lab needs root")
+		return nil, ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	subnet, release, err := ClaimTestSubnet()
+	if err != nil {
+		t.Fatalf("%v", err)
+		return nil, ""
+	}
+	t.Cleanup(release)
+	cfg.Subnet = subnet
+	cfg.Dir = filepath.Join(TestBaseDir, fmt.Sprintf("net%d", subnet))
+	cfg.DieWithParent = true
+	if err := Down(ctx, cfg.Dir); err != nil {
+		t.Fatalf("%v", err)
+		return nil, ""
+	}
+	bin, cleanup, err := BuildFerry(ctx)
+	if err != nil {
+		t.Fatalf("%v", err)
+		return nil, ""
+	}
+	t.Cleanup(cleanup)
+	if cfg.ControlPlane {
+		cfg.Ferry = bin
+	}
+	start := time.Now()
+	l, err := Up(ctx, cfg)
+	if err != nil {
+		fail("lab unavailable: %v", err)
+		return nil, ""
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := l.Down(ctx); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	t.Logf("lab up in %s", time.Since(start).Round(time.Millisecond))
+	return l, bin
+}

@@ -493,44 +493,7 @@ type moveLabHost struct {
 }
 
 func newMoveLab(t *testing.T) *moveLab {
-	if os.Geteuid() != 0 {
-		if os.Getenv(lab.DisallowSkipEnv) == "1" {
-			t.Fatal("the move lab test needs root")
-		}
-		t.Skip("the move lab test needs root")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	subnet, release, err := lab.ClaimTestSubnet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(release)
-	dir := filepath.Join(lab.TestBaseDir, fmt.Sprintf("net%d", subnet))
-	if err := lab.Down(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	bin, cleanup, err := lab.BuildFerry(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	start := time.Now()
-	l, err := lab.Up(ctx, lab.Config{Dir: dir, Subnet: subnet, Web: 2, NoDNS: true, DieWithParent: true})
-	if err != nil {
-		if os.Getenv(lab.DisallowSkipEnv) != "1" {
-			t.Skipf("lab unavailable: %v", err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := l.Down(ctx); err != nil {
-			t.Errorf("lab down: %v", err)
-		}
-	})
-	t.Logf("lab up in %s", time.Since(start).Round(time.Millisecond))
+	l, bin := lab.UpOwn(t, lab.Config{Web: 2, NoDNS: true})
 	ferry := filepath.Join(l.Dir(), "bin", "ferry")
 	if err := os.MkdirAll(filepath.Dir(ferry), 0o755); err != nil {
 		t.Fatal(err)
