@@ -16,6 +16,10 @@ import (
 // seedEnv names the variable that replays a run's random crash points.
 const seedEnv = "FERRY_FAULT_SEED"
 
+// replicasEnv names the variable that runs the suite's lab with its control
+// plane as that many replicas on PostgreSQL (lab.Config.Replicas).
+const replicasEnv = "FERRY_FAULT_REPLICAS"
+
 // seed is the run's random seed, printed at start.
 var seed = chooseSeed()
 
@@ -37,5 +41,17 @@ func rng(caseNo uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, caseNo)) 
 
 func TestMain(m *testing.M) {
 	fmt.Printf("faults: random seed %d (replay with %s=%d)\n", seed, seedEnv, seed)
-	lab.Main(&scanned{m: m}, lab.Config{Web: 2, ControlPlane: true})
+	cfg := lab.Config{Web: 2, ControlPlane: true}
+	if r := os.Getenv(replicasEnv); r != "" {
+		n, err := strconv.Atoi(r)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "%s=%q: want a number of replicas\n", replicasEnv, r)
+			os.Exit(2)
+		}
+		// The suite against replicas on PostgreSQL: a control plane crash
+		// kills the first replica, the others carry on.
+		cfg.Replicas = n
+		fmt.Printf("faults: control plane as %d replicas on PostgreSQL behind HAProxy\n", n)
+	}
+	lab.Main(&scanned{m: m}, cfg)
 }

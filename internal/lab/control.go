@@ -221,6 +221,7 @@ func (l *Lab) startAgent(ctx context.Context, h Host, argv []string) error {
 
 // KillControlPlane kills the lab's control plane with SIGKILL, as a crash
 // would, and waits until it is gone. StartControlPlane brings it back.
+// With replicas (Config.Replicas) it kills the first replica only.
 func (l *Lab) KillControlPlane(ctx context.Context) error {
 	l.mu.Lock()
 	cp := l.st.Control
@@ -266,6 +267,9 @@ func (l *Lab) StartControlPlane(ctx context.Context) error {
 	l.mu.Unlock()
 	if cp == nil {
 		return fmt.Errorf("control plane: the lab was started without one")
+	}
+	if len(cp.Replicas) > 0 {
+		return l.StartReplica(ctx, 1) // KillControlPlane killed the first
 	}
 	if isControlPlane(cp.PID, l.dir) {
 		return fmt.Errorf("control plane: already running (pid %d)", cp.PID)
