@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -249,6 +250,28 @@ func TestLabReplicaKilled(t *testing.T) {
 			t.Errorf("%s's audit log differs from an undisturbed move's (a step ran twice, or one was lost):\n%s\nwant\n%s",
 				c.s.domain, strings.Join(got, "\n"), strings.Join(refAudit, "\n"))
 		}
+	}
+	// Who led, and what the leader took over, as the replicas logged it.
+	var lead []string
+	for _, r := range e.Lab.Replicas() {
+		log, _ := os.ReadFile(filepath.Join(e.Lab.State().Control.DataDir, "serve-"+r.ID+".log"))
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, "replica: leading") || strings.Contains(line, "resuming phase") {
+				lead = append(lead, line)
+			}
+		}
+	}
+	slices.Sort(lead) // by time, the lines' first field
+	t.Logf("leadership and resumed phases:\n%s", strings.Join(lead, "\n"))
+	led := func(r int) bool {
+		return slices.ContainsFunc(lead, func(l string) bool {
+			return strings.Contains(l, "replica: leading") && strings.Contains(l, fmt.Sprintf("replica=r%d", r))
+		})
+	}
+	if first := slices.IndexFunc(lead, func(l string) bool { return strings.Contains(l, "replica: leading") }); first < 0 {
+		t.Error("no replica ever led")
+	} else if strings.Contains(lead[first], fmt.Sprintf("replica=r%d", victim)) && !led(3-victim) {
+		t.Errorf("replica r%d led and was killed, but r%d never took the lead", victim, 3-victim)
 	}
 	for i := range 4 { // round robin: both replicas answer
 		if err := webHosts(browser, e.URL); err != nil {
