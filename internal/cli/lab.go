@@ -221,7 +221,13 @@ func printLabStatus(ctx context.Context, opts *labOptions, l *lab.Lab) error {
 	if len(st.CutOff) > 0 {
 		fmt.Fprintf(opts.stdout, "\ncut off: %s\n", strings.Join(st.CutOff, " "))
 	}
-	if c := st.Control; c != nil {
+	if c := st.Control; c != nil && len(c.Replicas) > 0 {
+		fmt.Fprintf(opts.stdout, "\ncontrol plane: %s (HAProxy, pid %d), admin token in %s\n", c.URL, st.BalancerPID, c.AdminTokenPath)
+		for _, r := range c.Replicas {
+			fmt.Fprintf(opts.stdout, "  replica %s: http://%s (pid %d)\n", r.ID, r.Listen, r.PID)
+		}
+		fmt.Fprintf(opts.stdout, "  store: PostgreSQL (pid %d), %s\n", st.PostgresPID, c.StoreURL)
+	} else if c != nil {
 		fmt.Fprintf(opts.stdout, "\ncontrol plane: %s (pid %d), admin token in %s\n", c.URL, c.PID, c.AdminTokenPath)
 	} else {
 		fmt.Fprintln(opts.stdout, "\ncontrol plane: not running")
