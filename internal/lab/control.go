@@ -68,16 +68,7 @@ func (l *Lab) startControlPlane(ctx context.Context) error {
 	if err := l.saveState(); err != nil {
 		return err
 	}
-	err = waitFor(ctx, readyTimeout, exited, func() error {
-		if _, err := os.Stat(token); err != nil {
-			return err
-		}
-		c, err := net.DialTimeout("tcp", listen, time.Second)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	})
+	err = waitFor(ctx, readyTimeout, exited, serving(token, dialable("tcp", listen)))
 	if err != nil {
 		out, _ := os.ReadFile(filepath.Join(data, "serve.log"))
 		return fmt.Errorf("control plane not ready: %w\n%s", err, tail(string(out), 1500))

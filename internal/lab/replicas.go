@@ -116,13 +116,7 @@ func (l *Lab) startPostgres(ctx context.Context) (string, error) {
 		return "", err
 	}
 	sock := filepath.Join(dir, ".s.PGSQL.5432")
-	err = waitFor(ctx, readyTimeout, exited, func() error {
-		c, err := net.DialTimeout("unix", sock, time.Second)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	})
+	err = waitFor(ctx, readyTimeout, exited, dialable("unix", sock))
 	if err != nil {
 		out, _ := os.ReadFile(logPath)
 		return "", fmt.Errorf("lab postgres not ready: %w\n%s", err, tail(string(out), 1500))
@@ -184,13 +178,7 @@ func (l *Lab) startBalancer(ctx context.Context, front string, replicas []Replic
 	if err := l.saveState(); err != nil {
 		return err
 	}
-	err = waitFor(ctx, readyTimeout, exited, func() error {
-		c, err := net.DialTimeout("tcp", front, time.Second)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	})
+	err = waitFor(ctx, readyTimeout, exited, dialable("tcp", front))
 	if err != nil {
 		out, _ := os.ReadFile(logPath)
 		return fmt.Errorf("lab balancer not ready: %w\n%s", err, tail(string(out), 1500))
@@ -281,12 +269,7 @@ func (l *Lab) StartReplica(ctx context.Context, i int) error {
 	if err := l.saveState(); err != nil {
 		return err
 	}
-	err = waitFor(ctx, readyTimeout, exited, func() error {
-		if _, err := os.Stat(token); err != nil {
-			return err
-		}
-		return getOK("http://" + r.Listen + "/readyz")
-	})
+	err = waitFor(ctx, readyTimeout, exited, serving(token, func() error { return getOK("http://" + r.Listen + "/readyz") }))
 	if err != nil {
 		out, _ := os.ReadFile(logPath)
 		return fmt.Errorf("control plane replica %s not ready: %w\n%s", r.ID, err, tail(string(out), 1500))
@@ -347,4 +330,26 @@ func getOK(url string) error {
 		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	return nil
+}
+
+// dialable is a check that a server accepts connections at addr.
+func dialable(network, addr string) func() error {
+	return func() error {
+		c, err := net.DialTimeout(network, addr, time.Second)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+}
+
+// serving is a check that `ferry serve` wrote its admin token (once, on the
+// store's first start) and passes probe.
+func serving(token string, probe func() error) func() error {
+	return func() error {
+		if _, err := os.Stat(token); err != nil {
+			return err
+		}
+		return probe()
+	}
 }
