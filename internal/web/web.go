@@ -140,6 +140,12 @@ func (u *UI) routes() http.Handler {
 	mux.HandleFunc("GET /hosts", u.authed(u.hosts))
 	mux.HandleFunc("GET /orders", u.authed(u.orders))
 	mux.HandleFunc("GET /orders/{ref}", u.authed(u.order))
+	mux.HandleFunc("GET /orders/{ref}/items/new", u.authed(u.newItemForm))
+	mux.HandleFunc("POST /orders/{ref}/items", u.authed(u.createItem))
+	mux.HandleFunc("GET /orders/{ref}/items.json", u.authed(u.itemStates))
+	mux.HandleFunc("GET /items/{id}/edit", u.authed(u.editItemForm))
+	mux.HandleFunc("POST /items/{id}", u.authed(u.updateItem))
+	mux.HandleFunc("POST /items/{id}/state", u.authed(u.itemAction))
 	mux.HandleFunc("GET /orders/{ref}/delete", u.authed(u.deleteForm))
 	mux.HandleFunc("POST /orders/{ref}/delete", u.authed(u.deleteOrder))
 	if u.moves != nil {
