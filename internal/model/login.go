@@ -2,6 +2,7 @@ package model
 
 import (
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -57,3 +58,8 @@ func ValidateLoginName(s string) error {
 // LoginTokenName is the name of the token a login acts as; the audit log
 // shows it as the actor.
 func LoginTokenName(login string) string { return "login-" + login }
+
+func (s *Spec) normalizeOrderAccess(string) error {
+	s.Login = strings.ToLower(strings.TrimSpace(s.Login))
+	return at("login", ValidateLoginName(s.Login))
+}

@@ -242,3 +242,45 @@ func (f *fixture) report(id int64, to model.State, msg string) {
 		f.t.Fatalf("report %d %s: %v", id, to, err)
 	}
 }
+
+// An admin gives bob's login access to alice's order through the item
+// form: bob then sees the order and can add to it; revoking ends it.
+func TestAccessGivenThroughTheFormOpensTheOrder(t *testing.T) {
+	f := newFixture(t)
+	f.setPassword("bob", "bob", "bob's long password")
+	bob := f.browser()
+	if r := bob.passwordLogin("bob", "bob's long password", ""); r.status != http.StatusSeeOther {
+		t.Fatalf("bob's login: %d", r.status)
+	}
+	order := f.orderPath("alice.example")
+	if r := bob.get(order); r.status != http.StatusNotFound {
+		t.Fatalf("bob before access: %d, want 404", r.status)
+	}
+	admin := f.browser()
+	csrf := admin.login(f.admin)
+	r := admin.post(order+"/items", url.Values{"csrf": {csrf}, "kind": {"hosting-order-access"}, "login": {"bob"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("give access: %d\n%s", r.status, r.body)
+	}
+	page := bob.get(order)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "alice_wp") || !strings.Contains(page.body, "Add an item") {
+		t.Fatalf("bob with access: %d\n%s", page.status, page.body)
+	}
+	if list := bob.get("/orders"); !strings.Contains(list.body, "alice.example") {
+		t.Error("bob's orders page lacks the shared order")
+	}
+	bobCSRF := formCSRF(t, page.body)
+	if r := bob.post(order+"/items", url.Values{"csrf": {bobCSRF}, "kind": {"mysql-db"}, "name": {"alice_bob"}}); r.status != http.StatusSeeOther {
+		t.Errorf("bob adds a database: %d\n%s", r.status, r.body)
+	}
+	grant, ok := findItem(f.itemsOf("alice.example"), model.KindOrderAccess, "access for bob")
+	if !ok || grant.State != model.StateActive {
+		t.Fatalf("access item: %+v", grant)
+	}
+	if r := admin.post(fmt.Sprintf("/items/%d/state", grant.ID), url.Values{"csrf": {csrf}, "action": {"delete"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.status)
+	}
+	if r := bob.get(order); r.status != http.StatusNotFound || strings.Contains(r.body, "alice_wp") {
+		t.Errorf("bob after revoking: %d, want 404 showing nothing", r.status)
+	}
+}

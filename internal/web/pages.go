@@ -207,7 +207,10 @@ func (u *UI) loadOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 		return orderData{}, false
 	}
 	d := orderData{Order: o, Dir: o.Dir()}
-	d.CanWrite = o.State == model.OrderActive && (s.caller.IsAdmin() || (s.caller.Role == model.RoleMember && s.caller.Member == o.Member))
+	if d.CanWrite, err = u.panel.CanManageItems(ctx, s.caller, o); err != nil {
+		u.fail(w, r, s, err)
+		return d, false
+	}
 	items, err := u.panel.ListItems(ctx, s.caller, store.ItemFilter{OrderID: o.ID})
 	if err != nil {
 		u.fail(w, r, s, err)
