@@ -132,9 +132,9 @@ var kindRegistry = []KindInfo{
 	{Kind: KindOrderAccess, Description: "another member's web login, given access to this order's items (not to the order itself)",
 		ControlPlane: true,
 		Fields:       []string{"login"}, Required: []string{"login"}, Identity: []string{"login"},
-		Summary:      func(s *Spec) string { return "access for " + s.Login },
-		normalize:    (*Spec).normalizeOrderAccess,
-		leftBehind:   func(*Spec, int64) string { return "nothing: no host holds it" }},
+		Summary:    func(s *Spec) string { return "access for " + s.Login },
+		normalize:  (*Spec).normalizeOrderAccess,
+		leftBehind: func(*Spec, int64) string { return "nothing: no host holds it" }},
 }
 
 func loginIdentity(login string) string { return "login:" + login }
