@@ -122,4 +122,22 @@ func TestOrderAccess(t *testing.T) {
 	if os, _ := p.ListOrders(ctx, bob, store.OrderFilter{}); len(os) != 0 {
 		t.Errorf("bob still lists %d orders", len(os))
 	}
+
+	// Deleting the order deletes a live access item at once (no host
+	// would ever report it).
+	if _, err := p.CreateItem(ctx, alice, panel.ItemInput{Order: "alice.example", Kind: model.KindOrderAccess, Spec: model.Spec{Login: "carol"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DeleteOrder(ctx, adm, "alice.example"); err != nil {
+		t.Fatal(err)
+	}
+	items, err = p.ListItems(ctx, adm, store.ItemFilter{OrderID: o.ID, Kind: model.KindOrderAccess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.State != model.StateDeleted {
+			t.Errorf("access for %s is %s after the order was deleted", it.Spec.Login, it.State)
+		}
+	}
 }

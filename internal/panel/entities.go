@@ -554,7 +554,12 @@ func (p *Panel) deleteOrderTx(ctx context.Context, tx store.Tx, c Caller, o mode
 		if err := p.setStateTx(ctx, tx, c, &it, model.StatePendingDelete, model.ByControlPlane); err != nil {
 			return nil, fmt.Errorf("order %s: item %d: %w", o.Identifier, it.ID, err)
 		}
-		hosts = append(hosts, it.Host)
+		if err := p.settleTx(ctx, tx, c, &it); err != nil {
+			return nil, fmt.Errorf("order %s: item %d: %w", o.Identifier, it.ID, err)
+		}
+		if it.Host != "" {
+			hosts = append(hosts, it.Host)
+		}
 	}
 	if len(blocked) > 0 {
 		return nil, refused("order %s cannot be deleted yet:%s", o.Identifier, blockers(blocked, itemTodo))

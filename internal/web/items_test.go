@@ -284,3 +284,30 @@ func TestAccessGivenThroughTheFormOpensTheOrder(t *testing.T) {
 		t.Errorf("bob after revoking: %d, want 404 showing nothing", r.status)
 	}
 }
+
+// The order page marks the buttons an item's state does not allow hidden,
+// and the stylesheet makes hidden win over its inline display.
+func TestOrderPageOffersOnlyWhatTheStateAllows(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.login(f.alice)
+	db, _ := findItem(f.itemsOf("alice.example"), model.KindMySQLDB, "alice_wp")
+	f.report(db.ID, model.StateActive, "")
+	page := b.get(f.orderPath("alice.example")).body
+	row := page[strings.Index(page, fmt.Sprintf(`data-item="%d"`, db.ID)):]
+	row = row[:strings.Index(row, "</tr>")]
+	for state, hidden := range map[string]bool{`data-states="active"`: false, `data-states="disabled"`: true, `data-states="soft-error"`: true, `data-states="active disabled"`: false} {
+		i := strings.Index(row, state)
+		if i < 0 {
+			t.Fatalf("row lacks %s:\n%s", state, row)
+		}
+		tag := row[i : i+strings.Index(row[i:], ">")]
+		if strings.Contains(tag, "hidden") != hidden {
+			t.Errorf("%s of an active item: hidden=%v, want %v", state, !hidden, hidden)
+		}
+	}
+	css := b.get("/static/style.css").body
+	if !strings.Contains(css, "[hidden] { display: none !important; }") {
+		t.Error("the stylesheet lets display rules override hidden")
+	}
+}

@@ -103,6 +103,14 @@ func TestBrowserMemberManagesItemsOnARealHost(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	// Only what an active item allows is offered: no Enable, no Retry.
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("table.items tbody button, table.items tbody a")).filter(e => e.offsetParent !== null).map(e => e.textContent.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(shown, " "); got != "Edit Disable Delete Edit Disable Delete" {
+		t.Errorf("buttons shown for two active items: %q", got)
+	}
 	screenshot(t, ctx, shots, "order-items-active")
 	rctx, cancel := context.WithTimeout(bg, time.Minute)
 	defer cancel()
