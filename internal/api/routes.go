@@ -212,6 +212,22 @@ func (s *Server) routes() {
 		return p.SetItemState(ctx, c, id, in.State)
 	})
 
+	s.Handle("GET /api/v1/logins", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
+		ls, err := p.ListLogins(ctx, c)
+		out := make([]wire.Login, len(ls))
+		for i, l := range ls {
+			out[i] = wire.Login{Name: l.Name, Role: l.Token.Role, Member: l.Token.Member, Token: l.Token.Name, Revoked: l.Token.RevokedAt != nil, TOTP: l.TOTP, UpdatedAt: l.UpdatedAt}
+		}
+		return out, err
+	})
+	s.Handle("PUT /api/v1/logins/{name}", func(ctx context.Context, c panel.Caller, r *http.Request) (any, error) {
+		var in wire.LoginInput
+		if err := Decode(r, &in); err != nil {
+			return nil, err
+		}
+		l, err := p.SetLoginPassword(ctx, c, panel.LoginInput{Name: r.PathValue("name"), Role: in.Role, Member: in.Member, Password: in.Password})
+		return wire.Login{Name: l.Name, Role: in.Role, Member: in.Member, Token: model.LoginTokenName(l.Name), UpdatedAt: l.UpdatedAt}, err
+	})
 	s.Handle("GET /api/v1/tokens", func(ctx context.Context, c panel.Caller, _ *http.Request) (any, error) {
 		return p.ListTokens(ctx, c)
 	})

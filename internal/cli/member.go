@@ -44,7 +44,7 @@ func newMemberCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return runMemberDelete(cmd.Context(), g, args) },
 	}
 	g.addJSON(list, show)
-	cmd.AddCommand(add, list, show, update, del)
+	cmd.AddCommand(add, list, show, update, del, newMemberPasswdCmd(g))
 	return cmd
 }
 

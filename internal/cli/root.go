@@ -88,7 +88,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return g.applyConfig(cmd) }
 	for _, add := range []func(*globals) *cobra.Command{
 		// Each command group lives in its own file.
-		newServeCmd, newNodeCmd, newTokenCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newMoveCmd, newAuditCmd, newVersionCmd,
+		newServeCmd, newNodeCmd, newTokenCmd, newLoginCmd, newMemberCmd, newHostCmd, newOrderCmd, newItemCmd, newMoveCmd, newAuditCmd, newVersionCmd,
 		newDNSCmd, newZoneCmd, newLabCmd, newRebalanceCmd,
 		newConfigCmd, newCACmd, newBackupCmd, newRestoreCmd, newCompletionCmd, newManCmd,
 	} {

@@ -316,6 +316,16 @@ func (c *Client) CreateToken(ctx context.Context, in wire.TokenInput) (wire.NewT
 	return send[wire.NewToken](ctx, c, http.MethodPost, "/api/v1/tokens", in)
 }
 
+// SetLoginPassword makes the web login name, or sets its password.
+func (c *Client) SetLoginPassword(ctx context.Context, name string, in wire.LoginInput) (wire.Login, error) {
+	return send[wire.Login](ctx, c, http.MethodPut, "/api/v1/logins/"+esc(name), in)
+}
+
+// ListLogins lists the web logins (admins).
+func (c *Client) ListLogins(ctx context.Context) ([]wire.Login, error) {
+	return send[[]wire.Login](ctx, c, http.MethodGet, "/api/v1/logins", nil)
+}
+
 // RevokeToken revokes a token by id or name.
 func (c *Client) RevokeToken(ctx context.Context, ref string) (model.Token, error) {
 	return send[model.Token](ctx, c, http.MethodDelete, "/api/v1/tokens/"+esc(ref), nil)

@@ -20,6 +20,9 @@ const (
 	KindMySQLUser    Kind = "mysql-user"
 	KindPgSQLDB      Kind = "pgsql-db"
 	KindScheduledJob Kind = "scheduled-job"
+	// KindOrderAccess gives another member's web login access to one
+	// order's items (kept by the control plane; no host applies it).
+	KindOrderAccess Kind = "hosting-order-access"
 )
 
 // Kinds lists every item kind, in the order a host applies them: accounts
@@ -33,7 +36,7 @@ func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 // HostBound reports whether items of kind k live on the order's web host
 // and so are copied to the new host by a move. DNS items are served by the
 // dns hosts and switch at cutover instead.
-func (k Kind) HostBound() bool { return k != KindDNS }
+func (k Kind) HostBound() bool { return k != KindDNS && !KindInfoOf(k).ControlPlane }
 
 // Item is one thing realised on a host for an order (a "red item").
 type Item struct {

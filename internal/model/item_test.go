@@ -16,13 +16,14 @@ func ptr[T any](v T) *T { return &v }
 // kindFields are the spec fields each kind takes, as DESIGN.md describes
 // the kinds, written out here apart from the model's own list.
 var kindFields = map[model.Kind][]string{
-	"user-account":  {"login", "shell", "password", "password_hash"},
-	"web-conf":      {"login", "server_names", "docroot", "php", "https", "php_version", "memory_limit", "upload_max_filesize", "post_max_size", "max_children"},
-	"dns":           {"zone", "fqdn", "type", "value", "ttl"},
-	"mysql-db":      {"name"},
-	"mysql-user":    {"name", "password", "password_hash", "databases"},
-	"pgsql-db":      {"name", "owner", "password", "password_hash"},
-	"scheduled-job": {"login", "schedule", "command"},
+	"user-account":         {"login", "shell", "password", "password_hash"},
+	"web-conf":             {"login", "server_names", "docroot", "php", "https", "php_version", "memory_limit", "upload_max_filesize", "post_max_size", "max_children"},
+	"dns":                  {"zone", "fqdn", "type", "value", "ttl"},
+	"mysql-db":             {"name"},
+	"mysql-user":           {"name", "password", "password_hash", "databases"},
+	"pgsql-db":             {"name", "owner", "password", "password_hash"},
+	"scheduled-job":        {"login", "schedule", "command"},
+	"hosting-order-access": {"login"},
 }
 
 // setField sets each spec field (by its JSON name) to a value that is valid
@@ -57,13 +58,14 @@ var setField = map[string]func(*model.Spec){
 func minimalSpec(k model.Kind) model.Spec {
 	var s model.Spec
 	for _, f := range map[model.Kind][]string{
-		"user-account":  {"login"},
-		"web-conf":      {"login", "server_names"},
-		"dns":           {"type", "value"},
-		"mysql-db":      {"name"},
-		"mysql-user":    {"name", "password"},
-		"pgsql-db":      {"name"},
-		"scheduled-job": {"login", "schedule", "command"},
+		"user-account":         {"login"},
+		"web-conf":             {"login", "server_names"},
+		"dns":                  {"type", "value"},
+		"mysql-db":             {"name"},
+		"mysql-user":           {"name", "password"},
+		"pgsql-db":             {"name"},
+		"scheduled-job":        {"login", "schedule", "command"},
+		"hosting-order-access": {"login"},
 	}[k] {
 		setField[f](&s)
 	}
@@ -308,6 +310,11 @@ func specCases() map[model.Kind][]validateCase[model.Spec] {
 			{name: "md5 hash", in: model.Spec{Name: "shop", PasswordHash: "md5" + strings.Repeat("0", 32)}, field: "spec.password_hash"},
 			{name: "SCRAM-SHA-1", in: model.Spec{Name: "shop", PasswordHash: strings.Replace(scramSample, "256", "1", 1)}, field: "spec.password_hash"},
 			{name: "SCRAM short key", in: model.Spec{Name: "shop", PasswordHash: scramSample[:len(scramSample)-4]}, field: "spec.password_hash"},
+		},
+		"hosting-order-access": {
+			{name: "lower case", in: model.Spec{Login: " Alice "}, want: model.Spec{Login: "alice"}},
+			{name: "login missing", in: model.Spec{}, field: "spec.login"},
+			{name: "login bad", in: model.Spec{Login: "no spaces please"}, field: "spec.login"},
 		},
 		"scheduled-job": {
 			{name: "schedule fields joined",

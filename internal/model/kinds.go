@@ -27,6 +27,11 @@ type KindInfo struct {
 	// Engine is the database engine ("mysql", "pgsql") of a kind that is
 	// a database a move copies; empty for every other kind.
 	Engine string
+	// ControlPlane: the control plane alone keeps items of the kind; no
+	// host applies them, so they are active once added and deleted at
+	// once, a move leaves them with their order, and Kind.HostBound is
+	// false.
+	ControlPlane bool
 	// NamesField is the field holding the domain names an item of the
 	// kind claims (web-conf's server names, a DNS record's name); empty
 	// when it claims none.
@@ -124,6 +129,12 @@ var kindRegistry = []KindInfo{
 		leftBehind: func(s *Spec, _ int64) string {
 			return fmt.Sprintf("the record %s %s %s in the dns host's copy of zone %s, until its next zone update", s.FQDN, s.Type, s.Value, s.Zone)
 		}},
+	{Kind: KindOrderAccess, Description: "another member's web login, given access to this order's items (not to the order itself)",
+		ControlPlane: true,
+		Fields:       []string{"login"}, Required: []string{"login"}, Identity: []string{"login"},
+		Summary:    func(s *Spec) string { return "access for " + s.Login },
+		normalize:  (*Spec).normalizeOrderAccess,
+		leftBehind: func(*Spec, int64) string { return "nothing: no host holds it" }},
 }
 
 func loginIdentity(login string) string { return "login:" + login }

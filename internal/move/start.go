@@ -146,8 +146,8 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to, 
 		return nil, nil, err
 	}
 	for _, it := range items {
-		if it.State == model.StateDeleted {
-			continue
+		if it.State == model.StateDeleted || model.KindInfoOf(it.Kind).ControlPlane {
+			continue // what no host holds stays with the order as it is
 		}
 		src.items = append(src.items, it)
 		if it.State != model.StateActive {

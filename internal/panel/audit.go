@@ -56,4 +56,7 @@ const (
 	AuditTokenJoin       AuditAction = "token.join"
 	AuditJoinTokenCreate AuditAction = "join-token.create"
 	AuditJoinTokenRevoke AuditAction = "join-token.revoke"
+	AuditLoginPassword   AuditAction = "login.password"
+	AuditLoginTOTP       AuditAction = "login.totp"
+	AuditLoginLogoutAll  AuditAction = "login.logout-everywhere"
 )

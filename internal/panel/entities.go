@@ -352,6 +352,9 @@ func (p *Panel) readableOrder(ctx context.Context, tx store.Tx, c Caller, ref st
 		return o, err
 	}
 	if !mayReadOrder(c, o) {
+		if ok, err := hasAccess(ctx, tx, c, o.ID); err != nil || ok {
+			return o, err
+		}
 		if c.Role == model.RoleMember {
 			return model.Order{}, fmt.Errorf("order %q: %w", ref, store.ErrNotFound)
 		}
@@ -375,7 +378,17 @@ func (p *Panel) ListOrders(ctx context.Context, c Caller, f store.OrderFilter) (
 	var os []model.Order
 	err := p.view(ctx, func(tx store.Tx) error {
 		var err error
-		os, err = tx.ListOrders(ctx, f)
+		if os, err = tx.ListOrders(ctx, f); err != nil {
+			return err
+		}
+		// Orders shared with a member's login, that the filter matches.
+		shared, err := sharedOrders(ctx, tx, c)
+		for _, o := range shared {
+			if (f.State == "" || f.State == o.State) && (f.Identifier == "" || f.Identifier == o.Identifier) &&
+				(f.Text == "" || strings.Contains(o.Identifier, strings.ToLower(f.Text))) && f.Host == "" {
+				os = append(os, o)
+			}
+		}
 		return err
 	})
 	return os, err
@@ -541,7 +554,12 @@ func (p *Panel) deleteOrderTx(ctx context.Context, tx store.Tx, c Caller, o mode
 		if err := p.setStateTx(ctx, tx, c, &it, model.StatePendingDelete, model.ByControlPlane); err != nil {
 			return nil, fmt.Errorf("order %s: item %d: %w", o.Identifier, it.ID, err)
 		}
-		hosts = append(hosts, it.Host)
+		if err := p.settleTx(ctx, tx, c, &it); err != nil {
+			return nil, fmt.Errorf("order %s: item %d: %w", o.Identifier, it.ID, err)
+		}
+		if it.Host != "" {
+			hosts = append(hosts, it.Host)
+		}
 	}
 	if len(blocked) > 0 {
 		return nil, refused("order %s cannot be deleted yet:%s", o.Identifier, blockers(blocked, itemTodo))

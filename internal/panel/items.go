@@ -56,7 +56,7 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 		if err != nil {
 			return err // not found, as order show says, and as a member is told of another member's order
 		}
-		if err := mayWriteOrder(c, o, in.Order); err != nil {
+		if err := mayManageItems(ctx, tx, c, o, in.Order, in.Kind); err != nil {
 			return err
 		}
 		if o.State != model.OrderActive {
@@ -81,7 +81,15 @@ func (p *Panel) CreateItem(ctx context.Context, c Caller, in ItemInput) (model.I
 		if err := settlePHP(ctx, tx, &it); err != nil {
 			return err
 		}
-		return p.insertItemTx(ctx, tx, c, &it)
+		if it.Kind == model.KindOrderAccess {
+			if err := checkAccessGrant(ctx, tx, o, it); err != nil {
+				return err
+			}
+		}
+		if err := p.insertItemTx(ctx, tx, c, &it); err != nil {
+			return err
+		}
+		return p.settleTx(ctx, tx, c, &it)
 	})
 	if err != nil {
 		return model.Item{}, err
@@ -113,6 +121,12 @@ func (p *Panel) InsertItem(ctx context.Context, tx store.Tx, c Caller, it *model
 }
 
 func itemHost(ctx context.Context, tx store.Tx, o model.Order, k model.Kind, want string) (string, error) {
+	if model.KindInfoOf(k).ControlPlane {
+		if want != "" {
+			return "", &model.FieldError{Field: "host", Message: fmt.Sprintf("a %s item lives on no host", k)}
+		}
+		return "", nil
+	}
 	if k.HostBound() {
 		if want != "" && want != o.Host {
 			return "", &model.FieldError{Field: "host", Message: fmt.Sprintf("a %s item lives on its order's host %q", k, o.Host)}
@@ -213,6 +227,9 @@ func (p *Panel) readableItem(ctx context.Context, tx store.Tx, c Caller, id int6
 		if o.Member == c.Member {
 			return it, nil
 		}
+		if ok, err := hasAccess(ctx, tx, c, o.ID); err != nil || ok {
+			return it, err
+		}
 	}
 	return model.Item{}, fmt.Errorf("item %d: %w", id, store.ErrNotFound)
 }
@@ -223,6 +240,16 @@ func (p *Panel) ListItems(ctx context.Context, c Caller, f store.ItemFilter) ([]
 	switch c.Role {
 	case model.RoleAdmin:
 	case model.RoleMember:
+		if f.OrderID != 0 {
+			// An order shared with c's login lists all its items.
+			var shared bool
+			if err := p.view(ctx, func(tx store.Tx) (err error) { shared, err = hasAccess(ctx, tx, c, f.OrderID); return err }); err != nil {
+				return nil, err
+			}
+			if shared {
+				break
+			}
+		}
 		f.Member = c.Member
 	case model.RoleNode:
 		if f.Host != "" && f.Host != c.Host {
@@ -260,7 +287,10 @@ func (p *Panel) UpdateItem(ctx context.Context, c Caller, id int64, spec model.S
 			spec.PasswordHash = it.Spec.PasswordHash
 		}
 		spec.KeepKey(it.Spec)
-		return p.updateSpecTx(ctx, tx, c, o, &it, spec)
+		if err := p.updateSpecTx(ctx, tx, c, o, &it, spec); err != nil {
+			return err
+		}
+		return p.settleTx(ctx, tx, c, &it)
 	})
 	if err != nil {
 		return model.Item{}, err
@@ -335,6 +365,15 @@ func (p *Panel) writableItem(ctx context.Context, tx store.Tx, c Caller, id int6
 	if err != nil {
 		return it, err
 	}
+	if it.Kind == model.KindOrderAccess && c.Role == model.RoleMember {
+		o, err := tx.GetOrder(ctx, it.OrderID)
+		if err != nil {
+			return it, err
+		}
+		if o.Member != c.Member {
+			return it, forbidden("access to order %s is given and revoked by its member or an admin", o.Identifier)
+		}
+	}
 	if it.State == model.StateTransferLimbo {
 		return it, refused("item %d is in transfer-limbo (its order is being moved): it cannot be modified, only deleted by the move's cleanup", id)
 	}
@@ -355,7 +394,10 @@ func (p *Panel) SetItemState(ctx context.Context, c Caller, id int64, to model.S
 				return err
 			}
 		}
-		return p.setStateTx(ctx, tx, c, &it, to, model.ByControlPlane)
+		if err := p.setStateTx(ctx, tx, c, &it, to, model.ByControlPlane); err != nil {
+			return err
+		}
+		return p.settleTx(ctx, tx, c, &it)
 	})
 	if err != nil {
 		return model.Item{}, err

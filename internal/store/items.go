@@ -102,6 +102,9 @@ func (t *tx) itemSpec(ctx context.Context, what string, it *model.Item) (string,
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
+	if it.Host == "" {
+		return string(spec), nil // a kind no host holds (hosting-order-access)
+	}
 	return string(spec), t.need(ctx, what, host(it.Host))
 }
 

@@ -188,6 +188,14 @@ type Tx interface {
 	DeleteStaleWebSessions(ctx context.Context, seenBefore, createdBefore time.Time) (int, error)
 	CountWebSessions(ctx context.Context) (int, error)
 
+	// CreateLogin stores a web login; GetLogin, ListLogins, UpdateLogin
+	// and DeleteLogin read and change them (by name).
+	CreateLogin(ctx context.Context, l *model.Login) error
+	GetLogin(ctx context.Context, name string) (model.Login, error)
+	ListLogins(ctx context.Context) ([]model.Login, error)
+	UpdateLogin(ctx context.Context, l *model.Login) error
+	DeleteLogin(ctx context.Context, name string) error
+
 	// PutBatch adds a rebalance batch or replaces the one with its id.
 	PutBatch(ctx context.Context, b model.BatchRecord) error
 	// GetBatch returns a rebalance batch (held to the end of an Update).

@@ -34,6 +34,7 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"Tokens", testTokens},
 		{"JoinTokens", testJoinTokens},
 		{"WebSessions", testWebSessions},
+		{"Logins", testLogins},
 		{"Batches", testBatches},
 		{"Audit", testAudit},
 		{"Moves", testMoves},

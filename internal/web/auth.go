@@ -2,9 +2,12 @@ package web
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/panel"
@@ -14,10 +17,14 @@ type loginData struct {
 	Next   string
 	Error  string
 	Notice string
+	// Login is the login name typed, kept in the form after a failure.
+	Login string
+	// CodeNeeded: the password was right and the login takes a code.
+	CodeNeeded bool
 }
 
-// loginForm shows the token form, with a fresh login CSRF token in a
-// cookie and in the form.
+// loginForm shows the login form (name, password, code; or an API token),
+// with a fresh login CSRF token in a cookie and in the form.
 func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if c, err := r.Cookie(sessionCookie); err == nil {
@@ -36,7 +43,10 @@ func (u *UI) showLogin(w http.ResponseWriter, r *http.Request, status int, d log
 	u.render(w, r, nil, status, "login", page{Title: "Log in", CSRF: csrf, Data: d})
 }
 
-// login checks the posted token with the panel and opens a session.
+// login checks a login name and password (and code), or an API token,
+// with the panel and opens a session. Failed passwords count against the
+// login name and the client's address; past the limits they are locked
+// for a while, and the page says until when.
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	next := safeNext(r.PostFormValue("next"))
@@ -45,12 +55,22 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.showLogin(w, r, http.StatusForbidden, loginData{Next: next, Error: "The login form had expired. Please try again."})
 		return
 	}
-	secret := strings.TrimSpace(r.PostFormValue("token"))
-	c, err := u.panel.Authenticate(r.Context(), secret)
-	if errors.Is(err, panel.ErrUnauthenticated) {
-		u.log.Info("web login refused", "remote", r.RemoteAddr)
-		u.showLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Error: "That token is not valid: unknown, mistyped or revoked."})
-		return
+	var c panel.Caller
+	if secret := strings.TrimSpace(r.PostFormValue("token")); secret != "" || r.PostFormValue("login") == "" {
+		c, err = u.panel.Authenticate(r.Context(), secret)
+		if errors.Is(err, panel.ErrUnauthenticated) {
+			u.log.Info("web login refused", "remote", r.RemoteAddr)
+			u.showLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Error: "That token is not valid: unknown, mistyped or revoked."})
+			return
+		}
+	} else {
+		var d loginData
+		var status int
+		if c, status, d = u.passwordLogin(r); status != 0 {
+			d.Next = next
+			u.showLogin(w, r, status, d)
+			return
+		}
 	}
 	if err != nil {
 		u.fail(w, r, nil, err)
@@ -72,6 +92,64 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, cookie(r, sessionCookie, s.id, 0))
 	http.SetCookie(w, cookie(r, loginCookie, "", -1))
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// passwordLogin checks the posted login name, password and code against
+// the attempt limits and the panel. A status other than 0 means refused,
+// with the page's data.
+func (u *UI) passwordLogin(r *http.Request) (panel.Caller, int, loginData) {
+	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("login")))
+	d := loginData{Login: name}
+	nameKey, addrKey := "login:"+name, "addr:"+clientAddr(r)
+	if until := u.limits.locked(nameKey); !until.IsZero() {
+		d.Error = u.lockedMessage("this login", until)
+		return panel.Caller{}, http.StatusTooManyRequests, d
+	}
+	if until := u.limits.locked(addrKey); !until.IsZero() {
+		d.Error = u.lockedMessage("your address", until)
+		return panel.Caller{}, http.StatusTooManyRequests, d
+	}
+	c, err := u.panel.PasswordLogin(r.Context(), name, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("code")))
+	switch {
+	case errors.Is(err, panel.ErrCodeNeeded):
+		d.CodeNeeded = true
+		d.Error = "This login takes a code: type the six digits your authenticator app shows, with the password again."
+		return c, http.StatusUnauthorized, d
+	case errors.Is(err, panel.ErrUnauthenticated):
+		u.log.Info("web password login refused", "login", name, "remote", r.RemoteAddr)
+		until := u.limits.fail(nameKey, loginFree)
+		if a := u.limits.fail(addrKey, addrFree); a.After(until) {
+			d.Error = u.lockedMessage("your address", a)
+			return c, http.StatusTooManyRequests, d
+		}
+		if !until.IsZero() {
+			d.Error = u.lockedMessage("this login", until)
+			return c, http.StatusTooManyRequests, d
+		}
+		d.Error = "Wrong login name, password or code."
+		return c, http.StatusUnauthorized, d
+	case err != nil:
+		d.Error = "Something went wrong on the server; the error is in its log."
+		u.log.Error("web password login", "err", err)
+		return c, http.StatusInternalServerError, d
+	}
+	u.limits.clear(nameKey)
+	return c, 0, d
+}
+
+// lockedMessage says who is locked out of logging in, and until when.
+func (u *UI) lockedMessage(who string, until time.Time) string {
+	left := until.Sub(u.now()).Round(time.Second)
+	return fmt.Sprintf("Too many failed logins for %s. Try again after %s (in %s).", who, until.UTC().Format("15:04:05 UTC"), left)
+}
+
+// clientAddr is the request's client address without its port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request, s *session) {

@@ -109,14 +109,29 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
-// browserLogin fills the login form the browser is on and waits for the
-// orders page.
+// browserLogin opens the login page's API token form, fills it and waits
+// for the orders page.
 func browserLogin(t *testing.T, ctx context.Context, secret string) {
 	t.Helper()
 	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS("details.alt-login summary")),
+		chromedp.Click(chromedp.CSS("details.alt-login summary")),
 		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), secret),
-		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`details.alt-login button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("form.search")),
+	)
+}
+
+// browserPasswordLogin fills the login form with a login name and
+// password and waits for the orders page.
+func browserPasswordLogin(t *testing.T, ctx context.Context, login, password string) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.SendKeys(chromedp.ID("login"), login),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS("form.search")),
 	)
 }
@@ -146,7 +161,7 @@ func TestBrowserAdminFindsAnOrderAndAMemberSeesOnlyTheirOwn(t *testing.T) {
 	do(t, ctx,
 		chromedp.EmulateViewport(1280, 860),
 		chromedp.Navigate(f.srv.URL+"/orders"),
-		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.WaitVisible(chromedp.ID("login")),
 	)
 	screenshot(t, ctx, shots, "login")
 	browserLogin(t, ctx, f.admin)
@@ -194,7 +209,7 @@ func TestBrowserAdminFindsAnOrderAndAMemberSeesOnlyTheirOwn(t *testing.T) {
 	// Log out, log in as alice.
 	do(t, ctx,
 		chromedp.Click(chromedp.CSS(`form.who button`)),
-		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.WaitVisible(chromedp.ID("login")),
 	)
 	browserLogin(t, ctx, f.alice)
 	mine := text(t, ctx, "table.orders tbody")

@@ -132,12 +132,61 @@ type orderData struct {
 	Related []model.Order
 	// Moves are the order's moves, for admins when the engine is there.
 	Moves []move.View
+	// CanWrite: the caller may change the order's items here.
+	CanWrite bool
 }
 
 // itemRow is an item as the order page lists it.
 type itemRow struct {
 	model.Item
 	Name string
+	// Editable: the item's spec may be changed in its state.
+	Editable bool
+	// Edit is the edit link, Actions the state changes; each shows in
+	// the states the state table allows it from.
+	Edit    itemButton
+	Actions []itemButton
+}
+
+// itemButton is one change an item's row offers; it shows in States only
+// (the order page's script shows and hides it as the state changes).
+type itemButton struct {
+	ID            int64
+	Action, Label string
+	States        string
+	Shown         bool
+}
+
+// itemButtons are the changes an item's row offers, and the states the
+// state table allows each from. "edit" is the edit link.
+var itemButtons = []struct {
+	action, label string
+	states        []model.State
+}{
+	{"edit", "Edit", []model.State{model.StateActive, model.StateDisabled, model.StateSoftError}},
+	{"disable", "Disable", []model.State{model.StateActive}},
+	{"enable", "Enable", []model.State{model.StateDisabled}},
+	{"retry", "Retry", []model.State{model.StateSoftError}},
+	{"delete", "Delete", []model.State{model.StateActive, model.StateDisabled}},
+}
+
+// itemRowOf says what the order page shows and offers for an item.
+func itemRowOf(it model.Item) itemRow {
+	row := itemRow{Item: it, Name: itemName(it)}
+	for _, b := range itemButtons {
+		states := make([]string, len(b.states))
+		for i, st := range b.states {
+			states[i] = string(st)
+		}
+		btn := itemButton{ID: it.ID, Action: b.action, Label: b.label, States: strings.Join(states, " "), Shown: slices.Contains(b.states, it.State)}
+		if b.action == "edit" {
+			row.Editable = btn.Shown
+			row.Edit = btn
+			continue
+		}
+		row.Actions = append(row.Actions, btn)
+	}
+	return row
 }
 
 func (u *UI) order(w http.ResponseWriter, r *http.Request, s *session) {
@@ -158,13 +207,17 @@ func (u *UI) loadOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 		return orderData{}, false
 	}
 	d := orderData{Order: o, Dir: o.Dir()}
+	if d.CanWrite, err = u.panel.CanManageItems(ctx, s.caller, o); err != nil {
+		u.fail(w, r, s, err)
+		return d, false
+	}
 	items, err := u.panel.ListItems(ctx, s.caller, store.ItemFilter{OrderID: o.ID})
 	if err != nil {
 		u.fail(w, r, s, err)
 		return d, false
 	}
 	for _, it := range items {
-		d.Items = append(d.Items, itemRow{Item: it, Name: itemName(it)})
+		d.Items = append(d.Items, itemRowOf(it))
 	}
 	twins, err := u.panel.ListOrders(ctx, s.caller, store.OrderFilter{Identifier: o.Identifier})
 	if err != nil {

@@ -64,6 +64,7 @@ type UI struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessions
+	limits   *limiter
 	moves    Mover
 	balance  Rebalancer
 	pages    map[string]*template.Template
@@ -91,6 +92,7 @@ func New(p *panel.Panel, opts Options) (*UI, error) {
 		log:      opts.Log,
 		now:      opts.Now,
 		sessions: newSessions(p, opts.IdleTimeout, opts.Lifetime, opts.Log),
+		limits:   newLimiter(opts.Now),
 		moves:    opts.Moves,
 		balance:  opts.Rebalance,
 	}
@@ -129,9 +131,24 @@ func (u *UI) routes() http.Handler {
 	mux.HandleFunc("POST /login", u.login)
 	mux.HandleFunc("POST /logout", u.authed(u.logout))
 	mux.HandleFunc("GET /{$}", u.authed(u.home))
+	mux.HandleFunc("GET /account", u.authed(u.account))
+	mux.HandleFunc("POST /account/password", u.authed(u.changePassword))
+	mux.HandleFunc("GET /account/totp", u.authed(u.totpForm))
+	mux.HandleFunc("POST /account/totp", u.authed(u.setTOTP))
+	mux.HandleFunc("POST /account/totp/off", u.authed(u.clearTOTP))
+	mux.HandleFunc("POST /account/logout-everywhere", u.authed(u.logoutEverywhere))
 	mux.HandleFunc("GET /hosts", u.authed(u.hosts))
+	mux.HandleFunc("GET /members", u.authed(u.members))
+	mux.HandleFunc("GET /tokens", u.authed(u.tokens))
+	mux.HandleFunc("GET /audit", u.authed(u.audit))
 	mux.HandleFunc("GET /orders", u.authed(u.orders))
 	mux.HandleFunc("GET /orders/{ref}", u.authed(u.order))
+	mux.HandleFunc("GET /orders/{ref}/items/new", u.authed(u.newItemForm))
+	mux.HandleFunc("POST /orders/{ref}/items", u.authed(u.createItem))
+	mux.HandleFunc("GET /orders/{ref}/items.json", u.authed(u.itemStates))
+	mux.HandleFunc("GET /items/{id}/edit", u.authed(u.editItemForm))
+	mux.HandleFunc("POST /items/{id}", u.authed(u.updateItem))
+	mux.HandleFunc("POST /items/{id}/state", u.authed(u.itemAction))
 	mux.HandleFunc("GET /orders/{ref}/delete", u.authed(u.deleteForm))
 	mux.HandleFunc("POST /orders/{ref}/delete", u.authed(u.deleteOrder))
 	if u.moves != nil {

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"strings"
+	"time"
 
 	"ferry/internal/model"
 )
@@ -20,6 +21,29 @@ type TokenInput struct {
 	Role   model.TokenRole `json:"role"`
 	Member string          `json:"member,omitempty"`
 	Host   string          `json:"host,omitempty"`
+}
+
+// LoginInput makes a web login or sets its password (PUT
+// /api/v1/logins/{name}): a member's login (Role member, Member set) or
+// an admin's.
+type LoginInput struct {
+	Role     model.TokenRole `json:"role"`
+	Member   string          `json:"member,omitempty"`
+	Password string          `json:"password"`
+}
+
+// Login is a web login as the API lists it: never its password or TOTP
+// secret.
+type Login struct {
+	Name   string          `json:"name"`
+	Role   model.TokenRole `json:"role"`
+	Member string          `json:"member,omitempty"`
+	// Token names the token the login acts as, the actor of its changes.
+	Token string `json:"token"`
+	// Revoked: its token was revoked, so the login cannot log in.
+	Revoked   bool      `json:"revoked,omitempty"`
+	TOTP      bool      `json:"totp"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // NewToken is a created token with its secret, shown once.

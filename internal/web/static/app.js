@@ -67,3 +67,45 @@
     draw(p);
   });
 })();
+
+// An order's items table names its state feed in data-poll: while the page
+// is open, the items' states and messages are fetched and redrawn in place
+// (pending-insert → active, or a soft-error with its message), and each
+// row's buttons show only in the states that allow them (data-states).
+(function () {
+  var table = document.getElementById("items");
+  if (!table || !table.dataset.poll || !window.fetch) {
+    return;
+  }
+  var pending = function (s) { return s.indexOf("pending-") === 0; };
+  var busy = function () {
+    return Array.prototype.some.call(table.querySelectorAll('[data-field="state"]'), function (el) {
+      return pending(el.textContent);
+    });
+  };
+  var draw = function (items) {
+    items.forEach(function (it) {
+      var row = table.querySelector('tr[data-item="' + it.id + '"]');
+      if (!row) { return; }
+      var st = row.querySelector('[data-field="state"]');
+      st.textContent = it.state;
+      st.className = "state " + it["class"];
+      var msg = row.querySelector('[data-field="message"]');
+      msg.textContent = it.message || "";
+      msg.hidden = !it.message;
+      row.querySelectorAll("[data-states]").forEach(function (el) {
+        el.hidden = el.dataset.states.split(" ").indexOf(it.state) < 0;
+      });
+    });
+  };
+  var poll = function () {
+    fetch(table.dataset.poll, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (items) { draw(items); schedule(); })
+      .catch(function () { schedule(10000); });
+  };
+  var schedule = function (ms) {
+    window.setTimeout(poll, ms || (busy() ? 1500 : 10000));
+  };
+  schedule();
+})();
