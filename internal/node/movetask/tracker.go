@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,15 +33,16 @@ import (
 // site's tree; verify before the cutover compares the whole tree.
 type changeTracker struct {
 	root string
-	f    *os.File // the inotify instance, non-blocking under Go's poller
-	fd   int      // its descriptor (f.Fd would make it blocking)
-	max  int      // paths the list may hold before the tracker gives up
+	fd   int // the inotify instance, non-blocking
+	max  int // paths the list may hold before the tracker gives up
 
 	mu      sync.Mutex
 	dirs    map[int32]string // watch → its directory, relative to root ("." for root)
 	changed map[string]bool  // paths relative to root
 	lost    string           // why the list cannot be trusted; "" while it can
 	closed  bool
+	buf     []byte
+	stop    chan struct{}
 	done    chan struct{}
 }
 
@@ -64,8 +64,8 @@ func startTracker(root string, max int) (*changeTracker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
-	t := &changeTracker{root: root, f: os.NewFile(uintptr(fd), "inotify"), fd: fd, max: max,
-		dirs: map[int32]string{}, changed: map[string]bool{}, done: make(chan struct{})}
+	t := &changeTracker{root: root, fd: fd, max: max, buf: make([]byte, 64<<10),
+		dirs: map[int32]string{}, changed: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go t.read()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -78,11 +78,15 @@ func startTracker(root string, max int) (*changeTracker, error) {
 // Close stops the tracker.
 func (t *changeTracker) Close() error {
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
 	t.closed = true
 	t.mu.Unlock()
-	err := t.f.Close()
+	close(t.stop)
 	<-t.done
-	return err
+	return unix.Close(t.fd)
 }
 
 // take returns the paths changed since the last take (sorted) and empties
@@ -90,6 +94,9 @@ func (t *changeTracker) Close() error {
 func (t *changeTracker) take() ([]string, string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.closed {
+		t.drain()
+	}
 	if t.lost != "" {
 		return nil, t.lost
 	}
@@ -116,6 +123,9 @@ func (t *changeTracker) putBack(paths []string) {
 func (t *changeTracker) lostReason() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.closed {
+		t.drain()
+	}
 	return t.lost
 }
 
@@ -183,28 +193,55 @@ func (t *changeTracker) watchTree(dir string) error {
 	})
 }
 
-// read reads events until the tracker is closed.
+// read drains the kernel's queue as events come, until the tracker is
+// closed; take drains it too, so that a list taken holds every event the
+// kernel queued before.
 func (t *changeTracker) read() {
 	defer close(t.done)
-	buf := make([]byte, 64<<10)
+	fds := []unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLIN}}
 	for {
-		n, err := t.f.Read(buf)
-		if err != nil {
+		select {
+		case <-t.stop:
+			return
+		default:
+		}
+		if _, err := unix.Poll(fds, 100); err != nil && !errors.Is(err, unix.EINTR) {
 			t.mu.Lock()
-			if !errors.Is(err, os.ErrClosed) {
-				t.lose("reading inotify events: " + err.Error())
-			}
+			t.lose("waiting for inotify events: " + err.Error())
 			t.mu.Unlock()
 			return
 		}
 		t.mu.Lock()
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
-			t.handle(ev.Wd, ev.Mask, strings.TrimRight(string(name), "\x00"))
-			off += unix.SizeofInotifyEvent + int(ev.Len)
-		}
+		t.drain()
 		t.mu.Unlock()
+	}
+}
+
+// drain handles every event queued; t.mu is held.
+func (t *changeTracker) drain() {
+	for {
+		n, err := unix.Read(t.fd, t.buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			return
+		}
+		if err != nil || n <= 0 {
+			t.lose(fmt.Sprintf("reading inotify events: %v", err))
+			return
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&t.buf[off]))
+			end := off + unix.SizeofInotifyEvent + int(ev.Len)
+			if end > n {
+				t.lose("a truncated inotify event")
+				return
+			}
+			name := t.buf[off+unix.SizeofInotifyEvent : end]
+			t.handle(ev.Wd, ev.Mask, strings.TrimRight(string(name), "\x00"))
+			off = end
+		}
 	}
 }
 
