@@ -23,10 +23,11 @@ import (
 //
 //   - not frozen yet, or frozen and not synced: the run freezes (again: a
 //     no-op) and syncs; the freeze window counts from the first freeze.
-//   - done (the site proxies to the new host): the run only makes sure the
-//     proxy is on and returns the first run's result. It never syncs
-//     again: visitors' writes go to the new host now, and a sync would
-//     overwrite them with the old host's copy.
+//   - synced: the run only puts the site in proxy mode (or keeps it so)
+//     and reports. It never syncs again: once the proxy may be on,
+//     visitors' writes go to the new host, and a sync would overwrite
+//     them with the old host's copy. Nothing was written on the old host
+//     between the sync and the proxy: the site answered 503.
 
 // freezeStateFile is where the freeze task keeps its state, in the move's
 // directory (removed with the move's key at the end of the move).
@@ -38,10 +39,12 @@ type freezeState struct {
 	FrozenAt *time.Time `json:"frozen_at,omitempty"`
 	// Runs counts the runs that reached maintenance mode.
 	Runs int `json:"runs"`
-	// Done is set once proxy mode is live; Result is what the task
-	// reported then.
-	Done   bool                   `json:"done"`
+	// Synced is set once the final sync is done, before proxy mode is
+	// asked for; Result holds its figures.
+	Synced bool                   `json:"synced"`
 	Result model.MoveFreezeResult `json:"result"`
+	// Done is set once proxy mode is live, with the whole Result.
+	Done bool `json:"done,omitempty"`
 }
 
 func (m *mover) readFreezeState(id int64) (freezeState, error) {
@@ -83,23 +86,48 @@ func (m *mover) freeze(ctx context.Context, p model.MoveTaskPayload, progress fu
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-	if st.Done {
-		if _, err := m.siteMode(ctx, withMode(p, siteModeProxy), nil); err != nil {
+	if !st.Synced {
+		if err := m.freezeAndSync(ctx, p, &st, progress); err != nil {
 			return nil, err
 		}
-		m.log.Info("move freeze: done already; proxy mode kept, nothing synced again", "move", p.MoveID)
-		return st.Result, nil
+	} else {
+		m.log.Info("move freeze: synced already; only the proxy is left", "move", p.MoveID)
 	}
+	t1 := time.Now()
+	mode, err := m.siteMode(ctx, withMode(p, siteModeProxy), nil)
+	if err != nil {
+		return nil, err
+	}
+	if r, _ := mode.(moveSiteModeResult); st.Done && !r.Changed {
+		return st.Result, nil // a run again after the end: the first run's figures
+	}
+	end := time.Now()
+	res := st.Result
+	res.Steps["proxy"] = roundSeconds(end.Sub(t1))
+	res.FreezeSeconds, res.Runs = roundSeconds(end.Sub(*st.FrozenAt)), st.Runs
+	st.Done, st.Result = true, res
+	if err := m.writeFreezeState(p.MoveID, st); err != nil {
+		m.log.Warn("move freeze: cannot record its end; a run again reports a longer freeze", "move", p.MoveID, "err", err)
+	}
+	m.dropTracker(p.MoveID)
+	m.log.Info("move freeze done", "move", p.MoveID, "order", p.Order.Identifier, "freeze_seconds", res.FreezeSeconds,
+		"steps", res.Steps, "tracked_paths", res.Files.TrackedPaths, "full_reason", res.Files.FullReason, "runs", res.Runs)
+	return res, nil
+}
+
+// freezeAndSync puts the site in maintenance mode and runs the final sync,
+// recording both in st and in the state file.
+func (m *mover) freezeAndSync(ctx context.Context, p model.MoveTaskPayload, st *freezeState, progress func(any)) error {
 	// Everything that can be checked before the freeze is: a move whose
 	// key is missing fails with the site serving.
 	t, err := m.target(p)
 	if err != nil {
-		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+		return fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
 	steps := map[string]float64{}
 	t0 := time.Now()
 	if _, err := m.siteMode(ctx, withMode(p, siteModeMaintenance), nil); err != nil {
-		return nil, err
+		return err
 	}
 	frozen := time.Now()
 	steps["maintenance"] = roundSeconds(frozen.Sub(t0))
@@ -107,33 +135,18 @@ func (m *mover) freeze(ctx context.Context, p model.MoveTaskPayload, progress fu
 		st.FrozenAt = &frozen
 	}
 	st.Runs++
-	if err := m.writeFreezeState(p.MoveID, st); err != nil {
-		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+	if err := m.writeFreezeState(p.MoveID, *st); err != nil {
+		return fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-
 	files, db, err := m.finalSync(ctx, p, t, steps, progress)
 	if err != nil {
-		return nil, err
+		return err
 	}
-
-	t1 := time.Now()
-	if _, err := m.siteMode(ctx, withMode(p, siteModeProxy), nil); err != nil {
-		return nil, err
+	st.Synced, st.Result = true, model.MoveFreezeResult{Steps: steps, Files: files, DB: db}
+	if err := m.writeFreezeState(p.MoveID, *st); err != nil {
+		return fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-	end := time.Now()
-	steps["proxy"] = roundSeconds(end.Sub(t1))
-	res := model.MoveFreezeResult{FreezeSeconds: roundSeconds(end.Sub(*st.FrozenAt)), Steps: steps, Files: files, DB: db, Runs: st.Runs}
-	st.Done, st.Result = true, res
-	if err := m.writeFreezeState(p.MoveID, st); err != nil {
-		// The site proxies and the sync is done; a run after this
-		// failure would sync again over the new host's writes, so the
-		// result stands and the state file's failure is logged.
-		m.log.Error("move freeze: cannot record that the freeze is done", "move", p.MoveID, "err", err)
-	}
-	m.dropTracker(p.MoveID)
-	m.log.Info("move freeze done", "move", p.MoveID, "order", p.Order.Identifier, "freeze_seconds", res.FreezeSeconds,
-		"steps", steps, "tracked_paths", files.TrackedPaths, "full_reason", files.FullReason, "runs", st.Runs)
-	return res, nil
+	return nil
 }
 
 // finalSync runs the file and the database sync side by side and records
@@ -176,10 +189,13 @@ func (m *mover) finalSync(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	}()
 	wg.Wait()
 	steps["files"], steps["db"] = fSeconds, dSeconds
-	if err := errors.Join(fErr, dErr); err != nil {
-		return files, db, err
+	switch {
+	case fErr != nil && dErr != nil:
+		return files, db, fmt.Errorf("%w; and %w", fErr, dErr)
+	case fErr != nil:
+		return files, db, fErr
 	}
-	return files, db, nil
+	return files, db, dErr
 }
 
 // withMode is p asking for site mode mode.
