@@ -47,6 +47,8 @@ type Options struct {
 	Out string
 	// Label names the run in the report ("full", "smoke").
 	Label string
+	// FreezeSizes are the site sizes the freeze is measured at (freeze.go).
+	FreezeSizes []float64
 	// SkipLab leaves the lab out (control plane figures only).
 	SkipLab bool
 	Log     *slog.Logger

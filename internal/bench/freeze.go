@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,9 +41,26 @@ type FreezeAt struct {
 	AgentPeakKiB map[string]int64 `json:"agent_peak_kib"`
 }
 
-// freezeSizes are the sizes the freeze is measured at, as shares of the
-// default tree and database; 0 is the demo's tiny site.
-var freezeSizes = []float64{0, 0.25, 1, 2}
+// ParseFreezeSizes reads the sizes the freeze is measured at: shares of
+// the tree and database sizes, comma-separated, 0 for the demo's tiny
+// site (bench -freeze-sizes). An empty list measures none.
+func ParseFreezeSizes(s string) ([]float64, error) {
+	var out []float64
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v < 0 || v > 16 || v != v {
+			return nil, fmt.Errorf("%q is not a share of the site between 0 and 16", strings.TrimSpace(f))
+		}
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("size %g is listed twice", v)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
 
 // freezeBySize moves a site of each size once from web1 to web2: start,
 // sync, verify, the same change (the same number of files, the same
@@ -50,7 +68,7 @@ var freezeSizes = []float64{0, 0.25, 1, 2}
 // freeze that follows the change stays flat.
 func (b *benchLab) freezeBySize(ctx context.Context, o Options) ([]FreezeAt, error) {
 	var out []FreezeAt
-	for i, scale := range freezeSizes {
+	for i, scale := range o.FreezeSizes {
 		f, err := b.freezeOnce(ctx, o, i, scale)
 		if err != nil {
 			return out, fmt.Errorf("freeze of the %s site: %w", f.Name, err)

@@ -34,3 +34,31 @@ func TestFreezeGoals(t *testing.T) {
 		t.Errorf("goals %+v: want the tiny site's met and a doubling freeze not flat", g)
 	}
 }
+
+func TestParseFreezeSizes(t *testing.T) {
+	got, err := ParseFreezeSizes("0, 0.25,1,2")
+	if err != nil || len(got) != 4 || got[1] != 0.25 {
+		t.Errorf("ParseFreezeSizes = %v, %v", got, err)
+	}
+	for _, bad := range []string{"a", "1,,2", "-1", "1,1", "NaN", "100"} {
+		if _, err := ParseFreezeSizes(bad); err == nil {
+			t.Errorf("ParseFreezeSizes(%q) took it", bad)
+		}
+	}
+}
+
+func FuzzParseFreezeSizes(f *testing.F) {
+	f.Add("0,0.25,1,2")
+	f.Add("1e400")
+	f.Fuzz(func(t *testing.T, s string) {
+		sizes, err := ParseFreezeSizes(s)
+		if err != nil {
+			return
+		}
+		for _, v := range sizes {
+			if v < 0 || v > 16 || v != v {
+				t.Errorf("%q gave the size %v", s, v)
+			}
+		}
+	})
+}
