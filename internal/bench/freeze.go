@@ -12,6 +12,7 @@ import (
 
 	"ferry/internal/model"
 	"ferry/internal/panel"
+	"ferry/internal/wire"
 )
 
 // FreezeAt is the cutover's freeze of one site size: how the freeze grows
@@ -88,7 +89,8 @@ func (b *benchLab) freezeOnce(ctx context.Context, o Options, i int, scale float
 	}
 	order := fmt.Sprintf("freeze%d.bench.test", i)
 	login, db := fmt.Sprintf("benchfz%d", i), fmt.Sprintf("bench_fz%d", i)
-	if _, err := b.admin.CreateOrder(ctx, model.Order{Identifier: order, Member: siteMember, Host: "web1"}); err != nil {
+	made, err := b.admin.CreateOrder(ctx, model.Order{Identifier: order, Member: siteMember, Host: "web1"})
+	if err != nil {
 		return f, err
 	}
 	for _, in := range []panel.ItemInput{
@@ -173,20 +175,21 @@ func (b *benchLab) freezeOnce(ctx context.Context, o Options, i int, scale float
 	if _, err := b.ferry(ctx, "order", "delete", order); err != nil {
 		return f, err
 	}
-	return f, b.waitGone(ctx, order, 2*time.Minute)
+	return f, b.waitGone(ctx, made.ID, 2*time.Minute)
 }
 
-// waitGone waits until every item of order is deleted.
-func (b *benchLab) waitGone(ctx context.Context, order string, within time.Duration) error {
+// waitGone waits until web2 holds no live item of the deleted order id.
+func (b *benchLab) waitGone(ctx context.Context, id int64, within time.Duration) error {
+	order := strconv.FormatInt(id, 10)
 	deadline := time.Now().Add(within)
 	for {
-		items, err := b.admin.ListItems(ctx, apiOrder(order))
+		items, err := b.admin.ListItems(ctx, wire.ItemQuery{Host: "web2"})
 		if err != nil {
 			return err
 		}
 		left := 0
 		for _, it := range items {
-			if it.State != model.StateDeleted {
+			if it.OrderID == id && it.State != model.StateDeleted {
 				left++
 			}
 		}
