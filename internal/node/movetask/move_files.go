@@ -3,6 +3,8 @@ package movetask
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -210,7 +212,7 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 		m.log.Warn("move sync: could not list what is not carried", "move", p.MoveID, "err", err)
 	}
 	for _, login := range p.Logins {
-		if err := m.sendCrontab(ctx, t, login); err != nil {
+		if err := m.sendCrontab(ctx, p, t, login); err != nil {
 			ch.settle(false)
 			return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}
@@ -619,7 +621,10 @@ const maxCrontab = 64 << 10
 
 // sendCrontab copies login's own crontab lines (those outside ferry's
 // block: ferry's lines come from scheduled-job items) to the new host.
-func (m *mover) sendCrontab(ctx context.Context, t moveTarget, login string) error {
+// Each sync notes a digest of what it sent in the move's directory; the
+// final sync, under the freeze, skips the ssh round trip when the lines
+// are the ones the last sync sent (only this move writes them there).
+func (m *mover) sendCrontab(ctx context.Context, p model.MoveTaskPayload, t moveTarget, login string) error {
 	cur, err := m.a.ReadCrontab(ctx, login)
 	if err != nil {
 		return err
@@ -633,10 +638,19 @@ func (m *mover) sendCrontab(ctx context.Context, t moveTarget, login string) err
 	if len(text) > maxCrontab {
 		return fmt.Errorf("crontab of %s: longer than %d bytes", login, maxCrontab)
 	}
+	digest := sha256.Sum256([]byte(text))
+	sum := hex.EncodeToString(digest[:])
+	sent := filepath.Join(m.moveDir(p.MoveID), "crontab-"+login+".sent")
+	if prev, err := os.ReadFile(sent); p.Final && err == nil && string(prev) == sum {
+		return nil
+	}
 	argv := t.command(receiveCrontab + " " + login)
 	errOut, err := m.runStreaming(ctx, argv, strings.NewReader(text), func(string, bool) {})
 	if err != nil {
 		return fmt.Errorf("copy crontab of %s: %s", login, failureText(err, errOut))
+	}
+	if err := atomicfile.Write(sent, []byte(sum), 0o600); err != nil {
+		m.log.Warn("move sync: cannot note the crontab sent; the final sync sends it again", "login", login, "err", err)
 	}
 	return nil
 }
