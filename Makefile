@@ -71,7 +71,7 @@ bench: lab-deps
 # checks that the benchmark works, never how fast anything is.
 bench-smoke: lab-deps
 	$(GO) build -o bin/ferry-bench ./bench
-	$(BENCH_PG) bin/ferry-bench -label smoke -files 200 -tree-mb 4 -db-mb 4 -tables 3 -runs 1 \
+	$(BENCH_PG) bin/ferry-bench -label smoke -files 200 -tree-mb 4 -db-mb 4 -tables 3 -runs 1 -freeze-sizes 0 \
 		-items 50 -clients 4 -load-time 1s -out bench/results/smoke.tmp
 
 lab-down: build

@@ -35,8 +35,14 @@ func main() {
 	flag.StringVar(&o.Out, "out", "", "write the JSON report here")
 	flag.StringVar(&o.Label, "label", "full", "name of this run in the report")
 	flag.BoolVar(&o.SkipLab, "skip-lab", false, "measure the control plane only")
+	sizes := flag.String("freeze-sizes", "0,0.25,1,2", "site sizes the freeze is measured at, as shares of the tree and database sizes (0: the demo's tiny site)")
 	verbose := flag.Bool("v", false, "log every step")
 	flag.Parse()
+	var err error
+	if o.FreezeSizes, err = bench.ParseFreezeSizes(*sizes); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -freeze-sizes:", err)
+		os.Exit(2)
+	}
 	o.TreeBytes, o.DBBytes = int64(treeMB*(1<<20)), int64(dbMB*(1<<20))
 	level := slog.LevelInfo
 	if *verbose {

@@ -62,6 +62,7 @@ type runNote struct {
 	ChangedTables      []string
 	CutoverChurnTables []string
 	FreezeSeconds      float64
+	FreezeSteps        map[string]float64 `json:",omitempty"`
 	// ChecksumSeconds is one pass of what ferry asks of a host to sum a
 	// database's tables (CHECKSUM TABLE and COUNT(*) of each), on the
 	// old host after the first sync: a database sync makes three.
@@ -225,7 +226,7 @@ func (b *benchLab) moveRuns(ctx context.Context, o Options, t tree, db DBSpec) (
 		if d.Cutover == nil || d.Cutover.FreezeEnd == nil {
 			return fig, errors.New("move status reports no freeze window after cutover")
 		}
-		note.FreezeSeconds = d.Cutover.FreezeSeconds
+		note.FreezeSeconds, note.FreezeSteps = d.Cutover.FreezeSeconds, d.Cutover.FreezeSteps
 		freezes = append(freezes, d.Cutover.FreezeSeconds)
 		if s := lastSyncOf(d, true); s != nil {
 			note.FinalSync = noteOf(*s)

@@ -383,6 +383,10 @@ func phaseOutcome(w io.Writer, v wire.MoveView) error {
 	case model.PhaseCutover:
 		cr := d.Cutover
 		fmt.Fprintf(w, "cut over: the site was frozen for %.1f s (maintenance → proxy on %s)\n", cr.FreezeSeconds, v.From)
+		if st := cr.FreezeSteps; len(st) > 0 {
+			fmt.Fprintf(w, "  freeze on %s: maintenance %.2f s, final sync of files %.2f s and databases %.2f s side by side, proxy %.2f s\n",
+				v.From, st["maintenance"], st["files"], st["db"], st["proxy"])
+		}
 		for _, s := range cr.Switched {
 			fmt.Fprintf(w, "  switched %s\n", s)
 		}

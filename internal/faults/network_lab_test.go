@@ -140,7 +140,7 @@ func TestLabNetworkCutMidSyncAndMidCutover(t *testing.T) {
 		p    model.MovePhase
 		task string
 		hold time.Duration
-	}{{model.PhaseSync, "sync-files", maxCut}, {model.PhaseCutover, "final-files", 5 * time.Second}} {
+	}{{model.PhaseSync, "sync-files", maxCut}, {model.PhaseCutover, "freeze", 5 * time.Second}} {
 		if c.p == model.PhaseCutover {
 			mv.phase(model.PhaseVerify)
 			mv.must(model.PhaseVerify)
@@ -151,7 +151,7 @@ func TestLabNetworkCutMidSyncAndMidCutover(t *testing.T) {
 		if failed != nil {
 			outcome = "failed: " + failed.Error()
 			t.Logf("%s with web2 cut off failed after %s: %v", c.p, held.Round(time.Second), failed)
-			if !strings.Contains(failed.Error(), "move-sync-files on web1 failed") {
+			if !strings.Contains(failed.Error(), "move-sync-files on web1 failed") && !strings.Contains(failed.Error(), "move-freeze on web1 failed") {
 				t.Errorf("%s failed without saying what: %v", c.p, failed)
 			}
 			if v := mv.get(); c.p == model.PhaseCutover && strings.Contains(string(v.Data), `"switched_at"`) {

@@ -25,6 +25,12 @@ const (
 	// "maintenance" (503, the freeze), "proxy" (reverse proxy to the new
 	// host) or "normal" (its own vhost again, for abort).
 	TaskMoveSiteMode = "move-site-mode"
+	// TaskMoveFreeze (old host): the cutover's freeze as one critical
+	// section, with no control-plane round trip inside it: maintenance
+	// mode (503), the final sync of files and databases side by side,
+	// proxy mode. Run again, it finishes what an interrupted run left and
+	// never syncs once the site is in proxy mode; result MoveFreezeResult.
+	TaskMoveFreeze = "move-freeze"
 	// TaskMoveRevoke (old or new host): remove the move's key pair, the
 	// authorised key and the receive policy.
 	TaskMoveRevoke = "move-revoke"
@@ -98,6 +104,12 @@ type MoveSyncFilesResult struct {
 	// and set-group-ID bits dropped) or not at all (device files), each
 	// with what happens to it.
 	NotCarried []string `json:"not_carried,omitempty"`
+	// TrackedPaths (a final sync) is how many paths changed since the
+	// last sync as the old host tracked them: rsync got only those. It is
+	// 0 when rsync compared the whole tree, and FullReason says why
+	// (tracking lost or never started).
+	TrackedPaths int    `json:"tracked_paths,omitempty"`
+	FullReason   string `json:"full_reason,omitempty"`
 }
 
 // TableSum is one table's row count and checksum on one host, or one
@@ -176,6 +188,23 @@ type UnregisteredDB struct {
 	Name   string `json:"name"`
 	// Config is the file that names it, relative to the order directory.
 	Config string `json:"config"`
+}
+
+// MoveFreezeResult reports a freeze as the old host measured it.
+type MoveFreezeResult struct {
+	// FreezeSeconds is how long the site answered 503: from the moment
+	// maintenance mode was live to the moment proxy mode was, on the old
+	// host's clock, across every run of the task.
+	FreezeSeconds float64 `json:"freeze_seconds"`
+	// Steps are the seconds of each step of the last run: "maintenance",
+	// "files", "db" (the two ran side by side), "proxy".
+	Steps map[string]float64 `json:"steps"`
+	// Files and DB are the final sync's results.
+	Files MoveSyncFilesResult `json:"files"`
+	DB    MoveSyncDBResult    `json:"db"`
+	// Runs counts the runs of the task that reached maintenance mode: more
+	// than one after a crash or a failure inside the freeze.
+	Runs int `json:"runs"`
 }
 
 // MoveVerifyResult compares the two hosts.

@@ -30,10 +30,10 @@ func TestSyncBandwidthLimit(t *testing.T) {
 		if f := d.Cutover.Forced; !strings.Contains(f, "overrode the TTL wait (--skip-ttl-wait)") || !strings.Contains(f, "cleanup's guard ends no sooner than") || strings.Contains(f, "verify") {
 			t.Errorf("forced cutover says %q", f)
 		}
-		// Tasks come by id: the sync's, then the final sync's.
+		// Tasks come by id: the sync's, then the freeze's final sync.
 		var limits []int
 		for _, tk := range e.tasks(v.ID) {
-			if tk.Kind != model.TaskMoveSyncFiles {
+			if tk.Kind != model.TaskMoveSyncFiles && tk.Kind != model.TaskMoveFreeze {
 				continue
 			}
 			var p model.MoveTaskPayload

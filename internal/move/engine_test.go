@@ -375,16 +375,30 @@ func TestFullMove(t *testing.T) {
 				t.Errorf("%s A still points at %s", it.Spec.FQDN, it.Spec.Value)
 			}
 		}
-		var modes []string
+		// The freeze is one task on the old host, sent once, and the
+		// figures the old host measured are the cutover's.
+		var freezes []model.MoveTaskPayload
 		for _, tk := range e.tasks(v.ID) {
-			if tk.Kind == model.TaskMoveSiteMode {
+			switch tk.Kind {
+			case model.TaskMoveFreeze:
 				var p model.MoveTaskPayload
 				json.Unmarshal(tk.Payload, &p)
-				modes = append(modes, p.Mode)
+				freezes = append(freezes, p)
+				if tk.Host != "web1" {
+					t.Errorf("the freeze ran on %s, want web1", tk.Host)
+				}
+			case model.TaskMoveSiteMode:
+				t.Errorf("a site-mode task in a cutover: the freeze task switches the site itself")
 			}
 		}
-		if !slices.Equal(modes, []string{"maintenance", "proxy"}) {
-			t.Errorf("site modes %q, want maintenance then proxy", modes)
+		if len(freezes) != 1 || !freezes[0].Final || freezes[0].BWLimit != 0 || len(freezes[0].Databases) == 0 {
+			t.Errorf("freeze tasks %+v, want one final sync of the order's databases, uncapped", freezes)
+		}
+		if cr.FreezeSeconds != 0.25 || cr.FreezeSteps["files"] != 0.1 || !cr.FreezeEnd.After(*cr.FreezeStart) {
+			t.Errorf("freeze figures %v %v %v–%v, want the node's 0.25 s and its steps", cr.FreezeSeconds, cr.FreezeSteps, cr.FreezeStart, cr.FreezeEnd)
+		}
+		if last := d.Syncs[len(d.Syncs)-1]; !last.Final || last.Files.Files != 2 || last.DB.TablesCopied != 1 {
+			t.Errorf("final sync report %+v, want the freeze's", last)
 		}
 
 		e.refused(func() error {
@@ -416,7 +430,7 @@ func TestFullMove(t *testing.T) {
 		}
 		// Every task ran exactly as often as the phases asked for it.
 		want := map[string]map[string]int{
-			"web1": {model.TaskMoveKeygen: 1, model.TaskMoveSyncFiles: 2, model.TaskMoveSyncDB: 2, model.TaskMoveVerify: 1, model.TaskMoveSiteMode: 2, model.TaskMoveRevoke: 1, panel.TaskRemoveOrderDir: 1},
+			"web1": {model.TaskMoveKeygen: 1, model.TaskMoveSyncFiles: 1, model.TaskMoveSyncDB: 1, model.TaskMoveVerify: 1, model.TaskMoveFreeze: 1, model.TaskMoveRevoke: 1, panel.TaskRemoveOrderDir: 1},
 			"web2": {model.TaskMoveAuthorize: 1, model.TaskMoveRevoke: 1},
 		}
 		for host, kinds := range want {
@@ -482,7 +496,7 @@ func TestCutoverRefusesANewHostThatServesNothing(t *testing.T) {
 			t.Fatalf("cutover with web2's web server dead: %s %s", v.Status, v.Error)
 		}
 		for _, tk := range e.tasks(v.ID) {
-			if tk.Kind == model.TaskMoveSiteMode {
+			if tk.Kind == model.TaskMoveSiteMode || tk.Kind == model.TaskMoveFreeze {
 				t.Errorf("the refused cutover froze or proxied the old site: task %s", tk.Kind)
 			}
 		}

@@ -331,6 +331,10 @@ func moveResults() map[string]any {
 		model.TaskMoveSyncDB: model.MoveSyncDBResult{Tables: sums, TablesCopied: 2, Bytes: 2048, Seconds: 0.2,
 			Unregistered: []model.UnregisteredDB{{Engine: "mysql", Name: "old_drupal", Config: "web/old/sites/default/settings.php"}}},
 		model.TaskMoveVerify: model.MoveVerifyResult{FilesDiffering: []string{}, Old: sums, New: sums},
+		model.TaskMoveFreeze: model.MoveFreezeResult{FreezeSeconds: 0.25, Runs: 1,
+			Steps: map[string]float64{"maintenance": 0.05, "files": 0.1, "db": 0.15, "proxy": 0.05},
+			Files: model.MoveSyncFilesResult{Bytes: 512, Files: 2, TrackedPaths: 3, Percent: 100, Seconds: 0.1},
+			DB:    model.MoveSyncDBResult{Tables: sums, TablesCopied: 1, Seconds: 0.15}},
 	}
 }
 

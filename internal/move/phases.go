@@ -26,6 +26,8 @@ var phaseSteps = map[model.MovePhase][]step{
 	model.PhasePrepare: {stepKeygen, stepAuthorize},
 	model.PhaseSync:    {stepCopiesActive, stepSync},
 	model.PhaseVerify:  {stepCopiesActive, stepVerify},
+	// The cutover's freeze is one node task (stepFreeze); stepFinalSync and
+	// stepProxy do their parts only for a cutover an earlier version began.
 	model.PhaseCutover: {stepFreeze, stepFinalSync, stepProxy, stepSwitchDNS, stepDNSApplied},
 	model.PhaseCleanup: {stepDeleteLimbo, stepLimboGone},
 	model.PhaseAbort:   {stepSettleTasks, stepDeleteCopies, stepRestore, stepRestoreTasks},
@@ -332,6 +334,13 @@ func (r *run) cutover(c *change) *CutoverReport {
 	return c.d.Cutover
 }
 
+// stepFreeze is the freeze: one task on the old host puts the site in
+// maintenance mode, runs the final sync of files and databases side by
+// side and puts the site in proxy mode, with no round trip to the control
+// plane inside it, and reports the freeze window it measured. The task is
+// idempotent and keeps its own state, so a crash of either side ends in a
+// task run again that finishes (or, once the site proxies, only reports)
+// the freeze.
 func stepFreeze(ctx context.Context, r *run) (outcome, error) {
 	o, err := r.view(ctx)
 	if err != nil {
@@ -340,24 +349,50 @@ func stepFreeze(ctx context.Context, r *run) (outcome, error) {
 	// Before anything is frozen: the DNS switch would send visitors to
 	// the new host, so it must answer for every site now, not only at
 	// the last verify (its Apache may have died since).
-	if _, frozen := r.d.Tasks["maintenance"]; !frozen && !r.acceptedVerifyDifferences() {
+	_, frozen := r.d.Tasks["freeze"]
+	_, maintenance := r.d.Tasks["maintenance"] // a cutover begun by an earlier version
+	if !frozen && !maintenance && !r.acceptedVerifyDifferences() {
 		if down := r.e.newHostDown(ctx, r, o); down != "" {
 			return ended, r.failWith(ctx, down, nil)
 		}
 	}
 	p := r.payload(o.order, o.limboItems)
-	p.Mode = "maintenance"
-	return r.onTasks(ctx, []taskSpec{{"maintenance", r.m.From, model.TaskMoveSiteMode, p}}, false, func(c *change, res map[string]model.Task) (any, error) {
-		cr := r.cutover(c)
-		if cr.FreezeStart == nil { // a resumed cutover keeps the first freeze
-			t := res["maintenance"].UpdatedAt
-			cr.FreezeStart = &t
+	p.Final = true // never capped
+	return r.onTasks(ctx, []taskSpec{{"freeze", r.m.From, model.TaskMoveFreeze, p}}, false, func(c *change, res map[string]model.Task) (any, error) {
+		t := res["freeze"]
+		fr, err := decodeResult[model.MoveFreezeResult](t)
+		if err != nil {
+			return nil, err
 		}
-		return nil, nil
+		cr := r.cutover(c)
+		end := t.UpdatedAt
+		start := end.Add(-time.Duration(fr.FreezeSeconds * float64(time.Second)))
+		if cr.FreezeStart == nil || start.Before(*cr.FreezeStart) {
+			cr.FreezeStart = &start
+		}
+		cr.FreezeEnd, cr.FreezeSeconds, cr.FreezeSteps = &end, fr.FreezeSeconds, fr.Steps
+		s := SyncReport{Run: c.d.Run, Final: true, StartedAt: t.CreatedAt, FinishedAt: end, Files: fr.Files, DB: fr.DB}
+		c.d.Syncs = append(c.d.Syncs, s)
+		if err := c.audit(panel.AuditCutoverSync, moveObject(c.m.ID), c.m.OrderID, nil, syncFigures(s)); err != nil {
+			return nil, err
+		}
+		return nil, c.audit(panel.AuditCutoverFreeze, moveObject(c.m.ID), c.m.OrderID, nil,
+			map[string]any{"freeze_seconds": cr.FreezeSeconds, "steps": fr.Steps, "runs": fr.Runs})
 	})
 }
 
+// frozenByTask says whether the freeze task ran the final sync and the
+// proxy: the two steps after it are then done. They run on their own
+// only for a cutover an earlier version began (its maintenance task).
+func (r *run) frozenByTask() bool {
+	_, ok := r.d.Tasks["freeze"]
+	return ok
+}
+
 func stepFinalSync(ctx context.Context, r *run) (outcome, error) {
+	if r.frozenByTask() {
+		return r.next(ctx, nil)
+	}
 	o, err := r.view(ctx)
 	if err != nil {
 		return 0, err
@@ -372,6 +407,9 @@ func stepFinalSync(ctx context.Context, r *run) (outcome, error) {
 }
 
 func stepProxy(ctx context.Context, r *run) (outcome, error) {
+	if r.frozenByTask() {
+		return r.next(ctx, nil)
+	}
 	o, err := r.view(ctx)
 	if err != nil {
 		return 0, err

@@ -301,8 +301,11 @@ type CutoverReport struct {
 	FreezeStart *time.Time `json:"freeze_start,omitempty"`
 	FreezeEnd   *time.Time `json:"freeze_end,omitempty"`
 	// FreezeSeconds is how long the old site answered 503: from
-	// maintenance mode to proxy mode.
+	// maintenance mode to proxy mode, as the old host measured it.
 	FreezeSeconds float64 `json:"freeze_seconds,omitempty"`
+	// FreezeSteps are the seconds of each step of the freeze on the old
+	// host: "maintenance", "files" and "db" (side by side), "proxy".
+	FreezeSteps map[string]float64 `json:"freeze_steps,omitempty"`
 	// Switched lists the A/AAAA records pointed at the new host.
 	Switched []string `json:"switched,omitempty"`
 	// TTLsRestored lists the records whose TTL went back to what it was.

@@ -36,6 +36,8 @@ func MoveResults() map[string]any {
 		model.TaskMoveSyncFiles: model.MoveSyncFilesResult{Bytes: 5 << 20, TotalBytes: 8 << 20, Files: 12, TotalFiles: 30, Percent: 100},
 		model.TaskMoveSyncDB:    model.MoveSyncDBResult{Tables: sums, TablesCopied: 1},
 		model.TaskMoveVerify:    model.MoveVerifyResult{Old: sums, New: sums},
+		model.TaskMoveFreeze: model.MoveFreezeResult{FreezeSeconds: 0.2, Runs: 1, Steps: map[string]float64{"maintenance": 0.03, "files": 0.08, "db": 0.12, "proxy": 0.04},
+			Files: model.MoveSyncFilesResult{Files: 1, TrackedPaths: 1, Percent: 100}, DB: model.MoveSyncDBResult{Tables: sums, TablesCopied: 1}},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"ferry/internal/model"
 	"ferry/internal/node/apply"
@@ -116,6 +117,9 @@ type mover struct {
 	cfg Config
 	a   *apply.Applier
 	log *slog.Logger
+
+	trackMu  sync.Mutex
+	trackers map[int64]*changeTracker // by move: what changed since its last sync
 }
 
 // dbHost is this host as its database engines see it: the appliers' runner
@@ -169,6 +173,7 @@ func Tasks(cfg Config) map[string]TaskFunc {
 		model.TaskMoveSyncDB:    wrap((*mover).syncDB),
 		model.TaskMoveVerify:    wrap((*mover).verify),
 		model.TaskMoveSiteMode:  wrap((*mover).siteMode),
+		model.TaskMoveFreeze:    wrap((*mover).freeze),
 		model.TaskMoveRevoke:    wrap((*mover).revoke),
 	}
 }

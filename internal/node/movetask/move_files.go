@@ -3,6 +3,8 @@ package movetask
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -109,6 +111,18 @@ func (m *mover) rsyncArgv(p model.MoveTaskPayload, t moveTarget, dryRun bool) []
 	return append(argv, "-e", strings.Join(t.ssh, " "), p.OrderDir+"/", t.rsyncDest(p.OrderDir+"/"))
 }
 
+// rsyncListArgv is the rsync command that carries only the paths it reads
+// on its standard input (NUL-separated, relative to the order directory)
+// to the new host: each directory listed without what it holds (-d in
+// place of -r: the tracker lists every path that changed under it), each
+// listed path gone here deleted there, a directory with all it held.
+// Otherwise as rsyncArgv; a final sync is never capped.
+func (m *mover) rsyncListArgv(p model.MoveTaskPayload, t moveTarget) []string {
+	return []string{"rsync", "-dlptgoHAXS", "--specials", "--delete-missing-args", "--force", "--from0", "--files-from=-",
+		"--timeout=600", "--partial", "--stats", "--info=progress2",
+		"-e", strings.Join(t.ssh, " "), p.OrderDir + "/", t.rsyncDest(p.OrderDir + "/")}
+}
+
 // rsyncVanished is rsync's exit status when source files vanished while it
 // ran: normal for a live site, and the next sync picks up the rest.
 const rsyncVanished = 24
@@ -116,20 +130,36 @@ const rsyncVanished = 24
 // syncFiles rsyncs the order directory to the new host, then the order's
 // logins' own crontab lines.
 func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress func(any)) (any, error) {
-	if err := m.checkOrder(&p); err != nil {
+	if err := m.checkFilesPayload(&p); err != nil {
 		return nil, err
-	}
-	if err := checkLogins(p.Logins); err != nil {
-		return nil, err
-	}
-	if p.BWLimit < 0 {
-		return nil, fmt.Errorf("move %d: bandwidth limit %d", p.MoveID, p.BWLimit)
 	}
 	t, err := m.target(p)
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
+	return m.sendFiles(ctx, p, t, progress)
+}
+
+// checkFilesPayload checks what a file sync relies on.
+func (m *mover) checkFilesPayload(p *model.MoveTaskPayload) error {
+	if err := m.checkOrder(p); err != nil {
+		return err
+	}
+	if err := checkLogins(p.Logins); err != nil {
+		return err
+	}
+	if p.BWLimit < 0 {
+		return fmt.Errorf("move %d: bandwidth limit %d", p.MoveID, p.BWLimit)
+	}
+	return nil
+}
+
+// sendFiles is a file sync: rsync of the order directory (of the paths
+// changed since the last sync only, for a final sync whose changes were
+// tracked), the logins' crontabs and the carried certificates.
+func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTarget, progress func(any)) (model.MoveSyncFilesResult, error) {
 	start := time.Now()
+	ch := m.changesSince(p)
 	var mu sync.Mutex
 	var cur model.MoveSyncFilesResult
 	stop := everySecond(ctx, func() {
@@ -140,44 +170,61 @@ func (m *mover) syncFiles(ctx context.Context, p model.MoveTaskPayload, progress
 		progress(snap)
 	})
 	argv := m.rsyncArgv(p, t, false)
+	var stdin io.Reader
+	if ch.tracked {
+		argv = m.rsyncListArgv(p, t)
+		stdin = strings.NewReader(strings.Join(ch.paths, "\x00") + "\x00")
+	}
 	var stats []string
-	errOut, err := m.runStreaming(ctx, argv, nil, func(seg string, newline bool) {
-		if pr, ok := parseRsyncProgress(seg); ok {
-			mu.Lock()
-			cur.Bytes, cur.Percent, cur.Files = pr.bytes, pr.percent, pr.files
-			if pr.totalFiles > 0 {
-				cur.TotalFiles = pr.totalFiles
+	var err error
+	var errOut string
+	if !ch.tracked || len(ch.paths) > 0 {
+		errOut, err = m.runStreaming(ctx, argv, stdin, func(seg string, newline bool) {
+			if pr, ok := parseRsyncProgress(seg); ok {
+				mu.Lock()
+				cur.Bytes, cur.Percent, cur.Files = pr.bytes, pr.percent, pr.files
+				if pr.totalFiles > 0 {
+					cur.TotalFiles = pr.totalFiles
+				}
+				mu.Unlock()
+				return
 			}
-			mu.Unlock()
-			return
-		}
-		if newline && len(stats) < 200 {
-			stats = append(stats, seg)
-		}
-	})
+			if newline && len(stats) < 200 {
+				stats = append(stats, seg)
+			}
+		})
+	}
 	stop()
 	if err != nil && hostexec.ExitCode(err) != rsyncVanished {
-		return nil, fmt.Errorf("move %d: rsync to %s: %s", p.MoveID, t.host(), rsyncFailure(err, errOut))
+		ch.settle(false)
+		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: rsync to %s: %s", p.MoveID, t.host(), rsyncFailure(err, errOut))
 	}
 	if err != nil {
 		m.log.Warn("move sync: files vanished during the sync; the next sync copies the rest", "move", p.MoveID)
 	}
 	res := parseRsyncStats(strings.Join(stats, "\n"))
 	res.Percent = 100
-	res.Seconds = roundSeconds(time.Since(start))
+	res.FullReason = ch.fullReason
+	if ch.tracked {
+		res.TrackedPaths = len(ch.paths)
+	}
 	if res.NotCarried, err = notCarried(p.OrderDir); err != nil {
 		m.log.Warn("move sync: could not list what is not carried", "move", p.MoveID, "err", err)
 	}
-	m.log.Info("move files synced", "move", p.MoveID, "bytes", res.Bytes, "files", res.Files, "total_files", res.TotalFiles, "seconds", res.Seconds)
-
 	for _, login := range p.Logins {
-		if err := m.sendCrontab(ctx, t, login); err != nil {
-			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+		if err := m.sendCrontab(ctx, p, t, login); err != nil {
+			ch.settle(false)
+			return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}
 	}
 	if err := m.sendCerts(ctx, t, p.Order); err != nil {
-		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+		ch.settle(false)
+		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
+	ch.settle(true)
+	res.Seconds = roundSeconds(time.Since(start))
+	m.log.Info("move files synced", "move", p.MoveID, "bytes", res.Bytes, "files", res.Files, "total_files", res.TotalFiles,
+		"tracked_paths", res.TrackedPaths, "full_reason", res.FullReason, "seconds", res.Seconds)
 	return res, nil
 }
 
@@ -574,7 +621,10 @@ const maxCrontab = 64 << 10
 
 // sendCrontab copies login's own crontab lines (those outside ferry's
 // block: ferry's lines come from scheduled-job items) to the new host.
-func (m *mover) sendCrontab(ctx context.Context, t moveTarget, login string) error {
+// Each sync notes a digest of what it sent in the move's directory; the
+// final sync, under the freeze, skips the ssh round trip when the lines
+// are the ones the last sync sent (only this move writes them there).
+func (m *mover) sendCrontab(ctx context.Context, p model.MoveTaskPayload, t moveTarget, login string) error {
 	cur, err := m.a.ReadCrontab(ctx, login)
 	if err != nil {
 		return err
@@ -588,10 +638,19 @@ func (m *mover) sendCrontab(ctx context.Context, t moveTarget, login string) err
 	if len(text) > maxCrontab {
 		return fmt.Errorf("crontab of %s: longer than %d bytes", login, maxCrontab)
 	}
+	digest := sha256.Sum256([]byte(text))
+	sum := hex.EncodeToString(digest[:])
+	sent := filepath.Join(m.moveDir(p.MoveID), "crontab-"+login+".sent")
+	if prev, err := os.ReadFile(sent); p.Final && err == nil && string(prev) == sum {
+		return nil
+	}
 	argv := t.command(receiveCrontab + " " + login)
 	errOut, err := m.runStreaming(ctx, argv, strings.NewReader(text), func(string, bool) {})
 	if err != nil {
 		return fmt.Errorf("copy crontab of %s: %s", login, failureText(err, errOut))
+	}
+	if err := atomicfile.Write(sent, []byte(sum), 0o600); err != nil {
+		m.log.Warn("move sync: cannot note the crontab sent; the final sync sends it again", "login", login, "err", err)
 	}
 	return nil
 }

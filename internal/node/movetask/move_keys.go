@@ -296,6 +296,7 @@ type moveRevokeResult struct {
 // accounts a load left behind.
 func (m *mover) revoke(ctx context.Context, p model.MoveTaskPayload, _ func(any)) (any, error) {
 	res := moveRevokeResult{Removed: []string{}}
+	m.dropTracker(p.MoveID)
 	changed, err := editAuthorizedKeys(m.cfg.AuthorizedKeys, moveKeyComment(p.MoveID), "")
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)

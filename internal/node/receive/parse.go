@@ -109,12 +109,13 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a
-// receiving server for ferry's transfers (-rlptgoHAXS, -n for a dry run):
-// links, hard links, owner, group, times, perms, ACLs, xattrs, recursion,
-// sparse files, dry run, verbosity. Not D: a move never makes device files
+// receiving server for ferry's transfers (-rlptgoHAXS, -n for a dry run;
+// -d and -R for the final sync's list of changed paths): links, hard
+// links, owner, group, times, perms, ACLs, xattrs, recursion, directories
+// without recursion, relative paths, sparse files, dry run, verbosity. Not D: a move never makes device files
 // (FIFOs and sockets come with --specials). 'e' ends the
 // cluster with the client's protocol capabilities.
-const rsyncServerShort = "lHogtpAXrSnv"
+const rsyncServerShort = "lHogtpAXrdRSnv"
 
 var (
 	rsyncCapsRe   = regexp.MustCompile(`^[A-Za-z.]*$`)
@@ -125,14 +126,18 @@ var (
 // rsyncServerLong checks the long options rsync's client sends for ferry's
 // transfers; each returns whether the value is fine.
 var rsyncServerLong = map[string]func(v string, hasValue bool) bool{
-	"--delete":     noValue,
-	"--specials":   noValue,
-	"--stats":      noValue,
-	"--partial":    noValue,
-	"--timeout":    func(v string, ok bool) bool { return ok && rsyncNumberRe.MatchString(v) },
-	"--bwlimit":    func(v string, ok bool) bool { return ok && rsyncNumberRe.MatchString(v) },
-	"--log-format": func(v string, ok bool) bool { return ok && (v == "%i" || v == "X") },
-	"--info":       func(v string, ok bool) bool { return ok && rsyncInfoRe.MatchString(v) },
+	"--delete": noValue,
+	// The final sync's list: a listed path gone on the old host is
+	// deleted here, a directory with what it holds.
+	"--delete-missing-args": noValue,
+	"--force":               noValue,
+	"--specials":            noValue,
+	"--stats":               noValue,
+	"--partial":             noValue,
+	"--timeout":             func(v string, ok bool) bool { return ok && rsyncNumberRe.MatchString(v) },
+	"--bwlimit":             func(v string, ok bool) bool { return ok && rsyncNumberRe.MatchString(v) },
+	"--log-format":          func(v string, ok bool) bool { return ok && (v == "%i" || v == "X") },
+	"--info":                func(v string, ok bool) bool { return ok && rsyncInfoRe.MatchString(v) },
 }
 
 func noValue(_ string, hasValue bool) bool { return !hasValue }

@@ -44,6 +44,12 @@ func TestParseReceiveAllows(t *testing.T) {
 				"--timeout=600", "--bwlimit=500", "--delete", "--stats", "--partial", rsyncServerChmod, ".", moveTestDir + "/"}},
 		},
 		{
+			name:    "the final sync's list of changed paths",
+			command: "rsync --server -ldHogtpAXRSe.LsfxCIvu --specials --timeout=600 --force --stats --delete-missing-args --partial . " + moveTestDir + "/",
+			want: request{Kind: CmdRsync, Dest: moveTestDir + "/", Rsync: []string{"--server", "-ldHogtpAXRSe.LsfxCIvu", "--specials",
+				"--timeout=600", "--force", "--stats", "--delete-missing-args", "--partial", rsyncServerChmod, ".", moveTestDir + "/"}},
+		},
+		{
 			name:    "dry run of verify",
 			command: "rsync --server -nlHogtpAXre.LsfxCIvu --log-format=%i --timeout=600 --delete . " + moveTestDir + "/",
 			want: request{Kind: CmdRsync, Dest: moveTestDir + "/", DryRun: true, Rsync: []string{"--server",
