@@ -81,6 +81,14 @@ CREATE VIEW av AS SELECT id FROM a`)
 		t.Errorf("b on web2: %q", got)
 	}
 
+	// The next sync sums again, on both hosts, what the new host's stamps
+	// cannot vouch for yet: tables loaded within the margin before their
+	// sums were taken.
+	settle()
+	if sd = sync("nothing changed, just after the copy"); len(copiedOf(sd)) != 0 {
+		t.Errorf("copied %q, want nothing", copiedOf(sd))
+	}
+
 	// A row changed on the old host: that table is copied, the other
 	// InnoDB table is neither summed nor copied; the Aria table, which
 	// has no stamps, is summed.
