@@ -724,9 +724,9 @@ func splitSums(sums []model.TableSum) (tables, objects []model.TableSum) {
 
 // syncOneDB brings one database on the new host level with this host's:
 // its engine's sync sends what differs (dbengine.go), and the new host's
-// sums of what was sent are taken again. Tables that neither host wrote
-// to since the last sync (their stamps say so, move_dbtrack.go) are not
-// summed again; on a new host that holds none of the tables yet, this
+// sums of what was sent are taken again. A table that a host did not
+// write to since the last sync (its stamps say so, move_dbtrack.go) is
+// not summed again there; on a new host that holds none of the tables yet, this
 // host's tables are not summed before the copy either: everything is
 // copied, and the new host's sums after it are those of the snapshot it
 // received.
@@ -740,9 +740,9 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	if err != nil {
 		return dbSync{}, err
 	}
-	known := map[string]syncedTable{}
+	oldKnown, newKnown := map[string]syncedTable{}, map[string]syncedTable{}
 	if !full {
-		known = prev.unchanged(oldSt, curSt)
+		oldKnown, newKnown = prev.unchanged(oldSt, curSt)
 	}
 	// fresh: the new host holds none of this host's tables.
 	fresh := curSt.Tables != nil && len(oldSt.Tables) > 0
@@ -751,7 +751,7 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 			fresh = false
 		}
 	}
-	oldOnly := tablesOf(oldSt, known)
+	oldOnly := tablesOf(oldSt, oldKnown)
 	if fresh {
 		oldOnly = []string{}
 	}
@@ -761,7 +761,7 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		cur, remoteErr = m.remoteSums(ctx, t, db, tablesOf(curSt, known))
+		cur, remoteErr = m.remoteSums(ctx, t, db, tablesOf(curSt, newKnown))
 	}()
 	old, err = m.tableSums(ctx, db, oldOnly)
 	wg.Wait()
@@ -780,10 +780,10 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 		}
 		old = append(tables, old...)
 	}
-	old = withKnown(db.Name, old, known, false)
-	cur = withKnown(db.Name, cur, known, true)
+	old = withKnown(db.Name, old, oldKnown, false)
+	cur = withKnown(db.Name, cur, newKnown, true)
 
-	res := dbSync{summed: len(oldSt.Tables) - len(known)}
+	res := dbSync{summed: len(oldSt.Tables) - len(oldKnown)}
 	if fresh {
 		res.summed = 0
 	}

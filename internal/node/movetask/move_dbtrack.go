@@ -230,27 +230,30 @@ func (m *mover) saveSyncState(moveID int64, db model.MoveDB, st syncState) {
 	}
 }
 
-// unchanged returns the tables that neither host wrote to since the last
-// sync, with the sums both held then: the old host's last write lies
-// before that sync started (by stampsMargin), the new host's stamp is
-// the one that sync saw and lay before its end, both definitions are the
-// same as then, and neither clock went back. Every other table is summed.
-func (st syncState) unchanged(old, cur dbStamps) map[string]syncedTable {
-	known := map[string]syncedTable{}
+// unchanged returns, for each host, the tables it did not write to since
+// the last sync, with the sums that host held then. On the old host: its
+// last write lies before that sync started (by stampsMargin), and its
+// definition is the same as then. On the new host: its stamp is the one
+// that sync saw and lay before the new host's sums were taken (by
+// stampsMargin), and its definition is the same as then. Neither clock
+// may have gone back. Every other table is summed on that host.
+func (st syncState) unchanged(old, cur dbStamps) (oldKnown, newKnown map[string]syncedTable) {
+	oldKnown, newKnown = map[string]syncedTable{}, map[string]syncedTable{}
 	for name, s := range st.Tables {
 		o, ok1 := old.Tables[name]
 		n, ok2 := cur.Tables[name]
-		switch {
-		case !ok1 || !ok2 || o.Written < 0 || n.Written < 0 || o.Def == "" || n.Def == "":
-		case s.NewAt < 0 || old.Now < s.OldSince || cur.Now < s.NewAt:
-		case o.Written > s.OldSince-stampsMargin:
-		case n.Written != s.NewWritten || s.NewWritten > s.NewAt-stampsMargin:
-		case o.Def != ddlHash(s.Checksum) || n.Def != ddlHash(s.NewChecksum):
-		default:
-			known[name] = s
+		if !ok1 || !ok2 {
+			continue
+		}
+		if o.Written >= 0 && o.Def != "" && old.Now >= s.OldSince && o.Written <= s.OldSince-stampsMargin && o.Def == ddlHash(s.Checksum) {
+			oldKnown[name] = s
+		}
+		if n.Written >= 0 && n.Def != "" && s.NewAt >= 0 && cur.Now >= s.NewAt && n.Written == s.NewWritten &&
+			s.NewWritten <= s.NewAt-stampsMargin && n.Def == ddlHash(s.NewChecksum) {
+			newKnown[name] = s
 		}
 	}
-	return known
+	return oldKnown, newKnown
 }
 
 // tablesOf returns the names of stamps' tables not in skip, sorted; nil

@@ -12,20 +12,20 @@ func TestSyncStateUnchanged(t *testing.T) {
 	tests := []struct {
 		name  string
 		edit  func(p *syncedTable, o, n *tableStamp, oldNow, curNow *int64)
-		known bool
+		known [2]bool // on the old host, on the new host
 	}{
-		{"neither host wrote since", func(*syncedTable, *tableStamp, *tableStamp, *int64, *int64) {}, true},
-		{"old host wrote after the last sync began", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Written = 1000 }, false},
-		{"old host wrote a second before it began", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Written = 999 }, false},
-		{"old host does not know", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Written = -1 }, false},
-		{"new host wrote since", func(_ *syncedTable, _, n *tableStamp, _, _ *int64) { n.Written = 960 }, false},
-		{"new host restarted", func(_ *syncedTable, _, n *tableStamp, _, _ *int64) { n.Written = -1 }, false},
-		{"new host's stamp in the second its sums began", func(p *syncedTable, _, n *tableStamp, _, _ *int64) { p.NewWritten, n.Written = 949, 949 }, false},
-		{"new host's clock unknown at its sums", func(p *syncedTable, _, _ *tableStamp, _, _ *int64) { p.NewAt = -1 }, false},
-		{"definition changed here", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Def = "cccc" }, false},
-		{"definition changed there", func(_ *syncedTable, _, n *tableStamp, _, _ *int64) { n.Def = "cccc" }, false},
-		{"old clock went back", func(_ *syncedTable, _, _ *tableStamp, oldNow, _ *int64) { *oldNow = 999 }, false},
-		{"new clock went back", func(_ *syncedTable, _, _ *tableStamp, _, curNow *int64) { *curNow = 949 }, false},
+		{"neither host wrote since", func(*syncedTable, *tableStamp, *tableStamp, *int64, *int64) {}, [2]bool{true, true}},
+		{"old host wrote after the last sync began", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Written = 1000 }, [2]bool{false, true}},
+		{"old host wrote a second before it began", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Written = 999 }, [2]bool{false, true}},
+		{"old host does not know", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Written = -1 }, [2]bool{false, true}},
+		{"new host wrote since", func(_ *syncedTable, _, n *tableStamp, _, _ *int64) { n.Written = 960 }, [2]bool{true, false}},
+		{"new host restarted", func(_ *syncedTable, _, n *tableStamp, _, _ *int64) { n.Written = -1 }, [2]bool{true, false}},
+		{"new host's stamp in the second its sums began", func(p *syncedTable, _, n *tableStamp, _, _ *int64) { p.NewWritten, n.Written = 949, 949 }, [2]bool{true, false}},
+		{"new host's clock unknown at its sums", func(p *syncedTable, _, _ *tableStamp, _, _ *int64) { p.NewAt = -1 }, [2]bool{true, false}},
+		{"definition changed here", func(_ *syncedTable, o, _ *tableStamp, _, _ *int64) { o.Def = "cccc" }, [2]bool{false, true}},
+		{"definition changed there", func(_ *syncedTable, _, n *tableStamp, _, _ *int64) { n.Def = "cccc" }, [2]bool{true, false}},
+		{"old clock went back", func(_ *syncedTable, _, _ *tableStamp, oldNow, _ *int64) { *oldNow = 999 }, [2]bool{false, true}},
+		{"new clock went back", func(_ *syncedTable, _, _ *tableStamp, _, curNow *int64) { *curNow = 949 }, [2]bool{true, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,22 +33,24 @@ func TestSyncStateUnchanged(t *testing.T) {
 			oldNow, curNow := old.Now, cur.Now
 			tt.edit(&p, &o, &n, &oldNow, &curNow)
 			st := syncState{Tables: map[string]syncedTable{"t": p}}
-			known := st.unchanged(dbStamps{Now: oldNow, Tables: map[string]tableStamp{"t": o}}, dbStamps{Now: curNow, Tables: map[string]tableStamp{"t": n}})
-			if _, ok := known["t"]; ok != tt.known {
-				t.Errorf("known %v, want %v", ok, tt.known)
+			ok, nk := st.unchanged(dbStamps{Now: oldNow, Tables: map[string]tableStamp{"t": o}}, dbStamps{Now: curNow, Tables: map[string]tableStamp{"t": n}})
+			_, onOld := ok["t"]
+			_, onNew := nk["t"]
+			if got := [2]bool{onOld, onNew}; got != tt.known {
+				t.Errorf("known on the old and the new host %v, want %v", got, tt.known)
 			}
 		})
 	}
 	// A table gone on either host, or new, is never known.
 	st := syncState{Tables: map[string]syncedTable{"t": prev}}
-	if k := st.unchanged(dbStamps{Now: 1010, Tables: map[string]tableStamp{}}, cur); len(k) != 0 {
-		t.Errorf("gone on the old host: known %v", k)
+	if a, b := st.unchanged(dbStamps{Now: 1010, Tables: map[string]tableStamp{}}, cur); len(a)+len(b) != 0 {
+		t.Errorf("gone on the old host: known %v, %v", a, b)
 	}
-	if k := st.unchanged(old, dbStamps{Now: 1011}); len(k) != 0 {
-		t.Errorf("no stamps from the new host: known %v", k)
+	if a, b := st.unchanged(old, dbStamps{Now: 1011}); len(a)+len(b) != 0 {
+		t.Errorf("no stamps from the new host: known %v, %v", a, b)
 	}
-	if k := (syncState{}).unchanged(old, cur); len(k) != 0 {
-		t.Errorf("no state: known %v", k)
+	if a, b := (syncState{}).unchanged(old, cur); len(a)+len(b) != 0 {
+		t.Errorf("no state: known %v, %v", a, b)
 	}
 }
 
