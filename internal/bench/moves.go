@@ -316,16 +316,22 @@ func (b *benchLab) syncPair(ctx context.Context, from, to, dir string, ferryFirs
 		r.plainDB, err = b.timed(ctx, from, "bash", "-o", "pipefail", "-c", dump)
 		return err
 	}
-	steps := []func() error{doFerry, doPlain}
+	return r, inTurn(ferryFirst, doFerry, doPlain)
+}
+
+// inTurn runs ferry's step and the plain tools' one after the other,
+// ferry's first when ferryFirst, and stops at the first error.
+func inTurn(ferryFirst bool, ferry, plain func() error) error {
+	steps := []func() error{ferry, plain}
 	if !ferryFirst {
-		steps[0], steps[1] = doPlain, doFerry
+		steps[0], steps[1] = plain, ferry
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
-			return r, err
+			return err
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // lastSyncOf returns the move's newest sync report, final (cutover's) or

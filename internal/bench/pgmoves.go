@@ -90,12 +90,8 @@ func (b *benchLab) loadPgDB(ctx context.Context, host string, spec DBSpec) (rows
 
 // changePgTables changes n of spec's tables on host as changeTables does.
 func (b *benchLab) changePgTables(ctx context.Context, host string, spec DBSpec, round, n int) ([]string, error) {
-	var names []string
-	n = min(n, spec.Tables)
-	step := spec.Tables / max(n, 1)
-	for k := range n {
-		t := tableName((round*5 + k*step) % spec.Tables)
-		names = append(names, t)
+	names := changedTables(spec, round, n)
+	for _, t := range names {
 		q := fmt.Sprintf("UPDATE %s SET score = score + 1, title = left(title, 180) || ' r%d' WHERE id %% 50 = %d", t, round, round%50)
 		if _, err := b.lab.Run(ctx, host, psql(spec.Name, "-c", q)...); err != nil {
 			return names, err
@@ -141,16 +137,7 @@ func (b *benchLab) pgRuns(ctx context.Context, o Options, db DBSpec) (pgFigures,
 			p.Plain, err = b.timed(ctx, from, "bash", "-o", "pipefail", "-c", plain)
 			return err
 		}
-		steps := []func() error{doFerry, doPlain}
-		if !ferryFirst {
-			steps[0], steps[1] = doPlain, doFerry
-		}
-		for _, s := range steps {
-			if err := s(); err != nil {
-				return p, err
-			}
-		}
-		return p, nil
+		return p, inTurn(ferryFirst, doFerry, doPlain)
 	}
 	for run := range o.Runs {
 		ferryFirst := run%2 == 0
