@@ -652,7 +652,7 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 		if err != nil {
 			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}
-		t, closeMux := m.multiplex(ctx, t)
+		t, closeMux := m.multiplex(ctx, t, m.moveDir(p.MoveID))
 		defer closeMux()
 		for _, db := range p.Databases {
 			done, err := m.syncOneDB(ctx, t, p.MoveID, db, p.Full, p.Final, &counted)
@@ -1043,7 +1043,7 @@ func (m *mover) verify(ctx context.Context, p model.MoveTaskPayload, progress fu
 	res.FilesDiffering = append(res.FilesDiffering, sparse...)
 	if len(p.Databases) > 0 {
 		var closeMux func()
-		t, closeMux = m.multiplex(ctx, t)
+		t, closeMux = m.multiplex(ctx, t, m.moveDir(p.MoveID))
 		defer closeMux()
 	}
 	for _, db := range p.Databases {

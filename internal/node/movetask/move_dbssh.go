@@ -22,10 +22,16 @@ const multiplexWait = 20 * time.Second
 // with its own request. When the connection cannot be made, t is
 // returned as it was (ssh then connects once per command, as before);
 // when it dies halfway, ssh falls back to a connection of its own.
-// closeFn ends the connection and removes the directory; call it when
-// the task ends, whatever happened.
-func (m *mover) multiplex(ctx context.Context, t moveTarget) (moveTarget, func()) {
-	dir, err := os.MkdirTemp("", "ferry-mux-")
+// The private directory lies in under, the move's own directory, which
+// the move's end removes even after a crash (the system's temporary
+// directory when under is too long for a socket's path); the master dies
+// with the node agent. closeFn ends the connection and removes the
+// directory; call it when the task ends, whatever happened.
+func (m *mover) multiplex(ctx context.Context, t moveTarget, under string) (moveTarget, func()) {
+	if len(under) > 80 {
+		under = ""
+	}
+	dir, err := os.MkdirTemp(under, "mux-")
 	if err != nil {
 		m.log.Warn("move: no shared ssh connection", "err", err)
 		return t, func() {}
@@ -34,7 +40,7 @@ func (m *mover) multiplex(ctx context.Context, t moveTarget) (moveTarget, func()
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	argv := append(slices.Clone(t.ssh), "-o", "ControlMaster=yes", "-o", "ControlPersist=no", "-o", "ControlPath="+sock, "-N", t.host())
 	errOut := &tailBuffer{max: 4 << 10}
-	wait, err := m.a.Start(mctx, hostexec.Cmd{Argv: argv, Stderr: errOut})
+	wait, err := m.a.Start(mctx, hostexec.Cmd{Argv: argv, Stderr: errOut, EndWithNode: true})
 	if err != nil {
 		cancel()
 		os.RemoveAll(dir)
