@@ -13,6 +13,7 @@ import (
 	"ferry/internal/atomicfile"
 	"ferry/internal/model"
 	"ferry/internal/node/dbengine"
+	"ferry/internal/node/hostexec"
 	"ferry/internal/node/receive"
 )
 
@@ -133,13 +134,33 @@ func (m *mover) remoteStamps(ctx context.Context, t moveTarget, db model.MoveDB)
 	if err != nil {
 		return dbStamps{}, fmt.Errorf("stamps of %s on %s: %s", db.Name, t.host(), failureText(err, errOut))
 	}
-	var st dbStamps
-	if err := json.Unmarshal([]byte(out.String()), &st); err != nil {
+	st, err := parseStamps(db.Name, []byte(out.String()))
+	if err != nil {
 		return dbStamps{}, fmt.Errorf("stamps of %s on %s: %w", db.Name, t.host(), err)
 	}
-	for name := range st.Tables {
-		if err := checkObjectName(db.Name, name); err != nil {
-			return dbStamps{}, fmt.Errorf("stamps of %s on %s: %w", db.Name, t.host(), err)
+	return st, nil
+}
+
+// parseStamps reads the stamps the new host printed for database db: a
+// JSON object with the server's clock and the tables, each named as a
+// table can be, stamped -1 or at a time not after that clock.
+func parseStamps(db string, out []byte) (dbStamps, error) {
+	var st dbStamps
+	if err := json.Unmarshal(out, &st); err != nil {
+		return dbStamps{}, err
+	}
+	if st.Now <= 0 {
+		return dbStamps{}, fmt.Errorf("no clock (now %d)", st.Now)
+	}
+	if st.Tables == nil {
+		st.Tables = map[string]tableStamp{}
+	}
+	for name, s := range st.Tables {
+		if err := checkObjectName(db, name); err != nil {
+			return dbStamps{}, err
+		}
+		if s.Written < -1 || s.Written > st.Now {
+			return dbStamps{}, fmt.Errorf("table %s: stamp %d out of range", hostexec.OneLine(name, 80), s.Written)
 		}
 	}
 	return st, nil

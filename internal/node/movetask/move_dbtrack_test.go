@@ -2,6 +2,7 @@ package movetask
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -65,4 +66,45 @@ func TestTablesOf(t *testing.T) {
 	if got := tablesOf(dbStamps{}, nil); got != nil {
 		t.Errorf("no stamps: %#v, want nil (every table summed)", got)
 	}
+}
+
+func TestParseStamps(t *testing.T) {
+	st, err := parseStamps("shop", []byte(`{"now":1000,"tables":{"a":{"written":990,"def":"aaaa"},"b c":{"written":-1}}}`))
+	if err != nil || st.Now != 1000 || st.Tables["a"].Written != 990 || st.Tables["b c"].Written != -1 || len(st.Tables) != 2 {
+		t.Fatalf("parseStamps: %+v, %v", st, err)
+	}
+	for _, bad := range []struct{ in, want string }{
+		{`[]`, "cannot unmarshal"},
+		{`{"tables":{}}`, "no clock"},
+		{`{"now":1000,"tables":{"":{"written":1}}}`, "cannot be copied"},
+		{`{"now":1000,"tables":{"a":{"written":1001}}}`, "table a: stamp 1001 out of range"},
+		{`{"now":1000,"tables":{"a":{"written":-2}}}`, "out of range"},
+	} {
+		if _, err := parseStamps("shop", []byte(bad.in)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("parseStamps(%s): %v, want an error saying %q", bad.in, err, bad.want)
+		}
+	}
+}
+
+// FuzzParseStamps holds the reader of the new host's stamps to its
+// promises whatever the new host prints: no panic, and what passes has a
+// clock, names a table can have and stamps within range.
+func FuzzParseStamps(f *testing.F) {
+	for _, s := range []string{`{"now":1000,"tables":{"a":{"written":990,"def":"aaaa"}}}`, `{"now":1,"tables":null}`, `{}`, `{"now":5,"tables":{"\u0000":{"written":1}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, out []byte) {
+		st, err := parseStamps("shop", out)
+		if err != nil {
+			return
+		}
+		if st.Now <= 0 || st.Tables == nil {
+			t.Fatalf("parseStamps(%q): %+v passed", out, st)
+		}
+		for name, s := range st.Tables {
+			if checkObjectName("shop", name) != nil || s.Written < -1 || s.Written > st.Now {
+				t.Fatalf("parseStamps(%q): table %q %+v passed", out, name, s)
+			}
+		}
+	})
 }
