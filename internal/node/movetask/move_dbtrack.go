@@ -58,9 +58,6 @@ func (m *mover) mysqlStamps(ctx context.Context, name string) (dbStamps, error) 
 	}
 	defer conn.Close()
 	st := dbStamps{Tables: map[string]tableStamp{}}
-	if err := conn.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP()").Scan(&st.Now); err != nil {
-		return dbStamps{}, fmt.Errorf("database %s: server clock: %w", name, err)
-	}
 	rows, err := conn.QueryContext(ctx, `SELECT TABLE_NAME, TABLE_TYPE,
   CASE WHEN ENGINE = 'InnoDB' AND TABLE_TYPE = 'BASE TABLE' AND CREATE_OPTIONS NOT LIKE '%partitioned%' AND UPDATE_TIME IS NOT NULL
     THEN UNIX_TIMESTAMP(UPDATE_TIME) ELSE -1 END
@@ -86,6 +83,10 @@ FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW'`,
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return dbStamps{}, fmt.Errorf("database %s: stamps: %w", name, err)
+	}
+	// The clock after the stamps, so that none lies after it.
+	if err := conn.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP()").Scan(&st.Now); err != nil {
+		return dbStamps{}, fmt.Errorf("database %s: server clock: %w", name, err)
 	}
 	dbq, err := dbengine.MySQLIdent(name)
 	if err != nil {
