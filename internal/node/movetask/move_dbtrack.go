@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"ferry/internal/atomicfile"
 	"ferry/internal/model"
@@ -116,7 +117,8 @@ func (m *mover) pgStamps(ctx context.Context, db string) (dbStamps, error) {
 	if err != nil {
 		return dbStamps{}, err
 	}
-	st := dbStamps{Tables: map[string]tableStamp{}}
+	// No stamp is used, so the host's clock stands for the server's.
+	st := dbStamps{Now: time.Now().Unix(), Tables: map[string]tableStamp{}}
 	for _, t := range tables {
 		st.Tables[t] = tableStamp{Written: -1}
 	}
