@@ -189,7 +189,11 @@ func labFigures(ctx context.Context, o Options, rep *Report) (err error) {
 	if err != nil {
 		return err
 	}
-	rep.Compared = []Comparison{fig.FirstFiles, fig.ResyncFiles, fig.FirstDB, fig.ResyncDB, fig.WholeSync, fig.Options}
+	pg, _, err := b.pgFiguresOf(ctx, o)
+	if err != nil {
+		return err
+	}
+	rep.Compared = []Comparison{fig.FirstFiles, fig.ResyncFiles, fig.FirstDB, fig.ResyncDB, pg.FirstDB, pg.ResyncDB, fig.WholeSync, fig.Options}
 	rep.Freeze, rep.MoveStart, rep.ChecksumPass, rep.Runs = &fig.Freeze, &fig.Start, &fig.Checksum, fig.Runs
 	rep.FreezeBySize, err = b.freezeBySize(ctx, o)
 	return err

@@ -146,16 +146,23 @@ func (b *benchLab) loadTable(ctx context.Context, host string, spec DBSpec, i in
 	return rows, nil
 }
 
-// changeTables changes n of spec's tables on host, as a live site does
-// between syncs: about 2% of their rows updated. round picks which
-// tables; the names come back.
-func (b *benchLab) changeTables(ctx context.Context, host string, spec DBSpec, round, n int) ([]string, error) {
+// changedTables names the n of spec's tables that round changes.
+func changedTables(spec DBSpec, round, n int) []string {
 	var names []string
 	n = min(n, spec.Tables)
 	step := spec.Tables / max(n, 1)
 	for k := range n {
-		t := tableName((round*5 + k*step) % spec.Tables)
-		names = append(names, t)
+		names = append(names, tableName((round*5+k*step)%spec.Tables))
+	}
+	return names
+}
+
+// changeTables changes n of spec's tables on host, as a live site does
+// between syncs: about 2% of their rows updated. round picks which
+// tables; the names come back.
+func (b *benchLab) changeTables(ctx context.Context, host string, spec DBSpec, round, n int) ([]string, error) {
+	names := changedTables(spec, round, n)
+	for _, t := range names {
 		q := fmt.Sprintf("UPDATE %s SET score = score + 1, title = CONCAT(LEFT(title, 180), ' r%d') WHERE id %% 50 = %d", t, round, round%50)
 		if _, err := b.lab.Run(ctx, host, "mariadb", spec.Name, "-e", q); err != nil {
 			return names, err

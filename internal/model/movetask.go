@@ -154,6 +154,11 @@ type MoveSyncDBResult struct {
 	// Tables are every table and other object of the databases.
 	Tables       []TableSum `json:"tables"`
 	TablesCopied int        `json:"tables_copied"`
+	// TablesSummed counts the tables whose rows the sync read on the old
+	// host to compare them before copying; the others were copied
+	// without (the new host held none yet) or known unchanged on both
+	// hosts since the last sync.
+	TablesSummed int `json:"tables_summed"`
 	// ObjectsCopied counts the other objects made again on the new host.
 	ObjectsCopied int `json:"objects_copied,omitempty"`
 	// Dropped are the new host's tables ("db.table") that are gone on the

@@ -43,6 +43,10 @@ type Cmd struct {
 	Env []string
 	// Cred runs the command as another user; nil: as the node.
 	Cred *syscall.Credential
+	// EndWithNode has the kernel kill the command when the node agent
+	// dies, for a command that would otherwise outlive it (an ssh
+	// master, which reads no input).
+	EndWithNode bool
 }
 
 // Local runs commands for real, in the C locale so that their messages
@@ -74,8 +78,11 @@ func (Local) Start(ctx context.Context, c Cmd) (func() error, error) {
 	if c.Env == nil {
 		cmd.Env = append(os.Environ(), "LC_ALL=C")
 	}
-	if c.Cred != nil {
+	if c.Cred != nil || c.EndWithNode {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.Cred}
+		if c.EndWithNode {
+			cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+		}
 	}
 	cmd.Dir = "/"
 	if c.Stdin != nil {

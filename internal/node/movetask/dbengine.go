@@ -18,6 +18,9 @@ type dbEngine interface {
 	// sums returns db's tables (those in only, when not nil) with their
 	// row counts and checksums, then its other objects.
 	sums(ctx context.Context, m *mover, db model.MoveDB, only []string) ([]model.TableSum, error)
+	// stamps returns what the server says of db's tables without
+	// reading their rows (move_dbtrack.go).
+	stamps(ctx context.Context, m *mover, db model.MoveDB) (dbStamps, error)
 	// sync sends what differs between run.old and run.cur to the new host,
 	// marking in run.copied what it sent and in run.res what it dropped.
 	sync(ctx context.Context, m *mover, t moveTarget, run dbSyncRun) error
@@ -46,6 +49,14 @@ type postgresEngine struct{}
 
 func (mariadbEngine) sums(ctx context.Context, m *mover, db model.MoveDB, only []string) ([]model.TableSum, error) {
 	return m.mysqlSums(ctx, db.Name, db.Users, only)
+}
+
+func (mariadbEngine) stamps(ctx context.Context, m *mover, db model.MoveDB) (dbStamps, error) {
+	return m.mysqlStamps(ctx, db.Name)
+}
+
+func (postgresEngine) stamps(ctx context.Context, m *mover, db model.MoveDB) (dbStamps, error) {
+	return m.pgStamps(ctx, db.Name)
 }
 
 func (postgresEngine) sums(ctx context.Context, m *mover, db model.MoveDB, only []string) ([]model.TableSum, error) {

@@ -652,8 +652,10 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 		if err != nil {
 			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}
+		t, closeMux := m.multiplex(ctx, t, m.moveDir(p.MoveID))
+		defer closeMux()
 		for _, db := range p.Databases {
-			done, err := m.syncOneDB(ctx, t, db, p.Full, p.Final, &counted)
+			done, err := m.syncOneDB(ctx, t, p.MoveID, db, p.Full, p.Final, &counted)
 			if err != nil {
 				return nil, fmt.Errorf("move %d: database %s: %w", p.MoveID, db.Name, err)
 			}
@@ -661,6 +663,7 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 			res.Tables = append(res.Tables, done.sums...)
 			res.Dropped = append(res.Dropped, done.dropped...)
 			res.Notes = append(res.Notes, done.notes...)
+			res.TablesSummed += done.summed
 			mu.Unlock()
 		}
 	}
@@ -680,7 +683,7 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 	}
 	res.Bytes = counted.Load()
 	res.Seconds = roundSeconds(time.Since(start))
-	m.log.Info("move databases synced", "move", p.MoveID, "tables", len(res.Tables), "copied", res.TablesCopied, "objects_copied", res.ObjectsCopied,
+	m.log.Info("move databases synced", "move", p.MoveID, "tables", len(res.Tables), "summed", res.TablesSummed, "copied", res.TablesCopied, "objects_copied", res.ObjectsCopied,
 		"dropped", len(res.Dropped), "bytes", res.Bytes, "seconds", res.Seconds, "unregistered", len(res.Unregistered))
 	return res, nil
 }
@@ -704,6 +707,7 @@ type dbSync struct {
 	sums    []model.TableSum // the old host's, marked with what was copied
 	dropped []string         // tables and objects dropped on the new host
 	notes   []string
+	summed  int // tables summed on this host before the copy
 }
 
 // splitSums parts sums into tables and other objects.
@@ -720,19 +724,71 @@ func splitSums(sums []model.TableSum) (tables, objects []model.TableSum) {
 
 // syncOneDB brings one database on the new host level with this host's:
 // its engine's sync sends what differs (dbengine.go), and the new host's
-// sums of what was sent are taken again.
-func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, full, final bool, counted *atomic.Int64) (dbSync, error) {
-	old, cur, err := m.bothSums(ctx, t, db)
-	if err != nil {
-		return dbSync{}, err
-	}
-	var res dbSync
-	copied := map[string]bool{}
-	load := receiveLoad + " " + db.Engine + " " + db.Name
+// sums of what was sent are taken again. A table that a host did not
+// write to since the last sync (its stamps say so, move_dbtrack.go) is
+// not summed again there; on a new host that holds none of the tables yet, this
+// host's tables are not summed before the copy either: everything is
+// copied, and the new host's sums after it are those of the snapshot it
+// received.
+func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db model.MoveDB, full, final bool, counted *atomic.Int64) (dbSync, error) {
 	eng, ok := dbEngines[db.Engine]
 	if !ok {
 		return dbSync{}, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
 	}
+	prev := m.takeSyncState(moveID, db)
+	oldSt, curSt, err := m.bothStamps(ctx, t, db)
+	if err != nil {
+		return dbSync{}, err
+	}
+	oldKnown, newKnown := map[string]syncedTable{}, map[string]syncedTable{}
+	if !full {
+		oldKnown, newKnown = prev.unchanged(oldSt, curSt)
+	}
+	// fresh: the new host holds none of this host's tables.
+	fresh := curSt.Tables != nil && len(oldSt.Tables) > 0
+	for name := range oldSt.Tables {
+		if _, ok := curSt.Tables[name]; ok {
+			fresh = false
+		}
+	}
+	oldOnly := tablesOf(oldSt, oldKnown)
+	if fresh {
+		oldOnly = []string{}
+	}
+	var old, cur []model.TableSum
+	var wg sync.WaitGroup
+	var remoteErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		cur, remoteErr = m.remoteSums(ctx, t, db, tablesOf(curSt, newKnown))
+	}()
+	old, err = m.tableSums(ctx, db, oldOnly)
+	wg.Wait()
+	if err = errors.Join(err, remoteErr); err != nil {
+		return dbSync{}, err
+	}
+	if fresh {
+		// Placeholders: what was copied is known from the new host's sums
+		// after the copy.
+		var tables []model.TableSum
+		for _, name := range tablesOf(oldSt, nil) {
+			if err := checkObjectName(db.Name, name); err != nil {
+				return dbSync{}, err
+			}
+			tables = append(tables, model.TableSum{DB: db.Name, Table: name, Rows: -1})
+		}
+		old = append(tables, old...)
+	}
+	old = withKnown(db.Name, old, oldKnown, false)
+	cur = withKnown(db.Name, cur, newKnown, true)
+
+	res := dbSync{summed: len(oldSt.Tables) - len(oldKnown)}
+	if fresh {
+		res.summed = 0
+	}
+	copied := map[string]bool{}
+	load := receiveLoad + " " + db.Engine + " " + db.Name
 	dbe, err := dbengine.New(db.Engine, m.dbHost())
 	if err != nil {
 		return dbSync{}, fmt.Errorf("database %s: %w", db.Name, err)
@@ -743,7 +799,14 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 	}
 	// The new host's sums after the copy: of the copied tables alone.
 	after := cur
+	afterAt := curSt.Now // the new host's clock before its sums in after
 	if len(copied) > 0 || len(res.dropped) > 0 {
+		afterAt = -1
+		if curSt.Tables != nil {
+			if st, err := m.remoteStamps(ctx, t, db); err == nil {
+				afterAt = st.Now
+			}
+		}
 		var tables []string
 		for _, s := range old {
 			if s.Kind == "" && copied[s.Key()] {
@@ -770,9 +833,53 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, db model.MoveDB, fu
 		if a, ok := byKey[old[i].Key()]; ok {
 			old[i].NewRows, old[i].NewChecksum = a.Rows, a.Checksum
 		}
+		if old[i].Kind == "" && old[i].Rows < 0 {
+			if !old[i].Copied {
+				return dbSync{}, fmt.Errorf("database %s: table %s was not copied", db.Name, old[i].Table)
+			}
+			old[i].Rows, old[i].Checksum = old[i].NewRows, old[i].NewChecksum
+		}
 	}
 	res.sums = old
+	if curSt.Tables != nil {
+		m.keepSyncState(ctx, t, moveID, db, oldSt, curSt.Now, afterAt, old)
+	}
 	return res, nil
+}
+
+// keepSyncState saves, for the next sync, the sums both hosts hold of
+// every table that is now the same on both, with the new host's stamps
+// taken now. A copied table's new sums were taken after the new host's
+// clock read afterAt, the others' after its clock read curAt. A table
+// that differs, or whose stamps say nothing, is left out: the next sync
+// sums it.
+func (m *mover) keepSyncState(ctx context.Context, t moveTarget, moveID int64, db model.MoveDB, oldSt dbStamps, curAt, afterAt int64, sums []model.TableSum) {
+	tracked := false
+	for _, s := range oldSt.Tables {
+		tracked = tracked || s.Written >= 0
+	}
+	if !tracked {
+		return
+	}
+	curSt, err := m.remoteStamps(ctx, t, db)
+	if err != nil {
+		m.log.Warn("move sync: no stamps of the new host; the next sync sums every table", "database", db.Name, "err", err)
+		return
+	}
+	st := syncState{Tables: map[string]syncedTable{}}
+	for _, s := range sums {
+		n, ok := curSt.Tables[s.Table]
+		if s.Kind != "" || !ok || n.Written < 0 || s.Rows != s.NewRows || s.Checksum != s.NewChecksum {
+			continue
+		}
+		at := curAt
+		if s.Copied {
+			at = afterAt
+		}
+		st.Tables[s.Table] = syncedTable{Rows: s.Rows, Checksum: s.Checksum, NewRows: s.NewRows, NewChecksum: s.NewChecksum,
+			OldSince: oldSt.Now, NewWritten: n.Written, NewAt: at}
+	}
+	m.saveSyncState(moveID, db, st)
 }
 
 // copyMySQLTables streams each table through its own dump and load, a few
@@ -934,6 +1041,11 @@ func (m *mover) verify(ctx context.Context, p model.MoveTaskPayload, progress fu
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
 	res.FilesDiffering = append(res.FilesDiffering, sparse...)
+	if len(p.Databases) > 0 {
+		var closeMux func()
+		t, closeMux = m.multiplex(ctx, t, m.moveDir(p.MoveID))
+		defer closeMux()
+	}
 	for _, db := range p.Databases {
 		old, cur, err := m.bothSums(ctx, t, db)
 		if err != nil {

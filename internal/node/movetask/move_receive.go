@@ -73,6 +73,14 @@ func (h receiveHost) Sums(ctx context.Context, db model.MoveDB, only []string) (
 	return h.m.tableSums(ctx, db, only)
 }
 
+func (h receiveHost) Stamps(ctx context.Context, db model.MoveDB) (any, error) {
+	eng, ok := dbEngines[db.Engine]
+	if !ok {
+		return nil, receiveRefused("engine %q", db.Engine)
+	}
+	return eng.stamps(ctx, h.m, db)
+}
+
 func (h receiveHost) Objects(ctx context.Context, db model.MoveDB, stdin io.Reader, stdout io.Writer) error {
 	return h.m.receiveObjects(ctx, db, stdin, stdout)
 }

@@ -17,6 +17,7 @@ const (
 	CmdRsync   = "rsync"         // rsync --server … . <dir>: files into the order directory
 	CmdLoad    = "ferry-load"    // ferry-load ENGINE DB: SQL on stdin into one database
 	CmdSums    = "ferry-sums"    // ferry-sums ENGINE DB: every table's row count and checksum
+	CmdStamps  = "ferry-stamps"  // ferry-stamps ENGINE DB: every table's last-write time and definition hash, no rows read
 	CmdCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
 	CmdObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
 	CmdSparse  = "ferry-sparse"  // ferry-sparse: the order directory's sparse files, as JSON
@@ -43,6 +44,7 @@ const maxReceiveCommand = 4096
 // the move's policy and returns what it asks for, or a refusal. Only these
 // pass: rsync's receiving server into the order directory, a load into one
 // of the move's databases, the checksums or the objects of one of them,
+// the stamps (last-write times) of one of them,
 // the list of the order directory's sparse files, and the
 // crontab lines of one of the order's logins.
 func parse(command string, pol Policy, isEngine func(string) bool) (request, error) {
@@ -62,7 +64,7 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 	switch words[0] {
 	case CmdRsync:
 		return parseRsyncServer(words[1:], pol)
-	case CmdLoad, CmdSums, CmdObjects:
+	case CmdLoad, CmdSums, CmdStamps, CmdObjects:
 		if len(words) != 3 {
 			return request{}, Refused("usage: %s mysql|pgsql DATABASE", words[0])
 		}
@@ -104,8 +106,8 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 		}
 		return request{Kind: CmdTLS, Site: words[1]}, nil
 	}
-	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s and %s",
-		clip(words[0], 80), CmdLoad, CmdSums, CmdObjects, CmdSparse, CmdCrontab, CmdTLS)
+	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s, %s and %s",
+		clip(words[0], 80), CmdLoad, CmdSums, CmdStamps, CmdObjects, CmdSparse, CmdCrontab, CmdTLS)
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a

@@ -72,6 +72,10 @@ type Host interface {
 	// Sums returns db's tables (those in only, when not nil) with their
 	// row counts and checksums.
 	Sums(ctx context.Context, db model.MoveDB, only []string) ([]model.TableSum, error)
+	// Stamps returns what db's tables say of their last write without
+	// reading a row (the old host's re-sync knows from them which tables
+	// it need not sum), as JSON.
+	Stamps(ctx context.Context, db model.MoveDB) (any, error)
 	// Objects makes and drops the objects of db sent on stdin.
 	Objects(ctx context.Context, db model.MoveDB, stdin io.Reader, stdout io.Writer) error
 	// Crontab installs the crontab lines of login sent on stdin.
@@ -124,6 +128,12 @@ func Run(ctx context.Context, h Host, o Options) error {
 			sums = []model.TableSum{}
 		}
 		return json.NewEncoder(o.Stdout).Encode(sums)
+	case CmdStamps:
+		st, err := h.Stamps(ctx, req.DB)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(o.Stdout).Encode(st)
 	case CmdCrontab:
 		return h.Crontab(ctx, req.Login, o.Stdin)
 	case CmdObjects:

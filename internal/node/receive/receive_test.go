@@ -77,6 +77,11 @@ func TestParseReceiveAllows(t *testing.T) {
 			want:    request{Kind: CmdSums, DB: model.MoveDB{Engine: "pgsql", Name: "blog", Owner: "blogger"}},
 		},
 		{
+			name:    "stamps of a mariadb database of the move",
+			command: "ferry-stamps mysql shop",
+			want:    request{Kind: CmdStamps, DB: model.MoveDB{Engine: "mysql", Name: "shop"}},
+		},
+		{
 			name:    "crontab of a login of the order",
 			command: "ferry-crontab shopper",
 			want:    request{Kind: CmdCrontab, Login: "shopper"},
@@ -166,6 +171,9 @@ func TestParseReceiveRefuses(t *testing.T) {
 		{"ferry-load mysql", "usage"},
 		{"ferry-load sqlite shop", "engine"},
 		{"ferry-sums mysql other", "not one of move 7's databases"},
+		{"ferry-stamps mysql other", "not one of move 7's databases"},
+		{"ferry-stamps mysql", "usage"},
+		{"ferry-stamps sqlite shop", "engine"},
 		{"ferry-crontab root", "not one of move 7's logins"},
 		{"ferry-crontab other", "not one of move 7's logins"},
 		{"ferry-crontab shopper root", "usage"},
@@ -270,7 +278,7 @@ func FuzzParseReceive(f *testing.F) {
 		"rsync --server -nlHogtpAXre.LsfxCIvu --log-format=%i --delete . " + moveTestDir + "/web/",
 		"rsync --server --sender -lHogtpAXre.Ls . " + moveTestDir,
 		`rsync --server -lHogtpAXre.Ls . '` + moveTestDir + `/a b'`,
-		"ferry-load mysql shop", "ferry-sums pgsql blog", "ferry-crontab shopper", "ferry-tls www.example.org",
+		"ferry-load mysql shop", "ferry-sums pgsql blog", "ferry-stamps mysql shop", "ferry-stamps mysql other", "ferry-crontab shopper", "ferry-tls www.example.org",
 		"ls; id", `"a\"b" 'c'`, "rsync --server -e. . /",
 	} {
 		f.Add(s)
@@ -305,7 +313,7 @@ func FuzzParseReceive(f *testing.F) {
 					}
 				}
 			}
-		case CmdLoad, CmdSums:
+		case CmdLoad, CmdSums, CmdStamps, CmdObjects:
 			if _, ok := pol.Database(req.DB.Engine, req.DB.Name); !ok {
 				t.Fatalf("parse(%q): database %+v is not the policy's", command, req.DB)
 			}

@@ -38,6 +38,10 @@ func (h *fakeHost) Sums(_ context.Context, db model.MoveDB, only []string) ([]mo
 	h.calls, h.only = append(h.calls, "sums "+db.Name), only
 	return nil, nil
 }
+func (h *fakeHost) Stamps(_ context.Context, db model.MoveDB) (any, error) {
+	h.calls = append(h.calls, "stamps "+db.Name)
+	return map[string]int{"now": 5}, nil
+}
 func (h *fakeHost) Objects(_ context.Context, db model.MoveDB, _ io.Reader, _ io.Writer) error {
 	h.calls = append(h.calls, "objects "+db.Name)
 	return nil
@@ -83,6 +87,9 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 	if err != nil || out != "[]\n" || !reflect.DeepEqual(h.only, []string{"orders"}) {
 		t.Errorf("sums: %q, %v, only %q", out, err, h.only)
 	}
+	if out, err := run("ferry-stamps mysql shop", ""); err != nil || out != `{"now":5}`+"\n" {
+		t.Errorf("stamps: %q, %v", out, err)
+	}
 	if out, err := run("ferry-sparse", ""); err != nil || out != `{"web/big":[10,4096]}`+"\n" {
 		t.Errorf("sparse: %q, %v", out, err)
 	}
@@ -97,7 +104,7 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 	if string(h.chain) != testChain || string(h.key) != testKey {
 		t.Errorf("ferry-tls handed the host chain %q and key %q", h.chain, h.key)
 	}
-	wantCalls := []string{"rsync", "sums shop", "sparse " + order, "load blog", "objects shop", "crontab shopper",
+	wantCalls := []string{"rsync", "sums shop", "stamps shop", "sparse " + order, "load blog", "objects shop", "crontab shopper",
 		"tls example.org www.example.org"}
 	if !reflect.DeepEqual(h.calls, wantCalls) {
 		t.Errorf("the host was asked %q, want %q", h.calls, wantCalls)
