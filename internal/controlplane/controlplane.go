@@ -48,7 +48,8 @@ type Config struct {
 	// On PostgreSQL the reconcile period defaults to ReplicaReconcile.
 	Move move.Options
 	// ReplicaID names this replica among those on one PostgreSQL store
-	// (its host name and a random suffix when empty).
+	// (its host name and a random suffix when empty); two live replicas
+	// may not share one.
 	ReplicaID string
 	// LeaderPoll is how often a replica checks that it still leads, or
 	// tries to lead when it does not (DefaultLeaderPoll when zero).
@@ -84,14 +85,15 @@ type ControlPlane struct {
 	// it, empty when one existed already.
 	AdminSecret string
 
-	// ReplicaID is this replica's name (the job queue's client id).
-	ReplicaID string
+	// ReplicaID is this replica's name; Instance names this start of it
+	// (the name and a random suffix; the job queue's client id).
+	ReplicaID, Instance string
 
 	log     *slog.Logger
 	started bool
 	// self is the lock that says this replica lives; lead runs the
 	// leader loop (leading.go) until Close.
-	self     store.Lock
+	self     []store.Lock
 	stopLead context.CancelFunc
 	leadDone chan struct{}
 	leading  atomic.Bool
@@ -133,7 +135,7 @@ func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 		if err := cp.claimReplica(ctx, cfg.ReplicaID); err != nil {
 			return err
 		}
-		mo.ReplicaID, mo.Standby = cp.ReplicaID, true
+		mo.ReplicaID, mo.Standby = cp.Instance, true
 		mo.Alive = cp.alive
 		if mo.Reconcile == 0 {
 			mo.Reconcile = ReplicaReconcile
@@ -190,8 +192,8 @@ func (cp *ControlPlane) Close() error {
 			cp.log.Warn("move engine stop", "err", err)
 		}
 	}
-	if cp.self != nil {
-		cp.self.Release()
+	for _, l := range cp.self {
+		l.Release()
 	}
 	return cp.Store.Close()
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"ferry/internal/store"
 )
 
 // Replicas on one PostgreSQL store: every replica answers every API call
@@ -17,29 +19,46 @@ import (
 // it lives, so that the leader can tell a job a dead replica held from one
 // a live replica works. See docs/operations.md.
 
-// claimReplica names this replica and takes its own lock.
+// claimReplica names this replica and takes its locks: the name's, so
+// that two live replicas never share one, and this start's own (the name
+// and a random suffix, the job queue's client id), so that a job a replica
+// was working when it died is not taken for a live one's after a replica
+// of the same name starts again.
 func (cp *ControlPlane) claimReplica(ctx context.Context, id string) error {
+	var b [4]byte
 	if id == "" {
 		host, _ := os.Hostname()
-		var b [4]byte
 		rand.Read(b[:])
-		id = fmt.Sprintf("%s-%s", host, hex.EncodeToString(b[:]))
+		id = host + "-" + hex.EncodeToString(b[:])
 	}
 	l, err := cp.Store.TryLock(ctx, replicaLock(id))
 	if err != nil {
 		return fmt.Errorf("replica %s: %w", id, err)
 	}
 	if l == nil {
-		return fmt.Errorf("replica %s: another live replica has that name", id)
+		return fmt.Errorf("replica %s: another live replica has that name (give each one its own --replica-id)", id)
 	}
-	cp.ReplicaID, cp.self = id, l
+	rand.Read(b[:])
+	instance := id + "-" + hex.EncodeToString(b[:])
+	il, err := cp.Store.TryLock(ctx, instanceLock(instance))
+	if err == nil && il == nil {
+		err = fmt.Errorf("instance %s is taken", instance)
+	}
+	if err != nil {
+		l.Release()
+		return fmt.Errorf("replica %s: %w", id, err)
+	}
+	cp.ReplicaID, cp.Instance, cp.self = id, instance, []store.Lock{l, il}
 	return nil
 }
 
-// alive says whether the replica called id holds its lock.
-func (cp *ControlPlane) alive(ctx context.Context, id string) (bool, error) {
-	return cp.Store.Held(ctx, replicaLock(id))
+// alive says whether the replica start called instance (a job queue
+// client id) still lives.
+func (cp *ControlPlane) alive(ctx context.Context, instance string) (bool, error) {
+	return cp.Store.Held(ctx, instanceLock(instance))
 }
+
+func instanceLock(instance string) string { return "instance/" + instance }
 
 // Leading says whether this replica runs the singleton work now.
 func (cp *ControlPlane) Leading() bool { return cp.leading.Load() }

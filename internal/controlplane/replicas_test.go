@@ -3,6 +3,7 @@ package controlplane_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,13 @@ func TestReplicasElectOneLeader(t *testing.T) {
 		t.Fatal("the remaining replica does not lead")
 	}
 	t.Logf("the lead passed from %s to %s in %v (leader poll 100 ms)", first.ReplicaID, other.ReplicaID, time.Since(went).Round(time.Millisecond))
+
+	// The first starts again under its name: the job queue sees a new
+	// client, so the jobs the dead start held are not taken for live.
+	again := startReplica(t, url, first.ReplicaID)
+	if again.Instance == first.Instance || !strings.HasPrefix(again.Instance, first.ReplicaID+"-") {
+		t.Errorf("a restart of %s runs as %q, the dead start ran as %q; want a new instance of the same name", first.ReplicaID, again.Instance, first.Instance)
+	}
 }
 
 // A change made through one replica wakes a node's long poll held by the

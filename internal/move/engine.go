@@ -76,7 +76,8 @@ type Options struct {
 	// syncs sent (metrics.go); nil records nothing.
 	Metrics *metrics.Metrics
 	// ReplicaID names this process among the replicas on one store, as
-	// the job queue's client id (River's own when empty).
+	// the job queue's client id (River's own when empty): unique to one
+	// start of one replica, so that Alive of a dead one's says false.
 	ReplicaID string
 	// Standby keeps Start from reconciling: the replica that leads calls
 	// Lead, and StepDown when it no longer does.
