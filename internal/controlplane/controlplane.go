@@ -64,6 +64,8 @@ type ControlPlane struct {
 
 	log     *slog.Logger
 	started bool
+	// stopRelay ends the wake-ups between replicas (panel.RelayWakeups).
+	stopRelay func()
 }
 
 // Start opens the store, makes the first admin token if there is none,
@@ -87,6 +89,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 
 func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 	cp.Panel = panel.New(cp.Store, panel.Options{Log: cp.log, Now: cfg.Now})
+	rctx, stop := context.WithCancel(ctx)
+	wait := cp.Panel.RelayWakeups(rctx)
+	cp.stopRelay = func() { stop(); wait() }
 	if cfg.Metrics != nil {
 		cp.Metrics = cfg.Metrics(cp.Panel)
 	}
@@ -132,6 +137,9 @@ func (cp *ControlPlane) start(ctx context.Context, cfg Config) error {
 // Close stops the rebalance runner and the move engine (giving running
 // phases up to 10 seconds to reach a checkpoint) and closes the store.
 func (cp *ControlPlane) Close() error {
+	if cp.stopRelay != nil {
+		cp.stopRelay()
+	}
 	if cp.Rebalance != nil {
 		cp.Rebalance.Stop()
 	}

@@ -70,6 +70,11 @@ type sqlStore struct {
 	read, write *sql.DB
 	// where names the database in an error about its disk.
 	where string
+	// pgcfg is how to reach PostgreSQL, for the wake-up listener's own
+	// connection.
+	pgcfg *pgx.ConnConfig
+	// wake is the store's wake-up channel (Waker) on PostgreSQL.
+	wake string
 }
 
 // DefaultPoolSize is how many connections to PostgreSQL one control plane
@@ -120,11 +125,17 @@ func openPostgres(ctx context.Context, raw string) (*sqlStore, error) {
 	// one. Keep the whole pool open instead.
 	db.SetMaxOpenConns(size)
 	db.SetMaxIdleConns(size)
-	s := &sqlStore{d: pgDialect, read: db, write: db, where: "the PostgreSQL server"}
+	s := &sqlStore{d: pgDialect, read: db, write: db, where: "the PostgreSQL server", pgcfg: cfg}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.wake = wakeChannel(schema)
 	return s, nil
 }
 
