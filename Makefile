@@ -72,7 +72,8 @@ bench: lab-deps
 bench-smoke: lab-deps
 	$(GO) build -o bin/ferry-bench ./bench
 	$(BENCH_PG) bin/ferry-bench -label smoke -files 200 -tree-mb 4 -db-mb 4 -tables 3 -runs 1 -freeze-sizes 0 \
-		-items 50 -clients 4 -load-time 1s -out bench/results/smoke.tmp
+		-items 50 -clients 4 -load-time 1s \
+		-fleet-nodes 20 -fleet-orders 200 -fleet-items 2000 -fleet-changes 20 -out bench/results/smoke.tmp
 
 lab-down: build
 	$(BIN) lab down

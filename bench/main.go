@@ -36,6 +36,13 @@ func main() {
 	flag.StringVar(&o.Label, "label", "full", "name of this run in the report")
 	flag.BoolVar(&o.SkipLab, "skip-lab", false, "measure the control plane only")
 	sizes := flag.String("freeze-sizes", "0,0.25,1,2", "site sizes the freeze is measured at, as shares of the tree and database sizes (0: the demo's tiny site)")
+	flag.IntVar(&o.Fleet.Nodes, "fleet-nodes", 1000, "nodes of the fleet simulation (0 leaves it out; needs PostgreSQL)")
+	flag.IntVar(&o.Fleet.Orders, "fleet-orders", 100000, "orders bulk-loaded for the fleet simulation")
+	flag.IntVar(&o.Fleet.Items, "fleet-items", 1000000, "items bulk-loaded for the fleet simulation")
+	flag.IntVar(&o.Fleet.Changes, "fleet-changes", 300, "items made through the API while the fleet polls")
+	flag.Float64Var(&o.Fleet.Rate, "fleet-rate", 20, "items made a second while the fleet polls")
+	flag.IntVar(&o.Fleet.Pool, "fleet-pool", 16, "PostgreSQL pool size of each replica (pool_max_conns)")
+	flag.BoolVar(&o.FleetOnly, "fleet-only", false, "run the fleet simulation alone")
 	verbose := flag.Bool("v", false, "log every step")
 	flag.Parse()
 	var err error

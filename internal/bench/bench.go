@@ -51,8 +51,11 @@ type Options struct {
 	FreezeSizes []float64
 	// SkipLab leaves the lab out (control plane figures only).
 	SkipLab bool
-	Log     *slog.Logger
-	Stdout  io.Writer
+	// Fleet sizes the fleet simulation (fleet.go); FleetOnly runs it alone.
+	Fleet     FleetOptions
+	FleetOnly bool
+	Log       *slog.Logger
+	Stdout    io.Writer
 }
 
 // Report is what one benchmark run found, as written to JSON.
@@ -71,6 +74,7 @@ type Report struct {
 	// makes three of (old host, new host before and after the copy).
 	ChecksumPass *Stat            `json:"checksum_pass_seconds,omitempty"`
 	Control      []ControlFigures `json:"control_plane"`
+	Fleet        *FleetFigures    `json:"fleet,omitempty"`
 	Runs         []runNote        `json:"runs,omitempty"`
 	// FreezeBySize is the freeze of the demo's tiny site and of sites a
 	// quarter, one and two times the default size (freeze.go).
@@ -130,11 +134,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{Label: o.Label, Started: time.Now().UTC().Truncate(time.Second), Machine: machine(ctx),
 		Sizes: Sizes{Files: o.Files, TreeBytes: o.TreeBytes, DBBytes: o.DBBytes, Tables: o.Tables, Runs: o.Runs,
 			ChurnPct: o.ChurnPct, ChangedTables: o.ChangedTables, Items: o.Items, Clients: o.Clients, Seed: o.Seed}}
-	var err error
-	if rep.Control, err = controlPlanes(ctx, o, o.Log); err != nil {
+	if err := fleetFigures(ctx, o, rep); err != nil {
 		return rep, err
 	}
-	if !o.SkipLab {
+	var err error
+	if !o.FleetOnly {
+		if rep.Control, err = controlPlanes(ctx, o, o.Log); err != nil {
+			return rep, err
+		}
+	}
+	if !o.SkipLab && !o.FleetOnly {
 		if err := labFigures(ctx, o, rep); err != nil {
 			return rep, err
 		}
@@ -208,6 +217,7 @@ func (r *Report) goals() {
 		}
 		r.Goals = append(r.Goals, Goal{Name: c.Name, Goal: c.Better + " " + trimFloat(c.Goal), Value: c.Ratios.Median, Unit: c.Ratio, Met: c.Met})
 	}
+	r.Goals = append(r.Goals, r.Fleet.goals()...)
 	if r.Freeze != nil {
 		r.Goals = append(r.Goals, Goal{Name: "cutover freeze window", Goal: "<= 1", Value: r.Freeze.Median, Unit: "s", Met: len(r.Freeze.Runs) > 0 && r.Freeze.Median <= 1})
 	}
@@ -257,6 +267,7 @@ func (r *Report) Print(w io.Writer) {
 		tw.Flush()
 	}
 	printFreezeBySize(w, r.FreezeBySize)
+	r.Fleet.print(w)
 	fmt.Fprintf(w, "\ntook %s\n", time.Duration(r.Seconds*float64(time.Second)))
 }
 

@@ -3,6 +3,7 @@ package panel
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"ferry/internal/model"
@@ -66,6 +67,9 @@ func (p *Panel) NodeWork(ctx context.Context, c Caller, wait time.Duration) (Wor
 	}
 }
 
+// pendingStates are the states in which an item is work for its node.
+var pendingStates = slices.DeleteFunc(slices.Clone(model.States), func(s model.State) bool { return !s.Pending() })
+
 func (p *Panel) work(ctx context.Context, host string) (Work, error) {
 	var w Work
 	err := p.store.Update(ctx, func(tx store.Tx) error {
@@ -74,7 +78,9 @@ func (p *Panel) work(ctx context.Context, host string) (Work, error) {
 			return err
 		}
 		w.Host = h
-		items, err := tx.ListItems(ctx, store.ItemFilter{Host: host})
+		// Only the pending items, by the (host, state) index: an idle
+		// poll reads none of the host's settled items.
+		items, err := tx.ListItems(ctx, store.ItemFilter{Host: host, States: pendingStates})
 		if err != nil {
 			return err
 		}
@@ -97,10 +103,8 @@ func (p *Panel) work(ctx context.Context, host string) (Work, error) {
 			}
 		}
 		if dnsPending {
-			for _, it := range items {
-				if it.Kind == model.KindDNS {
-					w.DNS = append(w.DNS, it)
-				}
+			if w.DNS, err = tx.ListItems(ctx, store.ItemFilter{Host: host, Kind: model.KindDNS}); err != nil {
+				return err
 			}
 		}
 		w.Tasks, err = tx.LeaseTasks(ctx, host, p.Now(), TaskLease, 8)

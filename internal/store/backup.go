@@ -271,6 +271,7 @@ func parsePG(raw string) (pgTarget, error) {
 		t.schema = strings.TrimSpace(strings.Split(sp, ",")[0])
 	}
 	q.Del("search_path")
+	q.Del(poolParam)
 	u.RawQuery = q.Encode()
 	t.conninfo = u.String()
 	return t, nil

@@ -39,7 +39,7 @@ func (t *tx) CreateItem(ctx context.Context, it *model.Item) error {
 		if err != nil {
 			return err
 		}
-		return t.claim(ctx, id, it)
+		return t.claim(ctx, id, it, true)
 	})
 	if err != nil {
 		return err
@@ -81,12 +81,22 @@ func (t *tx) UpdateItem(ctx context.Context, it *model.Item) error {
 	}
 	at := now()
 	err = t.step(ctx, what, missing("order"), func() error {
-		err := t.execOne(ctx, "UPDATE items SET order_id = ?, host = ?, kind = ?, state = ?, message = ?, spec = ?, updated_at = ? WHERE id = ?",
-			it.OrderID, it.Host, it.Kind, it.State, it.Message, spec, at, it.ID)
+		q := "UPDATE items SET order_id = ?, host = ?, kind = ?, state = ?, message = ?, spec = ?, updated_at = ? WHERE id = ?"
+		if t.d.pg {
+			// The identities go in the same round trip; claim then
+			// only inserts them again.
+			q = "WITH gone AS (DELETE FROM item_identities WHERE item_id = ?) " + q
+			err := t.execOne(ctx, q, it.ID, it.OrderID, it.Host, it.Kind, it.State, it.Message, spec, at, it.ID)
+			if err != nil {
+				return err
+			}
+			return t.claim(ctx, it.ID, it, true)
+		}
+		err := t.execOne(ctx, q, it.OrderID, it.Host, it.Kind, it.State, it.Message, spec, at, it.ID)
 		if err != nil {
 			return err
 		}
-		return t.claim(ctx, it.ID, it)
+		return t.claim(ctx, it.ID, it, false)
 	})
 	if err != nil {
 		return err
@@ -108,10 +118,13 @@ func (t *tx) itemSpec(ctx context.Context, what string, it *model.Item) (string,
 	return string(spec), t.need(ctx, what, host(it.Host))
 }
 
-// claim makes the identities of item id those its spec names.
-func (t *tx) claim(ctx context.Context, id int64, it *model.Item) error {
-	if _, err := t.exec(ctx, "DELETE FROM item_identities WHERE item_id = ?", id); err != nil {
-		return err
+// claim makes the identities of item id those its spec names; fresh says
+// that it holds none yet (a new item, or ones deleted already).
+func (t *tx) claim(ctx context.Context, id int64, it *model.Item, fresh bool) error {
+	if !fresh {
+		if _, err := t.exec(ctx, "DELETE FROM item_identities WHERE item_id = ?", id); err != nil {
+			return err
+		}
 	}
 	seen := map[string]bool{}
 	for _, identity := range it.Spec.Identities(it.Kind) {

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -24,7 +26,9 @@ const sqliteBusyTimeout = "10000"
 // url is one of:
 //   - postgres://… or postgresql://…: a PostgreSQL database, in any form pgx
 //     accepts; a search_path parameter (…?search_path=ferry) puts ferry's
-//     tables in that schema, and host=/dir reaches a unix socket.
+//     tables in that schema, host=/dir reaches a unix socket, and
+//     pool_max_conns=N caps the connections this process holds
+//     (DefaultPoolSize when not given).
 //   - sqlite:PATH, sqlite://PATH or a plain file path: an embedded SQLite
 //     database in that file, made (readable by its owner only) if missing.
 func Open(ctx context.Context, url string) (Store, error) {
@@ -76,12 +80,54 @@ type sqlStore struct {
 	locks   map[*pgLock]bool
 }
 
-func openPostgres(ctx context.Context, url string) (*sqlStore, error) {
-	cfg, err := pgx.ParseConfig(url)
+// DefaultPoolSize is how many connections to PostgreSQL one control plane
+// holds at most when its URL has no pool_max_conns parameter. Requests
+// beyond it queue in the process, so the server's connections are bounded
+// by this setting and the number of replicas, never by the number of
+// nodes or clients.
+const DefaultPoolSize = 16
+
+// poolParam is the URL parameter that sets the pool size (the name pgx's
+// own pool reads).
+const poolParam = "pool_max_conns"
+
+// poolSize takes the pool_max_conns parameter out of a PostgreSQL URL and
+// returns the URL without it and the pool size. It never repeats the URL
+// in an error: it may carry a password.
+func poolSize(raw string) (string, int, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", 0, errors.New("the database URL does not parse")
+	}
+	q := u.Query()
+	v, ok := q[poolParam]
+	if !ok {
+		return raw, DefaultPoolSize, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v[len(v)-1]))
+	if err != nil || n < 1 || n > 1000 {
+		return "", 0, fmt.Errorf("%s must be a number of connections from 1 to 1000, not %q", poolParam, v[len(v)-1])
+	}
+	q.Del(poolParam)
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
+
+func openPostgres(ctx context.Context, raw string) (*sqlStore, error) {
+	raw, size, err := poolSize(raw)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	cfg, err := pgx.ParseConfig(raw)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	db := stdlib.OpenDB(*cfg)
+	// database/sql keeps only two idle connections by default: under
+	// load every other request would open (and PostgreSQL fork) a new
+	// one. Keep the whole pool open instead.
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
 	s := &sqlStore{d: pgDialect, read: db, write: db, where: "the PostgreSQL server"}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

@@ -22,6 +22,10 @@ func host(name string) ref   { return ref{"hosts", name} }
 // counts the new row.
 func (t *tx) need(ctx context.Context, what string, refs ...ref) error {
 	for _, r := range refs {
+		key := r.table + "/" + r.name
+		if t.known[key] {
+			continue
+		}
 		q := "SELECT 1 FROM " + r.table + " WHERE name = ?"
 		if t.d.pg && t.write {
 			q += " FOR KEY SHARE"
@@ -34,6 +38,10 @@ func (t *tx) need(ctx context.Context, what string, refs ...ref) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
+		if t.known == nil {
+			t.known = map[string]bool{}
+		}
+		t.known[key] = true
 	}
 	return nil
 }
@@ -42,6 +50,7 @@ func (t *tx) need(ctx context.Context, what string, refs ...ref) error {
 // users counts them, with r's name for each of its placeholders, and what
 // says what they are.
 func (t *tx) remove(ctx context.Context, r ref, users, what string) error {
+	clear(t.known)
 	return t.step(ctx, "delete "+strings.TrimSuffix(r.table, "s")+" "+r.name, nil, func() error {
 		lock := "SELECT 1 FROM " + r.table + " WHERE name = ?"
 		if t.d.pg {

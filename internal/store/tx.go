@@ -13,6 +13,17 @@ type tx struct {
 	d     dialect
 	tx    *sql.Tx
 	write bool
+	// held is set on PostgreSQL while the savepoint of the last step that
+	// succeeded is still open: the next step releases it in the same
+	// round trip as it makes its own, and the commit releases the last.
+	held bool
+	// depth counts the steps running, so that only an outermost step
+	// leaves its savepoint for the next one to release.
+	depth int
+	// known holds the members and hosts need found and locked in this
+	// transaction ("hosts/web1"): the lock lasts until the end, so they
+	// cannot have gone since.
+	known map[string]bool
 }
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -55,10 +66,21 @@ func (t *tx) insert(ctx context.Context, q string, args ...any) (int64, error) {
 // would otherwise refuse every later statement). The error is named what
 // and mapped by failed, with dangling for a broken foreign key.
 func (t *tx) step(ctx context.Context, what string, dangling error, fn func() error) error {
-	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT ferry_step"); err != nil {
+	begin := "SAVEPOINT ferry_step"
+	if t.held {
+		// One round trip instead of two: PostgreSQL runs both.
+		begin = "RELEASE SAVEPOINT ferry_step; SAVEPOINT ferry_step"
+		t.held = false
+	}
+	if _, err := t.tx.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := fn(); err != nil {
+	t.depth++
+	err := fn()
+	t.depth--
+	if err != nil {
+		// The rollback drops the locks taken since the savepoint.
+		clear(t.known)
 		_, rerr := t.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT ferry_step")
 		if rerr == nil {
 			_, rerr = t.tx.ExecContext(ctx, "RELEASE SAVEPOINT ferry_step")
@@ -67,6 +89,10 @@ func (t *tx) step(ctx context.Context, what string, dangling error, fn func() er
 			err = errors.Join(err, rerr)
 		}
 		return failed(err, what, dangling)
+	}
+	if t.d.pg && t.depth == 0 {
+		t.held = true // released by the next step, or by the commit
+		return nil
 	}
 	if _, err := t.tx.ExecContext(ctx, "RELEASE SAVEPOINT ferry_step"); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
