@@ -141,12 +141,22 @@ func TestAdminCreatesOneItemOfEachKind(t *testing.T) {
 		t.Errorf("dns item = %+v", dnsItem)
 	}
 
+	// Access for another member's web login: kept by the control plane,
+	// so active at once.
+	s.admin(t, "member", "add", "friend")
+	if r := s.ferry(t, s.adminToken, "a long passphrase\n", "member", "passwd", "friend"); r.code != 0 {
+		t.Fatalf("member passwd: %d %s", r.code, r.stderr)
+	}
+	if access := add("", "hosting-order-access", "--login", "friend"); access.State != model.StateActive || access.Host != "" {
+		t.Errorf("access item = %+v, want active on no host", access)
+	}
+
 	items := decode[[]model.Item](t, s.admin(t, "item", "list", "--order", "example.org", "--json"))
 	kinds := map[model.Kind]bool{}
 	for _, it := range items {
 		kinds[it.Kind] = true
-		if it.State != model.StatePendingInsert {
-			t.Errorf("item %d is %s, want pending-insert", it.ID, it.State)
+		if want := model.StatePendingInsert; it.State != want && !model.KindInfoOf(it.Kind).ControlPlane {
+			t.Errorf("item %d is %s, want %s", it.ID, it.State, want)
 		}
 		if strings.Contains(it.Spec.PasswordHash, "$2") || strings.HasPrefix(it.Spec.PasswordHash, "*") {
 			t.Errorf("item %d shows its password hash to an admin: %q", it.ID, it.Spec.PasswordHash)

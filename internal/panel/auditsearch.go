@@ -2,6 +2,7 @@ package panel
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 // AuditQuery filters the audit log for the admin's audit page. Zero
 // fields do not filter.
 type AuditQuery struct {
-	// Member: entries of the member's orders, of the member itself, and
-	// of changes its tokens and logins made.
+	// Member: entries of the member's orders, of the member itself, its
+	// tokens and logins, and of changes its tokens and logins made.
 	Member string
 	// Order is an order's id or identifier.
 	Order string
@@ -54,6 +55,7 @@ func (p *Panel) SearchAudit(ctx context.Context, c Caller, q AuditQuery) ([]mode
 		}
 		memberOrders := map[int64]bool{}
 		actors := map[string]bool{}
+		objects := map[string]bool{"member/" + q.Member: true}
 		if q.Member != "" {
 			os, err := tx.ListOrders(ctx, store.OrderFilter{Member: q.Member})
 			if err != nil {
@@ -69,6 +71,18 @@ func (p *Panel) SearchAudit(ctx context.Context, c Caller, q AuditQuery) ([]mode
 			for _, t := range ts {
 				if t.Member == q.Member {
 					actors[t.Name] = true
+					objects[fmt.Sprintf("token/%d", t.ID)] = true
+				}
+			}
+			ls, err := tx.ListLogins(ctx)
+			if err != nil {
+				return err
+			}
+			for _, l := range ls {
+				for _, t := range ts {
+					if t.ID == l.TokenID && t.Member == q.Member {
+						objects["login/"+l.Name] = true
+					}
 				}
 			}
 		}
@@ -78,7 +92,7 @@ func (p *Panel) SearchAudit(ctx context.Context, c Caller, q AuditQuery) ([]mode
 		}
 		for _, e := range es {
 			switch {
-			case q.Member != "" && !memberOrders[e.OrderID] && e.Object != "member/"+q.Member && !actors[e.Actor]:
+			case q.Member != "" && !memberOrders[e.OrderID] && !objects[e.Object] && !actors[e.Actor]:
 			case q.Action != "" && e.Action != q.Action && !strings.HasPrefix(e.Action, q.Action+"."):
 			case !q.From.IsZero() && e.At.Before(q.From):
 			case !q.To.IsZero() && !e.At.Before(q.To):

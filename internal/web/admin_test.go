@@ -42,8 +42,9 @@ func TestAuditPageFilters(t *testing.T) {
 	if !strings.Contains(all, "order.create") || !strings.Contains(all, "member.create") {
 		t.Fatalf("audit page without filters lacks entries:\n%s", all)
 	}
+	f.setPassword("bob", "bob", "bob's long password")
 	bob := a.get("/audit?member=bob").body
-	if !strings.Contains(bob, "member/bob") || strings.Contains(bob, "member/alice") {
+	if !strings.Contains(bob, "member/bob") || !strings.Contains(bob, "login/bob") || strings.Contains(bob, "member/alice") {
 		t.Errorf("audit for member bob:\n%s", bob)
 	}
 	items := a.get("/audit?action=item&order=alice.example").body

@@ -26,6 +26,13 @@ const chromiumPath = "/usr/bin/chromium"
 // is skipped, or fails when FERRY_TEST_DISALLOW_SKIP=1.
 func startChromium(t *testing.T) context.Context {
 	t.Helper()
+	return startChromiumFor(t, 90*time.Second)
+}
+
+// startChromiumFor is startChromium for a test whose browser session may
+// last up to d (one that waits for a real host).
+func startChromiumFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("FERRY_TEST_DISALLOW_SKIP") == "1" {
 			t.Fatalf("%s is missing (run scripts/ui-deps.sh): %v", chromiumPath, err)
@@ -45,7 +52,7 @@ func startChromium(t *testing.T) context.Context {
 		chromedp.UserDataDir(profile),
 	)
 	ctx, cancelTab := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, d)
 	// Cleanups run last-in first-out: the browser stops before its
 	// profile directory is removed.
 	t.Cleanup(func() {

@@ -269,6 +269,11 @@ func TestAccessGivenThroughTheFormOpensTheOrder(t *testing.T) {
 	if list := bob.get("/orders"); !strings.Contains(list.body, "alice.example") {
 		t.Error("bob's orders page lacks the shared order")
 	}
+	grantRow := page.body[strings.Index(page.body, "access for bob"):]
+	grantRow = grantRow[:strings.Index(grantRow, "</tr>")]
+	if strings.Contains(grantRow, "<button") || strings.Contains(grantRow, `<a href="/items/`) && !strings.Contains(grantRow, "hidden>Edit") {
+		t.Errorf("bob is offered changes to his own access:\n%s", grantRow)
+	}
 	bobCSRF := formCSRF(t, page.body)
 	if r := bob.post(order+"/items", url.Values{"csrf": {bobCSRF}, "kind": {"mysql-db"}, "name": {"alice_bob"}}); r.status != http.StatusSeeOther {
 		t.Errorf("bob adds a database: %d\n%s", r.status, r.body)

@@ -60,7 +60,8 @@ func TestBrowserMemberManagesItemsOnARealHost(t *testing.T) {
 	t.Cleanup(func() { removeOrder(t, l, admin, o) })
 	orderURL := fmt.Sprintf("%s/orders/%d", cp.URL, o.ID)
 
-	ctx := startChromium(t)
+	// The session waits for web1 to apply items: room for a loaded machine.
+	ctx := startChromiumFor(t, 8*time.Minute)
 	shots := screenshotDir(t)
 	do(t, ctx, chromedp.EmulateViewport(1280, 860), chromedp.Navigate(cp.URL+"/login"))
 	browserPasswordLogin(t, ctx, owner, pw1)

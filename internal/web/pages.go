@@ -216,8 +216,14 @@ func (u *UI) loadOrder(w http.ResponseWriter, r *http.Request, s *session) (orde
 		u.fail(w, r, s, err)
 		return d, false
 	}
+	// A login given access manages the items, not who has access.
+	grantee := !s.caller.IsAdmin() && s.caller.Member != o.Member
 	for _, it := range items {
-		d.Items = append(d.Items, itemRowOf(it))
+		row := itemRowOf(it)
+		if grantee && it.Kind == model.KindOrderAccess {
+			row.Editable, row.Edit, row.Actions = false, itemButton{ID: it.ID}, nil
+		}
+		d.Items = append(d.Items, row)
 	}
 	twins, err := u.panel.ListOrders(ctx, s.caller, store.OrderFilter{Identifier: o.Identifier})
 	if err != nil {
