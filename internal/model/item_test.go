@@ -23,6 +23,8 @@ var kindFields = map[model.Kind][]string{
 	"mysql-user":    {"name", "password", "password_hash", "databases"},
 	"pgsql-db":      {"name", "owner", "password", "password_hash"},
 	"scheduled-job": {"login", "schedule", "command"},
+	"mailbox":       {"login", "quota_mb"},
+	"email-address": {"address", "login", "forward"},
 }
 
 // setField sets each spec field (by its JSON name) to a value that is valid
@@ -51,6 +53,9 @@ var setField = map[string]func(*model.Spec){
 	"databases":           func(s *model.Spec) { s.Databases = []string{"shop"} },
 	"schedule":            func(s *model.Spec) { s.Schedule = "@daily" },
 	"command":             func(s *model.Spec) { s.Command = "true" },
+	"address":             func(s *model.Spec) { s.Address = "info@example.org" },
+	"forward":             func(s *model.Spec) { s.Forward = []string{"bob@example.net"} },
+	"quota_mb":            func(s *model.Spec) { s.QuotaMB = 500 },
 }
 
 // minimalSpec is the smallest valid spec of kind k.
@@ -64,6 +69,8 @@ func minimalSpec(k model.Kind) model.Spec {
 		"mysql-user":    {"name", "password"},
 		"pgsql-db":      {"name"},
 		"scheduled-job": {"login", "schedule", "command"},
+		"mailbox":       {"login"},
+		"email-address": {"address", "login"},
 	}[k] {
 		setField[f](&s)
 	}
@@ -125,7 +132,7 @@ func TestSpecNormalizeFieldsPerKind(t *testing.T) {
 }
 
 func TestSpecNormalizeUnknownKind(t *testing.T) {
-	for _, k := range []model.Kind{"", "ftp", "User-Account", "email-address"} {
+	for _, k := range []model.Kind{"", "ftp", "User-Account", "email", "Mailbox"} {
 		s := model.Spec{Login: "alice"}
 		wantField(t, s.Normalize(k, orderDomain), "kind")
 	}
