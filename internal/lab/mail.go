@@ -10,8 +10,8 @@ import (
 // serves IMAP on port 143. The node writes the maps both read (node/apply's
 // MailConfig); the lab writes the rest of their configuration.
 const (
-	postfixPath = "/usr/sbin/postfix"
-	dovecotPath = "/usr/sbin/dovecot"
+	postfixMaster = "/usr/lib/postfix/sbin/master"
+	dovecotPath   = "/usr/sbin/dovecot"
 	// SMTPPort and IMAPPort are where a web host's mail servers listen.
 	SMTPPort = 25
 	IMAPPort = 143
@@ -24,11 +24,15 @@ func (p *preparer) prepareMail(h HostSpec) {
 	p.run("cp", "-a", "/var/lib/postfix", p.path("postfix-lib"))
 	p.mkdir("dovecot-lib", 0o755, "root", "root")
 	p.write("etc/postfix/main.cf", renderPostfixMain(h), 0o644)
-	p.write("etc/postfix/master.cf", renderPostfixMaster(), 0o644)
+	p.write("etc/postfix/master.cf", renderPostfixMaster(h), 0o644)
 	p.mkdir("etc/postfix/ferry", 0o755, "root", "root")
+	// Empty tables until the node writes its own, so that Postfix starts.
+	for _, t := range []string{"domains", "aliases", "mailboxes", "transport", "relay"} {
+		p.write("etc/postfix/ferry/"+t, "", 0o644)
+		p.run("postmap", "-c", p.path("etc/postfix"), "hash:"+p.path("etc/postfix/ferry/"+t))
+	}
 	p.write("etc/dovecot/dovecot.conf", renderDovecot(h), 0o644)
-	p.write("etc/dovecot/ferry-users", "", 0o640)
-	p.chown("etc/dovecot/ferry-users", "root", "dovecot")
+	p.write("etc/dovecot/ferry-users", "", 0o644)
 	p.mkdir("log/ferry-lab/mail", 0o755, "root", "root")
 }
 
@@ -43,7 +47,10 @@ myhostname = %[1]s.lab.invalid
 mydomain = lab.invalid
 myorigin = $myhostname
 mydestination =
-inet_interfaces = %[2]s
+# Postfix takes only an interface's own address here; 127.0.S.N are not
+# (all of 127/8 is local without them), so smtpd's listener in master.cf
+# names the host's address itself.
+inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
@@ -62,13 +69,13 @@ virtual_mailbox_maps = hash:/etc/postfix/ferry/mailboxes
 virtual_transport = lmtp:unix:private/dovecot-lmtp
 transport_maps = hash:/etc/postfix/ferry/transport
 relay_domains = hash:/etc/postfix/ferry/relay
-`, h.Name, h.Address)
+`, h.Name)
 }
 
 // postfixServices are master.cf's services, as Debian's with none run in a
 // chroot: a lab host's queue directory has no copy of /etc to chroot into.
 var postfixServices = [][]string{
-	{"smtp", "inet", "n", "-", "n", "-", "-", "smtpd"},
+	{"{address}:smtp", "inet", "n", "-", "n", "-", "-", "smtpd"},
 	{"pickup", "unix", "n", "-", "n", "60", "1", "pickup"},
 	{"cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"},
 	{"qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"},
@@ -93,11 +100,12 @@ var postfixServices = [][]string{
 	{"postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"},
 }
 
-func renderPostfixMaster() string {
+func renderPostfixMaster(h HostSpec) string {
 	var b strings.Builder
-	b.WriteString("# Written by ferry lab.\n")
+	b.WriteString("# Written by ferry lab for " + h.Name + ".\n")
 	for _, s := range postfixServices {
-		fmt.Fprintf(&b, "%-11s %-10s %-3s %-3s %-3s %-6s %-3s %s\n", s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+		name := strings.ReplaceAll(s[0], "{address}", h.Address)
+		fmt.Fprintf(&b, "%-11s %-10s %-3s %-3s %-3s %-6s %-3s %s\n", name, s[1], s[2], s[3], s[4], s[5], s[6], s[7])
 	}
 	return b.String()
 }

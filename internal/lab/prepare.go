@@ -36,7 +36,7 @@ var requiredTools = []string{
 	"nsenter", "cp", "ssh-keygen", "nft", "mariadb-install-db",
 	sshdPath, mariadbdPath, pgBin + "/postgres", pgBin + "/initdb",
 	phpFPMPath, apachePath, cronPath, knotdPath, "knotc",
-	postfixPath, "postmap", dovecotPath, "doveadm",
+	postfixMaster, "postfix", "postmap", dovecotPath, "doveadm",
 }
 
 // checkTools reports the required programs and mount points that are missing.
@@ -123,7 +123,7 @@ func prepareHost(ctx context.Context, log *slog.Logger, h HostSpec, all []HostSp
 			serviceSpec{Name: ServiceApache, Argv: []string{apachePath, "-DFOREGROUND"}, Env: apacheEnv, Autostart: true},
 			serviceSpec{Name: ServiceCron, Argv: []string{cronPath, "-f"}, Autostart: true},
 			serviceSpec{Name: ServiceDovecot, Argv: []string{dovecotPath, "-F"}, Autostart: true},
-			serviceSpec{Name: ServicePostfix, Argv: []string{postfixPath, "start-fg"}, Autostart: true},
+			serviceSpec{Name: ServicePostfix, Argv: []string{postfixMaster, "-d"}, Autostart: true},
 		)
 	}
 	if dns {

@@ -25,8 +25,9 @@ type MailConfig struct {
 	// maps are rendered from.
 	StateDir string
 	// PostfixDir receives the lookup tables: domains (virtual_alias_domains),
-	// aliases (virtual_alias_maps), mailboxes (virtual_mailbox_maps) and
-	// relay (transport_maps), each with its postmap'ed .db.
+	// aliases (virtual_alias_maps), mailboxes (virtual_mailbox_maps), and
+	// relay (relay_domains) and transport (transport_maps) for a moved
+	// order's mail, each with its postmap'ed .db.
 	PostfixDir string
 	// DovecotUsers is the passwd-file userdb of the host's mailboxes.
 	DovecotUsers string
@@ -82,7 +83,14 @@ const (
 	mailDomainsTable   = "domains"
 	mailAliasesTable   = "aliases"
 	mailMailboxesTable = "mailboxes"
+	mailTransportTable = "transport"
+	mailRelayTable     = "relay"
 )
+
+// mailRelayKind marks the entry of a moved order's relay: its domains'
+// mail goes on to the order's new host (NextHop) instead of to this host's
+// mailboxes, until the move's cleanup removes the entry.
+const mailRelayKind model.Kind = "relay"
 
 // mailEntry is what one mail item puts in the host's maps, kept in
 // StateDir as <id>.json.
@@ -99,11 +107,14 @@ type mailEntry struct {
 	// email-address: its mailbox's login (or none) and forwards.
 	Address string   `json:"address,omitempty"`
 	Forward []string `json:"forward,omitempty"`
+	// relay: the order's mail domains and the address of its new host.
+	Domains []string `json:"domains,omitempty"`
+	NextHop string   `json:"next_hop,omitempty"`
 }
 
 // mailFiles are the files rendered from a host's mail entries.
 type mailFiles struct {
-	Domains, Aliases, Mailboxes, Users []byte
+	Domains, Aliases, Mailboxes, Transport, Relay, Users []byte
 }
 
 const mailHeader = "# Written by ferry node from its mail items; edits are overwritten.\n"
@@ -117,8 +128,19 @@ func renderMail(entries []mailEntry, mailboxDomain string) mailFiles {
 	slices.SortFunc(entries, func(a, b mailEntry) int { return cmp.Compare(a.ID, b.ID) })
 	domains := map[string]bool{}
 	aliases := map[string][]string{}
+	relayed := map[string]string{}
+	for _, e := range entries {
+		if e.Kind == mailRelayKind {
+			for _, d := range e.Domains {
+				relayed[d] = "smtp:[" + e.NextHop + "]:25"
+			}
+		}
+	}
 	var users, mailboxes []string
 	for _, e := range entries {
+		if e.Kind == model.KindEmailAddress && relayed[model.EmailDomain(e.Address)] != "" {
+			continue
+		}
 		switch e.Kind {
 		case model.KindMailbox:
 			fields := "mail=maildir:~/" + model.MailboxDir
@@ -148,6 +170,11 @@ func renderMail(entries []mailEntry, mailboxDomain string) mailFiles {
 	for _, d := range sortedKeys(domains) {
 		domainLines = append(domainLines, d+"\tferry")
 	}
+	var relayLines, transportLines []string
+	for _, d := range sortedKeys(relayed) {
+		relayLines = append(relayLines, d+"\tferry")
+		transportLines = append(transportLines, d+"\t"+relayed[d])
+	}
 	slices.Sort(mailboxes)
 	slices.Sort(users)
 	lines := func(ls []string) []byte {
@@ -158,7 +185,8 @@ func renderMail(entries []mailEntry, mailboxDomain string) mailFiles {
 		}
 		return []byte(b.String())
 	}
-	return mailFiles{Domains: lines(domainLines), Aliases: lines(aliasLines), Mailboxes: lines(mailboxes), Users: lines(users)}
+	return mailFiles{Domains: lines(domainLines), Aliases: lines(aliasLines), Mailboxes: lines(mailboxes),
+		Transport: lines(transportLines), Relay: lines(relayLines), Users: lines(users)}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -335,7 +363,8 @@ func (a *Applier) writeMailMaps(ctx context.Context) error {
 	for _, t := range []struct {
 		name string
 		data []byte
-	}{{mailDomainsTable, f.Domains}, {mailAliasesTable, f.Aliases}, {mailMailboxesTable, f.Mailboxes}} {
+	}{{mailDomainsTable, f.Domains}, {mailAliasesTable, f.Aliases}, {mailMailboxesTable, f.Mailboxes},
+		{mailTransportTable, f.Transport}, {mailRelayTable, f.Relay}} {
 		path := filepath.Join(mc.PostfixDir, t.name)
 		changed, err := writeIfChanged(path, t.data, 0o644)
 		if err != nil {
@@ -351,7 +380,7 @@ func (a *Applier) writeMailMaps(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(mc.DovecotUsers), 0o755); err != nil {
 		return fmt.Errorf("dovecot users: %w", err)
 	}
-	if dovecot, err = writeIfChanged(mc.DovecotUsers, f.Users, 0o640); err != nil {
+	if dovecot, err = writeIfChanged(mc.DovecotUsers, f.Users, 0o644); err != nil {
 		return err
 	}
 	if postfix && mc.PostfixReload[0] != "none" {

@@ -28,6 +28,13 @@ func TestMailGolden(t *testing.T) {
 		{ID: 33, Kind: model.KindEmailAddress, Order: "shop.example", Address: "abuse@shop.example", Forward: []string{"info@example.org"}},
 	}
 	f := renderMail(entries, "mailbox.ferry.invalid")
+	// shop.example has moved: its addresses leave the maps, its domains
+	// are relayed to the new host.
+	moved := renderMail(append(entries, mailEntry{ID: 99, Kind: mailRelayKind, Order: "shop.example", Domains: []string{"mail.shop.example", "shop.example"}, NextHop: "192.0.2.12"}), "mailbox.ferry.invalid")
+	checkGolden(t, "testdata/mail/moved-aliases", moved.Aliases)
+	checkGolden(t, "testdata/mail/moved-domains", moved.Domains)
+	checkGolden(t, "testdata/mail/moved-transport", moved.Transport)
+	checkGolden(t, "testdata/mail/moved-relay", moved.Relay)
 	checkGolden(t, "testdata/mail/domains", f.Domains)
 	checkGolden(t, "testdata/mail/aliases", f.Aliases)
 	checkGolden(t, "testdata/mail/mailboxes", f.Mailboxes)
