@@ -41,6 +41,9 @@ type MailConfig struct {
 	// none is run when the daemon's name is "none".
 	PostfixReload []string
 	DovecotReload []string
+	// FlushQueue has Postfix try its deferred mail again, after a moved
+	// order's mail stops being held.
+	FlushQueue []string
 }
 
 // DefaultMailConfig is Debian's layout.
@@ -53,6 +56,7 @@ func DefaultMailConfig() MailConfig {
 		Postmap:       []string{"postmap"},
 		PostfixReload: []string{"postfix", "reload"},
 		DovecotReload: []string{"doveadm", "reload"},
+		FlushQueue:    []string{"postqueue", "-f"},
 	}
 }
 
@@ -76,6 +80,7 @@ func (c *MailConfig) withDefaults() {
 	argv(&c.Postmap, d.Postmap)
 	argv(&c.PostfixReload, d.PostfixReload)
 	argv(&c.DovecotReload, d.DovecotReload)
+	argv(&c.FlushQueue, d.FlushQueue)
 }
 
 // The lookup tables in MailConfig.PostfixDir.
@@ -132,7 +137,10 @@ func renderMail(entries []mailEntry, mailboxDomain string) mailFiles {
 	for _, e := range entries {
 		if e.Kind == mailRelayKind {
 			for _, d := range e.Domains {
-				relayed[d] = "smtp:[" + e.NextHop + "]:25"
+				relayed[d] = "retry:4.3.2 mail of " + e.Order + " is held while it moves to another server"
+				if e.NextHop != "" {
+					relayed[d] = "smtp:[" + e.NextHop + "]:25"
+				}
 			}
 		}
 	}
@@ -290,11 +298,24 @@ func (a *Applier) applyEmailAddress(ctx context.Context, o model.Order, it model
 // host's maps from all entries, writes those that changed, and has Postfix
 // and Dovecot read them. On a failure the entry is put back as it was.
 func (a *Applier) setMailEntry(ctx context.Context, id int64, e *mailEntry) error {
-	mc := a.cfg.Mail
-	if err := os.MkdirAll(mc.StateDir, 0o700); err != nil {
+	return a.setMailFile(ctx, a.entryFile(mailEntry{ID: id}), e)
+}
+
+// entryFile is where an entry is kept in StateDir: <id>.json for an
+// item's, relay-<order>.json for a moved order's relay.
+func (a *Applier) entryFile(e mailEntry) string {
+	if e.Kind == mailRelayKind {
+		return filepath.Join(a.cfg.Mail.StateDir, "relay-"+e.Order+".json")
+	}
+	return filepath.Join(a.cfg.Mail.StateDir, strconv.FormatInt(e.ID, 10)+".json")
+}
+
+// setMailFile stores e in path (nil removes it) and rewrites the maps,
+// putting path back as it was when that fails.
+func (a *Applier) setMailFile(ctx context.Context, path string, e *mailEntry) error {
+	if err := os.MkdirAll(a.cfg.Mail.StateDir, 0o700); err != nil {
 		return fmt.Errorf("mail state: %w", err)
 	}
-	path := filepath.Join(mc.StateDir, strconv.FormatInt(id, 10)+".json")
 	old, err := readFileState(path)
 	if err != nil {
 		return err
@@ -359,7 +380,7 @@ func (a *Applier) writeMailMaps(ctx context.Context) error {
 	if err := os.MkdirAll(mc.PostfixDir, 0o755); err != nil {
 		return fmt.Errorf("mail maps: %w", err)
 	}
-	postfix, dovecot := false, false
+	postfix, dovecot, flush := false, false, false
 	for _, t := range []struct {
 		name string
 		data []byte
@@ -375,6 +396,7 @@ func (a *Applier) writeMailMaps(ctx context.Context) error {
 				return fmt.Errorf("postmap %s: %w", path, err)
 			}
 			postfix = true
+			flush = flush || t.name == mailTransportTable
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(mc.DovecotUsers), 0o755); err != nil {
@@ -386,6 +408,12 @@ func (a *Applier) writeMailMaps(ctx context.Context) error {
 	if postfix && mc.PostfixReload[0] != "none" {
 		if _, err := a.Run(ctx, nil, mc.PostfixReload...); err != nil {
 			return fmt.Errorf("reload postfix: %w", err)
+		}
+	}
+	// Mail a hold kept in the queue goes on to the new host now.
+	if flush && postfix && mc.PostfixReload[0] != "none" {
+		if _, err := a.Run(ctx, nil, mc.FlushQueue...); err != nil {
+			return fmt.Errorf("flush the mail queue: %w", err)
 		}
 	}
 	if dovecot && mc.DovecotReload[0] != "none" {

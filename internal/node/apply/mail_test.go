@@ -1,6 +1,8 @@
 package apply
 
 import (
+	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,3 +155,81 @@ func TestMailReloadFailsKeepsMaps(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A moved order's mail is held (its addresses leave the maps, its domains
+// get the retry transport), then relayed to the new host with the queue
+// flushed, and back to its own mailboxes on an abort; removing the order's
+// directory removes the relay.
+func TestOrderMailHoldRelayAndCleanup(t *testing.T) {
+	e := newTestEnv(t)
+	mc := e.a.cfg.Mail
+	ctx := context.Background()
+	applyOK(t, e, testItem(21, model.KindEmailAddress, model.StatePendingInsert, model.Spec{Address: "info@example.org", Forward: []string{"rosa@example.net"}}), model.StateActive)
+	table := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(mc.PostfixDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	set := func(mode MailMode, to string) bool {
+		t.Helper()
+		var addr netip.Addr
+		if to != "" {
+			addr = netip.MustParseAddr(to)
+		}
+		e.a.Lock()
+		defer e.a.Unlock()
+		changed, err := e.a.SetOrderMail(ctx, testOrder, mode, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return changed
+	}
+	e.host.Ran()
+	if !set(MailHold, "") {
+		t.Error("hold changed nothing")
+	}
+	if got := table("transport"); !strings.Contains(got, "\nexample.org\tretry:4.3.2 ") {
+		t.Errorf("transport while held:\n%s", got)
+	}
+	if strings.Contains(table("aliases"), "info@example.org") || strings.Contains(table("domains"), "example.org") {
+		t.Errorf("a held order's address is still delivered:\n%s%s", table("aliases"), table("domains"))
+	}
+	if ran := e.host.Ran(); !slices.Contains(ran, "postqueue -f") || !slices.Contains(ran, "postfix reload") {
+		t.Errorf("hold ran %q", ran)
+	}
+	set(MailRelay, "192.0.2.12")
+	if got := table("transport"); !strings.Contains(got, "\nexample.org\tsmtp:[192.0.2.12]:25\n") {
+		t.Errorf("transport while relayed:\n%s", got)
+	}
+	if got := table("relay"); !strings.Contains(got, "\nexample.org\tferry\n") {
+		t.Errorf("relay domains:\n%s", got)
+	}
+	if !slices.Contains(e.host.Ran(), "postqueue -f") {
+		t.Error("the queue was not flushed to the new host")
+	}
+	if set(MailRelay, "192.0.2.12") {
+		t.Error("the same relay again changed something")
+	}
+	set(MailOwn, "")
+	if got := table("transport") + table("relay"); strings.Contains(got, "example.org") {
+		t.Errorf("relay left after an abort:\n%s", got)
+	}
+	if !strings.Contains(table("aliases"), "info@example.org\trosa@example.net") {
+		t.Errorf("the address is not delivered again:\n%s", table("aliases"))
+	}
+	set(MailRelay, "192.0.2.12")
+	if err := os.MkdirAll(e.a.OrderDir(testOrder), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.a.RemoveOrderDir(ctx, testOrder); err != nil {
+		t.Fatal(err)
+	}
+	if got := table("transport") + table("relay") + table("aliases"); strings.Contains(got, "example.org") {
+		t.Errorf("the order's mail is left in the maps after its directory went:\n%s", got)
+	}
+	if files, _ := filepath.Glob(filepath.Join(mc.StateDir, "*")); len(files) != 0 {
+		t.Errorf("mail state left behind: %v", files)
+	}
+}
