@@ -96,3 +96,7 @@ func (a *Applier) removeOrderMail(ctx context.Context, o model.Order) error {
 	}
 	return a.writeMailMaps(ctx)
 }
+
+// UsersDir is the directory of the order's homes, relative to the order
+// directory; a mailbox is in a home's model.MailboxDir.
+const UsersDir = usersDir

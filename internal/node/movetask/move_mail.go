@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"regexp"
 
 	"ferry/internal/model"
 	"ferry/internal/node/apply"
@@ -36,4 +37,23 @@ func (m *mover) orderMail(ctx context.Context, p model.MoveTaskPayload) error {
 		m.log.Info("move mail mode", "move", p.MoveID, "order", p.Order.Identifier, "mode", p.Mode)
 	}
 	return nil
+}
+
+// maildirPathRe matches a path, relative to the order directory, in one of
+// its accounts' mailboxes.
+var maildirPathRe = regexp.MustCompile(`^` + regexp.QuoteMeta(apply.UsersDir) + `/[^/]+/` + regexp.QuoteMeta(model.MailboxDir) + `(/|$)`)
+
+// splitMailboxFiles parts the paths a verify found differing into those in
+// the order's mailboxes, which keep receiving mail until the freeze, and
+// the rest.
+func splitMailboxFiles(paths []string) (files, mailbox []string) {
+	files = make([]string, 0, len(paths))
+	for _, p := range paths {
+		if maildirPathRe.MatchString(p) {
+			mailbox = append(mailbox, p)
+		} else {
+			files = append(files, p)
+		}
+	}
+	return files, mailbox
 }
