@@ -381,11 +381,23 @@ func (a *Applier) writeMailMaps(ctx context.Context) error {
 		return fmt.Errorf("mail maps: %w", err)
 	}
 	postfix, dovecot, flush := false, false, false
-	for _, t := range []struct {
+	type table struct {
 		name string
 		data []byte
-	}{{mailDomainsTable, f.Domains}, {mailAliasesTable, f.Aliases}, {mailMailboxesTable, f.Mailboxes},
-		{mailTransportTable, f.Transport}, {mailRelayTable, f.Relay}} {
+	}
+	// Postfix's daemons read each table as it changes, so the order of
+	// the writes is what a message arriving between two of them meets. A
+	// domain joins the alias domains only after its addresses are in the
+	// alias map, and leaves them before its addresses leave (or a
+	// recipient meets "user unknown", a permanent refusal); an order's
+	// domains are relayed or held before they leave the alias domains, and
+	// delivered here again before the relay goes.
+	tables := []table{{mailMailboxesTable, f.Mailboxes}, {mailAliasesTable, f.Aliases}, {mailDomainsTable, f.Domains},
+		{mailRelayTable, f.Relay}, {mailTransportTable, f.Transport}}
+	if cur, _ := os.ReadFile(filepath.Join(mc.PostfixDir, mailRelayTable)); len(f.Relay) > len(cur) {
+		slices.Reverse(tables)
+	}
+	for _, t := range tables {
 		path := filepath.Join(mc.PostfixDir, t.name)
 		changed, err := writeIfChanged(path, t.data, 0o644)
 		if err != nil {
