@@ -52,7 +52,7 @@ func (e *Env) StartMailSender(domain string, to []string) *MailSender {
 				}
 				s.mu.Lock()
 				if strings.Contains(out, "<** 5") {
-					s.refused = append(s.refused, fmt.Sprintf("msg-%d via %s: %s", n, addr, lastLines(out, 3)))
+					s.refused = append(s.refused, fmt.Sprintf("msg-%d via %s: %s", n, addr, refusalLine(out)))
 					s.mu.Unlock()
 					break
 				}
@@ -128,12 +128,14 @@ func lookup(dnsAddr, name string, qtype uint16) (string, error) {
 	return "", fmt.Errorf("no %s record for %s", dns.TypeToString[qtype], name)
 }
 
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+// refusalLine is the server's refusal in swaks's output.
+func refusalLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "<** ") {
+			return strings.TrimSpace(l)
+		}
 	}
-	return strings.Join(lines, " | ")
+	return strings.TrimSpace(out)
 }
 
 // IMAPMailbox is what an IMAP client sees of a mailbox: its UIDVALIDITY,

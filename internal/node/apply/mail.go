@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"ferry/internal/atomicfile"
 	"ferry/internal/model"
@@ -41,6 +42,9 @@ type MailConfig struct {
 	// none is run when the daemon's name is "none".
 	PostfixReload []string
 	DovecotReload []string
+	// Settle is how long the stages of a change of the maps are given to
+	// reach all of Postfix's daemons (writeMailMaps); 2 s when zero.
+	Settle time.Duration
 	// FlushQueue has Postfix try its deferred mail again, after a moved
 	// order's mail stops being held.
 	FlushQueue []string
@@ -81,6 +85,9 @@ func (c *MailConfig) withDefaults() {
 	argv(&c.PostfixReload, d.PostfixReload)
 	argv(&c.DovecotReload, d.DovecotReload)
 	argv(&c.FlushQueue, d.FlushQueue)
+	if c.Settle == 0 {
+		c.Settle = 2 * time.Second
+	}
 }
 
 // The lookup tables in MailConfig.PostfixDir.
@@ -392,23 +399,60 @@ func (a *Applier) writeMailMaps(ctx context.Context) error {
 	// recipient meets "user unknown", a permanent refusal); an order's
 	// domains are relayed or held before they leave the alias domains, and
 	// delivered here again before the relay goes.
-	tables := []table{{mailMailboxesTable, f.Mailboxes}, {mailAliasesTable, f.Aliases}, {mailDomainsTable, f.Domains},
-		{mailRelayTable, f.Relay}, {mailTransportTable, f.Transport}}
-	if cur, _ := os.ReadFile(filepath.Join(mc.PostfixDir, mailRelayTable)); len(f.Relay) > len(cur) {
-		slices.Reverse(tables)
+	// Written in three stages, each reloaded and given time to reach
+	// every daemon before the next: the alias map (and mailboxes), the
+	// alias domains, the relay and transport tables. Postfix's daemons
+	// each notice a changed table on their own (the address class in
+	// trivial-rewrite, the alias lookup in smtpd), so only a pause between
+	// the stages keeps one from meeting a domain classed as an alias domain
+	// whose addresses already left the alias map: "user unknown", a
+	// permanent refusal. A moved order's domains go the other way round.
+	stages := [][]table{
+		{{mailMailboxesTable, f.Mailboxes}, {mailAliasesTable, f.Aliases}},
+		{{mailDomainsTable, f.Domains}},
+		{{mailRelayTable, f.Relay}, {mailTransportTable, f.Transport}},
 	}
-	for _, t := range tables {
+	if cur, _ := os.ReadFile(filepath.Join(mc.PostfixDir, mailRelayTable)); len(f.Relay) > len(cur) {
+		slices.Reverse(stages)
+	}
+	differs := func(t table) bool {
 		path := filepath.Join(mc.PostfixDir, t.name)
-		changed, err := writeIfChanged(path, t.data, 0o644)
-		if err != nil {
-			return err
+		cur, err := os.ReadFile(path)
+		_, dbErr := os.Stat(path + ".db")
+		return err != nil || dbErr != nil || string(cur) != string(t.data)
+	}
+	var pending []bool
+	for _, stage := range stages {
+		pending = append(pending, slices.ContainsFunc(stage, differs))
+	}
+	for i, stage := range stages {
+		if !pending[i] {
+			continue
 		}
-		if _, err := os.Stat(path + ".db"); changed || errors.Is(err, fs.ErrNotExist) {
+		for _, t := range stage {
+			if !differs(t) {
+				continue
+			}
+			path := filepath.Join(mc.PostfixDir, t.name)
+			if err := atomicfile.Write(path, t.data, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
 			if _, err := a.Run(ctx, nil, append(slices.Clone(mc.Postmap), "hash:"+path)...); err != nil {
 				return fmt.Errorf("postmap %s: %w", path, err)
 			}
-			postfix = true
 			flush = flush || t.name == mailTransportTable
+		}
+		postfix = true
+		if !slices.Contains(pending[i+1:], true) || mc.PostfixReload[0] == "none" {
+			continue
+		}
+		if _, err := a.Run(ctx, nil, mc.PostfixReload...); err != nil {
+			return fmt.Errorf("reload postfix: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(mc.Settle):
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(mc.DovecotUsers), 0o755); err != nil {
