@@ -345,10 +345,12 @@ func manyNames(n int) []string {
 }
 
 func TestSpecNormalize(t *testing.T) {
-	for k, cases := range specCases() {
-		t.Run(string(k), func(t *testing.T) {
-			runValidate(t, func(s *model.Spec) error { return s.Normalize(k, orderDomain) }, cases)
-		})
+	for _, all := range []map[model.Kind][]validateCase[model.Spec]{specCases(), mailCases()} {
+		for k, cases := range all {
+			t.Run(string(k), func(t *testing.T) {
+				runValidate(t, func(s *model.Spec) error { return s.Normalize(k, orderDomain) }, cases)
+			})
+		}
 	}
 }
 

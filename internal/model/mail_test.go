@@ -62,14 +62,6 @@ func manyAddresses(n int) []string {
 	return out
 }
 
-func TestMailSpecNormalize(t *testing.T) {
-	for k, cases := range mailCases() {
-		t.Run(string(k), func(t *testing.T) {
-			runValidate(t, func(s *model.Spec) error { return s.Normalize(k, orderDomain) }, cases)
-		})
-	}
-}
-
 func TestMailIdentitiesAndRefs(t *testing.T) {
 	a := model.Spec{Address: "info@shop.example.org", Login: "alice"}
 	if got := a.Identities(model.KindEmailAddress); len(got) != 1 || got[0] != "email:info@shop.example.org" {

@@ -61,32 +61,7 @@ func DefaultMailConfig() MailConfig {
 		PostfixReload: []string{"postfix", "reload"},
 		DovecotReload: []string{"doveadm", "reload"},
 		FlushQueue:    []string{"postqueue", "-f"},
-	}
-}
-
-func (c *MailConfig) withDefaults() {
-	d := DefaultMailConfig()
-	str := func(v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-	}
-	argv := func(v *[]string, def []string) {
-		if len(*v) == 0 {
-			*v = def
-		}
-		*v = slices.Clone(*v)
-	}
-	str(&c.StateDir, d.StateDir)
-	str(&c.PostfixDir, d.PostfixDir)
-	str(&c.DovecotUsers, d.DovecotUsers)
-	str(&c.MailboxDomain, d.MailboxDomain)
-	argv(&c.Postmap, d.Postmap)
-	argv(&c.PostfixReload, d.PostfixReload)
-	argv(&c.DovecotReload, d.DovecotReload)
-	argv(&c.FlushQueue, d.FlushQueue)
-	if c.Settle == 0 {
-		c.Settle = 2 * time.Second
+		Settle:        2 * time.Second,
 	}
 }
 
