@@ -47,6 +47,10 @@ run "$FERRY" item add "$DOMAIN" web-conf --login garden --server-name "$DOMAIN,w
 run "$FERRY" item add "$DOMAIN" scheduled-job --login garden --schedule '*/15 * * * *' --command 'php web/tidy.php'
 run "$FERRY" item add "$DOMAIN" dns --type A --value "$WEB1" --ttl 3600
 run "$FERRY" item add "$DOMAIN" dns --fqdn "www.$DOMAIN" --type A --value "$WEB1" --ttl 3600
+run "$FERRY" item add "$DOMAIN" mailbox --login garden --quota-mb 100
+run "$FERRY" item add "$DOMAIN" email-address --address "info@$DOMAIN" --login garden
+run "$FERRY" item add "$DOMAIN" dns --type MX --value "10 mail.$DOMAIN" --ttl 3600
+run "$FERRY" item add "$DOMAIN" dns --fqdn "mail.$DOMAIN" --type A --value "$WEB1" --ttl 3600
 for _ in $(seq 1 50); do
 	pending=$("$FERRY" item list --order "$DOMAIN" --json | grep -c '"state": "pending' || true)
 	[ "$pending" = 0 ] && break
@@ -73,6 +77,18 @@ on web1 -- chown garden: "$dir/web/index.php"
 echo "the site, found through ferry's DNS on dns1 ($DNS1):"
 run dig +short @"$DNS1" "www.$DOMAIN"
 run curl -s -H "Host: www.$DOMAIN" "http://$WEB1/"
+
+say "mail: a message to info@$DOMAIN, delivered on web1 through the MX ferry's DNS serves"
+mailto() { # mailto SUBJECT: to the host the order's MX names now
+	mx=$(dig +short @"$DNS1" MX "$DOMAIN" | awk '{print $2}' | head -1)
+	swaks --server "$(dig +short @"$DNS1" "$mx" | head -1)" --to "info@$DOMAIN" --from member@outside.example \
+		--header "Subject: $1" --body "$1" >/dev/null
+}
+mailto "before the move"
+sleep 1
+run on web1 -- doveadm -f flow fetch -u garden 'uid flags hdr.subject' mailbox INBOX
+mail_before=$(on web1 -- doveadm -f flow fetch -u garden 'uid hdr.subject' mailbox INBOX)
+uidv_before=$(on web1 -- doveadm -f flow mailbox status -u garden uidvalidity INBOX)
 
 say "a visitor keeps writing to the site during the whole move"
 acks=$(mktemp)
@@ -113,6 +129,15 @@ say "cleanup: web1's copy removed (--skip-ttl-wait again: cleanup normally waits
 run "$FERRY" move cleanup "$DOMAIN" --skip-ttl-wait
 
 say "after the move"
+mailto "after the move"
+sleep 1
+run on web2 -- doveadm -f flow fetch -u garden 'uid flags hdr.subject' mailbox INBOX
+mail_after=$(on web2 -- doveadm -f flow fetch -u garden 'uid hdr.subject' mailbox INBOX)
+uidv_after=$(on web2 -- doveadm -f flow mailbox status -u garden uidvalidity INBOX)
+mail_ok=1
+grep -qxF "$mail_before" <<<"$mail_after" || mail_ok=0
+grep -q "hdr.subject=after the move" <<<"$mail_after" || mail_ok=0
+[ "$uidv_before" = "$uidv_after" ] || mail_ok=0
 run dig +short @"$DNS1" "www.$DOMAIN"
 run curl -s -H "Host: www.$DOMAIN" "http://$WEB2/"
 acked=$(wc -l <"$acks")
@@ -124,14 +149,19 @@ done <"$acks"
 via1=$(grep -c " $WEB1\$" "$acks" || true)
 via2=$(grep -c " $WEB2\$" "$acks" || true)
 rm -f "$acks"
-left=$(on web1 -- sh -c "getent passwd garden; ls $dir 2>/dev/null; mariadb -N -e 'SHOW DATABASES' | grep garden; crontab -l -u garden 2>/dev/null" 2>/dev/null || true)
+left=$(on web1 -- sh -c "getent passwd garden; ls $dir 2>/dev/null; mariadb -N -e 'SHOW DATABASES' | grep garden; crontab -l -u garden 2>/dev/null; grep -rlsF $DOMAIN /etc/postfix/ferry /etc/dovecot/ferry-users /var/lib/ferry-node/mail" 2>/dev/null || true)
 
 say "summary"
 "$FERRY" move status "$DOMAIN" | sed -n '1,12p'
 echo
 echo "visitor writes acknowledged: $acked ($via1 answered through web1, $via2 through web2); lost: $lost"
 if [ -z "$left" ]; then echo "web1 holds nothing of $DOMAIN"; else echo "web1 still holds: $left"; fi
-if [ "$lost" != 0 ] || [ -n "$left" ]; then
+if [ "$mail_ok" = 1 ]; then
+	echo "mail: the mailbox moved with its UIDs and $uidv_after; mail sent after the move arrived on web2"
+else
+	echo "mail: before the move web1 had [$mail_before] $uidv_before; after it web2 has [$mail_after] $uidv_after"
+fi
+if [ "$lost" != 0 ] || [ -n "$left" ] || [ "$mail_ok" != 1 ]; then
 	exit 1
 fi
 if [ "${DEMO_KEEP:-0}" = 1 ]; then

@@ -25,7 +25,8 @@ fi
 
 PACKAGES="openssh-server rsync mariadb-server mariadb-client apache2 php8.2-fpm
 php8.2-mysql php8.2-pgsql postgresql-15 knot knot-dnsutils dnsutils cron
-iproute2 nftables acl attr curl util-linux haproxy"
+iproute2 nftables acl attr curl util-linux haproxy postfix dovecot-imapd
+dovecot-lmtpd swaks"
 
 missing=""
 for p in $PACKAGES; do
@@ -66,13 +67,20 @@ printf '#!/bin/sh\nexit 101\n' >"$policy"
 chmod 755 "$policy"
 
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks what kind of mail server this is; the lab writes each host's
+# main.cf itself, so it gets none from the package (and no mail name).
+if command -v debconf-set-selections >/dev/null 2>&1; then
+	printf '%s\n' "postfix postfix/main_mailer_type select No configuration" \
+		"postfix postfix/mailname string localhost" | debconf-set-selections
+fi
 apt-get update -qq
 # shellcheck disable=SC2086 # word splitting of the package list is wanted
 apt-get install -y -qq --no-install-recommends $missing
 
 # Stop anything a postinst started in spite of the policy, by pid file.
 for pidfile in /run/mysqld/mysqld.pid /run/apache2/apache2.pid \
-	/run/php/php8.2-fpm.pid /run/knot/knot.pid /run/sshd.pid /run/crond.pid; do
+	/run/php/php8.2-fpm.pid /run/knot/knot.pid /run/sshd.pid /run/crond.pid \
+	/var/spool/postfix/pid/master.pid /run/dovecot/master.pid; do
 	if [ -s "$pidfile" ]; then
 		pid=$(cat "$pidfile")
 		if kill -0 "$pid" 2>/dev/null; then

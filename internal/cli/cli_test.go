@@ -136,6 +136,11 @@ func TestAdminCreatesOneItemOfEachKind(t *testing.T) {
 	add("", "mysql-user", "--name", "exa", "--database", "exa_site", "--password", "another-pass")
 	add("", "pgsql-db", "--name", "exa_pg", "--password", "pg-password")
 	add("", "scheduled-job", "--login", "exa", "--schedule", "*/5 * * * *", "--command", "php web/cron.php")
+	add("", "mailbox", "--login", "exa", "--quota-mb", "500")
+	addr := add("", "email-address", "--address", "Info@Example.org", "--login", "exa", "--forward", "exa@example.net,office@example.net")
+	if addr.Spec.Address != "info@example.org" || len(addr.Spec.Forward) != 2 {
+		t.Errorf("email-address = %+v", addr.Spec)
+	}
 	dnsItem := add("", "dns", "--fqdn", "www.example.org", "--type", "a", "--value", "127.0.1.11", "--ttl", "600")
 	if dnsItem.Host != "dns1" || dnsItem.Spec.Type != "A" || dnsItem.Spec.Zone != "example.org" {
 		t.Errorf("dns item = %+v", dnsItem)

@@ -31,7 +31,7 @@ type specFlags struct {
 
 func (sf *specFlags) register(f *pflag.FlagSet) {
 	s := &sf.spec
-	f.StringVar(&s.Login, "login", "", "user-account login; for web-conf and scheduled-job, the account it runs as")
+	f.StringVar(&s.Login, "login", "", "user-account login; for web-conf and scheduled-job, the account it runs as; for mailbox, its account; for email-address, the account whose mailbox receives it")
 	f.StringVar(&s.Shell, "shell", "", "user-account shell (default /bin/bash)")
 	f.StringVar(&s.Password, "password", "", "password (stored only as a hash; prefer --password-file, argv is visible to other users)")
 	f.StringVar(&sf.passwordFile, "password-file", "", "read the password from this file, - for stdin")
@@ -51,6 +51,9 @@ func (sf *specFlags) register(f *pflag.FlagSet) {
 	listVar(f, &s.Databases, "database", nil, "mysql-user: databases it gets all privileges on")
 	f.StringVar(&s.Schedule, "schedule", "", "scheduled-job schedule: five cron fields or @daily etc.")
 	f.StringVar(&s.Command, "command", "", "scheduled-job command line")
+	f.StringVar(&s.Address, "address", "", "email-address: the address, local-part@domain of the order")
+	listVar(f, &s.Forward, "forward", nil, "email-address: addresses its mail is sent on to (repeat or comma-separate)")
+	f.IntVar(&s.QuotaMB, "quota-mb", 0, "mailbox quota in MiB (default: none)")
 	f.StringVar(&sf.specJSON, "spec", "", "the whole spec as JSON (instead of the field flags)")
 }
 
@@ -131,7 +134,10 @@ func newItemCmd(g *globals) *cobra.Command {
   ferry item add example.org mysql-db --name exa_site
   ferry item add example.org mysql-user --name exa --database exa_site --password-file pw.txt
   ferry item add example.org dns --fqdn www.example.org --type A --value 192.0.2.10 --ttl 3600
-  ferry item add example.org scheduled-job --login exa --schedule '*/5 * * * *' --command 'php web/cron.php'`,
+  ferry item add example.org scheduled-job --login exa --schedule '*/5 * * * *' --command 'php web/cron.php'
+  ferry item add example.org mailbox --login exa --quota-mb 2048
+  ferry item add example.org email-address --address info@example.org --login exa
+  ferry item add example.org email-address --address sales@example.org --forward exa@example.net,info@example.org`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runItemAdd(cmd.Context(), g, itemAddOptions{spec: &addFlags, flags: cmd.Flags(), stdin: cmd.InOrStdin(), host: host}, args)
@@ -302,6 +308,9 @@ func mergeSpec(cur, in model.Spec, f *pflag.FlagSet) model.Spec {
 	set("database", func() { out.Databases = in.Databases })
 	set("schedule", func() { out.Schedule = in.Schedule })
 	set("command", func() { out.Command = in.Command })
+	set("address", func() { out.Address = in.Address })
+	set("forward", func() { out.Forward = in.Forward })
+	set("quota-mb", func() { out.QuotaMB = in.QuotaMB })
 	if f.Changed("spec") {
 		out = in
 	}

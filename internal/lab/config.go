@@ -30,6 +30,8 @@ const (
 	ServiceApache   = "apache2"
 	ServiceCron     = "cron"
 	ServiceKnot     = "knot"
+	ServicePostfix  = "postfix"
+	ServiceDovecot  = "dovecot"
 	ServiceAgent    = "agent"
 )
 
@@ -209,6 +211,9 @@ var coveredPaths = []covered{
 	{"/var/lib/postgresql", "postgresql"},
 	{"/var/lib/knot", "knot"},
 	{"/var/spool/cron", "cron"},
+	{"/var/spool/postfix", "postfix-spool"},
+	{"/var/lib/postfix", "postfix-lib"},
+	{"/var/lib/dovecot", "dovecot-lib"},
 	{"/var/log", "log"},
 	{"/var/www", "www"},
 	{nodeStateDir, "ferry-node"},

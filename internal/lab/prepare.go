@@ -36,6 +36,7 @@ var requiredTools = []string{
 	"nsenter", "cp", "ssh-keygen", "nft", "mariadb-install-db",
 	sshdPath, mariadbdPath, pgBin + "/postgres", pgBin + "/initdb",
 	phpFPMPath, apachePath, cronPath, knotdPath, "knotc",
+	postfixMaster, "postfix", "postmap", dovecotPath, "doveadm",
 }
 
 // checkTools reports the required programs and mount points that are missing.
@@ -104,10 +105,16 @@ func prepareHost(ctx context.Context, log *slog.Logger, h HostSpec, all []HostSp
 	p.mkdir("postgresql", 0o755, "postgres", "postgres")
 	p.mkdir("knot", 0o770, "knot", "knot")
 	p.mkdir("ferry-node", 0o700, "root", "root")
+	if !web {
+		p.mkdir("postfix-spool", 0o755, "root", "root")
+		p.mkdir("postfix-lib", 0o755, "postfix", "postfix")
+		p.mkdir("dovecot-lib", 0o755, "root", "root")
+	}
 
 	services := []serviceSpec{{Name: ServiceSSH, Argv: []string{sshdPath, "-D", "-e", "-f", "/etc/ssh/sshd_config"}, Autostart: true}}
 	if web {
 		p.prepareWeb(h)
+		p.prepareMail(h)
 		services = append(services,
 			serviceSpec{Name: ServiceMariaDB, Argv: []string{mariadbdPath}, Autostart: true},
 			serviceSpec{Name: ServicePostgres, User: "postgres", StopSignal: syscall.SIGINT, Autostart: true,
@@ -115,6 +122,8 @@ func prepareHost(ctx context.Context, log *slog.Logger, h HostSpec, all []HostSp
 			serviceSpec{Name: ServicePHP, Argv: []string{phpFPMPath, "--nodaemonize", "--fpm-config", "/etc/php/8.2/fpm/php-fpm.conf"}, Autostart: true},
 			serviceSpec{Name: ServiceApache, Argv: []string{apachePath, "-DFOREGROUND"}, Env: apacheEnv, Autostart: true},
 			serviceSpec{Name: ServiceCron, Argv: []string{cronPath, "-f"}, Autostart: true},
+			serviceSpec{Name: ServiceDovecot, Argv: []string{dovecotPath, "-F"}, Autostart: true},
+			serviceSpec{Name: ServicePostfix, Argv: []string{postfixMaster, "-d"}, Autostart: true},
 		)
 	}
 	if dns {
@@ -171,6 +180,7 @@ func (p *preparer) makeRun(web, dns bool) {
 		p.mkdir("run/php", 0o755, "root", "root")
 		p.mkdir("run/apache2", 0o755, "root", "root")
 		p.mkdir("run/lock/apache2", 0o755, "www-data", "root")
+		p.mkdir("run/dovecot", 0o755, "root", "root")
 	}
 	if dns {
 		p.mkdir("run/knot", 0o755, "knot", "knot")

@@ -22,6 +22,7 @@ type trace struct {
 	pgDBs       []string
 	pgRoles     []string
 	serverNames []string
+	mailDomains []string
 }
 
 // traceOf gathers the names of an order from its items (any host, any
@@ -49,6 +50,8 @@ func traceOf(identifier, dir string, items []model.Item) trace {
 			for _, n := range s.ServerNames {
 				add(&t.serverNames, n)
 			}
+		case model.KindEmailAddress:
+			add(&t.mailDomains, model.EmailDomain(s.Address))
 		}
 	}
 	return t
@@ -63,7 +66,7 @@ func sqlList(names []string) string {
 // leftovers lists what host still holds of the order: Unix users and
 // groups, crontabs and mail spools, the order's directory, any file in /etc
 // that names its directory or one of its server names (vhosts, pools,
-// certificates, mail maps), a vhost, pool or crontab file named after its
+// certificates, mail maps, the mail userdb), the node's mail state, a vhost, pool or crontab file named after its
 // login, an HTTPS site's certificate directory, MariaDB databases, users
 // and grants on its databases, PostgreSQL databases and roles.
 func (e *Env) leftovers(host string, t trace) []string {
@@ -84,8 +87,13 @@ func (e *Env) leftovers(host string, t trace) []string {
 		left = append(left, "directory "+t.dir)
 	}
 	grep := []string{"grep", "-rlsF", "-e", t.dir}
-	for _, n := range t.serverNames {
+	for _, n := range append(slices.Clone(t.serverNames), t.mailDomains...) {
 		grep = append(grep, "-e", n)
+	}
+	// The node's mail state (its maps are rendered from it, a moved
+	// order's relay included) is outside /etc.
+	if out, _ := e.On(host, append(slices.Clone(grep), "/var/lib/ferry-node/mail")...); strings.TrimSpace(out) != "" {
+		left = append(left, "mail state naming the order: "+strings.Join(strings.Fields(out), ", "))
 	}
 	// passwd-, group-, shadow- and gshadow- (the account tools' backups)
 	// are searched too: the node refreshes them when it deletes a user.

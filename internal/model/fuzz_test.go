@@ -184,9 +184,11 @@ func FuzzNormalizeDNSValue(f *testing.F) {
 // only its kind's fields, and survives a JSON round trip and a second
 // Normalize unchanged.
 func FuzzSpecNormalize(f *testing.F) {
-	for _, cases := range specCases() {
-		for _, c := range cases {
-			f.Add([]byte(asJSON(c.in)))
+	for _, all := range []map[model.Kind][]validateCase[model.Spec]{specCases(), mailCases()} {
+		for _, cases := range all {
+			for _, c := range cases {
+				f.Add([]byte(asJSON(c.in)))
+			}
 		}
 	}
 	for _, k := range model.Kinds {

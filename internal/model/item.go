@@ -22,7 +22,9 @@ const (
 	KindScheduledJob Kind = "scheduled-job"
 	// KindOrderAccess gives another member's web login access to one
 	// order's items (kept by the control plane; no host applies it).
-	KindOrderAccess Kind = "hosting-order-access"
+	KindOrderAccess  Kind = "hosting-order-access"
+	KindMailbox      Kind = "mailbox"
+	KindEmailAddress Kind = "email-address"
 )
 
 // Kinds lists every item kind, in the order a host applies them: accounts
@@ -91,6 +93,13 @@ type Spec struct {
 
 	// web-conf: HTTPS, nil when the site serves plain HTTP only (https.go).
 	HTTPS *HTTPSSpec `json:"https,omitempty"`
+
+	// email-address: the address; Login names the account whose mailbox
+	// receives its mail, Forward the addresses it is sent on to (mail.go).
+	Address string   `json:"address,omitempty"`
+	Forward []string `json:"forward,omitempty"`
+	// mailbox: Login is the account; QuotaMB its quota in MiB, 0 for none.
+	QuotaMB int `json:"quota_mb,omitempty"`
 }
 
 // Shells a user-account may have.
@@ -122,6 +131,9 @@ func (s *Spec) setFields() []string {
 	add("databases", len(s.Databases) > 0)
 	add("schedule", s.Schedule != "")
 	add("command", s.Command != "")
+	add("address", s.Address != "")
+	add("forward", len(s.Forward) > 0)
+	add("quota_mb", s.QuotaMB != 0)
 	return f
 }
 
@@ -357,6 +369,8 @@ func (s *Spec) field(name string) string {
 		return s.FQDN
 	case "type":
 		return s.Type
+	case "address":
+		return s.Address
 	}
 	return ""
 }
@@ -369,6 +383,7 @@ func (s Spec) Redacted() Spec {
 	}
 	s.ServerNames = slices.Clone(s.ServerNames)
 	s.Databases = slices.Clone(s.Databases)
+	s.Forward = slices.Clone(s.Forward)
 	s.HTTPS = s.HTTPS.redacted()
 	return s
 }

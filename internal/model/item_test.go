@@ -24,6 +24,8 @@ var kindFields = map[model.Kind][]string{
 	"pgsql-db":             {"name", "owner", "password", "password_hash"},
 	"scheduled-job":        {"login", "schedule", "command"},
 	"hosting-order-access": {"login"},
+	"mailbox":              {"login", "quota_mb"},
+	"email-address":        {"address", "login", "forward"},
 }
 
 // setField sets each spec field (by its JSON name) to a value that is valid
@@ -52,6 +54,9 @@ var setField = map[string]func(*model.Spec){
 	"databases":           func(s *model.Spec) { s.Databases = []string{"shop"} },
 	"schedule":            func(s *model.Spec) { s.Schedule = "@daily" },
 	"command":             func(s *model.Spec) { s.Command = "true" },
+	"address":             func(s *model.Spec) { s.Address = "info@example.org" },
+	"forward":             func(s *model.Spec) { s.Forward = []string{"bob@example.net"} },
+	"quota_mb":            func(s *model.Spec) { s.QuotaMB = 500 },
 }
 
 // minimalSpec is the smallest valid spec of kind k.
@@ -66,6 +71,8 @@ func minimalSpec(k model.Kind) model.Spec {
 		"pgsql-db":             {"name"},
 		"scheduled-job":        {"login", "schedule", "command"},
 		"hosting-order-access": {"login"},
+		"mailbox":              {"login"},
+		"email-address":        {"address", "login"},
 	}[k] {
 		setField[f](&s)
 	}
@@ -127,7 +134,7 @@ func TestSpecNormalizeFieldsPerKind(t *testing.T) {
 }
 
 func TestSpecNormalizeUnknownKind(t *testing.T) {
-	for _, k := range []model.Kind{"", "ftp", "User-Account", "email-address"} {
+	for _, k := range []model.Kind{"", "ftp", "User-Account", "email", "Mailbox"} {
 		s := model.Spec{Login: "alice"}
 		wantField(t, s.Normalize(k, orderDomain), "kind")
 	}
@@ -345,10 +352,12 @@ func manyNames(n int) []string {
 }
 
 func TestSpecNormalize(t *testing.T) {
-	for k, cases := range specCases() {
-		t.Run(string(k), func(t *testing.T) {
-			runValidate(t, func(s *model.Spec) error { return s.Normalize(k, orderDomain) }, cases)
-		})
+	for _, all := range []map[model.Kind][]validateCase[model.Spec]{specCases(), mailCases()} {
+		for k, cases := range all {
+			t.Run(string(k), func(t *testing.T) {
+				runValidate(t, func(s *model.Spec) error { return s.Normalize(k, orderDomain) }, cases)
+			})
+		}
 	}
 }
 

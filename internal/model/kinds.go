@@ -119,6 +119,31 @@ var kindRegistry = []KindInfo{
 		leftBehind: func(s *Spec, _ int64) string {
 			return fmt.Sprintf("the line %q in %s's crontab", s.Schedule+" "+s.Command, s.Login)
 		}},
+	{Kind: KindMailbox, Description: "a Maildir mailbox in the home of one of the order's accounts, read over IMAP with the account's password",
+		Fields: []string{"login", "quota_mb"}, Required: []string{"login"}, Identity: []string{"login"},
+		Summary:    mailboxSummary,
+		normalize:  (*Spec).normalizeMailbox,
+		identities: func(s *Spec) []string { return []string{mailboxIdentity(s.Login)} },
+		requires:   requiresLogin,
+		leftBehind: func(s *Spec, _ int64) string {
+			return fmt.Sprintf("the mailbox of %s (%s in its home) and its lines in the host's mail maps", s.Login, MailboxDir)
+		}},
+	{Kind: KindEmailAddress, Description: "an address at one of the order's domains, delivered to a mailbox of the order or forwarded",
+		Fields: []string{"address", "login", "forward"}, Required: []string{"address"}, Identity: []string{"address"},
+		NamesField: "spec.address",
+		Summary:    emailAddressSummary,
+		normalize:  (*Spec).normalizeEmailAddress,
+		identities: func(s *Spec) []string { return []string{"email:" + s.Address} },
+		names:      func(s *Spec) []string { return []string{EmailDomain(s.Address)} },
+		requires: func(s *Spec) []Ref {
+			if s.Login == "" {
+				return nil
+			}
+			return []Ref{{Field: "spec.login", Kind: KindMailbox, Name: s.Login, Identity: mailboxIdentity(s.Login)}}
+		},
+		leftBehind: func(s *Spec, _ int64) string {
+			return fmt.Sprintf("the address %s in the host's mail maps", s.Address)
+		}},
 	{Kind: KindDNS, Description: "a DNS record in a zone the co-op serves",
 		Fields: []string{"zone", "fqdn", "type", "value", "ttl"}, Required: []string{"type", "value"}, Identity: []string{"zone", "fqdn", "type"},
 		NamesField: "spec.fqdn",

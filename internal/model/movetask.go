@@ -216,6 +216,11 @@ type MoveFreezeResult struct {
 type MoveVerifyResult struct {
 	// FilesDiffering lists paths an rsync dry run would still change.
 	FilesDiffering []string `json:"files_differing"`
+	// MailboxFiles lists the paths in the order's mailboxes (Maildirs)
+	// that differ: mail still arrives on the old host until the cutover's
+	// freeze holds it, and the final sync carries it, so they are not
+	// counted as differences.
+	MailboxFiles []string `json:"mailbox_files,omitempty"`
 	// Old and New are every table's sums on each host.
 	Old []TableSum `json:"old"`
 	New []TableSum `json:"new"`

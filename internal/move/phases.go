@@ -119,7 +119,10 @@ func (r *run) payload(order model.Order, source []model.Item) model.MoveTaskPayl
 		if it.Kind == model.KindUserAccount {
 			p.Logins = append(p.Logins, it.Spec.Login)
 		}
-		p.ServerNames = append(p.ServerNames, it.Spec.Names(it.Kind)...)
+		if it.Kind == model.KindWebConf {
+			// An email-address's domain names no site.
+			p.ServerNames = append(p.ServerNames, it.Spec.ServerNames...)
+		}
 	}
 	for i, db := range p.Databases {
 		if db.Engine != "mysql" {

@@ -95,8 +95,9 @@ var ownershipRules = map[model.Kind]func(ctx context.Context, tx store.Tx, o mod
 	model.KindDNS: func(ctx context.Context, tx store.Tx, _ model.Order, it model.Item) error {
 		return checkCNAME(ctx, tx, it)
 	},
-	model.KindPgSQLDB:     checkPgSQLOwner,
-	model.KindUserAccount: checkSystemLogin,
+	model.KindPgSQLDB:      checkPgSQLOwner,
+	model.KindUserAccount:  checkSystemLogin,
+	model.KindEmailAddress: checkMailLoop,
 }
 
 // checkZone refuses a DNS record in a zone the co-op does not serve.
@@ -186,4 +187,44 @@ func itemLabel(it model.Item) string {
 	}
 	_, name, _ := strings.Cut(ids[0], ":")
 	return name
+}
+
+// checkMailLoop refuses an email-address whose forwards lead back to it
+// through the co-op's other addresses: the mail servers would pass each
+// message round until its hop count ran out, then bounce it. The message
+// names only the forward given and the address, both the caller's own
+// words: the addresses in between may be another member's.
+func checkMailLoop(ctx context.Context, tx store.Tx, _ model.Order, it model.Item) error {
+	if len(it.Spec.Forward) == 0 {
+		return nil
+	}
+	all, err := tx.ListItems(ctx, store.ItemFilter{Kind: model.KindEmailAddress})
+	if err != nil {
+		return err
+	}
+	forwards := map[string][]string{}
+	for _, x := range all {
+		if x.ID == it.ID || !x.State.Live() || x.State == model.StatePendingDelete {
+			continue
+		}
+		forwards[x.Spec.Address] = append(forwards[x.Spec.Address], x.Spec.Forward...)
+	}
+	for _, first := range it.Spec.Forward {
+		seen := map[string]bool{first: true}
+		queue := []string{first}
+		for len(queue) > 0 {
+			a := queue[0]
+			queue = queue[1:]
+			if a == it.Spec.Address {
+				return &model.FieldError{Field: "spec.forward", Message: fmt.Sprintf("makes a mail loop: mail forwarded to %s comes back to %s", first, it.Spec.Address)}
+			}
+			for _, next := range forwards[a] {
+				if !seen[next] {
+					seen[next] = true
+					queue = append(queue, next)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -89,6 +89,8 @@ var appliers = map[model.Kind]applier{
 	model.KindMySQLUser:    withoutOrder((*Applier).applyDatabase),
 	model.KindPgSQLDB:      withoutOrder((*Applier).applyDatabase),
 	model.KindScheduledJob: withoutOrder((*Applier).applyScheduledJob),
+	model.KindMailbox:      (*Applier).applyMailbox,
+	model.KindEmailAddress: (*Applier).applyEmailAddress,
 }
 
 // withoutOrder adapts an applier that does not need the item's order.
@@ -121,7 +123,7 @@ func (a *Applier) apply(ctx context.Context, o model.Order, it model.Item) Resul
 		return Result{model.StateHardError, fmt.Sprintf("item %d is invalid: %v", it.ID, err)}
 	}
 	it.Spec = spec
-	if (it.Kind == model.KindWebConf || it.Kind == model.KindScheduledJob) && it.ID <= 0 {
+	if (it.Kind == model.KindWebConf || it.Kind == model.KindScheduledJob || it.Kind == model.KindMailbox || it.Kind == model.KindEmailAddress) && it.ID <= 0 {
 		return Result{model.StateHardError, fmt.Sprintf("a %s item needs an id: what ferry writes for it is named by the id", it.Kind)}
 	}
 
@@ -148,6 +150,7 @@ func normalizedSpec(it model.Item, orderDomain string) (model.Spec, error) {
 	s := it.Spec
 	s.ServerNames = slices.Clone(s.ServerNames)
 	s.Databases = slices.Clone(s.Databases)
+	s.Forward = slices.Clone(s.Forward)
 	if s.PHP != nil {
 		php := *s.PHP
 		s.PHP = &php

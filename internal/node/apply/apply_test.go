@@ -50,7 +50,7 @@ func TestApplyRefusesImpossibleWork(t *testing.T) {
 			"a web-conf item needs an id"},
 		{"invalid order", model.Order{ID: 3, Identifier: "example.org", Member: "Rosa!", Host: "web1"}, testItem(1, model.KindUserAccount, model.StatePendingInsert, model.Spec{Login: "rosa"}),
 			"order 3 is invalid: member"},
-		{"unknown kind", testOrder, testItem(1, "mailbox", model.StatePendingInsert, model.Spec{}),
+		{"unknown kind", testOrder, testItem(1, "ftp-account", model.StatePendingInsert, model.Spec{}),
 			"item 1 is invalid: kind: unknown item kind"},
 	}
 	for _, tt := range tests {

@@ -58,6 +58,10 @@ type Config struct {
 	// certificates come from (webconf_https.go).
 	HTTPS HTTPSConfig
 
+	// Mail holds where the host's Postfix and Dovecot read the mail items
+	// (mail.go).
+	Mail MailConfig
+
 	// LockFile is flocked while an item is applied, so that two processes
 	// (the agent and a `ferry node apply` by hand) never change the host's
 	// shared configs at once.
@@ -124,6 +128,18 @@ func (c Config) WithDefaults() Config {
 	str(&c.PgDSN, d.PgDSN)
 	argv(&c.PgPsql, d.PgPsql)
 	str(&c.LockFile, d.LockFile)
+	dm := DefaultMailConfig()
+	str(&c.Mail.StateDir, dm.StateDir)
+	str(&c.Mail.PostfixDir, dm.PostfixDir)
+	str(&c.Mail.DovecotUsers, dm.DovecotUsers)
+	str(&c.Mail.MailboxDomain, dm.MailboxDomain)
+	argv(&c.Mail.Postmap, dm.Postmap)
+	argv(&c.Mail.PostfixReload, dm.PostfixReload)
+	argv(&c.Mail.DovecotReload, dm.DovecotReload)
+	argv(&c.Mail.FlushQueue, dm.FlushQueue)
+	if c.Mail.Settle == 0 {
+		c.Mail.Settle = dm.Settle
+	}
 	str(&c.HTTPS.TLSDir, d.HTTPS.TLSDir)
 	str(&c.HTTPS.ChallengeDir, d.HTTPS.ChallengeDir)
 	str(&c.HTTPS.AccountDir, d.HTTPS.AccountDir)

@@ -48,6 +48,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		FPMBinDirs:           []string{e.path("sbin")},
 		FPMPidFile:           e.path("run", "php{version}-fpm.pid"),
 		LockFile:             filepath.Join(root, "run", "ferry-node.lock"),
+		Mail:                 MailConfig{StateDir: filepath.Join(root, "mail-state"), PostfixDir: filepath.Join(root, "postfix"), DovecotUsers: filepath.Join(root, "dovecot", "ferry-users"), Settle: time.Millisecond},
 		HTTPS:                HTTPSConfig{TLSDir: filepath.Join(root, "tls"), ChallengeDir: filepath.Join(root, "acme-challenge"), AccountDir: filepath.Join(root, "acme")},
 		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

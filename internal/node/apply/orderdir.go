@@ -76,6 +76,9 @@ func (a *Applier) RemoveOrderDir(ctx context.Context, o model.Order) error {
 	if err := a.checkOrderDirUnused(ctx, dir); err != nil {
 		return fmt.Errorf("remove order directory: %w", err)
 	}
+	if err := a.removeOrderMail(ctx, o); err != nil {
+		return fmt.Errorf("remove order directory: mail maps: %w", err)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove order directory: %w", err)
 	}

@@ -1036,6 +1036,7 @@ func (m *mover) verify(ctx context.Context, p model.MoveTaskPayload, progress fu
 	if res.FilesDiffering, err = m.diffFiles(ctx, p, t); err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
+	res.FilesDiffering, res.MailboxFiles = splitMailboxFiles(res.FilesDiffering)
 	sparse, err := m.diffSparse(ctx, p, t)
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)

@@ -35,7 +35,7 @@ func newMoveTestEnv(t *testing.T) moveTestEnv {
 	}
 	authKeys := filepath.Join(dir, "root", ".ssh", "authorized_keys")
 	m, err := newMover(Config{
-		Node:           apply.Config{MembersRoot: "/home/members", ApacheSitesAvailable: filepath.Join(dir, "sites-available"), ApacheSitesEnabled: filepath.Join(dir, "sites-enabled")},
+		Node:           apply.Config{MembersRoot: "/home/members", ApacheSitesAvailable: filepath.Join(dir, "sites-available"), ApacheSitesEnabled: filepath.Join(dir, "sites-enabled"), Mail: apply.MailConfig{StateDir: filepath.Join(dir, "mail"), PostfixDir: filepath.Join(dir, "postfix"), DovecotUsers: filepath.Join(dir, "ferry-users")}},
 		StateDir:       filepath.Join(dir, "state"),
 		Ferry:          "/usr/local/bin/ferry",
 		AuthorizedKeys: authKeys,

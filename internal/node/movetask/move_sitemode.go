@@ -92,6 +92,9 @@ func (m *mover) siteMode(ctx context.Context, p model.MoveTaskPayload, _ func(an
 
 	m.a.Lock()
 	defer m.a.Unlock()
+	if err := m.orderMail(ctx, p); err != nil {
+		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+	}
 	files, err := m.orderVhosts(p.Order)
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)

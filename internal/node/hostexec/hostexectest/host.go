@@ -217,6 +217,14 @@ func (h *Host) simulate(argv []string, stdin string) Answer {
 		}
 	case "apachectl":
 		return Answer{Stderr: "Syntax OK"}
+	case "postmap":
+		// postmap hash:FILE builds FILE.db.
+		table := strings.TrimPrefix(argv[len(argv)-1], "hash:")
+		if err := os.WriteFile(table+".db", nil, 0o644); err != nil {
+			return Answer{Stderr: "postmap: fatal: " + err.Error(), Code: 1}
+		}
+	case "postfix", "doveadm", "postqueue":
+		// reload: the daemons read their maps again.
 	case "php-fpm7.4", "php-fpm8.2", "php-fpm8.3", "php-fpm8.4":
 		return Answer{Stderr: "NOTICE: configuration file /etc/php/" + strings.TrimPrefix(argv[0], "php-fpm") + "/fpm/php-fpm.conf test is successful"}
 	default:
