@@ -5,7 +5,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,19 +23,7 @@ import (
 // URL until an admin gives their login access, and then can.
 func TestBrowserMemberManagesItemsOnARealHost(t *testing.T) {
 	l := lab.ForTest(t)
-	cp := l.State().Control
-	if cp == nil {
-		t.Fatal("the lab runs no control plane")
-	}
-	secret, err := os.ReadFile(cp.AdminTokenPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(secret))
-	admin, err := client.New(cp.URL, token, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, token, admin := labAdmin(t, l)
 	bg := context.Background()
 	const (
 		owner, other = "panelm", "panelx"

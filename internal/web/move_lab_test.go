@@ -165,19 +165,7 @@ func clickStep(t *testing.T, ctx context.Context, phase string, refused bool) {
 // window), and a forced cleanup that ends the move.
 func TestBrowserMoveFromPlanToCleanup(t *testing.T) {
 	l := lab.ForTest(t)
-	cp := l.State().Control
-	if cp == nil {
-		t.Fatal("the lab runs no control plane")
-	}
-	secret, err := os.ReadFile(cp.AdminTokenPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(secret))
-	admin, err := client.New(cp.URL, token, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, token, admin := labAdmin(t, l)
 	o := labSite(t, l, admin, "webui", "webui.lab.test")
 
 	ctx := startChromium(t)
@@ -260,4 +248,24 @@ func TestBrowserMoveFromPlanToCleanup(t *testing.T) {
 		t.Errorf("after the move the order is %+v (%v), want active on web2", moved, err)
 	}
 	screenshot(t, ctx, shots, "move-done")
+}
+
+// labAdmin returns the lab's control plane, its admin token and a client
+// holding that token.
+func labAdmin(t *testing.T, l *lab.Lab) (*lab.ControlPlane, string, *client.Client) {
+	t.Helper()
+	cp := l.State().Control
+	if cp == nil {
+		t.Fatal("the lab runs no control plane")
+	}
+	secret, err := os.ReadFile(cp.AdminTokenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(secret))
+	admin, err := client.New(cp.URL, token, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp, token, admin
 }
