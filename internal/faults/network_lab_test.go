@@ -163,19 +163,10 @@ func TestLabNetworkCutMidSyncAndMidCutover(t *testing.T) {
 		writeReport(t, fmt.Sprintf("| web2 cut off from web1 (and all) for %s from the start of the %s's %s task | the phase fails with a clear error or goes on; a re-run finishes it | %s: %s; then %s succeeded |",
 			held.Round(time.Second), c.p, c.task, passed(t), oneLine(outcome), c.p))
 	}
-	mv.phase(model.PhaseCleanup)
-	mv.must(model.PhaseCleanup)
-	looks, seen, split := w.finish()
-	t.Logf("dns: %d looks, address sets %v", looks, seen)
-	if len(split) > 0 {
-		t.Errorf("dns answered a half-switched site %d times: %v", len(split), split)
-	}
-	if seen[e.Addr("web1")] == 0 || seen[e.Addr("web2")] == 0 {
-		t.Errorf("dns never showed the site on web1 then on web2: %v", seen)
-	}
-	leftovers(e, s, "web1", mv.id)
-	// web2's node is back: it sends heartbeats again, so the next move may
-	// go to it.
+	// web2's node is back: it sends heartbeats again (so the next move
+	// may go to it). The cleanup waits for that, as an admin would: it is
+	// refused while the new host's agent is silent, since it deletes the
+	// old host's copy.
 	deadline := time.Now().Add(45 * time.Second)
 	for {
 		h, err := e.Admin.GetHost(context.Background(), "web2")
@@ -188,6 +179,17 @@ func TestLabNetworkCutMidSyncAndMidCutover(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	mv.phase(model.PhaseCleanup)
+	mv.must(model.PhaseCleanup)
+	looks, seen, split := w.finish()
+	t.Logf("dns: %d looks, address sets %v", looks, seen)
+	if len(split) > 0 {
+		t.Errorf("dns answered a half-switched site %d times: %v", len(split), split)
+	}
+	if seen[e.Addr("web1")] == 0 || seen[e.Addr("web2")] == 0 {
+		t.Errorf("dns never showed the site on web1 then on web2: %v", seen)
+	}
+	leftovers(e, s, "web1", mv.id)
 	got := snapshot(e, s, "web2")
 	want := before
 	want.Items, want.DNS = got.Items, got.DNS
