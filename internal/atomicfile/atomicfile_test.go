@@ -44,3 +44,28 @@ func TestWriteIntoMissingDirectoryFails(t *testing.T) {
 		t.Fatal("Write into a missing directory succeeded")
 	}
 }
+
+func TestRemoveLeftoversRemovesOnlyThisPathsTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ferry-a[1].example.conf")
+	mine := []string{"." + filepath.Base(path) + ".4022062574.tmp", "." + filepath.Base(path) + ".7.tmp"}
+	others := []string{filepath.Base(path), ".ferry-b.example.conf.123.tmp", ".ferry-a1.example.conf.5.tmp", "x.tmp"}
+	for _, n := range append(append([]string{}, mine...), others...) {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveLeftovers(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range mine {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+			t.Errorf("%s is still there", n)
+		}
+	}
+	for _, n := range others {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s was removed: %v", n, err)
+		}
+	}
+}

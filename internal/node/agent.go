@@ -371,6 +371,10 @@ func (a *Agent) heartbeats(ctx context.Context) {
 	}
 }
 
+// usageRetry is how soon a measurement that found a database server not
+// answering is made again.
+const usageRetry = 15 * time.Second
+
 // measureUsage measures the host's usage now and every UsageEvery, for
 // the next heartbeat to carry.
 func (a *Agent) measureUsage(ctx context.Context) {
@@ -379,7 +383,14 @@ func (a *Agent) measureUsage(ctx context.Context) {
 		u := a.opts.Host.MeasureUsage(ctx)
 		a.usage.Store(&u)
 		a.log.Debug("usage measured", "orders", len(u.Orders), "databases", len(u.Databases), "unreachable", u.Unreachable, "took", time.Since(start).Round(time.Millisecond))
-		sleep(ctx, a.opts.UsageEvery)
+		wait := a.opts.UsageEvery
+		if len(u.Unreachable) > 0 {
+			// A database server that did not answer refuses moves of
+			// its databases until it is measured again: look again soon,
+			// so a server back up (or a blip) does not block them long.
+			wait = min(wait, usageRetry)
+		}
+		sleep(ctx, wait)
 	}
 }
 

@@ -89,6 +89,11 @@ func ApplyFileChanges(changes []FileChange) (undo func() error, err error) {
 			if errors.Is(err, fs.ErrNotExist) {
 				err = nil
 			}
+			// A write of this path cut short by a kill -9 left its
+			// temporary file beside it; it goes with the file.
+			if err == nil {
+				err = atomicfile.RemoveLeftovers(c.Path)
+			}
 		case c.Link != "":
 			err = replaceSymlink(c.Path, c.Link)
 		default:

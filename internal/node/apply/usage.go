@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,22 +134,43 @@ func (a *Applier) pgSizes(ctx context.Context) ([]model.DatabaseUsage, error) {
 	}
 	var out []model.DatabaseUsage
 	for _, l := range lines {
-		if l == "" {
+		name, size, ok, err := parsePgSize(l)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			continue
 		}
-		var row []any
-		if err := json.Unmarshal([]byte(l), &row); err != nil || len(row) != 2 {
-			return nil, fmt.Errorf("psql printed %q", hostexec.OneLine(l, 200))
-		}
-		name, ok1 := row[0].(string)
-		size, ok2 := row[1].(float64)
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("psql printed %q", hostexec.OneLine(l, 200))
-		}
 		exts, _ := a.pgColumn(ctx, name, "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1")
-		out = append(out, model.DatabaseUsage{Engine: "pgsql", Name: name, Bytes: int64(size), Extensions: exts})
+		out = append(out, model.DatabaseUsage{Engine: "pgsql", Name: name, Bytes: size, Extensions: exts})
 	}
 	return out, nil
+}
+
+// parsePgSize reads one line of pgSizesSQL's output. ok is false for an
+// empty line and for a database that is being dropped at this moment
+// (pg_database_size is NULL for it): neither is a database to count.
+func parsePgSize(l string) (name string, size int64, ok bool, err error) {
+	if l == "" {
+		return "", 0, false, nil
+	}
+	bad := fmt.Errorf("psql printed %q", hostexec.OneLine(l, 200))
+	var row []any
+	if err := json.Unmarshal([]byte(l), &row); err != nil || len(row) != 2 {
+		return "", 0, false, bad
+	}
+	name, isName := row[0].(string)
+	if !isName || name == "" {
+		return "", 0, false, bad
+	}
+	if row[1] == nil {
+		return "", 0, false, nil
+	}
+	n, isNum := row[1].(float64)
+	if !isNum || n < 0 || n != math.Trunc(n) || n > math.MaxInt64/2 {
+		return "", 0, false, bad
+	}
+	return name, int64(n), true, nil
 }
 
 // pgColumn runs a query that returns one text column in database db (""

@@ -46,3 +46,45 @@ func TestMeasureUsage(t *testing.T) {
 		t.Errorf("unreachable %q, want both servers", u.Unreachable)
 	}
 }
+
+func TestParsePgSize(t *testing.T) {
+	for _, c := range []struct {
+		line    string
+		name    string
+		size    int64
+		ok, bad bool
+	}{
+		{line: `["c202_site_pg", 7631407]`, name: "c202_site_pg", size: 7631407, ok: true},
+		{line: ""},
+		// A database a DROP DATABASE is removing while the sizes are read.
+		{line: `["c202_site_pg", null]`},
+		{line: `["x", -1]`, bad: true},
+		{line: `["x", 1.5]`, bad: true},
+		{line: `[null, 1]`, bad: true},
+		{line: `["x"]`, bad: true},
+		{line: `ERROR: oops`, bad: true},
+	} {
+		name, size, ok, err := parsePgSize(c.line)
+		if (err != nil) != c.bad || ok != c.ok || name != c.name || size != c.size {
+			t.Errorf("parsePgSize(%q) = %q, %d, %v, %v; want %q, %d, %v, error %v", c.line, name, size, ok, err, c.name, c.size, c.ok, c.bad)
+		}
+		if err != nil && !strings.Contains(err.Error(), "psql printed") {
+			t.Errorf("parsePgSize(%q): error %q does not say what psql printed", c.line, err)
+		}
+	}
+}
+
+func FuzzParsePgSize(f *testing.F) {
+	for _, s := range []string{`["a", 1]`, `["a", null]`, `[]`, `{"a":1}`, `["a", 1e300]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		name, size, ok, err := parsePgSize(line)
+		if err != nil && ok {
+			t.Fatalf("ok and an error for %q", line)
+		}
+		if ok && (name == "" || size < 0) {
+			t.Fatalf("parsePgSize(%q) = %q, %d", line, name, size)
+		}
+	})
+}

@@ -242,10 +242,9 @@ func (a *Applier) applyWebConf(ctx context.Context, o model.Order, it model.Item
 			touched[v] = true
 		}
 		// The copy of the site's own vhost a move's site mode kept aside
-		// goes with it: nothing of a deleted site stays on the host.
-		if _, err := os.Lstat(file + SiteModeKeep); err == nil {
-			changes = append(changes, FileChange{Path: file + SiteModeKeep, Remove: true})
-		}
+		// goes with it (and so does a write of it a kill cut short):
+		// nothing of a deleted site stays on the host.
+		changes = append(changes, FileChange{Path: file + SiteModeKeep, Remove: true})
 		// Reload even when the pool file is gone: a delete cut short after
 		// removing it and before the reload left the pool running as the
 		// site's login (and the login's deletion then fails).
