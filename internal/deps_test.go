@@ -69,7 +69,8 @@ func TestReceiveLinksLittle(t *testing.T) {
 // order directory, the users' crontabs, the vhost a site mode swaps, the
 // database servers) and take the appliers' host lock so that a move's
 // change never crosses an apply; an apply.Applier gives them all of it
-// without a second copy of that code. The appliers link the certificate
+// without a second copy of that code. They read mailboxes' UIDs with
+// maildir, which links only the model. The appliers link the certificate
 // checks and the ACME client, which HTTPS sites need (and so do the
 // packages that link the appliers).
 func TestNodeRooms(t *testing.T) {
@@ -82,7 +83,7 @@ func TestNodeRooms(t *testing.T) {
 		{"./node/hostexec", nil},
 		{"./node/dbengine", []string{node + "/hostexec", "ferry/internal/model"}},
 		{"./node/apply", append([]string{node + "/dbengine", node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}, tls...)},
-		{"./node/movetask", append([]string{node + "/apply", node + "/dbengine", node + "/receive", node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile"}, tls...)},
+		{"./node/movetask", append([]string{node + "/apply", node + "/dbengine", node + "/receive", node + "/hostexec", "ferry/internal/model", "ferry/internal/atomicfile", "ferry/internal/maildir"}, tls...)},
 		{"./node", append([]string{node + "/apply", node + "/dbengine", node + "/hostexec", "ferry/internal/client", "ferry/internal/wire", "ferry/internal/model", "ferry/internal/dnsserve", "ferry/internal/atomicfile"}, tls...)},
 	} {
 		self := "ferry/internal/" + strings.TrimPrefix(c.pkg, "./")

@@ -15,6 +15,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"ferry/internal/client"
+	"ferry/internal/maildir"
 	"ferry/internal/model"
 	"ferry/internal/move"
 	"ferry/internal/wire"
@@ -387,6 +388,9 @@ func phaseOutcome(w io.Writer, v wire.MoveView) error {
 			fmt.Fprintf(w, "  freeze on %s: maintenance %.2f s, final sync of files %.2f s and databases %.2f s side by side, proxy %.2f s\n",
 				v.From, st["maintenance"], st["files"], st["db"], st["proxy"])
 		}
+		if len(cr.Mailboxes) > 0 {
+			fmt.Fprintf(w, "  mailboxes the same on both hosts after the final sync, UID for UID: %s\n", maildir.Summary(cr.Mailboxes))
+		}
 		for _, s := range cr.Switched {
 			fmt.Fprintf(w, "  switched %s\n", s)
 		}
@@ -470,6 +474,20 @@ func printVerify(w io.Writer, r *wire.VerifyReport) {
 			rows[i] = []string{model.ObjectName(t.DB, t.Kind, t.Table), sumCell(t.Old), sumCell(t.New), mark}
 		}
 		_ = table(w, "TABLE\tOLD ROWS/SUM\tNEW ROWS/SUM\t", rows)
+	}
+	if len(r.Mailboxes) > 0 {
+		rows := make([][]string, len(r.Mailboxes))
+		for i, c := range r.Mailboxes {
+			mark := "ok"
+			switch {
+			case c.Renumbered > 0 || (c.OldUIDValidity != 0 && c.NewUIDValidity != 0 && c.OldUIDValidity != c.NewUIDValidity):
+				mark = "DIFFERS"
+			case c.Missing > 0 || c.Extra > 0:
+				mark = fmt.Sprintf("%d new, %d gone since sync (carried at cutover)", c.Missing, c.Extra)
+			}
+			rows[i] = []string{c.Account + "/" + c.Folder, fmt.Sprintf("%d (UIDVALIDITY %d)", c.Old, c.OldUIDValidity), fmt.Sprintf("%d (UIDVALIDITY %d)", c.New, c.NewUIDValidity), mark}
+		}
+		_ = table(w, "MAILBOX FOLDER\tOLD MESSAGES\tNEW MESSAGES\t", rows)
 	}
 	for _, checks := range []struct {
 		head   string

@@ -60,9 +60,25 @@ func TestLabMailMovesWithTheOrder(t *testing.T) {
 
 	e.Ferry("", "move", "start", domain, "--to", "web2")
 	e.Ferry("", "move", "sync", domain)
-	e.Ferry("", "move", "verify", domain)
+	// Verify reads the UIDs on both hosts: a uid list that says another
+	// UIDVALIDITY on web2 (every client would download the folder again)
+	// fails it, naming the folder; a sync carries web1's list again.
+	uidlist := dir + "/users/" + login + "/Maildir/dovecot-uidlist"
+	e.MustOn("web2", "sed", "-i", "1s/ V[0-9]*/ V12345/", uidlist)
+	out, _, code := e.FerryCode("", "move", "verify", domain)
+	if code == 0 || !strings.Contains(out, "mailbox of post, folder INBOX: UIDVALIDITY") || !strings.Contains(out, "12345 on the new") {
+		t.Errorf("verify with another UIDVALIDITY on web2: exit %d\n%s", code, out)
+	}
+	e.Ferry("", "move", "sync", domain)
+	ver := e.Ferry("", "move", "verify", domain)
+	if !strings.Contains(ver, "MAILBOX FOLDER") || !strings.Contains(ver, "post/INBOX") {
+		t.Errorf("verify does not show the mailbox's folders:\n%s", ver)
+	}
 	cut := e.Ferry("", "move", "cutover", domain, "--skip-ttl-wait")
 	t.Logf("cutover:\n%s", cut)
+	if !strings.Contains(cut, "mailboxes the same on both hosts after the final sync, UID for UID: post/INBOX") {
+		t.Errorf("the cutover does not say the freeze compared the mailboxes:\n%s", cut)
+	}
 	time.Sleep(3 * time.Second) // the sender goes on through web1's relay and the new MX
 	e.Ferry("", "move", "cleanup", domain, "--skip-ttl-wait")
 	time.Sleep(2 * time.Second)

@@ -150,3 +150,24 @@ func mailboxSummary(s *Spec) string {
 	}
 	return s.Login
 }
+
+// MailboxCheck is one folder of a mailbox as the two hosts of a move hold
+// it (package maildir compares them).
+type MailboxCheck struct {
+	Account string `json:"account"`
+	Folder  string `json:"folder"`
+	// OldUIDValidity and NewUIDValidity are 0 where the host has no uid
+	// list for the folder (or no folder).
+	OldUIDValidity uint32 `json:"old_uidvalidity"`
+	NewUIDValidity uint32 `json:"new_uidvalidity"`
+	Old            int    `json:"old"` // messages on the old host
+	New            int    `json:"new"` // messages on the new host
+	// Missing are messages on the old host that the new host lacks (mail
+	// that arrived since the last sync, before the final one); Extra are
+	// messages only on the new host (expunged on the old since).
+	Missing int `json:"missing,omitempty"`
+	Extra   int `json:"extra,omitempty"`
+	// Renumbered are messages that are on both hosts under different
+	// UIDs, or UIDs that name different messages on the two hosts.
+	Renumbered int `json:"renumbered,omitempty"`
+}

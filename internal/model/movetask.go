@@ -207,6 +207,10 @@ type MoveFreezeResult struct {
 	// Files and DB are the final sync's results.
 	Files MoveSyncFilesResult `json:"files"`
 	DB    MoveSyncDBResult    `json:"db"`
+	// Mailboxes compares the order's mailboxes on both hosts after the
+	// final sync, with its mail held: every folder the same, message for
+	// message and UID for UID, or the freeze fails before the proxy.
+	Mailboxes []MailboxCheck `json:"mailboxes,omitempty"`
 	// Runs counts the runs of the task that reached maintenance mode: more
 	// than one after a crash or a failure inside the freeze.
 	Runs int `json:"runs"`
@@ -221,6 +225,12 @@ type MoveVerifyResult struct {
 	// freeze holds it, and the final sync carries it, so they are not
 	// counted as differences.
 	MailboxFiles []string `json:"mailbox_files,omitempty"`
+	// Mailboxes compares each folder of the order's mailboxes on both
+	// hosts: UIDVALIDITY, messages and their UIDs. Mail that arrived
+	// since the last sync is counted, not a problem; MailboxProblems are
+	// what would make a mail client download a folder again.
+	Mailboxes       []MailboxCheck `json:"mailboxes,omitempty"`
+	MailboxProblems []string       `json:"mailbox_problems,omitempty"`
 	// Old and New are every table's sums on each host.
 	Old []TableSum `json:"old"`
 	New []TableSum `json:"new"`

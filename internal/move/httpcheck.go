@@ -16,11 +16,21 @@ import (
 	"strings"
 	"sync"
 
+	"ferry/internal/maildir"
 	"ferry/internal/model"
 )
 
 // maxPage bounds what verify reads of one page.
 const maxPage = 16 << 20
+
+// mailToCarry counts the messages on the old host the new host lacks.
+func mailToCarry(checks []maildir.Check) int {
+	n := 0
+	for _, c := range checks {
+		n += c.Missing
+	}
+	return n
+}
 
 // verifyReport compares the hosts: the node's file and table comparison,
 // and every web name fetched from both addresses by the engine itself.
@@ -36,6 +46,14 @@ func (e *Engine) verifyReport(ctx context.Context, r *run, o *orders, vr model.M
 	}
 	if n := len(files); n > 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%d file(s) differ (%s)", n, firstFew(files)))
+	}
+	// A mailbox's folder renumbered or with another UIDVALIDITY would be
+	// downloaded again by every client; mail that arrived since the last
+	// sync is carried by the freeze, with the order's mail held.
+	rep.Mailboxes = vr.Mailboxes
+	rep.Problems = append(rep.Problems, vr.MailboxProblems...)
+	if carry := mailToCarry(vr.Mailboxes); carry > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d message(s) arrived in the order's mailboxes since the last sync; the cutover's final sync carries them", carry))
 	}
 	rep.Tables = compareTables(vr.Old, vr.New)
 	var synced []model.TableSum

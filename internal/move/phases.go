@@ -373,7 +373,7 @@ func stepFreeze(ctx context.Context, r *run) (outcome, error) {
 		if cr.FreezeStart == nil || start.Before(*cr.FreezeStart) {
 			cr.FreezeStart = &start
 		}
-		cr.FreezeEnd, cr.FreezeSeconds, cr.FreezeSteps = &end, fr.FreezeSeconds, fr.Steps
+		cr.FreezeEnd, cr.FreezeSeconds, cr.FreezeSteps, cr.Mailboxes = &end, fr.FreezeSeconds, fr.Steps, fr.Mailboxes
 		s := SyncReport{Run: c.d.Run, Final: true, StartedAt: t.CreatedAt, FinishedAt: end, Files: fr.Files, DB: fr.DB}
 		c.d.Syncs = append(c.d.Syncs, s)
 		if err := c.audit(panel.AuditCutoverSync, moveObject(c.m.ID), c.m.OrderID, nil, syncFigures(s)); err != nil {

@@ -245,7 +245,10 @@ type VerifyReport struct {
 	ItemsMark      string       `json:"items_mark"`
 	FilesDiffering []string     `json:"files_differing,omitempty"`
 	Tables         []TableCheck `json:"tables,omitempty"`
-	HTTP           []HTTPCheck  `json:"http,omitempty"`
+	// Mailboxes are the order's mailbox folders on both hosts: messages,
+	// UIDVALIDITY, and mail that arrived since the last sync.
+	Mailboxes []model.MailboxCheck `json:"mailboxes,omitempty"`
+	HTTP      []HTTPCheck          `json:"http,omitempty"`
 	// HTTPS are the names of the HTTPS sites fetched over HTTPS from both
 	// hosts, with the server name as SNI.
 	HTTPS []HTTPCheck `json:"https,omitempty"`
@@ -306,6 +309,9 @@ type CutoverReport struct {
 	// FreezeSteps are the seconds of each step of the freeze on the old
 	// host: "maintenance", "files" and "db" (side by side), "proxy".
 	FreezeSteps map[string]float64 `json:"freeze_steps,omitempty"`
+	// Mailboxes are the order's mailbox folders on both hosts after the
+	// final sync: the freeze checked every one is the same.
+	Mailboxes []model.MailboxCheck `json:"mailboxes,omitempty"`
 	// Switched lists the A/AAAA records pointed at the new host.
 	Switched []string `json:"switched,omitempty"`
 	// TTLsRestored lists the records whose TTL went back to what it was.

@@ -399,7 +399,6 @@ func cutString(s string, n int) string {
 // only is not nil, those of the tables in it (sent on stdin); every
 // other object's either way.
 func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB, only []string) ([]model.TableSum, error) {
-	var out strings.Builder
 	var stdin io.Reader
 	if only != nil {
 		list, err := json.Marshal(only)
@@ -408,17 +407,12 @@ func (m *mover) remoteSums(ctx context.Context, t moveTarget, db model.MoveDB, o
 		}
 		stdin = strings.NewReader(string(list))
 	}
-	errOut, err := m.runStreaming(ctx, t.command(receiveSums+" "+db.Engine+" "+db.Name), stdin, func(s string, newline bool) {
-		out.WriteString(s)
-		if newline {
-			out.WriteByte('\n')
-		}
-	})
+	out, err := m.remoteText(ctx, t, receiveSums+" "+db.Engine+" "+db.Name, stdin)
 	if err != nil {
-		return nil, fmt.Errorf("checksums of %s on %s: %s", db.Name, t.host(), failureText(err, errOut))
+		return nil, fmt.Errorf("checksums of %s on %s: %w", db.Name, t.host(), err)
 	}
 	var sums []model.TableSum
-	if err := json.Unmarshal([]byte(out.String()), &sums); err != nil {
+	if err := json.Unmarshal([]byte(out), &sums); err != nil {
 		return nil, fmt.Errorf("checksums of %s on %s: %w", db.Name, t.host(), err)
 	}
 	for _, s := range sums {
@@ -1018,7 +1012,8 @@ func (m *mover) dropLoadAccounts(ctx context.Context, pol movePolicy) ([]string,
 }
 
 // verify compares the new host with this one: the paths an rsync would
-// still change, and every table's sums on both sides.
+// still change, the mailboxes' folders and UIDs, and every table's sums
+// on both sides.
 func (m *mover) verify(ctx context.Context, p model.MoveTaskPayload, progress func(any)) (any, error) {
 	if err := m.checkOrder(&p); err != nil {
 		return nil, err
@@ -1037,6 +1032,9 @@ func (m *mover) verify(ctx context.Context, p model.MoveTaskPayload, progress fu
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
 	res.FilesDiffering, res.MailboxFiles = splitMailboxFiles(res.FilesDiffering)
+	if res.Mailboxes, res.MailboxProblems, err = m.compareMailboxes(ctx, p, t, false); err != nil {
+		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+	}
 	sparse, err := m.diffSparse(ctx, p, t)
 	if err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -277,18 +278,12 @@ func (m *mover) diffSparse(ctx context.Context, p model.MoveTaskPayload, t moveT
 	if len(here) == 0 {
 		return nil, nil
 	}
-	var out strings.Builder
-	errOut, err := m.runStreaming(ctx, t.command(receiveSparse), nil, func(s string, newline bool) {
-		out.WriteString(s)
-		if newline {
-			out.WriteByte('\n')
-		}
-	})
+	out, err := m.remoteText(ctx, t, receiveSparse, nil)
 	if err != nil {
-		return nil, fmt.Errorf("sparse files on %s: %s", t.host(), failureText(err, errOut))
+		return nil, fmt.Errorf("sparse files on %s: %w", t.host(), err)
 	}
 	var there map[string][2]int64
-	if err := json.Unmarshal([]byte(out.String()), &there); err != nil {
+	if err := json.Unmarshal([]byte(out), &there); err != nil {
 		return nil, fmt.Errorf("sparse files on %s: %w", t.host(), err)
 	}
 	var diff []string
@@ -391,6 +386,22 @@ func everySecond(ctx context.Context, f func()) (stop func()) {
 // runStreaming runs argv with stdin, handing each piece of its standard
 // output to seg as it comes (pieces end at \r or \n; newline says which),
 // and returns the end of its standard error.
+// remoteText runs command on the new host with stdin and returns what it
+// printed; a failure says what it printed on stderr.
+func (m *mover) remoteText(ctx context.Context, t moveTarget, command string, stdin io.Reader) (string, error) {
+	var out strings.Builder
+	errOut, err := m.runStreaming(ctx, t.command(command), stdin, func(s string, newline bool) {
+		out.WriteString(s)
+		if newline {
+			out.WriteByte('\n')
+		}
+	})
+	if err != nil {
+		return "", errors.New(failureText(err, errOut))
+	}
+	return out.String(), nil
+}
+
 func (m *mover) runStreaming(ctx context.Context, argv []string, stdin io.Reader, seg func(s string, newline bool)) (string, error) {
 	errOut := &tailBuffer{max: 8 << 10}
 	out := &segmentWriter{seg: seg}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -142,7 +143,21 @@ func (m *mover) freezeAndSync(ctx context.Context, p model.MoveTaskPayload, st *
 	if err != nil {
 		return err
 	}
-	st.Synced, st.Result = true, model.MoveFreezeResult{Steps: steps, Files: files, DB: db}
+	// With the order's mail held, both hosts now hold the same messages
+	// under the same UIDs, or the site stays frozen and the cutover
+	// fails: run again, it syncs again.
+	t1 := time.Now()
+	mail, problems, err := m.compareMailboxes(ctx, p, t, true)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("move %d: the mailboxes differ after the final sync: %s", p.MoveID, strings.Join(problems, "; "))
+	}
+	if mail != nil {
+		steps["mailboxes"] = roundSeconds(time.Since(t1))
+	}
+	st.Synced, st.Result = true, model.MoveFreezeResult{Steps: steps, Files: files, DB: db, Mailboxes: mail}
 	if err := m.writeFreezeState(p.MoveID, *st); err != nil {
 		return fmt.Errorf("move %d: %w", p.MoveID, err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 
+	"ferry/internal/maildir"
 	"ferry/internal/model"
 	"ferry/internal/node/apply"
 )
@@ -56,4 +58,33 @@ func splitMailboxFiles(paths []string) (files, mailbox []string) {
 		}
 	}
 	return files, mailbox
+}
+
+// readMailboxes reads the mailboxes in the homes of the order directory's
+// accounts: what IMAP clients see of them (package maildir).
+func readMailboxes(orderDir string) ([]maildir.Folder, error) {
+	return maildir.Read(filepath.Join(orderDir, apply.UsersDir), model.MailboxDir)
+}
+
+// compareMailboxes reads the order's mailboxes here and on the new host
+// and compares them (maildir.Compare); an order without mailboxes here
+// asks nothing of the new host.
+func (m *mover) compareMailboxes(ctx context.Context, p model.MoveTaskPayload, t moveTarget, final bool) ([]maildir.Check, []string, error) {
+	here, err := readMailboxes(p.OrderDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mailboxes of %s here: %w", p.Order.Identifier, err)
+	}
+	if len(here) == 0 {
+		return nil, nil, nil
+	}
+	out, err := m.remoteText(ctx, t, receiveMailbox, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mailboxes of %s on %s: %w", p.Order.Identifier, t.host(), err)
+	}
+	there, err := maildir.Decode([]byte(out))
+	if err != nil {
+		return nil, nil, fmt.Errorf("mailboxes of %s on %s: %w", p.Order.Identifier, t.host(), err)
+	}
+	checks, problems := maildir.Compare(here, there, final)
+	return checks, problems, nil
 }

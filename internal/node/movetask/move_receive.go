@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 
+	"ferry/internal/maildir"
 	"ferry/internal/model"
 	"ferry/internal/node/apply"
 	"ferry/internal/node/dbengine"
@@ -28,6 +29,7 @@ const (
 	receiveCrontab = receive.CmdCrontab
 	receiveObjects = receive.CmdObjects
 	receiveSparse  = receive.CmdSparse
+	receiveMailbox = receive.CmdMailboxes
 	receiveTLS     = receive.CmdTLS
 )
 
@@ -104,6 +106,14 @@ func (h receiveHost) TLS(ctx context.Context, order, site string, chain, key []b
 }
 
 func (receiveHost) SparseFiles(dir string) map[string][2]int64 { return sparseFiles(dir, 0) }
+
+func (receiveHost) Mailboxes(orderDir string) (any, error) {
+	folders, err := readMailboxes(orderDir)
+	if folders == nil {
+		folders = []maildir.Folder{}
+	}
+	return folders, err
+}
 
 // receiveRsync runs rsync's receiving server as argv, checked by receive.
 func (m *mover) receiveRsync(ctx context.Context, argv []string, o ReceiveOptions) error {

@@ -21,7 +21,10 @@ const (
 	CmdCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
 	CmdObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
 	CmdSparse  = "ferry-sparse"  // ferry-sparse: the order directory's sparse files, as JSON
-	CmdTLS     = "ferry-tls"     // ferry-tls NAME: the PEM chain and key of the ACME site first named NAME, on stdin
+	// CmdMailboxes is ferry-mailboxes: the folders, UIDVALIDITY and
+	// message UIDs of the mailboxes in the order's user homes, as JSON.
+	CmdMailboxes = "ferry-mailboxes"
+	CmdTLS       = "ferry-tls" // ferry-tls NAME: the PEM chain and key of the ACME site first named NAME, on stdin
 )
 
 // request is a command the policy allows.
@@ -45,7 +48,7 @@ const maxReceiveCommand = 4096
 // pass: rsync's receiving server into the order directory, a load into one
 // of the move's databases, the checksums or the objects of one of them,
 // the stamps (last-write times) of one of them,
-// the list of the order directory's sparse files, and the
+// the list of the order directory's sparse files, its mailboxes' UIDs, and the
 // crontab lines of one of the order's logins.
 func parse(command string, pol Policy, isEngine func(string) bool) (request, error) {
 	if command == "" {
@@ -80,11 +83,11 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 			return request{}, Refused("database %s (%s) is not one of move %d's databases", name, engine, pol.MoveID)
 		}
 		return request{Kind: words[0], DB: db}, nil
-	case CmdSparse:
+	case CmdSparse, CmdMailboxes:
 		if len(words) != 1 {
-			return request{}, Refused("usage: %s", CmdSparse)
+			return request{}, Refused("usage: %s", words[0])
 		}
-		return request{Kind: CmdSparse}, nil
+		return request{Kind: words[0]}, nil
 	case CmdCrontab:
 		if len(words) != 2 {
 			return request{}, Refused("usage: %s LOGIN", CmdCrontab)
@@ -106,8 +109,8 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 		}
 		return request{Kind: CmdTLS, Site: words[1]}, nil
 	}
-	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s, %s and %s",
-		clip(words[0], 80), CmdLoad, CmdSums, CmdStamps, CmdObjects, CmdSparse, CmdCrontab, CmdTLS)
+	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s, %s, %s and %s",
+		clip(words[0], 80), CmdLoad, CmdSums, CmdStamps, CmdObjects, CmdSparse, CmdMailboxes, CmdCrontab, CmdTLS)
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a

@@ -82,6 +82,10 @@ type Host interface {
 	Crontab(ctx context.Context, login string, stdin io.Reader) error
 	// SparseFiles lists the sparse files below dir.
 	SparseFiles(dir string) map[string][2]int64
+	// Mailboxes reads the mailboxes of the accounts whose homes are in
+	// the order directory orderDir (their folders, UIDVALIDITY and
+	// message UIDs), as JSON.
+	Mailboxes(orderDir string) (any, error)
 	// TLS installs the carried chain and key of order's ACME site whose
 	// first server name is site, checked against the host's own copy of
 	// the site, and serves the site with them; a site that is not one of
@@ -143,6 +147,15 @@ func Run(ctx context.Context, h Host, o Options) error {
 			return err
 		}
 		return json.NewEncoder(o.Stdout).Encode(h.SparseFiles(pol.OrderDir))
+	case CmdMailboxes:
+		if err := checkNoSymlinkBelow(pol.OrderDir, pol.OrderDir); err != nil {
+			return err
+		}
+		folders, err := h.Mailboxes(pol.OrderDir)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(o.Stdout).Encode(folders)
 	case CmdTLS:
 		chain, key, err := readTLSBundle(o.Stdin)
 		if err != nil {

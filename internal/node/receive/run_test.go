@@ -54,6 +54,10 @@ func (h *fakeHost) TLS(_ context.Context, order, site string, chain, key []byte)
 	h.calls, h.chain, h.key = append(h.calls, "tls "+order+" "+site), chain, key
 	return nil
 }
+func (h *fakeHost) Mailboxes(dir string) (any, error) {
+	h.calls = append(h.calls, "mailboxes "+dir)
+	return []map[string]any{{"account": "post", "name": "INBOX", "uidvalidity": 9, "messages": []map[string]any{{"uid": 1, "base": "a"}}}}, nil
+}
 func (h *fakeHost) SparseFiles(dir string) map[string][2]int64 {
 	h.calls = append(h.calls, "sparse "+dir)
 	return map[string][2]int64{"web/big": {10, 4096}}
@@ -93,6 +97,9 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 	if out, err := run("ferry-sparse", ""); err != nil || out != `{"web/big":[10,4096]}`+"\n" {
 		t.Errorf("sparse: %q, %v", out, err)
 	}
+	if out, err := run("ferry-mailboxes", ""); err != nil || out != `[{"account":"post","messages":[{"base":"a","uid":1}],"name":"INBOX","uidvalidity":9}]`+"\n" {
+		t.Errorf("mailboxes: %q, %v", out, err)
+	}
 	for _, c := range []string{"ferry-load pgsql blog", "ferry-objects mysql shop", "ferry-crontab shopper"} {
 		if _, err := run(c, ""); err != nil {
 			t.Errorf("%s: %v", c, err)
@@ -104,7 +111,7 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 	if string(h.chain) != testChain || string(h.key) != testKey {
 		t.Errorf("ferry-tls handed the host chain %q and key %q", h.chain, h.key)
 	}
-	wantCalls := []string{"rsync", "sums shop", "stamps shop", "sparse " + order, "load blog", "objects shop", "crontab shopper",
+	wantCalls := []string{"rsync", "sums shop", "stamps shop", "sparse " + order, "mailboxes " + order, "load blog", "objects shop", "crontab shopper",
 		"tls example.org www.example.org"}
 	if !reflect.DeepEqual(h.calls, wantCalls) {
 		t.Errorf("the host was asked %q, want %q", h.calls, wantCalls)
@@ -115,7 +122,7 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"rsync --server -r . " + order + "/web/evil/", "ferry-load mysql other", "id",
-		"ferry-tls ../x", "ferry-tls www.example.org"} {
+		"ferry-tls ../x", "ferry-tls www.example.org", "ferry-mailboxes post"} {
 		if _, err := run(c, testChain); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s: %v, want a refusal", c, err)
 		}
