@@ -112,7 +112,9 @@ func ApplyFileChanges(changes []FileChange) (undo func() error, err error) {
 
 // replaceSymlink makes path a symlink to target, replacing what was there.
 func replaceSymlink(path, target string) error {
-	tmp := filepath.Join(filepath.Dir(path), ".ferry-"+filepath.Base(path)+".tmp")
+	// Named as atomicfile names its temporary files, so that
+	// atomicfile.RemoveLeftovers finds one a kill left behind.
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".link.tmp")
 	os.Remove(tmp)
 	if err := os.Symlink(target, tmp); err != nil {
 		return err
