@@ -399,6 +399,10 @@ func TestFullMove(t *testing.T) {
 		}
 		if last := d.Syncs[len(d.Syncs)-1]; !last.Final || last.Files.Files != 2 || last.DB.TablesCopied != 1 {
 			t.Errorf("final sync report %+v, want the freeze's", last)
+		} else if s := last.Seconds(); s < 0.149 || s > 0.151 || !last.StartedAt.Equal(*cr.FreezeStart) {
+			// The final sync's span is its own (the slower of files and
+			// databases, from the freeze), not the whole task's.
+			t.Errorf("final sync %s–%s (%.3f s), want 0.15 s from the freeze at %s", last.StartedAt, last.FinishedAt, s, cr.FreezeStart)
 		}
 
 		e.refused(func() error {

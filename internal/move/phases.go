@@ -374,7 +374,14 @@ func stepFreeze(ctx context.Context, r *run) (outcome, error) {
 			cr.FreezeStart = &start
 		}
 		cr.FreezeEnd, cr.FreezeSeconds, cr.FreezeSteps, cr.Mailboxes = &end, fr.FreezeSeconds, fr.Steps, fr.Mailboxes
-		s := SyncReport{Run: c.d.Run, Final: true, StartedAt: t.CreatedAt, FinishedAt: end, Files: fr.Files, DB: fr.DB}
+		// The final sync ran inside the freeze, from the moment the
+		// site was frozen, files and databases side by side; the task's
+		// own span also holds the mail hold, maintenance mode and proxy.
+		syncStart, syncEnd := t.CreatedAt, end
+		if sync := max(fr.Steps["files"], fr.Steps["db"]); sync > 0 && fr.FreezeSeconds > 0 {
+			syncStart, syncEnd = start, start.Add(time.Duration(sync*float64(time.Second)))
+		}
+		s := SyncReport{Run: c.d.Run, Final: true, StartedAt: syncStart, FinishedAt: syncEnd, Files: fr.Files, DB: fr.DB}
 		c.d.Syncs = append(c.d.Syncs, s)
 		if err := c.audit(panel.AuditCutoverSync, moveObject(c.m.ID), c.m.OrderID, nil, syncFigures(s)); err != nil {
 			return nil, err
