@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,38 +39,68 @@ type dnsWatch struct {
 func watchDNS(e *labtest.Env, s site) *dnsWatch {
 	w := &dnsWatch{e: e, names: []string{s.domain, "www." + s.domain}, seen: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
 	server := net.JoinHostPort(e.Addr("dns1"), "53")
+	c := &dns.Client{Timeout: time.Second}
+	// lookA is the sorted A addresses of name, or false when dns1 gave
+	// no answer.
+	lookA := func(name string) (string, bool) {
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(name), dns.TypeA)
+		r, _, err := c.Exchange(m, server)
+		if err != nil {
+			return "", false
+		}
+		var set []string
+		for _, rr := range r.Answer {
+			if a, isA := rr.(*dns.A); isA {
+				set = append(set, a.A.String())
+			}
+		}
+		slices.Sort(set)
+		return strings.Join(set, ","), true
+	}
 	go func() {
 		defer close(w.done)
-		c := &dns.Client{Timeout: time.Second}
 		for {
 			select {
 			case <-w.stop:
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
+			// The names are asked one after the other, so the first is
+			// asked again at the end: a look during which the zone
+			// changed (one switch falling between two questions) says
+			// nothing of a half switch and is not counted; in a look
+			// whose first answer held, differing names were served
+			// together.
 			addrs := map[string]bool{}
 			ok := true
-			for _, n := range w.names {
-				m := new(dns.Msg)
-				m.SetQuestion(dns.Fqdn(n), dns.TypeA)
-				r, _, err := c.Exchange(m, server)
-				if err != nil {
+			var first string
+			for i, n := range w.names {
+				got, answered := lookA(n)
+				if !answered {
 					ok = false
 					break
 				}
-				for _, rr := range r.Answer {
-					if a, isA := rr.(*dns.A); isA {
-						addrs[a.A.String()] = true
+				if i == 0 {
+					first = got
+				}
+				for _, a := range strings.Split(got, ",") {
+					if a != "" {
+						addrs[a] = true
 					}
 				}
 			}
 			if !ok {
 				continue
 			}
+			if again, answered := lookA(w.names[0]); !answered || again != first {
+				continue
+			}
 			var set []string
 			for a := range addrs {
 				set = append(set, a)
 			}
+			slices.Sort(set)
 			key := strings.Join(set, ",")
 			w.mu.Lock()
 			w.looks++
