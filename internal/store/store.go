@@ -126,6 +126,13 @@ type Tx interface {
 	UpdateItem(ctx context.Context, it *model.Item) error
 	// HoldersOf lists the items (any state but deleted) claiming identity.
 	HoldersOf(ctx context.Context, identity string) ([]model.Holder, error)
+	// CreateItems, UpdateItems, HoldersOfAny and AppendAudits do what
+	// CreateItem, UpdateItem, HoldersOf and AppendAudit do, for many rows in
+	// a few round trips (a move's prepare): all rows are written, or none.
+	// HoldersOfAny maps each identity with holders to them.
+	CreateItems(ctx context.Context, items []*model.Item) error
+	UpdateItems(ctx context.Context, items []*model.Item) error
+	HoldersOfAny(ctx context.Context, identities []string) (map[string][]model.Holder, error)
 
 	// AddOrderDomain, RemoveOrderDomain and ListOrderDomains keep the
 	// domains an order holds besides its identifier.
@@ -139,6 +146,9 @@ type Tx interface {
 	// ItemsNamed lists the items but deleted ones holding a server name or
 	// a DNS record at name.
 	ItemsNamed(ctx context.Context, name string) ([]model.Item, error)
+	// ItemsNamedAny is ItemsNamed for several names in one query: the
+	// items at each name with any, by id.
+	ItemsNamedAny(ctx context.Context, names []string) (map[string][]model.Item, error)
 
 	CreateZone(ctx context.Context, z *model.Zone) error
 	GetZone(ctx context.Context, name string) (model.Zone, error)
@@ -204,6 +214,7 @@ type Tx interface {
 	ListBatches(ctx context.Context) ([]model.BatchRecord, error)
 
 	AppendAudit(ctx context.Context, e *model.AuditEntry) error
+	AppendAudits(ctx context.Context, entries []*model.AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)
 
 	CreateMove(ctx context.Context, m *model.Move) error

@@ -31,6 +31,7 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"Items", testItems},
 		{"ItemFilters", testItemFilters},
 		{"Identities", testIdentities},
+		{"Many", testMany},
 		{"Tokens", testTokens},
 		{"JoinTokens", testJoinTokens},
 		{"WebSessions", testWebSessions},
