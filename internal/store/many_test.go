@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/store"
@@ -112,4 +113,31 @@ func testMany(t *testing.T, h *harness) {
 		return tx.ListAudit(ctx, store.AuditFilter{Limit: 3})
 	})
 	diff(t, "audit, newest first", []model.AuditEntry{*entries[2], *entries[1], *entries[0]}, got)
+}
+
+// testRead: Read sees what was committed, as View does, and refuses a
+// write, which then leaves nothing behind.
+func testRead(t *testing.T, h *harness) {
+	ctx := t.Context()
+	f := seed(t, h.s)
+	var got model.Order
+	if err := h.s.Read(ctx, func(tx store.Tx) (err error) { got, err = tx.GetOrder(ctx, f.order.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "order read", f.order, got)
+	err := h.s.Read(ctx, func(tx store.Tx) error {
+		return tx.CreateMember(ctx, &model.Member{Name: "mallory", FriendlyName: "M"})
+	})
+	wantErr(t, err, store.ErrReadWrite, "create member mallory")
+	err = h.s.Read(ctx, func(tx store.Tx) error {
+		_, err := tx.RevokeTokensOf(ctx, model.RoleMember, "alice", time.Now())
+		return err
+	})
+	wantErr(t, err, store.ErrReadWrite, "alice")
+	members := read(t, h.s, func(ctx context.Context, tx store.Tx) ([]model.Member, error) { return tx.ListMembers(ctx) })
+	for _, m := range members {
+		if m.Name == "mallory" {
+			t.Error("a member made inside Read was stored")
+		}
+	}
 }

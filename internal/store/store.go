@@ -25,6 +25,8 @@ var (
 	// ErrFull is returned by an Update the database could not write for
 	// want of disk space; nothing of it was kept.
 	ErrFull = errors.New("the store's disk is full")
+	// ErrReadWrite is the error of a write attempted inside Read.
+	ErrReadWrite = errors.New("a Read cannot write (use Update)")
 )
 
 // Store opens transactions. Every change the control plane makes is one
@@ -32,6 +34,12 @@ var (
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn as View does, but without a transaction where that
+	// saves round trips (PostgreSQL): each statement sees the store as it
+	// is when that statement starts, so it is for a reader of one
+	// statement, or of statements that need not agree. A write in fn
+	// fails with ErrReadWrite.
+	Read(ctx context.Context, fn func(Tx) error) error
 	// Update runs fn in a read-write transaction, committed if fn returns nil.
 	// A Get inside Update holds the row until the end, and HoldersOf the
 	// identity, so that check-then-write in one Update is safe against

@@ -32,6 +32,7 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"ItemFilters", testItemFilters},
 		{"Identities", testIdentities},
 		{"Many", testMany},
+		{"Read", testRead},
 		{"Tokens", testTokens},
 		{"JoinTokens", testJoinTokens},
 		{"WebSessions", testWebSessions},
