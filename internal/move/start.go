@@ -145,6 +145,17 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// The holders of every identity the copies will claim, read at once.
+	var identities []string
+	for _, it := range items {
+		if it.State != model.StateDeleted && !model.KindInfoOf(it.Kind).ControlPlane && it.Kind != model.KindDNS {
+			identities = append(identities, it.Spec.Identities(it.Kind)...)
+		}
+	}
+	holdersOf, err := tx.HoldersOfAny(ctx, identities)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, it := range items {
 		if it.State == model.StateDeleted || model.KindInfoOf(it.Kind).ControlPlane {
 			continue // what no host holds stays with the order as it is
@@ -172,11 +183,7 @@ func (e *Engine) preflight(ctx context.Context, tx store.Tx, o model.Order, to, 
 		}
 		p.Copies = append(p.Copies, PlanItem{ID: it.ID, Kind: it.Kind, Name: itemName(it), State: it.State})
 		for _, id := range it.Spec.Identities(it.Kind) {
-			holders, err := tx.HoldersOf(ctx, id)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, h := range holders {
+			for _, h := range holdersOf[id] {
 				if h.ItemID == it.ID || !h.State.Live() {
 					continue
 				}
@@ -462,33 +469,52 @@ func (e *Engine) prepare(ctx context.Context, tx store.Tx, c panel.Caller, plan 
 		History: []Event{{Phase: model.PhasePrepare, Run: 1, By: c.Name, At: now, Status: model.MoveRunning}},
 	}}
 	wake := []string{src.to.Name}
+	// The order's items change together: the records' TTLs, then the
+	// items into limbo, then their copies (whose identities the limbo
+	// items may share), each in a few statements for the whole order.
+	var records, moved, copies []*model.Item
+	var lowered []model.Spec
 	for _, it := range src.items {
 		if it.Kind == model.KindDNS {
 			if it.Spec.TTL <= LoweredTTL {
 				continue
 			}
 			d.TTLs = append(d.TTLs, TTLChange{ItemID: it.ID, FQDN: it.Spec.FQDN, Type: it.Spec.Type, Value: it.Spec.Value, Old: it.Spec.TTL})
-			before := it
 			spec := it.Spec
 			spec.TTL = LoweredTTL
-			if err := e.p.UpdateSpecTx(ctx, tx, c, &it, spec); err != nil {
-				return model.Move{}, nil, fmt.Errorf("%s: %w", describeItem(before), err)
-			}
+			records, lowered = append(records, &it), append(lowered, spec)
 			wake = append(wake, it.Host)
 			continue
-		}
-		it.OrderID = limbo.ID
-		if err := e.p.SetStateTx(ctx, tx, c, &it, model.StateTransferLimbo); err != nil {
-			return model.Move{}, nil, fmt.Errorf("%s: %w", describeItem(it), err)
 		}
 		cp := model.Item{OrderID: o.ID, Host: src.to.Name, Kind: it.Kind, Spec: cloneSpec(it.Spec)}
 		if i := slices.IndexFunc(plan.PHP, func(s PlanPHP) bool { return s.ID == it.ID }); i >= 0 {
 			cp.Spec.PHPVersion = plan.PHP[i].To
 		}
-		if err := e.p.InsertItem(ctx, tx, c, &cp); err != nil {
-			return model.Move{}, nil, fmt.Errorf("copy %s to %s: %w", describeItem(it), src.to.Name, err)
+		it.OrderID = limbo.ID
+		moved, copies = append(moved, &it), append(copies, &cp)
+	}
+	named := func(items []*model.Item, err error) error {
+		var ie *panel.ItemsError
+		if errors.As(err, &ie) {
+			return fmt.Errorf("%s: %w", describeItem(*items[ie.Index]), ie.Err)
 		}
-		d.Copies = append(d.Copies, Copy{Kind: it.Kind, Name: itemName(it), Original: it.ID, Copy: cp.ID})
+		return err
+	}
+	if err := e.p.UpdateSpecsTx(ctx, tx, c, records, lowered); err != nil {
+		return model.Move{}, nil, named(records, err)
+	}
+	if err := e.p.SetStatesTx(ctx, tx, c, moved, model.StateTransferLimbo); err != nil {
+		return model.Move{}, nil, named(moved, err)
+	}
+	if err := e.p.InsertItems(ctx, tx, c, copies); err != nil {
+		var ie *panel.ItemsError
+		if errors.As(err, &ie) {
+			return model.Move{}, nil, fmt.Errorf("copy %s to %s: %w", describeItem(*moved[ie.Index]), src.to.Name, ie.Err)
+		}
+		return model.Move{}, nil, err
+	}
+	for i, it := range moved {
+		d.Copies = append(d.Copies, Copy{Kind: it.Kind, Name: itemName(*it), Original: it.ID, Copy: copies[i].ID})
 	}
 	if err := e.p.SetOrderHostTx(ctx, tx, c, &o, src.to.Name); err != nil {
 		return model.Move{}, nil, err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"ferry/internal/model"
 	"ferry/internal/store"
@@ -178,23 +177,21 @@ func (p *Panel) checkReferences(ctx context.Context, tx store.Tx, o model.Order,
 }
 
 func checkUnique(ctx context.Context, tx store.Tx, it model.Item) error {
-	for _, id := range it.Spec.Identities(it.Kind) {
-		holders, err := tx.HoldersOf(ctx, id)
-		if err != nil {
-			return err
-		}
-		others := slices.DeleteFunc(holders, func(h model.Holder) bool { return h.ItemID == it.ID })
-		if err := model.CheckUnique(id, it.State, others); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkUniqueMany(ctx, tx, []*model.Item{&it})
 }
 
 // GetItem returns an item if c may see it.
 func (p *Panel) GetItem(ctx context.Context, c Caller, id int64) (model.Item, error) {
 	var it model.Item
-	err := p.view(ctx, func(tx store.Tx) error {
+	// An admin's or a node's read is one statement (the node's check is
+	// the item's own host), which needs no transaction; a member's also
+	// reads the item's order, and perhaps the access given to its login,
+	// which must all be of one snapshot.
+	read := p.view
+	if c.Role == model.RoleAdmin || c.Role == model.RoleNode {
+		read = p.store.Read
+	}
+	err := read(ctx, func(tx store.Tx) error {
 		var err error
 		it, err = p.readableItem(ctx, tx, c, id)
 		return err
@@ -316,45 +313,55 @@ func (p *Panel) UpdateSpecTx(ctx context.Context, tx store.Tx, c Caller, it *mod
 // updateSpecTx gives *it spec after every rule of an update, in tx; *it is
 // changed only when the update is stored.
 func (p *Panel) updateSpecTx(ctx context.Context, tx store.Tx, c Caller, o model.Order, it *model.Item, spec model.Spec) error {
-	before, next := *it, *it
-	if err := spec.Normalize(next.Kind, o.Identifier); err != nil {
+	next, err := p.checkSpec(ctx, tx, o, *it, spec)
+	if err != nil {
 		return err
 	}
-	if err := checkHTTPS(model.Item{Kind: next.Kind, Spec: spec}, p.Now()); err != nil {
-		return err
-	}
-	if err := spec.CheckIdentityKept(next.Kind, before.Spec); err != nil {
-		return err
-	}
-	next.Spec = spec
-	if err := p.checkReferences(ctx, tx, o, next); err != nil {
-		return err
-	}
-	if err := p.checkOwnership(ctx, tx, o, next); err != nil {
-		return err
-	}
-	if err := settlePHP(ctx, tx, &next); err != nil {
-		return err
-	}
-	to := model.StatePendingUpdate
-	if next.State == model.StateSoftError {
-		to = model.StatePendingRestore
-	}
-	if err := model.CheckTransition(next.State, to, model.ByControlPlane); err != nil {
-		return err
-	}
-	next.State, next.Message, next.UpdatedAt = to, "", p.Now()
 	if err := checkUnique(ctx, tx, next); err != nil {
 		return err
 	}
 	if err := tx.UpdateItem(ctx, &next); err != nil {
 		return err
 	}
-	if err := p.audit(ctx, tx, c, AuditItemUpdate, fmt.Sprintf("item/%d", next.ID), next.OrderID, before, next); err != nil {
+	if err := p.audit(ctx, tx, c, AuditItemUpdate, fmt.Sprintf("item/%d", next.ID), next.OrderID, *it, next); err != nil {
 		return err
 	}
 	*it = next
 	return nil
+}
+
+// checkSpec returns the item as an update to spec makes it, after every
+// rule of an update but uniqueness, which the caller checks.
+func (p *Panel) checkSpec(ctx context.Context, tx store.Tx, o model.Order, it model.Item, spec model.Spec) (model.Item, error) {
+	next := it
+	if err := spec.Normalize(next.Kind, o.Identifier); err != nil {
+		return next, err
+	}
+	if err := checkHTTPS(model.Item{Kind: next.Kind, Spec: spec}, p.Now()); err != nil {
+		return it, err
+	}
+	if err := spec.CheckIdentityKept(next.Kind, it.Spec); err != nil {
+		return it, err
+	}
+	next.Spec = spec
+	if err := p.checkReferences(ctx, tx, o, next); err != nil {
+		return it, err
+	}
+	if err := p.checkOwnership(ctx, tx, o, next); err != nil {
+		return it, err
+	}
+	if err := settlePHP(ctx, tx, &next); err != nil {
+		return it, err
+	}
+	to := model.StatePendingUpdate
+	if next.State == model.StateSoftError {
+		to = model.StatePendingRestore
+	}
+	if err := model.CheckTransition(next.State, to, model.ByControlPlane); err != nil {
+		return it, err
+	}
+	next.State, next.Message, next.UpdatedAt = to, "", p.Now()
+	return next, nil
 }
 
 func (p *Panel) writableItem(ctx context.Context, tx store.Tx, c Caller, id int64) (model.Item, error) {

@@ -149,11 +149,15 @@ func forbidden(format string, args ...any) error {
 
 // audit appends one audit entry in tx.
 func (p *Panel) audit(ctx context.Context, tx store.Tx, c Caller, action AuditAction, object string, orderID int64, before, after any) error {
-	e := &model.AuditEntry{
+	return tx.AppendAudit(ctx, p.auditEntry(c, action, object, orderID, before, after))
+}
+
+// auditEntry is the entry audit appends.
+func (p *Panel) auditEntry(c Caller, action AuditAction, object string, orderID int64, before, after any) *model.AuditEntry {
+	return &model.AuditEntry{
 		At: p.Now(), Actor: c.Name, Action: string(action), Object: object, OrderID: orderID,
 		Before: auditJSON(before), After: auditJSON(after),
 	}
-	return tx.AppendAudit(ctx, e)
 }
 
 // Audit records an entry for a change made outside the panel's own methods

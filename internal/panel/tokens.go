@@ -45,7 +45,12 @@ func (p *Panel) Authenticate(ctx context.Context, secret string) (Caller, error)
 		return Caller{}, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
 	}
 	var c Caller
-	err := p.store.View(ctx, func(tx store.Tx) error {
+	// No transaction: the token is read, then its member or host. A
+	// member's or host's deletion revokes its tokens and removes it in one
+	// commit, so whichever side of it each read falls on, a token of a
+	// deleted owner is refused (revoked, or no owner, or an owner made
+	// after it).
+	err := p.store.Read(ctx, func(tx store.Tx) error {
 		t, err := tx.TokenByHash(ctx, HashToken(secret))
 		if err != nil {
 			return err

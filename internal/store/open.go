@@ -197,6 +197,21 @@ func (s *sqlStore) View(ctx context.Context, fn func(Tx) error) error {
 	return s.inTx(ctx, false, func(t *tx) error { return fn(t) })
 }
 
+// Read runs fn without a transaction on PostgreSQL: each of its
+// statements is one round trip and sees the store as it is when it starts,
+// where View adds a BEGIN and a COMMIT. On SQLite, which runs in the
+// process, it is a View that refuses writes as Read does.
+func (s *sqlStore) Read(ctx context.Context, fn func(Tx) error) error {
+	if !s.d.pg {
+		return s.inTx(ctx, false, func(t *tx) error { t.bare = true; return fn(t) })
+	}
+	err := fn(&tx{d: s.d, tx: s.read, bare: true})
+	if err != nil && diskFull(err) {
+		return fmt.Errorf("%w (%s): %w", ErrFull, s.where, err)
+	}
+	return err
+}
+
 // Update runs fn in a read-write transaction, committed if fn returns nil.
 // On SQLite, Updates take turns on the one writer connection, and BEGIN
 // IMMEDIATE makes other processes wait. On PostgreSQL the transaction is

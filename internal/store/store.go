@@ -25,6 +25,8 @@ var (
 	// ErrFull is returned by an Update the database could not write for
 	// want of disk space; nothing of it was kept.
 	ErrFull = errors.New("the store's disk is full")
+	// ErrReadWrite is the error of a write attempted inside Read.
+	ErrReadWrite = errors.New("a Read cannot write (use Update)")
 )
 
 // Store opens transactions. Every change the control plane makes is one
@@ -32,6 +34,12 @@ var (
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn as View does, but without a transaction where that
+	// saves round trips (PostgreSQL): each statement sees the store as it
+	// is when that statement starts, so it is for a reader of one
+	// statement, or of statements that need not agree. A write in fn
+	// fails with ErrReadWrite.
+	Read(ctx context.Context, fn func(Tx) error) error
 	// Update runs fn in a read-write transaction, committed if fn returns nil.
 	// A Get inside Update holds the row until the end, and HoldersOf the
 	// identity, so that check-then-write in one Update is safe against
@@ -126,6 +134,13 @@ type Tx interface {
 	UpdateItem(ctx context.Context, it *model.Item) error
 	// HoldersOf lists the items (any state but deleted) claiming identity.
 	HoldersOf(ctx context.Context, identity string) ([]model.Holder, error)
+	// CreateItems, UpdateItems, HoldersOfAny and AppendAudits do what
+	// CreateItem, UpdateItem, HoldersOf and AppendAudit do, for many rows in
+	// a few round trips (a move's prepare): all rows are written, or none.
+	// HoldersOfAny maps each identity with holders to them.
+	CreateItems(ctx context.Context, items []*model.Item) error
+	UpdateItems(ctx context.Context, items []*model.Item) error
+	HoldersOfAny(ctx context.Context, identities []string) (map[string][]model.Holder, error)
 
 	// AddOrderDomain, RemoveOrderDomain and ListOrderDomains keep the
 	// domains an order holds besides its identifier.
@@ -139,6 +154,9 @@ type Tx interface {
 	// ItemsNamed lists the items but deleted ones holding a server name or
 	// a DNS record at name.
 	ItemsNamed(ctx context.Context, name string) ([]model.Item, error)
+	// ItemsNamedAny is ItemsNamed for several names in one query: the
+	// items at each name with any, by id.
+	ItemsNamedAny(ctx context.Context, names []string) (map[string][]model.Item, error)
 
 	CreateZone(ctx context.Context, z *model.Zone) error
 	GetZone(ctx context.Context, name string) (model.Zone, error)
@@ -204,6 +222,7 @@ type Tx interface {
 	ListBatches(ctx context.Context) ([]model.BatchRecord, error)
 
 	AppendAudit(ctx context.Context, e *model.AuditEntry) error
+	AppendAudits(ctx context.Context, entries []*model.AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]model.AuditEntry, error)
 
 	CreateMove(ctx context.Context, m *model.Move) error

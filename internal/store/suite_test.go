@@ -31,6 +31,8 @@ func runSuite(t *testing.T, fresh func(t *testing.T) string) {
 		{"Items", testItems},
 		{"ItemFilters", testItemFilters},
 		{"Identities", testIdentities},
+		{"Many", testMany},
+		{"Read", testRead},
 		{"Tokens", testTokens},
 		{"JoinTokens", testJoinTokens},
 		{"WebSessions", testWebSessions},

@@ -8,11 +8,15 @@ import (
 	"strings"
 )
 
-// tx is a Tx over a database/sql transaction.
+// tx is a Tx over a database/sql transaction, or, for Read, over the
+// pool itself.
 type tx struct {
 	d     dialect
-	tx    *sql.Tx
+	tx    querier
 	write bool
+	// bare is set for Read: there is no transaction, so every statement
+	// is its own, and a write is refused before it reaches the database.
+	bare bool
 	// held is set on PostgreSQL while the savepoint of the last step that
 	// succeeded is still open: the next step releases it in the same
 	// round trip as it makes its own, and the commit releases the last.
@@ -26,10 +30,20 @@ type tx struct {
 	known map[string]bool
 }
 
+// querier is a *sql.Tx, or a *sql.DB for Read.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.bare {
+		return nil, ErrReadWrite
+	}
 	return t.tx.ExecContext(ctx, t.d.rebind(q), t.d.args(args)...)
 }
 
@@ -66,6 +80,9 @@ func (t *tx) insert(ctx context.Context, q string, args ...any) (int64, error) {
 // would otherwise refuse every later statement). The error is named what
 // and mapped by failed, with dangling for a broken foreign key.
 func (t *tx) step(ctx context.Context, what string, dangling error, fn func() error) error {
+	if t.bare {
+		return fmt.Errorf("%s: %w", what, ErrReadWrite)
+	}
 	begin := "SAVEPOINT ferry_step"
 	if t.held {
 		// One round trip instead of two: PostgreSQL runs both.
