@@ -197,6 +197,7 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 		})
 	}
 	stop()
+	rsyncD := time.Since(t0)
 	stepSince(ctx, "files.rsync", t0)
 	if err != nil && hostexec.ExitCode(err) != rsyncVanished {
 		ch.settle(false)
@@ -208,6 +209,7 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	res := parseRsyncStats(strings.Join(stats, "\n"))
 	res.Percent = 100
 	res.FullReason = ch.fullReason
+	res.TrackerSeconds = roundSeconds(ch.trackerSetup)
 	if ch.tracked {
 		res.TrackedPaths = len(ch.paths)
 	}
@@ -216,6 +218,7 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 		m.log.Warn("move sync: could not list what is not carried", "move", p.MoveID, "err", err)
 	}
 	stepSince(ctx, "files.notcarried", t0)
+	notCarriedD := time.Since(t0)
 	t0 = time.Now()
 	for _, login := range p.Logins {
 		if err := m.sendCrontab(ctx, p, t, login); err != nil {
@@ -233,7 +236,8 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	ch.settle(true)
 	res.Seconds = roundSeconds(time.Since(start))
 	m.log.Info("move files synced", "move", p.MoveID, "bytes", res.Bytes, "files", res.Files, "total_files", res.TotalFiles,
-		"tracked_paths", res.TrackedPaths, "full_reason", res.FullReason, "seconds", res.Seconds)
+		"tracked_paths", res.TrackedPaths, "full_reason", res.FullReason, "tracker_seconds", res.TrackerSeconds,
+		"rsync_seconds", roundSeconds(rsyncD), "not_carried_seconds", roundSeconds(notCarriedD), "seconds", res.Seconds)
 	return res, nil
 }
 

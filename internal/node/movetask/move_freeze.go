@@ -225,10 +225,13 @@ func withMode(p model.MoveTaskPayload, mode string) model.MoveTaskPayload {
 // fileChanges is what a file sync copies: the whole tree, or (tracked)
 // only paths; settle tells the tracker whether the sync carried them.
 type fileChanges struct {
-	tracked    bool
-	paths      []string
-	fullReason string // a final sync's reason to compare the whole tree
-	settle     func(ok bool)
+	// trackerSetup is how long starting the move's tracker took, when
+	// this sync started it.
+	trackerSetup time.Duration
+	tracked      bool
+	paths        []string
+	fullReason   string // a final sync's reason to compare the whole tree
+	settle       func(ok bool)
 }
 
 // changesSince says what a file sync must compare. Every sync but the
@@ -252,12 +255,13 @@ func (m *mover) changesSince(p model.MoveTaskPayload) fileChanges {
 		}
 		if tr == nil {
 			var err error
+			t0 := time.Now()
 			if tr, err = startTracker(p.OrderDir, trackerMaxPaths); err != nil {
 				m.log.Warn("move sync: cannot track changes; the final sync compares the whole tree", "move", p.MoveID, "err", err)
-				return fileChanges{settle: func(bool) {}}
+				return fileChanges{trackerSetup: time.Since(t0), settle: func(bool) {}}
 			}
 			m.trackers[p.MoveID] = tr
-			return fileChanges{settle: func(ok bool) {
+			return fileChanges{trackerSetup: time.Since(t0), settle: func(ok bool) {
 				if !ok { // what changed before it began is not known
 					m.dropTracker(p.MoveID)
 				}
