@@ -71,18 +71,21 @@ type runNote struct {
 
 // syncNote is one of ferry's sync reports in short.
 type syncNote struct {
-	FilesSent     int64   `json:"files_sent"`
-	BytesSent     int64   `json:"bytes_sent"`
-	FilesSeconds  float64 `json:"files_seconds"`
-	TablesCopied  int     `json:"tables_copied"`
-	TablesSummed  int     `json:"tables_summed"`
-	DBBytes       int64   `json:"db_bytes"`
-	DBSeconds     float64 `json:"db_seconds"`
-	EngineSeconds float64 `json:"engine_seconds"`
+	FilesSent    int64   `json:"files_sent"`
+	BytesSent    int64   `json:"bytes_sent"`
+	FilesSeconds float64 `json:"files_seconds"`
+	// TrackerSeconds is the part of FilesSeconds the old host spent
+	// starting its change tracker (the first sync's).
+	TrackerSeconds float64 `json:"tracker_seconds,omitempty"`
+	TablesCopied   int     `json:"tables_copied"`
+	TablesSummed   int     `json:"tables_summed"`
+	DBBytes        int64   `json:"db_bytes"`
+	DBSeconds      float64 `json:"db_seconds"`
+	EngineSeconds  float64 `json:"engine_seconds"`
 }
 
 func noteOf(s wire.SyncReport) syncNote {
-	return syncNote{FilesSent: s.Files.Files, BytesSent: s.Files.Bytes, FilesSeconds: s.Files.Seconds,
+	return syncNote{FilesSent: s.Files.Files, BytesSent: s.Files.Bytes, FilesSeconds: s.Files.Seconds, TrackerSeconds: s.Files.TrackerSeconds,
 		TablesCopied: s.DB.TablesCopied, TablesSummed: s.DB.TablesSummed, DBBytes: s.DB.Bytes, DBSeconds: s.DB.Seconds, EngineSeconds: s.Seconds()}
 }
 
@@ -203,6 +206,8 @@ func (b *benchLab) moveRuns(ctx context.Context, o Options, t tree, db DBSpec) (
 			return fig, fmt.Errorf("run %d, re-sync: %w", run+1, err)
 		}
 		fig.ResyncFiles.Pairs = append(fig.ResyncFiles.Pairs, Pair{re.report.Files.Seconds, re.plainFiles})
+		b.log.Info("change tracker", "run", run+1, "first_sync_setup_seconds", first.report.Files.TrackerSeconds,
+			"resync_setup_seconds", re.report.Files.TrackerSeconds, "resync_files_seconds", re.report.Files.Seconds)
 		fig.ResyncDB.Pairs = append(fig.ResyncDB.Pairs, Pair{re.report.DB.Seconds, re.plainDB})
 		note.Resync = noteOf(re.report)
 

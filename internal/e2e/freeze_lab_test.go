@@ -118,6 +118,10 @@ func cutover(t *testing.T, e *labtest.Env, domain string) wire.SyncReport {
 	if cr == nil || cr.FreezeSeconds <= 0 || cr.FreezeSteps["files"] <= 0 || cr.FreezeSteps["proxy"] <= 0 {
 		t.Fatalf("cutover report without the old host's freeze figures: %+v", cr)
 	}
+	// The finer steps say where a slow freeze's time went.
+	if _, ok := cr.FreezeSteps["files.rsync"]; !ok {
+		t.Fatalf("cutover report without the freeze's rsync step: %v", cr.FreezeSteps)
+	}
 	t.Logf("freeze %.3f s, steps %v", cr.FreezeSeconds, cr.FreezeSteps)
 	if len(info.Syncs) == 0 || !info.Syncs[len(info.Syncs)-1].Final {
 		t.Fatalf("no final sync in the move's report: %+v", info.Syncs)

@@ -110,6 +110,10 @@ type MoveSyncFilesResult struct {
 	// (tracking lost or never started).
 	TrackedPaths int    `json:"tracked_paths,omitempty"`
 	FullReason   string `json:"full_reason,omitempty"`
+	// TrackerSeconds (a sync but the final one) is how long the old host
+	// took to start tracking the tree's changes (an inotify watch on each
+	// directory) before rsync ran; it is part of Seconds.
+	TrackerSeconds float64 `json:"tracker_seconds,omitempty"`
 }
 
 // TableSum is one table's row count and checksum on one host, or one

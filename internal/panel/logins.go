@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -26,8 +27,14 @@ var ErrCodeNeeded = fmt.Errorf("%w: a code from the authenticator app is needed"
 var errBadLogin = fmt.Errorf("%w: wrong login name, password or code", ErrUnauthenticated)
 
 // dummyHash is compared against when the name is unknown, so that an
-// unknown name takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such login, no such password"), loginCost)
+// unknown name takes as long to refuse as a wrong password. It is made
+// when a panel is (New), not when the program starts: every ferry process
+// would otherwise pay for a bcrypt hash, a move's forced command on each
+// of its ssh commands among them.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("no such login, no such password"), loginCost)
+	return h
+})
 
 // LoginInput is what an admin gives to make a web login or set its
 // password: a member's login (Role member, Member set) or an admin's.
@@ -161,7 +168,7 @@ func (p *Panel) PasswordLogin(ctx context.Context, name, password, code string) 
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnauthenticated) || model.ValidateLoginName(name) != nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return Caller{}, errBadLogin
 	}
 	if err != nil {

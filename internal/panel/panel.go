@@ -62,6 +62,7 @@ type Options struct {
 // New returns a Panel over s.
 func New(s store.Store, opts Options) *Panel {
 	p := &Panel{store: s, now: opts.Now, log: opts.Log, wakeup: newNotifier()}
+	go dummyHash() // ready before the first login with an unknown name
 	if p.now == nil {
 		p.now = time.Now
 	}

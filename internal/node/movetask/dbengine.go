@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/node/dbengine"
@@ -135,10 +136,14 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 		}
 	}
 	if len(toCopy) > 0 {
+		t0 := time.Now()
 		if err := m.copyMySQLTables(ctx, t, db.Name, toCopy, load, counted); err != nil {
 			return err
 		}
+		stepSince(ctx, "db.copy.tables", t0)
 	}
+	t0 := time.Now()
+	defer stepSince(ctx, "db.copy.objects", t0)
 	for _, tb := range toCopy {
 		copied[model.TableSum{DB: db.Name, Table: tb}.Key()] = true
 	}

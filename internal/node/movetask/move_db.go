@@ -619,6 +619,7 @@ func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []str
 // whose row count or checksum differ (all with Full), drops the tables
 // that are gone here, and reports every table with what was copied. It also
 // lists databases the site's app configs name that the move does not copy.
+// Its ssh commands share one connection to the new host.
 func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress func(any)) (any, error) {
 	if err := m.checkOrder(&p); err != nil {
 		return nil, err
@@ -626,6 +627,26 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 	if err := checkDatabases(p.Databases); err != nil {
 		return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
+	var t moveTarget
+	if len(p.Databases) > 0 {
+		var err error
+		if t, err = m.target(p); err != nil {
+			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
+		}
+		var closeMux func()
+		t, closeMux = m.multiplex(ctx, t, m.moveDir(p.MoveID))
+		defer closeMux()
+	}
+	res, err := m.sendDB(ctx, p, t, progress)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// sendDB is a database sync of the checked payload p to t (a connection
+// the caller opened, shared or not).
+func (m *mover) sendDB(ctx context.Context, p model.MoveTaskPayload, t moveTarget, progress func(any)) (model.MoveSyncDBResult, error) {
 	start := time.Now()
 	var mu sync.Mutex
 	var counted atomic.Int64
@@ -642,16 +663,10 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 	defer stop()
 
 	if len(p.Databases) > 0 {
-		t, err := m.target(p)
-		if err != nil {
-			return nil, fmt.Errorf("move %d: %w", p.MoveID, err)
-		}
-		t, closeMux := m.multiplex(ctx, t, m.moveDir(p.MoveID))
-		defer closeMux()
 		for _, db := range p.Databases {
 			done, err := m.syncOneDB(ctx, t, p.MoveID, db, p.Full, p.Final, &counted)
 			if err != nil {
-				return nil, fmt.Errorf("move %d: database %s: %w", p.MoveID, db.Name, err)
+				return model.MoveSyncDBResult{}, fmt.Errorf("move %d: database %s: %w", p.MoveID, db.Name, err)
 			}
 			mu.Lock()
 			res.Tables = append(res.Tables, done.sums...)
@@ -661,10 +676,12 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 			mu.Unlock()
 		}
 	}
+	t0 := time.Now()
 	unreg, err := apply.ScanAppDatabases(p.OrderDir, p.Databases)
 	if err != nil {
 		m.log.Warn("move sync: app config scan failed", "move", p.MoveID, "err", err)
 	}
+	stepSince(ctx, "db.scan", t0)
 	stop()
 	res.Unregistered = append(res.Unregistered, unreg...)
 	for _, s := range res.Tables {
@@ -730,10 +747,12 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 		return dbSync{}, fmt.Errorf("database %s: unknown engine %q", db.Name, db.Engine)
 	}
 	prev := m.takeSyncState(moveID, db)
+	t0 := time.Now()
 	oldSt, curSt, err := m.bothStamps(ctx, t, db)
 	if err != nil {
 		return dbSync{}, err
 	}
+	stepSince(ctx, "db.stamps", t0)
 	oldKnown, newKnown := map[string]syncedTable{}, map[string]syncedTable{}
 	if !full {
 		oldKnown, newKnown = prev.unchanged(oldSt, curSt)
@@ -752,6 +771,7 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	var old, cur []model.TableSum
 	var wg sync.WaitGroup
 	var remoteErr error
+	t0 = time.Now()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -762,6 +782,7 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	if err = errors.Join(err, remoteErr); err != nil {
 		return dbSync{}, err
 	}
+	stepSince(ctx, "db.sums", t0)
 	if fresh {
 		// Placeholders: what was copied is known from the new host's sums
 		// after the copy.
@@ -788,9 +809,12 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 		return dbSync{}, fmt.Errorf("database %s: %w", db.Name, err)
 	}
 	run := dbSyncRun{db: db, eng: dbe, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res}
+	t0 = time.Now()
 	if err := eng.sync(ctx, m, t, run); err != nil {
 		return dbSync{}, err
 	}
+	stepSince(ctx, "db.copy", t0)
+	t0 = time.Now()
 	// The new host's sums after the copy: of the copied tables alone.
 	after := cur
 	afterAt := curSt.Now // the new host's clock before its sums in after
@@ -835,8 +859,13 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 		}
 	}
 	res.sums = old
-	if curSt.Tables != nil {
+	stepSince(ctx, "db.after", t0)
+	// A final sync is the last: what it would keep for a next one is never
+	// read (a run of the freeze again, after a failure, sums every table).
+	if curSt.Tables != nil && !final {
+		t0 = time.Now()
 		m.keepSyncState(ctx, t, moveID, db, oldSt, curSt.Now, afterAt, old)
+		stepSince(ctx, "db.keep", t0)
 	}
 	return res, nil
 }

@@ -179,6 +179,7 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	var stats []string
 	var err error
 	var errOut string
+	t0 := time.Now()
 	if !ch.tracked || len(ch.paths) > 0 {
 		errOut, err = m.runStreaming(ctx, argv, stdin, func(seg string, newline bool) {
 			if pr, ok := parseRsyncProgress(seg); ok {
@@ -196,6 +197,8 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 		})
 	}
 	stop()
+	rsyncD := time.Since(t0)
+	stepSince(ctx, "files.rsync", t0)
 	if err != nil && hostexec.ExitCode(err) != rsyncVanished {
 		ch.settle(false)
 		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: rsync to %s: %s", p.MoveID, t.host(), rsyncFailure(err, errOut))
@@ -206,26 +209,35 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	res := parseRsyncStats(strings.Join(stats, "\n"))
 	res.Percent = 100
 	res.FullReason = ch.fullReason
+	res.TrackerSeconds = roundSeconds(ch.trackerSetup)
 	if ch.tracked {
 		res.TrackedPaths = len(ch.paths)
 	}
+	t0 = time.Now()
 	if res.NotCarried, err = notCarried(p.OrderDir); err != nil {
 		m.log.Warn("move sync: could not list what is not carried", "move", p.MoveID, "err", err)
 	}
+	stepSince(ctx, "files.notcarried", t0)
+	notCarriedD := time.Since(t0)
+	t0 = time.Now()
 	for _, login := range p.Logins {
 		if err := m.sendCrontab(ctx, p, t, login); err != nil {
 			ch.settle(false)
 			return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
 		}
 	}
+	stepSince(ctx, "files.crontab", t0)
+	t0 = time.Now()
 	if err := m.sendCerts(ctx, t, p.Order); err != nil {
 		ch.settle(false)
 		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
+	stepSince(ctx, "files.certs", t0)
 	ch.settle(true)
 	res.Seconds = roundSeconds(time.Since(start))
 	m.log.Info("move files synced", "move", p.MoveID, "bytes", res.Bytes, "files", res.Files, "total_files", res.TotalFiles,
-		"tracked_paths", res.TrackedPaths, "full_reason", res.FullReason, "seconds", res.Seconds)
+		"tracked_paths", res.TrackedPaths, "full_reason", res.FullReason, "tracker_seconds", res.TrackerSeconds,
+		"rsync_seconds", roundSeconds(rsyncD), "not_carried_seconds", roundSeconds(notCarriedD), "seconds", res.Seconds)
 	return res, nil
 }
 

@@ -125,6 +125,11 @@ func (m *mover) freezeAndSync(ctx context.Context, p model.MoveTaskPayload, st *
 	if err != nil {
 		return fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
+	// One ssh connection to the new host, opened before the freeze, carries
+	// every command inside it (rsync, each database part, the mailboxes'
+	// comparison): the freeze pays for no key exchange and login.
+	t, closeMux := m.multiplex(ctx, t, m.moveDir(p.MoveID))
+	defer closeMux()
 	steps := map[string]float64{}
 	t0 := time.Now()
 	if _, err := m.siteMode(ctx, withMode(p, siteModeMaintenance), nil); err != nil {
@@ -139,7 +144,9 @@ func (m *mover) freezeAndSync(ctx context.Context, p model.MoveTaskPayload, st *
 	if err := m.writeFreezeState(p.MoveID, *st); err != nil {
 		return fmt.Errorf("move %d: %w", p.MoveID, err)
 	}
-	files, db, err := m.finalSync(ctx, p, t, steps, progress)
+	fine := &stepTimes{}
+	files, db, err := m.finalSync(withStepTimes(ctx, fine), p, t, steps, progress)
+	fine.into(steps)
 	if err != nil {
 		return err
 	}
@@ -195,11 +202,7 @@ func (m *mover) finalSync(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	}()
 	go func() {
 		defer wg.Done()
-		var r any
-		r, dErr = m.syncDB(ctx, p, report("db"))
-		if dErr == nil {
-			db, _ = r.(model.MoveSyncDBResult)
-		}
+		db, dErr = m.sendDB(ctx, p, t, report("db"))
 		dSeconds = roundSeconds(time.Since(start))
 	}()
 	wg.Wait()
@@ -222,10 +225,13 @@ func withMode(p model.MoveTaskPayload, mode string) model.MoveTaskPayload {
 // fileChanges is what a file sync copies: the whole tree, or (tracked)
 // only paths; settle tells the tracker whether the sync carried them.
 type fileChanges struct {
-	tracked    bool
-	paths      []string
-	fullReason string // a final sync's reason to compare the whole tree
-	settle     func(ok bool)
+	// trackerSetup is how long starting the move's tracker took, when
+	// this sync started it.
+	trackerSetup time.Duration
+	tracked      bool
+	paths        []string
+	fullReason   string // a final sync's reason to compare the whole tree
+	settle       func(ok bool)
 }
 
 // changesSince says what a file sync must compare. Every sync but the
@@ -249,12 +255,13 @@ func (m *mover) changesSince(p model.MoveTaskPayload) fileChanges {
 		}
 		if tr == nil {
 			var err error
+			t0 := time.Now()
 			if tr, err = startTracker(p.OrderDir, trackerMaxPaths); err != nil {
 				m.log.Warn("move sync: cannot track changes; the final sync compares the whole tree", "move", p.MoveID, "err", err)
-				return fileChanges{settle: func(bool) {}}
+				return fileChanges{trackerSetup: time.Since(t0), settle: func(bool) {}}
 			}
 			m.trackers[p.MoveID] = tr
-			return fileChanges{settle: func(ok bool) {
+			return fileChanges{trackerSetup: time.Since(t0), settle: func(ok bool) {
 				if !ok { // what changed before it began is not known
 					m.dropTracker(p.MoveID)
 				}
