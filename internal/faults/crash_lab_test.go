@@ -5,6 +5,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -260,6 +261,11 @@ func TestLabCrashAnywhere(t *testing.T) {
 	// side, so that a move of one also meets the other's crashes.
 	var mu sync.Mutex
 	chain := func(t *testing.T, vi int, victim string) {
+		// A part that ends sooner than the undisturbed move's did (a
+		// crash point fell past its end) gets its window cut to that
+		// point for this victim's later moves, so that they still land
+		// their crashes inside it.
+		win := maps.Clone(win)
 		for ki, parts := range [][]model.MovePhase{completeParts, abortParts} {
 			kind := "finished"
 			if ki == 1 {
@@ -305,6 +311,8 @@ func TestLabCrashAnywhere(t *testing.T) {
 						t.Logf("%s killed %s into %s, %s it (%s): phase done %s later", r.victim, r.after.Round(time.Millisecond), r.at, where, r.state, r.recovered.Round(time.Millisecond))
 						if r.inside {
 							inside[r.at]++
+						} else if r.after < win[r.at] {
+							win[r.at] = r.after
 						}
 					}
 					mu.Lock()
