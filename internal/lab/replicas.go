@@ -74,6 +74,12 @@ func (l *Lab) startReplicated(ctx context.Context, n int) error {
 			return err
 		}
 	}
+	// HAProxy marked every replica down while none ran, and takes one
+	// back at its next check (every 500 ms): until then the front answers
+	// 503, and the nodes' registration would meet it.
+	if err := waitFor(ctx, readyTimeout, nil, func() error { return getOK("http://" + front + "/readyz") }); err != nil {
+		return fmt.Errorf("lab balancer: no replica reachable through %s: %w", front, err)
+	}
 	l.log.Info("control plane up", "url", "http://"+front, "replicas", n, "store", "postgres")
 	return nil
 }
