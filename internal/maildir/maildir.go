@@ -178,7 +178,8 @@ func clip(s string) string {
 
 // Read returns the folders of every account's Maildir below usersDir
 // (usersDir/LOGIN/mailboxDir), sorted. A home, Maildir or folder that is
-// a symlink is skipped, as is a uid list that is not a regular file.
+// a symlink is skipped; a uid list that is a symlink or not a regular
+// file is an error naming the folder.
 func Read(usersDir, mailboxDir string) ([]Folder, error) {
 	homes, err := os.ReadDir(usersDir)
 	if errors.Is(err, fs.ErrNotExist) {
