@@ -480,7 +480,7 @@ func printVerify(w io.Writer, r *wire.VerifyReport) {
 		for i, c := range r.Mailboxes {
 			mark := "ok"
 			switch {
-			case c.Renumbered > 0 || (c.OldUIDValidity != 0 && c.NewUIDValidity != 0 && c.OldUIDValidity != c.NewUIDValidity):
+			case c.Differs():
 				mark = "DIFFERS"
 			case c.Missing > 0 || c.Extra > 0:
 				mark = fmt.Sprintf("%d new, %d gone since sync (carried at cutover)", c.Missing, c.Extra)

@@ -36,7 +36,7 @@ func Compare(old, cur []Folder, final bool) (checks []Check, problems []string) 
 		case !ok:
 			continue
 		}
-		if c.OldUIDValidity != 0 && c.NewUIDValidity != 0 && c.OldUIDValidity != c.NewUIDValidity {
+		if c.UIDValidityChanged() {
 			problems = append(problems, fmt.Sprintf("%s: UIDVALIDITY %d on the old host, %d on the new: mail clients would download the folder again", where, c.OldUIDValidity, c.NewUIDValidity))
 		} else if final && c.OldUIDValidity != c.NewUIDValidity {
 			problems = append(problems, fmt.Sprintf("%s: UIDVALIDITY %d on the old host, %d on the new (0: no uid list)", where, c.OldUIDValidity, c.NewUIDValidity))

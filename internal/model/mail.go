@@ -171,3 +171,13 @@ type MailboxCheck struct {
 	// UIDs, or UIDs that name different messages on the two hosts.
 	Renumbered int `json:"renumbered,omitempty"`
 }
+
+// UIDValidityChanged says whether both hosts number the folder and give it
+// different UIDVALIDITY values: every mail client would download it again.
+func (c MailboxCheck) UIDValidityChanged() bool {
+	return c.OldUIDValidity != 0 && c.NewUIDValidity != 0 && c.OldUIDValidity != c.NewUIDValidity
+}
+
+// Differs says whether a mail client would see the folder differently on
+// the new host: another UIDVALIDITY, or messages under other UIDs.
+func (c MailboxCheck) Differs() bool { return c.UIDValidityChanged() || c.Renumbered > 0 }

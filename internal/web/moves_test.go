@@ -248,6 +248,10 @@ func TestMovePageShowsVerifySideBySideAndTheFreezeWindow(t *testing.T) {
 			HTTP: []move.HTTPCheck{{Name: "alice.example",
 				Old: move.HTTPFetch{Status: 200, Title: "Alice <Blog>", Bytes: 5120, SHA256: "dddddddddddddddddddd"},
 				New: move.HTTPFetch{Status: 500, Title: "Error", Bytes: 90, SHA256: "eeeeeeeeeeeeeeeeeeee"}}},
+			Mailboxes: []model.MailboxCheck{
+				{Account: "alice", Folder: "INBOX", OldUIDValidity: 9, NewUIDValidity: 9, Old: 12, New: 10, Missing: 2},
+				{Account: "alice", Folder: "Sent", OldUIDValidity: 11, NewUIDValidity: 12, Old: 3, New: 3},
+			},
 			HostsLines: []string{"127.0.1.12 alice.example www.alice.example"}},
 		Cutover: &move.CutoverReport{FreezeStart: &at, FreezeEnd: &freezeEnd, FreezeSeconds: 4.2, Switched: []string{"alice.example A 127.0.1.12"}, SwitchedAt: &freezeEnd},
 	}})
@@ -265,6 +269,7 @@ func TestMovePageShowsVerifySideBySideAndTheFreezeWindow(t *testing.T) {
 		"<strong>4.2 s</strong>", "alice.example A 127.0.1.12",
 		"12 of 40 · 3.0 MiB sent of 9.0 MiB", "1 of 3 copied",
 		"differences", "table alice_wp.wp_posts differs",
+		"alice/INBOX", "2 new, 0 gone since sync (carried at cutover)", "alice/Sent", "<strong>no</strong>: another UIDVALIDITY",
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("move page lacks %q", want)
