@@ -136,7 +136,22 @@ type TableSum struct {
 	// them to tell writes since the sync from a bad copy.
 	NewRows     int64  `json:"new_rows,omitempty"`
 	NewChecksum string `json:"new_checksum,omitempty"`
+	// ByRows (sync only, a copied MariaDB table) says the table was
+	// brought level row by row rather than copied whole.
+	ByRows *RowChanges `json:"by_rows,omitempty"`
 }
+
+// RowChanges is what a copy row by row changed on the new host.
+type RowChanges struct {
+	// Changed rows were replaced, Added ones inserted and Removed ones
+	// deleted.
+	Changed int64 `json:"changed"`
+	Added   int64 `json:"added"`
+	Removed int64 `json:"removed"`
+}
+
+// Rows is every row a copy row by row touched.
+func (c RowChanges) Rows() int64 { return c.Changed + c.Added + c.Removed }
 
 // Object names the table or object for people: "db.table", or
 // "view db.name".
@@ -158,6 +173,10 @@ type MoveSyncDBResult struct {
 	// Tables are every table and other object of the databases.
 	Tables       []TableSum `json:"tables"`
 	TablesCopied int        `json:"tables_copied"`
+	// TablesByRows counts the copied tables that were brought level row
+	// by row (TableSum.ByRows), RowsByRows the rows those copies touched.
+	TablesByRows int   `json:"tables_by_rows,omitempty"`
+	RowsByRows   int64 `json:"rows_by_rows,omitempty"`
 	// TablesSummed counts the tables whose rows the sync read on the old
 	// host to compare them before copying; the others were copied
 	// without (the new host held none yet) or known unchanged on both

@@ -67,6 +67,10 @@ type DumpPart struct {
 	// Sequences are written with their values (PostgreSQL: quoted and
 	// qualified).
 	Sequences []string
+	// Where (MariaDB) writes only the rows of Tables that match it, as
+	// INSERT statements without the tables' definitions or key switches,
+	// so that they can load inside a transaction.
+	Where string
 }
 
 // Host is what an engine needs of the host it runs on.

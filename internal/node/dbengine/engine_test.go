@@ -189,9 +189,12 @@ func TestDump(t *testing.T) {
 		want   string
 	}{
 		{"mysql", &DumpPart{Tables: []string{"orders", "-x"}}, "mariadb-dump --socket=/run/mysqld/mysqld.sock --user=root --single-transaction --quick" +
-			" --skip-lock-tables --skip-triggers --no-tablespaces --default-character-set=utf8mb4 --hex-blob --max-allowed-packet=1G shop -- orders -x"},
+			" --skip-lock-tables --skip-add-locks --skip-triggers --no-tablespaces --default-character-set=utf8mb4 --hex-blob --max-allowed-packet=1G shop -- orders -x"},
 		{"mysql", nil, "mariadb-dump --socket=/run/mysqld/mysqld.sock --user=root --single-transaction --quick" +
-			" --skip-lock-tables --skip-triggers --no-tablespaces --default-character-set=utf8mb4 --hex-blob --max-allowed-packet=1G shop --"},
+			" --skip-lock-tables --skip-add-locks --skip-triggers --no-tablespaces --default-character-set=utf8mb4 --hex-blob --max-allowed-packet=1G shop --"},
+		{"mysql", &DumpPart{Tables: []string{"orders"}, Where: "(`id`) IN ((_binary X'31'))"}, "mariadb-dump --socket=/run/mysqld/mysqld.sock --user=root --single-transaction --quick" +
+			" --skip-lock-tables --skip-add-locks --skip-triggers --no-tablespaces --default-character-set=utf8mb4 --hex-blob --max-allowed-packet=1G" +
+			" --no-create-info --skip-disable-keys --where=(`id`) IN ((_binary X'31')) shop -- orders"},
 		{"pgsql", nil, "runuser -u postgres -- pg_dump --no-owner --quote-all-identifiers -d shop"},
 		{"pgsql", &DumpPart{Tables: []string{`"public"."orders"`}, Sequences: []string{`"public"."orders_id_seq"`}},
 			`runuser -u postgres -- pg_dump --data-only --no-owner --strict-names -d shop -t "public"."orders" -t "public"."orders_id_seq"`},

@@ -40,17 +40,26 @@ func (e MariaDB) Dump(db string, part *DumpPart) []string {
 	if part == nil {
 		return e.dumpArgv(db)
 	}
-	return e.dumpArgv(db, slices.Concat(part.Tables, part.Sequences)...)
+	argv := e.dumpArgv(db, slices.Concat(part.Tables, part.Sequences)...)
+	if part.Where != "" {
+		// The options go before the database's name.
+		at := slices.Index(argv, "--") - 1
+		argv = slices.Insert(argv, at, "--no-create-info", "--skip-disable-keys", "--where="+part.Where)
+	}
+	return argv
 }
 
 // dumpArgv dumps tables of db, one consistent snapshot, rows streamed
 // without buffering, without triggers (they are made again, object by
 // object, with a definer of the order's own), with rows up to the
-// protocol's largest packet (Debian's mysqldump.cnf says 16M). The table
-// names come after "--", so a name starting with "-" stays a name.
+// protocol's largest packet (Debian's mysqldump.cnf says 16M). The load
+// takes no LOCK TABLES: a table whose rows load under one fails with
+// "Table … was not locked" when another load makes, beside it, a table
+// whose foreign key refers to it. The table names come after "--", so a
+// name starting with "-" stays a name.
 func (e MariaDB) dumpArgv(db string, tables ...string) []string {
 	argv := []string{"mariadb-dump", "--socket=" + e.h.MySQLSocket, "--user=root",
-		"--single-transaction", "--quick", "--skip-lock-tables", "--skip-triggers", "--no-tablespaces",
+		"--single-transaction", "--quick", "--skip-lock-tables", "--skip-add-locks", "--skip-triggers", "--no-tablespaces",
 		"--default-character-set=utf8mb4", "--hex-blob", "--max-allowed-packet=1G", db, "--"}
 	return append(argv, tables...)
 }

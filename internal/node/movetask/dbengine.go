@@ -83,7 +83,7 @@ func (postgresEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSy
 		// Only rows and sequence values changed: those tables (with the
 		// tables whose foreign keys refer to them) are emptied and
 		// filled again in one transaction, and the sequences set.
-		if err := m.streamToRemote(ctx, t, run.eng.Dump(db.Name, &dbengine.DumpPart{Tables: rows.tables, Sequences: rows.sequences}), rows.truncate, load, counted); err != nil {
+		if err := m.streamToRemote(ctx, t, remoteInput{prefix: rows.truncate, producers: [][]string{run.eng.Dump(db.Name, &dbengine.DumpPart{Tables: rows.tables, Sequences: rows.sequences})}}, load, counted); err != nil {
 			return err
 		}
 		for _, n := range rows.tables {
@@ -99,7 +99,7 @@ func (postgresEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSy
 	if err != nil {
 		return err
 	}
-	if err := m.streamToRemote(ctx, t, run.eng.Dump(db.Name, nil), "DROP OWNED BY "+owner+";\n", load, counted); err != nil {
+	if err := m.streamToRemote(ctx, t, remoteInput{prefix: "DROP OWNED BY " + owner + ";\n", producers: [][]string{run.eng.Dump(db.Name, nil)}}, load, counted); err != nil {
 		return err
 	}
 	for _, s := range old {
@@ -131,14 +131,27 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 			b.WriteString("DROP TABLE IF EXISTS " + q + ";\n")
 			res.dropped = append(res.dropped, db.Name+"."+tb)
 		}
-		if err := m.streamToRemote(ctx, t, nil, b.String(), load, counted); err != nil {
+		if err := m.streamToRemote(ctx, t, remoteInput{prefix: b.String()}, load, counted); err != nil {
 			return err
 		}
 	}
-	if len(toCopy) > 0 {
+	whole := toCopy
+	if !full {
 		t0 := time.Now()
-		if err := m.copyMySQLTables(ctx, t, db.Name, toCopy, load, counted); err != nil {
+		var err error
+		whole, err = m.copyChangedRows(ctx, t, run, toCopy, curT)
+		if err != nil {
 			return err
+		}
+		stepSince(ctx, "db.copy.rows", t0)
+	}
+	if len(whole) > 0 {
+		t0 := time.Now()
+		if err := m.copyMySQLTables(ctx, t, db.Name, whole, load, counted); err != nil {
+			return err
+		}
+		for _, tb := range whole {
+			delete(res.byRows, model.TableSum{DB: db.Name, Table: tb}.Key())
 		}
 		stepSince(ctx, "db.copy.tables", t0)
 	}
@@ -163,7 +176,7 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 	}
 	objs = append(objs, grants...)
 	res.notes = append(res.notes, foreign...)
-	create, drop := planObjects(db.Name, objs, cur, toCopy, full, final)
+	create, drop := planObjects(db.Name, objs, cur, whole, full, final)
 	if len(create) > 0 || len(drop) > 0 {
 		notes, err := m.sendObjects(ctx, t, db, mysqlObjectsRequest{Drop: drop, Create: create, Final: final})
 		if err != nil {

@@ -148,7 +148,9 @@ func (m *mover) mysqlSums(ctx context.Context, name string, users, only []string
 }
 
 // mysqlColumns returns the columns of every table of db, in order.
-func mysqlColumns(ctx context.Context, conn *sql.DB, db string) (map[string][]string, error) {
+func mysqlColumns(ctx context.Context, conn interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, db string) (map[string][]string, error) {
 	rows, err := conn.QueryContext(ctx, "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION", db)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: list columns: %w", db, err)
@@ -562,15 +564,16 @@ func (c countingReader) Read(p []byte) (int, error) {
 }
 
 // streamToRemote runs the new host's remote command with input as its
-// stdin: sqlText, then the output of the producer command if there is one.
-// No temporary file: the dump flows through ssh into the load.
-func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []string, sqlText string, remote string, counted *atomic.Int64) error {
+// stdin: in.prefix, then the output of each producer command in turn,
+// then in.suffix. No temporary file: the dumps flow through ssh into the
+// load.
+func (m *mover) streamToRemote(ctx context.Context, t moveTarget, in remoteInput, remote string, counted *atomic.Int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sshErr := &tailBuffer{max: 8 << 10}
 	ssh := hostexec.Cmd{Argv: t.command(remote), Stderr: sshErr}
-	if producer == nil {
-		ssh.Stdin = countingReader{strings.NewReader(sqlText), counted}
+	if len(in.producers) == 0 {
+		ssh.Stdin = countingReader{strings.NewReader(in.prefix + in.suffix), counted}
 		wait, err := m.a.Start(ctx, ssh)
 		if err == nil {
 			err = wait()
@@ -582,17 +585,28 @@ func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []str
 	}
 	prodErr := &tailBuffer{max: 8 << 10}
 	dump, dumped := io.Pipe()
-	waitP, err := m.a.Start(ctx, hostexec.Cmd{Argv: producer, Stdout: dumped, Stderr: prodErr})
-	if err != nil {
-		return fmt.Errorf("%s: %w", producer[0], err)
-	}
 	prodDone := make(chan error, 1)
 	go func() {
-		err := waitP()
-		dumped.Close() // the load reads to the end of the dump
+		var err error
+		for _, argv := range in.producers {
+			var wait func() error
+			if wait, err = m.a.Start(ctx, hostexec.Cmd{Argv: argv, Stdout: dumped, Stderr: prodErr}); err != nil {
+				err = fmt.Errorf("%s: %w", argv[0], err)
+				break
+			}
+			if err = wait(); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			// The load must not take a dump cut short for a whole one.
+			dumped.CloseWithError(err)
+		} else {
+			dumped.Close() // the load reads to the end of the dump
+		}
 		prodDone <- err
 	}()
-	ssh.Stdin = countingReader{io.MultiReader(strings.NewReader(sqlText), dump), counted}
+	ssh.Stdin = countingReader{io.MultiReader(strings.NewReader(in.prefix), dump, strings.NewReader(in.suffix)), counted}
 	waitS, err := m.a.Start(ctx, ssh)
 	if err != nil {
 		cancel()
@@ -607,12 +621,20 @@ func (m *mover) streamToRemote(ctx context.Context, t moveTarget, producer []str
 	dump.Close()
 	errP := <-prodDone
 	switch {
-	case errS != nil:
-		return fmt.Errorf("%s on %s: %s", remote, t.host(), failureText(errS, sshErr.String()))
 	case errP != nil:
 		return fmt.Errorf("dump on this host: %s", failureText(errP, prodErr.String()))
+	case errS != nil:
+		return fmt.Errorf("%s on %s: %s", remote, t.host(), failureText(errS, sshErr.String()))
 	}
 	return nil
+}
+
+// remoteInput is what streamToRemote sends: SQL text, the output of
+// commands run one after the other on this host, more SQL text.
+type remoteInput struct {
+	prefix    string
+	producers [][]string
+	suffix    string
 }
 
 // syncDB copies the move's databases to the new host, only the tables
@@ -688,6 +710,10 @@ func (m *mover) sendDB(ctx context.Context, p model.MoveTaskPayload, t moveTarge
 		switch {
 		case s.Copied && s.Kind == "":
 			res.TablesCopied++
+			if s.ByRows != nil {
+				res.TablesByRows++
+				res.RowsByRows += s.ByRows.Rows()
+			}
 		case s.Copied:
 			res.ObjectsCopied++
 		}
@@ -719,6 +745,8 @@ type dbSync struct {
 	dropped []string         // tables and objects dropped on the new host
 	notes   []string
 	summed  int // tables summed on this host before the copy
+	// byRows are the tables copied row by row, with what changed.
+	byRows map[string]model.RowChanges
 }
 
 // splitSums parts sums into tables and other objects.
@@ -848,6 +876,9 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	}
 	for i := range old {
 		old[i].Copied = copied[old[i].Key()]
+		if c, ok := res.byRows[old[i].Key()]; ok && old[i].Copied {
+			old[i].ByRows = &c
+		}
 		if a, ok := byKey[old[i].Key()]; ok {
 			old[i].NewRows, old[i].NewChecksum = a.Rows, a.Checksum
 		}
@@ -923,7 +954,7 @@ func (m *mover) copyMySQLTables(ctx context.Context, t moveTarget, db string, ta
 		go func() {
 			defer wg.Done()
 			for tb := range work {
-				if err := m.streamToRemote(ctx, t, dump(tb), "", load, counted); err != nil {
+				if err := m.streamToRemote(ctx, t, remoteInput{producers: [][]string{dump(tb)}}, load, counted); err != nil {
 					errs <- fmt.Errorf("table %s: %w", tb, err)
 					cancel()
 				}

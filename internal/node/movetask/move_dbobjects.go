@@ -330,6 +330,11 @@ func mysqlObjectSum(db string, o mysqlObject) (model.TableSum, error) {
 			return model.TableSum{}, fmt.Errorf("database %s: %s %s: %w", db, o.Kind, o.Name, err)
 		}
 		def = d.head + d.rest
+		if o.Kind == "trigger" {
+			if rest, err := triggerRest(d.rest, db, o.Name); err == nil {
+				def = d.head + rest
+			}
+		}
 		if o.Kind == "event" {
 			def = eventStatusRe.ReplaceAllString(def, "$1")
 		}
@@ -397,6 +402,55 @@ func backtickIdent(s string) (string, int, bool) {
 	return "", 0, false
 }
 
+// triggerHeadRe is the start of what follows a trigger's DEFINER clause
+// as its author may have typed it.
+var triggerHeadRe = regexp.MustCompile(`(?i)^\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?`)
+
+// unquotedIdentRe is a MariaDB identifier without backticks.
+var unquotedIdentRe = regexp.MustCompile(`^[0-9A-Za-z_$\x{80}-\x{FFFF}]+`)
+
+// triggerRest spells the part of a trigger's CREATE statement after its
+// DEFINER clause with its head in one form, " TRIGGER `name` …", whatever
+// case, spaces, quoting or IF NOT EXISTS its author used. The name must
+// be name, qualified (if at all) with database db, the one the trigger
+// is made in: a name qualified with another would reach past it.
+func triggerRest(rest, db, name string) (string, error) {
+	m := triggerHeadRe.FindStringIndex(rest)
+	if m == nil {
+		return "", fmt.Errorf("its definition does not make trigger %s", name)
+	}
+	s := rest[m[1]:]
+	ident := func() (string, bool) {
+		if v, n, ok := backtickIdent(s); ok {
+			s = s[n:]
+			return v, true
+		}
+		v := unquotedIdentRe.FindString(s)
+		s = s[len(v):]
+		return v, v != ""
+	}
+	first, ok := ident()
+	if !ok {
+		return "", fmt.Errorf("its definition does not make trigger %s", name)
+	}
+	got := first
+	if strings.HasPrefix(s, ".") {
+		s = s[1:]
+		if got, ok = ident(); !ok || db == "" || first != db {
+			return "", fmt.Errorf("its definition makes trigger %s in another database", name)
+		}
+	}
+	body := strings.TrimLeft(s, " \t\r\n")
+	if got != name || len(body) == len(s) {
+		return "", fmt.Errorf("its definition does not make trigger %s", name)
+	}
+	nq, err := dbengine.MySQLIdent(name)
+	if err != nil {
+		return "", err
+	}
+	return " TRIGGER " + nq + " " + body, nil
+}
+
 // eventStatusRe finds an event's status in SHOW CREATE EVENT's text (which
 // always prints the ON COMPLETION clause before it).
 var eventStatusRe = regexp.MustCompile(`( ON COMPLETION (?:NOT )?PRESERVE) (?:ENABLE|DISABLE ON SLAVE|DISABLE)\b`)
@@ -404,7 +458,7 @@ var eventStatusRe = regexp.MustCompile(`( ON COMPLETION (?:NOT )?PRESERVE) (?:EN
 // mysqlObjectStatement builds the statement that makes o on the new host:
 // CREATE OR REPLACE with definer, and checks that the rest names o itself,
 // so the old host's text can make nothing else.
-func mysqlObjectStatement(o mysqlObject, definer string, enable bool) (string, error) {
+func mysqlObjectStatement(db string, o mysqlObject, definer string, enable bool) (string, error) {
 	d, err := splitDefiner(o.Create)
 	if err != nil {
 		return "", err
@@ -420,7 +474,14 @@ func mysqlObjectStatement(o mysqlObject, definer string, enable bool) (string, e
 	switch o.Kind {
 	case "view":
 		want = []string{" SQL SECURITY DEFINER VIEW " + nq + " AS ", " SQL SECURITY INVOKER VIEW " + nq + " AS "}
-	case "trigger", "event":
+	case "trigger":
+		// SHOW CREATE TRIGGER prints the statement as its author typed
+		// it; its head is spelled again the one way.
+		if d.rest, err = triggerRest(d.rest, db, o.Name); err != nil {
+			return "", err
+		}
+		want = []string{" TRIGGER " + nq + " "}
+	case "event":
 		want = []string{" " + strings.ToUpper(o.Kind) + " " + nq + " "}
 	case "procedure", "function":
 		k := strings.ToUpper(o.Kind)
@@ -478,6 +539,20 @@ var (
 	timeZoneRe = regexp.MustCompile(`^[A-Za-z0-9_/+:-]{1,64}$`)
 )
 
+// mysqlSession opens one session with this host's MariaDB as root, whose
+// settings last until done is called.
+func (m *mover) mysqlSession(ctx context.Context) (c *sql.Conn, done func(), err error) {
+	pool, err := m.a.MySQLConn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c, err = pool.Conn(ctx); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); pool.Close() }, nil
+}
+
 // receiveObjects makes and drops the objects the old host sends on stdin
 // in database db, and writes a mysqlObjectsReply to stdout.
 func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Reader, stdout io.Writer) error {
@@ -490,16 +565,11 @@ func (m *mover) receiveObjects(ctx context.Context, db model.MoveDB, stdin io.Re
 	if err := dec.Decode(&req); err != nil {
 		return fmt.Errorf("database %s: read objects: %w", db.Name, err)
 	}
-	conn, err := m.a.MySQLConn(ctx)
+	c, done, err := m.mysqlSession(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	c, err := conn.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer done()
 	dbq, err := dbengine.MySQLIdent(db.Name)
 	if err != nil {
 		return err
@@ -612,7 +682,7 @@ func (m *mover) makeObject(ctx context.Context, c *sql.Conn, db model.MoveDB, o 
 	if err != nil {
 		return err
 	}
-	stmt, err := mysqlObjectStatement(o, definer, final && o.Enabled)
+	stmt, err := mysqlObjectStatement(db.Name, o, definer, final && o.Enabled)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

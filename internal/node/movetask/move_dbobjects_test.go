@@ -41,6 +41,20 @@ func TestMySQLObjectStatement(t *testing.T) {
 			false, "CREATE OR REPLACE DEFINER=" + shop + " TRIGGER `trg``x` AFTER INSERT ON `t` FOR EACH ROW SET @a = 1"},
 		{mysqlObject{Kind: "function", Name: "f", Create: "CREATE DEFINER=`root`@`localhost` FUNCTION `f`(x INT) RETURNS int(11)\n    DETERMINISTIC\nRETURN x*2"},
 			false, "CREATE OR REPLACE DEFINER=" + shop + " FUNCTION `f`(x INT) RETURNS int(11)\n    DETERMINISTIC\nRETURN x*2"},
+		// A trigger's text is kept as its author typed it: its head is
+		// spelled again the one way.
+		{mysqlObject{Kind: "trigger", Name: "trig_log", Create: "CREATE DEFINER=`root`@`localhost` trigger trig_log after update on t for each row insert into lg values ('x')"},
+			false, "CREATE OR REPLACE DEFINER=" + shop + " TRIGGER `trig_log` after update on t for each row insert into lg values ('x')"},
+		{mysqlObject{Kind: "trigger", Name: "t5", Create: "CREATE DEFINER=`root`@`localhost` Trigger  IF not EXISTS\n t5\n\tAFTER INSERT ON t FOR EACH ROW SET @a = 1"},
+			false, "CREATE OR REPLACE DEFINER=" + shop + " TRIGGER `t5` AFTER INSERT ON t FOR EACH ROW SET @a = 1"},
+		{mysqlObject{Kind: "trigger", Name: "t3", Create: "CREATE DEFINER=`root`@`localhost` trigger shopdb.t3 after delete on t for each row set @a = 1"},
+			false, "CREATE OR REPLACE DEFINER=" + shop + " TRIGGER `t3` after delete on t for each row set @a = 1"},
+		{mysqlObject{Kind: "trigger", Name: "t3", Create: "CREATE DEFINER=`root`@`localhost` trigger `shopdb`.`t3` after delete on t for each row set @a = 1"},
+			false, "CREATE OR REPLACE DEFINER=" + shop + " TRIGGER `t3` after delete on t for each row set @a = 1"},
+		{mysqlObject{Kind: "trigger", Name: "t3", Create: "CREATE DEFINER=`root`@`localhost` trigger mysql.t3 after delete on t for each row set @a = 1"}, false, ""},
+		{mysqlObject{Kind: "trigger", Name: "t3", Create: "CREATE DEFINER=`root`@`localhost` trigger t3x after delete on t for each row set @a = 1"}, false, ""},
+		{mysqlObject{Kind: "trigger", Name: "t3", Create: "CREATE DEFINER=`root`@`localhost` trigger t3"}, false, ""},
+		{mysqlObject{Kind: "trigger", Name: "t3", Create: "CREATE DEFINER=`root`@`localhost` triggers t3 after delete on t for each row set @a = 1"}, false, ""},
 		// Events wait disabled until cutover, then arrive as they were.
 		{mysqlObject{Kind: "event", Name: "e", Enabled: true, Create: "CREATE DEFINER=`root`@`localhost` EVENT `e` ON SCHEDULE EVERY 1 HOUR STARTS '2026-12-03 11:57:30' ON COMPLETION NOT PRESERVE ENABLE DO DELETE FROM t"},
 			false, "CREATE OR REPLACE DEFINER=" + shop + " EVENT `e` ON SCHEDULE EVERY 1 HOUR STARTS '2026-12-03 11:57:30' ON COMPLETION NOT PRESERVE DISABLE DO DELETE FROM t"},
@@ -54,7 +68,7 @@ func TestMySQLObjectStatement(t *testing.T) {
 		{mysqlObject{Kind: "database", Name: "d", Create: "utf8mb4 utf8mb4_bin"}, false, ""},
 	}
 	for _, tt := range tests {
-		got, err := mysqlObjectStatement(tt.o, shop, tt.enable)
+		got, err := mysqlObjectStatement("shopdb", tt.o, shop, tt.enable)
 		if tt.want == "" {
 			if err == nil {
 				t.Errorf("%s %s: made %q, want a refusal", tt.o.Kind, tt.o.Name, got)
@@ -135,12 +149,13 @@ func TestPlanObjects(t *testing.T) {
 func FuzzMySQLObjectStatement(f *testing.F) {
 	f.Add("view", "v", "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1", false)
 	f.Add("trigger", "t`x", "CREATE DEFINER=`a`@`b` TRIGGER `t``x` AFTER INSERT ON `t` FOR EACH ROW SET @a = 1", false)
+	f.Add("trigger", "t", "CREATE DEFINER=`a`@`b` trigger if not exists shopdb.t after insert on x for each row set @a = 1", false)
 	f.Add("event", "e", "CREATE DEFINER=`root`@`localhost` EVENT `e` ON SCHEDULE EVERY 1 HOUR ON COMPLETION NOT PRESERVE ENABLE DO SET @a = 1", true)
 	f.Add("procedure", "p", "CREATE DEFINER=`r` PROCEDURE `p`() SELECT 1", false)
 	f.Add("function", "f", "CREATE DEFINER=`r`@`h` FUNCTION `f`(x INT) RETURNS INT RETURN x; DROP DATABASE mysql", false)
 	const definer = "'shop'@'localhost'"
 	f.Fuzz(func(t *testing.T, kind, name, create string, enable bool) {
-		stmt, err := mysqlObjectStatement(mysqlObject{Kind: kind, Name: name, Create: create}, definer, enable)
+		stmt, err := mysqlObjectStatement("shopdb", mysqlObject{Kind: kind, Name: name, Create: create}, definer, enable)
 		if err != nil {
 			return
 		}

@@ -19,33 +19,13 @@ import (
 func TestMoveDBResyncKnowsChangedTables(t *testing.T) {
 	ml := newMoveLab(t)
 	web1, web2 := ml.web1, ml.web2
-	const dir = "/home/members/coop/sites/example.net"
-	web1.run("mkdir", "-p", dir+"/web")
-	web2.run("mkdir", "-p", "/home/members/coop/sites")
-	for _, h := range []*moveLabHost{web1, web2} {
-		h.sql("mysql", "", "CREATE DATABASE shop; CREATE USER shopuser@localhost; GRANT ALL ON shop.* TO shopuser@localhost")
-	}
-	web1.sql("mysql", "shop", `CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
+	p := ml.mysqlMove(8, `CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
 CREATE TABLE b (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
 CREATE TABLE c (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=Aria;
 INSERT INTO a SELECT seq, CONCAT('a', seq) FROM seq_1_to_100;
 INSERT INTO b SELECT seq, CONCAT('b', seq) FROM seq_1_to_100;
 INSERT INTO c SELECT seq, CONCAT('c', seq) FROM seq_1_to_100;
 CREATE VIEW av AS SELECT id FROM a`)
-	p := model.MoveTaskPayload{
-		MoveID:    8,
-		Order:     model.Order{ID: 4, Identifier: "example.net", Member: "coop", Host: "web1"},
-		OrderDir:  dir,
-		FromAddr:  web1.addr,
-		ToAddr:    web2.addr,
-		Databases: []model.MoveDB{{Engine: "mysql", Name: "shop", Users: []string{"shopuser"}}},
-	}
-	var kg model.MoveKeygenResult
-	web1.task(model.TaskMoveKeygen, p, &kg)
-	p.PublicKey = kg.PublicKey
-	var au model.MoveAuthorizeResult
-	web2.task(model.TaskMoveAuthorize, p, &au)
-	p.HostKey = au.HostKey
 
 	// Stamps are whole seconds, trusted only once a margin has passed.
 	settle := func() { time.Sleep(3 * time.Second) }
@@ -156,4 +136,33 @@ CREATE VIEW av AS SELECT id FROM a`)
 	if !reflect.DeepEqual(v.Old, v.New) {
 		t.Errorf("verify after the re-sync:\nold %+v\nnew %+v", v.Old, v.New)
 	}
+}
+
+// mysqlMove makes database shop (with its account shopuser) on both
+// hosts, its tables (schema) on web1 alone, and the keys of move id of it
+// from web1 to web2, and returns the move's task payload.
+func (ml *moveLab) mysqlMove(id int64, schema string) model.MoveTaskPayload {
+	web1, web2 := ml.web1, ml.web2
+	const dir = "/home/members/coop/sites/example.net"
+	web1.run("mkdir", "-p", dir+"/web")
+	web2.run("mkdir", "-p", "/home/members/coop/sites")
+	for _, h := range []*moveLabHost{web1, web2} {
+		h.sql("mysql", "", "CREATE DATABASE shop; CREATE USER shopuser@localhost; GRANT ALL ON shop.* TO shopuser@localhost")
+	}
+	web1.sql("mysql", "shop", schema)
+	p := model.MoveTaskPayload{
+		MoveID:    id,
+		Order:     model.Order{ID: 4, Identifier: "example.net", Member: "coop", Host: "web1"},
+		OrderDir:  dir,
+		FromAddr:  web1.addr,
+		ToAddr:    web2.addr,
+		Databases: []model.MoveDB{{Engine: "mysql", Name: "shop", Users: []string{"shopuser"}}},
+	}
+	var kg model.MoveKeygenResult
+	web1.task(model.TaskMoveKeygen, p, &kg)
+	p.PublicKey = kg.PublicKey
+	var au model.MoveAuthorizeResult
+	web2.task(model.TaskMoveAuthorize, p, &au)
+	p.HostKey = au.HostKey
+	return p
 }

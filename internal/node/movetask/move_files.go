@@ -505,7 +505,7 @@ func rsyncFailure(err error, stderr string) string {
 
 // failureText is what a failed command said, on one line.
 func failureText(err error, stderr string) string {
-	if s := hostexec.OneLine(stderr, 600); s != "" {
+	if s := hostexec.OneLine(stderr[max(0, len(stderr)-600):], 600); s != "" {
 		return fmt.Sprintf("%s (%v)", s, err)
 	}
 	return err.Error()

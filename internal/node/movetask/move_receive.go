@@ -87,6 +87,10 @@ func (h receiveHost) Objects(ctx context.Context, db model.MoveDB, stdin io.Read
 	return h.m.receiveObjects(ctx, db, stdin, stdout)
 }
 
+func (h receiveHost) Rows(ctx context.Context, db model.MoveDB, stdin io.Reader, stdout io.Writer) error {
+	return h.m.receiveRowList(ctx, db, stdin, stdout)
+}
+
 func (h receiveHost) Crontab(ctx context.Context, login string, stdin io.Reader) error {
 	return h.m.receiveCrontab(ctx, login, stdin)
 }

@@ -20,6 +20,7 @@ const (
 	CmdStamps  = "ferry-stamps"  // ferry-stamps ENGINE DB: every table's last-write time and definition hash, no rows read
 	CmdCrontab = "ferry-crontab" // ferry-crontab LOGIN: the login's own crontab lines on stdin
 	CmdObjects = "ferry-objects" // ferry-objects mysql DB: views, triggers, routines, events as JSON on stdin
+	CmdRows    = "ferry-rows"    // ferry-rows mysql DB: one table's primary keys and row hashes, the table named on stdin
 	CmdSparse  = "ferry-sparse"  // ferry-sparse: the order directory's sparse files, as JSON
 	// CmdMailboxes is ferry-mailboxes: the folders, UIDVALIDITY and
 	// message UIDs of the mailboxes in the order's user homes, as JSON.
@@ -47,7 +48,7 @@ const maxReceiveCommand = 4096
 // the move's policy and returns what it asks for, or a refusal. Only these
 // pass: rsync's receiving server into the order directory, a load into one
 // of the move's databases, the checksums or the objects of one of them,
-// the stamps (last-write times) of one of them,
+// the stamps (last-write times) of one of them, one table's row list,
 // the list of the order directory's sparse files, its mailboxes' UIDs, and the
 // crontab lines of one of the order's logins.
 func parse(command string, pol Policy, isEngine func(string) bool) (request, error) {
@@ -67,7 +68,7 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 	switch words[0] {
 	case CmdRsync:
 		return parseRsyncServer(words[1:], pol)
-	case CmdLoad, CmdSums, CmdStamps, CmdObjects:
+	case CmdLoad, CmdSums, CmdStamps, CmdObjects, CmdRows:
 		if len(words) != 3 {
 			return request{}, Refused("usage: %s mysql|pgsql DATABASE", words[0])
 		}
@@ -109,8 +110,8 @@ func parse(command string, pol Policy, isEngine func(string) bool) (request, err
 		}
 		return request{Kind: CmdTLS, Site: words[1]}, nil
 	}
-	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s, %s, %s and %s",
-		clip(words[0], 80), CmdLoad, CmdSums, CmdStamps, CmdObjects, CmdSparse, CmdMailboxes, CmdCrontab, CmdTLS)
+	return request{}, Refused("%q: this key only runs rsync into the order directory, %s, %s, %s, %s, %s, %s, %s, %s and %s",
+		clip(words[0], 80), CmdLoad, CmdSums, CmdStamps, CmdObjects, CmdRows, CmdSparse, CmdMailboxes, CmdCrontab, CmdTLS)
 }
 
 // rsyncServerShort are the one-letter options rsync's client sends to a

@@ -76,6 +76,9 @@ type Host interface {
 	// reading a row (the old host's re-sync knows from them which tables
 	// it need not sum), as JSON.
 	Stamps(ctx context.Context, db model.MoveDB) (any, error)
+	// Rows writes the row list (primary keys and row hashes) of the
+	// table of db named on stdin.
+	Rows(ctx context.Context, db model.MoveDB, stdin io.Reader, stdout io.Writer) error
 	// Objects makes and drops the objects of db sent on stdin.
 	Objects(ctx context.Context, db model.MoveDB, stdin io.Reader, stdout io.Writer) error
 	// Crontab installs the crontab lines of login sent on stdin.
@@ -142,6 +145,8 @@ func Run(ctx context.Context, h Host, o Options) error {
 		return h.Crontab(ctx, req.Login, o.Stdin)
 	case CmdObjects:
 		return h.Objects(ctx, req.DB, o.Stdin, o.Stdout)
+	case CmdRows:
+		return h.Rows(ctx, req.DB, o.Stdin, o.Stdout)
 	case CmdSparse:
 		if err := checkNoSymlinkBelow(pol.OrderDir, pol.OrderDir); err != nil {
 			return err

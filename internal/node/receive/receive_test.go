@@ -173,6 +173,8 @@ func TestParseReceiveRefuses(t *testing.T) {
 		{"ferry-sums mysql other", "not one of move 7's databases"},
 		{"ferry-stamps mysql other", "not one of move 7's databases"},
 		{"ferry-stamps mysql", "usage"},
+		{"ferry-rows mysql other", "not one of move 7's databases"},
+		{"ferry-rows mysql shop orders", "usage"},
 		{"ferry-stamps sqlite shop", "engine"},
 		{"ferry-crontab root", "not one of move 7's logins"},
 		{"ferry-crontab other", "not one of move 7's logins"},

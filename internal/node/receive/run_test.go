@@ -46,6 +46,10 @@ func (h *fakeHost) Objects(_ context.Context, db model.MoveDB, _ io.Reader, _ io
 	h.calls = append(h.calls, "objects "+db.Name)
 	return nil
 }
+func (h *fakeHost) Rows(_ context.Context, db model.MoveDB, _ io.Reader, _ io.Writer) error {
+	h.calls = append(h.calls, "rows "+db.Name)
+	return nil
+}
 func (h *fakeHost) Crontab(_ context.Context, login string, _ io.Reader) error {
 	h.calls = append(h.calls, "crontab "+login)
 	return nil
@@ -100,7 +104,7 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 	if out, err := run("ferry-mailboxes", ""); err != nil || out != `[{"account":"post","messages":[{"base":"a","uid":1}],"name":"INBOX","uidvalidity":9}]`+"\n" {
 		t.Errorf("mailboxes: %q, %v", out, err)
 	}
-	for _, c := range []string{"ferry-load pgsql blog", "ferry-objects mysql shop", "ferry-crontab shopper"} {
+	for _, c := range []string{"ferry-load pgsql blog", "ferry-objects mysql shop", "ferry-rows mysql shop", "ferry-crontab shopper"} {
 		if _, err := run(c, ""); err != nil {
 			t.Errorf("%s: %v", c, err)
 		}
@@ -111,7 +115,7 @@ func TestRunHandsTheCheckedCommandToTheHost(t *testing.T) {
 	if string(h.chain) != testChain || string(h.key) != testKey {
 		t.Errorf("ferry-tls handed the host chain %q and key %q", h.chain, h.key)
 	}
-	wantCalls := []string{"rsync", "sums shop", "stamps shop", "sparse " + order, "mailboxes " + order, "load blog", "objects shop", "crontab shopper",
+	wantCalls := []string{"rsync", "sums shop", "stamps shop", "sparse " + order, "mailboxes " + order, "load blog", "objects shop", "rows shop", "crontab shopper",
 		"tls example.org www.example.org"}
 	if !reflect.DeepEqual(h.calls, wantCalls) {
 		t.Errorf("the host was asked %q, want %q", h.calls, wantCalls)
