@@ -177,6 +177,10 @@ type MoveSyncDBResult struct {
 	// by row (TableSum.ByRows), RowsByRows the rows those copies touched.
 	TablesByRows int   `json:"tables_by_rows,omitempty"`
 	RowsByRows   int64 `json:"rows_by_rows,omitempty"`
+	// TablesListed counts the tables the old host listed row by row on
+	// both hosts instead of summing them (MariaDB tables it wrote to
+	// since the last sync); they are counted in TablesSummed too.
+	TablesListed int `json:"tables_listed,omitempty"`
 	// TablesSummed counts the tables whose rows the sync read on the old
 	// host to compare them before copying; the others were copied
 	// without (the new host held none yet) or known unchanged on both

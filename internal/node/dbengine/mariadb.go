@@ -69,12 +69,15 @@ func (MariaDB) Check(model.MoveDB) error { return nil }
 
 // MySQLConn opens a connection to MariaDB over its unix socket as root;
 // Debian's unix_socket authentication lets uid 0 in without a password.
+// Its sessions run in UTC, so that a TIMESTAMP reads the same on hosts
+// whose clocks are set to different time zones (sums, row lists).
 func (h Host) MySQLConn(ctx context.Context) (*sql.DB, error) {
 	c := mysql.NewConfig()
 	c.User = "root"
 	c.Net = "unix"
 	c.Addr = h.MySQLSocket
 	c.Timeout = 5 * time.Second
+	c.Params = map[string]string{"time_zone": "'+00:00'"}
 	connector, err := mysql.NewConnector(c)
 	if err != nil {
 		return nil, fmt.Errorf("connect to mariadb: %w", err)

@@ -40,6 +40,12 @@ type dbSyncRun struct {
 	counted     *atomic.Int64
 	copied      map[string]bool // TableSum keys sent
 	res         *dbSync
+	// listed are tables whose sums were not taken on this host (their
+	// rows in old are -1): a copy row by row lists their rows instead.
+	listed map[string]bool
+	// onNew are the tables the new host holds, by its stamps (nil when
+	// it could not say: then its sums).
+	onNew map[string]bool
 }
 
 // mariadbEngine is MariaDB (engine "mysql").
@@ -139,7 +145,14 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 	if !full {
 		t0 := time.Now()
 		var err error
-		whole, err = m.copyChangedRows(ctx, t, run, toCopy, curT)
+		onNew := run.onNew
+		if onNew == nil {
+			onNew = map[string]bool{}
+			for _, s := range curT {
+				onNew[s.Table] = true
+			}
+		}
+		whole, err = m.copyChangedRows(ctx, t, run, toCopy, onNew)
 		if err != nil {
 			return err
 		}
@@ -158,7 +171,9 @@ func (mariadbEngine) sync(ctx context.Context, m *mover, t moveTarget, run dbSyn
 	t0 := time.Now()
 	defer stepSince(ctx, "db.copy.objects", t0)
 	for _, tb := range toCopy {
-		copied[model.TableSum{DB: db.Name, Table: tb}.Key()] = true
+		if !res.level[tb] {
+			copied[model.TableSum{DB: db.Name, Table: tb}.Key()] = true
+		}
 	}
 	conn, err := m.a.MySQLConn(ctx)
 	if err != nil {

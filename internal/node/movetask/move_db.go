@@ -695,6 +695,7 @@ func (m *mover) sendDB(ctx context.Context, p model.MoveTaskPayload, t moveTarge
 			res.Dropped = append(res.Dropped, done.dropped...)
 			res.Notes = append(res.Notes, done.notes...)
 			res.TablesSummed += done.summed
+			res.TablesListed += done.listed
 			mu.Unlock()
 		}
 	}
@@ -745,8 +746,15 @@ type dbSync struct {
 	dropped []string         // tables and objects dropped on the new host
 	notes   []string
 	summed  int // tables summed on this host before the copy
+	listed  int // of them, listed row by row instead
 	// byRows are the tables copied row by row, with what changed.
 	byRows map[string]model.RowChanges
+	// after are the new host's sums of tables copied row by row, taken
+	// after the copy (final sync only).
+	after map[string]model.TableSum
+	// level are the tables whose row lists were the same on both hosts:
+	// nothing was copied.
+	level map[string]bool
 }
 
 // splitSums parts sums into tables and other objects.
@@ -796,6 +804,24 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	if fresh {
 		oldOnly = []string{}
 	}
+	newOnly := tablesOf(curSt, newKnown)
+	// A big MariaDB table this host wrote to since the last sync is
+	// listed row by row instead of summed, on both hosts, when the new
+	// host holds it: the lists tell what to send, and this host's list
+	// gives its sums.
+	listed := map[string]bool{}
+	if db.Engine == "mysql" && !full && !fresh && curSt.Tables != nil && oldOnly != nil {
+		for _, name := range oldOnly {
+			_, there := curSt.Tables[name]
+			if s, ok := prev.Tables[name]; ok && there && s.Rows >= rowCopyMinRows && oldSt.Tables[name].Keyed && curSt.Tables[name].Keyed {
+				listed[name] = true
+			}
+		}
+		oldOnly = slices.DeleteFunc(oldOnly, func(n string) bool { return listed[n] })
+		if newOnly != nil {
+			newOnly = slices.DeleteFunc(newOnly, func(n string) bool { return listed[n] })
+		}
+	}
 	var old, cur []model.TableSum
 	var wg sync.WaitGroup
 	var remoteErr error
@@ -803,7 +829,7 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		cur, remoteErr = m.remoteSums(ctx, t, db, tablesOf(curSt, newKnown))
+		cur, remoteErr = m.remoteSums(ctx, t, db, newOnly)
 	}()
 	old, err = m.tableSums(ctx, db, oldOnly)
 	wg.Wait()
@@ -823,10 +849,14 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 		}
 		old = append(tables, old...)
 	}
+	for name := range listed {
+		// Placeholders: the row lists give the sums.
+		old = append(old, model.TableSum{DB: db.Name, Table: name, Rows: -1})
+	}
 	old = withKnown(db.Name, old, oldKnown, false)
 	cur = withKnown(db.Name, cur, newKnown, true)
 
-	res := dbSync{summed: len(oldSt.Tables) - len(oldKnown)}
+	res := dbSync{summed: len(oldSt.Tables) - len(oldKnown), listed: len(listed)}
 	if fresh {
 		res.summed = 0
 	}
@@ -836,39 +866,69 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	if err != nil {
 		return dbSync{}, fmt.Errorf("database %s: %w", db.Name, err)
 	}
-	run := dbSyncRun{db: db, eng: dbe, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res}
+	run := dbSyncRun{db: db, eng: dbe, old: old, cur: cur, full: full, final: final, counted: counted, load: load, copied: copied, res: &res, listed: listed}
+	if curSt.Tables != nil {
+		run.onNew = map[string]bool{}
+		for name := range curSt.Tables {
+			run.onNew[name] = true
+		}
+	}
 	t0 = time.Now()
 	if err := eng.sync(ctx, m, t, run); err != nil {
 		return dbSync{}, err
 	}
 	stepSince(ctx, "db.copy", t0)
 	t0 = time.Now()
-	// The new host's sums after the copy: of the copied tables alone.
+	// The new host's sums after the copy: of the tables copied whole
+	// alone. A table copied row by row holds this host's rows: in the
+	// final sync its sums were taken to check that (res.after); in
+	// another, a live site may have written on since its list, and the
+	// next sync lists it again if so.
 	after := cur
 	afterAt := curSt.Now // the new host's clock before its sums in after
 	if len(copied) > 0 || len(res.dropped) > 0 {
-		afterAt = -1
-		if curSt.Tables != nil {
+		var tables []string
+		objects := false
+		for _, s := range old {
+			switch {
+			case !copied[s.Key()] || hasKey(res.byRows, s.Key()):
+			case s.Kind != "":
+				objects = true
+			default:
+				tables = append(tables, s.Table)
+			}
+		}
+		if curSt.Tables != nil && !final {
+			afterAt = -1
 			if st, err := m.remoteStamps(ctx, t, db); err == nil {
 				afterAt = st.Now
 			}
 		}
-		var tables []string
-		for _, s := range old {
-			if s.Kind == "" && copied[s.Key()] {
-				tables = append(tables, s.Table)
+		var fresh []model.TableSum
+		if len(tables) > 0 || objects || len(res.dropped) > 0 {
+			var err error
+			if fresh, err = m.remoteSums(ctx, t, db, append([]string{}, tables...)); err != nil {
+				return dbSync{}, err
 			}
-		}
-		fresh, err := m.remoteSums(ctx, t, db, append([]string{}, tables...))
-		if err != nil {
-			return dbSync{}, err
+		} else {
+			_, fresh = splitSums(cur)
 		}
 		after = fresh
 		for _, c := range cur {
-			if c.Kind == "" && !slices.Contains(tables, c.Table) {
+			if c.Kind == "" && !slices.Contains(tables, c.Table) && !hasKey(res.byRows, c.Key()) && !res.level[c.Table] {
 				after = append(after, c)
 			}
 		}
+	}
+	for _, s := range old {
+		if s.Kind != "" || !hasKey(res.byRows, s.Key()) && !res.level[s.Table] {
+			continue
+		}
+		a, ok := res.after[s.Key()]
+		if !ok {
+			a = model.TableSum{DB: db.Name, Table: s.Table, Rows: s.Rows, Checksum: s.Checksum}
+		}
+		after = append(after, a)
 	}
 	byKey := map[string]model.TableSum{}
 	for _, a := range after {
@@ -899,6 +959,12 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 		stepSince(ctx, "db.keep", t0)
 	}
 	return res, nil
+}
+
+// hasKey says whether m holds k.
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // keepSyncState saves, for the next sync, the sums both hosts hold of

@@ -54,6 +54,9 @@ type rowListHead struct {
 	AutoIncrement int64 `json:"auto_increment"`
 	// Triggers counts the triggers on the table.
 	Triggers int `json:"triggers"`
+	// SumDef is the hash of the whole SHOW CREATE TABLE, as in the
+	// table's sums.
+	SumDef string `json:"sum_def,omitempty"`
 }
 
 // rowEntry is one row in a row list: its primary key (each column's
@@ -62,6 +65,7 @@ type rowListHead struct {
 type rowEntry struct {
 	key  string
 	hash uint64
+	crc  uint32 // the row's CRC32 as in the table's sums; this host's rows only
 }
 
 // rowKeyTypes are the column types a primary key of the row copy may
@@ -102,7 +106,7 @@ func mysqlRowHead(ctx context.Context, c *sql.Conn, db, tb string) (rowListHead,
 	if err := c.QueryRowContext(ctx, "SHOW CREATE TABLE "+dbq+"."+tq).Scan(&name, &create); err != nil {
 		return rowListHead{}, fmt.Errorf("definition of %s.%s: %w", db, tb, err)
 	}
-	h.Def = rowDefinition(create)
+	h.Def, h.SumDef = rowDefinition(create), shortHash(create)
 	var ai sql.NullInt64
 	if err := c.QueryRowContext(ctx, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, tb).Scan(&ai); err != nil {
 		return rowListHead{}, fmt.Errorf("table %s.%s: %w", db, tb, err)
@@ -144,19 +148,48 @@ WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.INDEX_NAME = 'PRIMARY' ORDER
 	return h, nil
 }
 
+// mysqlKeyedTables returns the tables of db of which a row list can be
+// made: with a primary key of rowKeyTypes columns, none a prefix, and
+// without triggers; as mysqlRowHead would find them.
+func mysqlKeyedTables(ctx context.Context, conn interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, db string) (map[string]bool, error) {
+	types := make([]string, len(rowKeyTypes))
+	for i, t := range rowKeyTypes {
+		types[i] = "'" + t + "'"
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT s.TABLE_NAME FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c
+  ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
+WHERE s.TABLE_SCHEMA = ? AND s.INDEX_NAME = 'PRIMARY'
+  AND NOT EXISTS (SELECT 1 FROM information_schema.TRIGGERS g WHERE g.EVENT_OBJECT_SCHEMA = s.TABLE_SCHEMA AND g.EVENT_OBJECT_TABLE = s.TABLE_NAME)
+GROUP BY s.TABLE_NAME
+HAVING SUM(s.SUB_PART IS NOT NULL OR c.DATA_TYPE NOT IN (`+strings.Join(types, ",")+`)) = 0`, db)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: primary keys: %w", db, err)
+	}
+	defer rows.Close()
+	keyed := map[string]bool{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("database %s: primary keys: %w", db, err)
+		}
+		keyed[t] = true
+	}
+	return keyed, rows.Err()
+}
+
 // mysqlRowList reads table tb of db: its head, then each row in the
-// order of its key's bytes, handed to each. The session's time zone is
-// UTC, so that a TIMESTAMP key reads the same on both hosts and in the
-// dump.
-func (m *mover) mysqlRowList(ctx context.Context, db, tb string, head func(rowListHead) error, each func(rowEntry) error) error {
+// order of its key's bytes, handed to each; with crc, each row's CRC32
+// as the table's sums take it too. The session's time zone is UTC (as
+// every session of MySQLConn), so that a TIMESTAMP key reads the same on
+// both hosts and in the dump.
+func (m *mover) mysqlRowList(ctx context.Context, db, tb string, crc bool, head func(rowListHead) error, each func(rowEntry) error) error {
 	c, done, err := m.mysqlSession(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if _, err := c.ExecContext(ctx, "SET time_zone = '+00:00'"); err != nil {
-		return err
-	}
 	h, err := mysqlRowHead(ctx, c, db, tb)
 	if err != nil {
 		return err
@@ -186,21 +219,26 @@ func (m *mover) mysqlRowList(ctx context.Context, db, tb string, head func(rowLi
 	dbq, _ := dbengine.MySQLIdent(db)
 	tq, _ := dbengine.MySQLIdent(tb)
 	key := "CAST(CONCAT_WS(','," + strings.Join(keys, ",") + ") AS BINARY)"
-	rows, err := c.QueryContext(ctx, "SELECT "+key+", LEFT(MD5("+row+"), 16) FROM "+dbq+"."+tq+" ORDER BY 1")
+	crcExpr := "0"
+	if crc {
+		crcExpr = "CRC32(" + row + ")"
+	}
+	rows, err := c.QueryContext(ctx, "SELECT "+key+", LEFT(MD5("+row+"), 16), "+crcExpr+" FROM "+dbq+"."+tq+" ORDER BY 1")
 	if err != nil {
 		return fmt.Errorf("rows of %s.%s: %w", db, tb, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k, h string
-		if err := rows.Scan(&k, &h); err != nil {
+		var sum uint32
+		if err := rows.Scan(&k, &h, &sum); err != nil {
 			return fmt.Errorf("rows of %s.%s: %w", db, tb, err)
 		}
 		n, err := strconv.ParseUint(h, 16, 64)
 		if err != nil {
 			return fmt.Errorf("rows of %s.%s: hash %q", db, tb, h)
 		}
-		if err := each(rowEntry{key: k, hash: n}); err != nil {
+		if err := each(rowEntry{key: k, hash: n, crc: sum}); err != nil {
 			return err
 		}
 	}
@@ -227,7 +265,7 @@ func (m *mover) receiveRowList(ctx context.Context, db model.MoveDB, stdin io.Re
 	}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	n := 0
-	err = m.mysqlRowList(ctx, db.Name, tb, func(h rowListHead) error {
+	err = m.mysqlRowList(ctx, db.Name, tb, false, func(h rowListHead) error {
 		line, err := json.Marshal(h)
 		if err != nil {
 			return err
@@ -528,15 +566,26 @@ type rowCopy struct {
 	changed, added, removed int64
 }
 
+// rowResult is what copyMySQLRows did with one table.
+type rowResult struct {
+	// ok: the table is level; else it was left alone and must be copied
+	// whole.
+	ok      bool
+	sent    bool // rows or a counter were sent
+	changes rowCopy
+	// sum is this host's sums of the table, from its row list, when the
+	// list was read to its end.
+	sum *model.TableSum
+}
+
 // copyMySQLRows brings table tb of db level on the new host row by row,
-// if it can (see the top of this file); ok false means the table was left
-// alone and must be copied whole.
-func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB, tb, load string, counted *atomic.Int64) (rowCopy, bool, error) {
+// if it can (see the top of this file).
+func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB, tb, load string, counted *atomic.Int64) (rowResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req, err := json.Marshal(tb)
 	if err != nil {
-		return rowCopy{}, false, err
+		return rowResult{}, err
 	}
 	var wg sync.WaitGroup
 	// Their list: the new host's rows, parsed as they arrive.
@@ -547,7 +596,7 @@ func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB
 	wait, err := m.a.Start(ctx, hostexec.Cmd{Argv: t.command(receiveRows + " " + db.Engine + " " + db.Name),
 		Stdin: strings.NewReader(string(req)), Stdout: pw, Stderr: sshErr})
 	if err != nil {
-		return rowCopy{}, false, err
+		return rowResult{}, err
 	}
 	var theirErr, sshRunErr error
 	wg.Add(2)
@@ -580,7 +629,7 @@ func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB
 		defer close(ours)
 		defer close(ourHead)
 		b := &batcher{ctx: ctx, ch: ours}
-		ourErr = m.mysqlRowList(ctx, db.Name, tb, func(h rowListHead) error { ourHead <- h; return nil }, b.add)
+		ourErr = m.mysqlRowList(ctx, db.Name, tb, true, func(h rowListHead) error { ourHead <- h; return nil }, b.add)
 		if ourErr == nil {
 			ourErr = b.flush()
 		}
@@ -621,24 +670,39 @@ func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB
 	mine, ok1 := <-ourHead
 	their, ok2 := <-theirHead
 	if !ok1 || !ok2 {
-		return rowCopy{}, false, finish(false)
+		return rowResult{}, finish(false)
 	}
 	if len(mine.Key) == 0 || mine.Triggers > 0 || their.Triggers > 0 || mine.Def != their.Def ||
 		!slices.Equal(mine.Key, their.Key) || !slices.Equal(mine.Charsets, their.Charsets) {
-		return rowCopy{}, false, finish(true)
+		return rowResult{}, finish(true)
 	}
-	diff, err := mergeRows(batches(ours), batches(theirs))
+	// This host's sums, as mysqlSums takes them, from its list.
+	var rows, crcs uint64
+	next := batches(ours)
+	diff, err := mergeRows(func() (rowEntry, bool) {
+		e, ok := next()
+		if ok {
+			rows++
+			crcs += uint64(e.crc)
+		}
+		return e, ok
+	}, batches(theirs))
 	if err != nil { // too many
-		return rowCopy{}, false, finish(true)
+		return rowResult{}, finish(true)
 	}
 	if err := finish(false); err != nil {
-		return rowCopy{}, false, err
+		return rowResult{}, err
 	}
+	res := rowResult{ok: true, sum: &model.TableSum{DB: db.Name, Table: tb, Rows: int64(rows),
+		Checksum: strconv.FormatUint(crcs, 10) + "-" + mine.SumDef}}
 	if len(diff.del) == 0 && len(diff.send) == 0 && mine.AutoIncrement == their.AutoIncrement {
-		return rowCopy{}, true, nil
+		return res, nil
 	}
-	rc, err := m.sendRows(ctx, t, db, tb, mine, their, diff, load, counted)
-	return rc, err == nil, err
+	if res.changes, err = m.sendRows(ctx, t, db, tb, mine, their, diff, load, counted); err != nil {
+		return rowResult{}, err
+	}
+	res.sent = true
+	return res, nil
 }
 
 // sendRows deletes diff.del and sends diff.send of table tb in one
@@ -694,23 +758,25 @@ func (m *mover) sendRows(ctx context.Context, t moveTarget, db model.MoveDB, tb 
 const rowCopyMinRows = 2000
 
 // copyChangedRows brings the tables of toCopy that the new host holds
-// (in curT) level row by row where it can, a few at a time, records what
-// it changed in run.res.byRows, and returns the tables left to copy
-// whole, sorted.
-func (m *mover) copyChangedRows(ctx context.Context, t moveTarget, run dbSyncRun, toCopy []string, curT []model.TableSum) ([]string, error) {
-	there := map[string]bool{}
-	for _, s := range curT {
-		there[s.Table] = s.Rows >= 0
-	}
-	rows := map[string]int64{}
-	for _, s := range run.old {
+// (onNew) level row by row where it can, a few at a time, and returns the
+// tables left to copy whole, sorted. A table is tried when this host's
+// sums say it has rowCopyMinRows rows or more, or when it is one of
+// run.listed, whose sums were not taken: its row list gives them, and
+// they are set in run.old. What each copy changed goes to
+// run.res.byRows. In the final sync the new host's sums of the tables
+// copied row by row are taken and must be this host's, or the table is
+// copied whole; they go to run.res.after.
+func (m *mover) copyChangedRows(ctx context.Context, t moveTarget, run dbSyncRun, toCopy []string, onNew map[string]bool) ([]string, error) {
+	at := map[string]int{}
+	for i, s := range run.old {
 		if s.Kind == "" {
-			rows[s.Table] = s.Rows
+			at[s.Table] = i
 		}
 	}
 	var whole, byRows []string
 	for _, tb := range toCopy {
-		if there[tb] && rows[tb] >= rowCopyMinRows {
+		i, ok := at[tb]
+		if onNew[tb] && ok && (run.listed[tb] || run.old[i].Rows >= rowCopyMinRows) {
 			byRows = append(byRows, tb)
 		} else {
 			whole = append(whole, tb)
@@ -728,16 +794,25 @@ func (m *mover) copyChangedRows(ctx context.Context, t moveTarget, run dbSyncRun
 		go func() {
 			defer wg.Done()
 			for tb := range work {
-				rc, ok, err := m.copyMySQLRows(ctx, t, run.db, tb, run.load, run.counted)
+				r, err := m.copyMySQLRows(ctx, t, run.db, tb, run.load, run.counted)
 				mu.Lock()
+				if r.sum != nil && run.listed[tb] {
+					run.old[at[tb]].Rows, run.old[at[tb]].Checksum = r.sum.Rows, r.sum.Checksum
+				}
 				switch {
 				case err != nil:
 					errs = append(errs, fmt.Errorf("table %s: %w", tb, err))
-				case ok:
+				case r.ok && !r.sent:
+					// The same rows on both hosts: nothing copied.
+					if run.res.level == nil {
+						run.res.level = map[string]bool{}
+					}
+					run.res.level[tb] = true
+				case r.ok:
 					if run.res.byRows == nil {
 						run.res.byRows = map[string]model.RowChanges{}
 					}
-					run.res.byRows[model.TableSum{DB: run.db.Name, Table: tb}.Key()] = model.RowChanges{Changed: rc.changed, Added: rc.added, Removed: rc.removed}
+					run.res.byRows[model.TableSum{DB: run.db.Name, Table: tb}.Key()] = model.RowChanges{Changed: r.changes.changed, Added: r.changes.added, Removed: r.changes.removed}
 				default:
 					whole = append(whole, tb)
 				}
@@ -754,35 +829,48 @@ func (m *mover) copyChangedRows(ctx context.Context, t moveTarget, run dbSyncRun
 		return nil, errors.Join(errs...)
 	}
 	if run.final {
-		// Inside the freeze nothing writes: the new host's sums of a
-		// table copied row by row must now be the old host's, or the
-		// table is copied whole.
-		var done []string
-		for _, tb := range byRows {
-			if !slices.Contains(whole, tb) {
-				done = append(done, tb)
-			}
-		}
-		if len(done) > 0 {
-			after, err := m.remoteSums(ctx, t, run.db, done)
-			if err != nil {
-				return nil, err
-			}
-			want := map[string]model.TableSum{}
-			for _, s := range run.old {
-				want[s.Key()] = s
-			}
-			for _, a := range after {
-				if a.Kind != "" || !slices.Contains(done, a.Table) {
-					continue
-				}
-				if w := want[a.Key()]; w.Rows != a.Rows || w.Checksum != a.Checksum {
-					m.log.Warn("move sync: a table copied row by row differs; copying it whole", "database", run.db.Name, "table", a.Table)
-					whole = append(whole, a.Table)
-				}
-			}
+		if err := m.checkRowCopies(ctx, t, run, byRows, &whole); err != nil {
+			return nil, err
 		}
 	}
 	slices.Sort(whole)
 	return whole, nil
+}
+
+// checkRowCopies takes the new host's sums of the tables of byRows not
+// in whole: inside the freeze nothing writes, so each must be this
+// host's, or the table is added to whole. The sums go to run.res.after.
+func (m *mover) checkRowCopies(ctx context.Context, t moveTarget, run dbSyncRun, byRows []string, whole *[]string) error {
+	var done []string
+	for _, tb := range byRows {
+		if !slices.Contains(*whole, tb) && !run.res.level[tb] {
+			done = append(done, tb)
+		}
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	after, err := m.remoteSums(ctx, t, run.db, done)
+	if err != nil {
+		return err
+	}
+	want := map[string]model.TableSum{}
+	for _, s := range run.old {
+		want[s.Key()] = s
+	}
+	for _, a := range after {
+		if a.Kind != "" || !slices.Contains(done, a.Table) {
+			continue
+		}
+		if w := want[a.Key()]; w.Rows != a.Rows || w.Checksum != a.Checksum {
+			m.log.Warn("move sync: a table copied row by row differs; copying it whole", "database", run.db.Name, "table", a.Table)
+			*whole = append(*whole, a.Table)
+			continue
+		}
+		if run.res.after == nil {
+			run.res.after = map[string]model.TableSum{}
+		}
+		run.res.after[a.Key()] = a
+	}
+	return nil
 }

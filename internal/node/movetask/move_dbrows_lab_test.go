@@ -52,11 +52,19 @@ INSERT INTO nokey SELECT seq FROM seq_1_to_3000`)
 		}
 		return out
 	}
-	sync := func(what string, final bool) model.MoveSyncDBResult {
+	sync := func(what string, final bool, listed int) model.MoveSyncDBResult {
 		var sd model.MoveSyncDBResult
 		p.Final = final
 		web1.task(model.TaskMoveSyncDB, p, &sd)
-		t.Logf("%s: copied %v, %d tables by rows (%d rows), %d bytes, %.3fs", what, copied(sd), sd.TablesByRows, sd.RowsByRows, sd.Bytes, sd.Seconds)
+		t.Logf("%s: copied %v, %d tables by rows (%d rows), %d summed, %d listed, %d bytes, %.3fs", what, copied(sd), sd.TablesByRows, sd.RowsByRows, sd.TablesSummed, sd.TablesListed, sd.Bytes, sd.Seconds)
+		if sd.TablesListed != listed {
+			t.Errorf("%s: %d tables listed row by row instead of summed, want %d", what, sd.TablesListed, listed)
+		}
+		for _, s := range sd.Tables {
+			if s.Kind == "" && (s.Rows < 0 || s.Checksum == "" || s.Rows != s.NewRows || s.Checksum != s.NewChecksum) {
+				t.Errorf("%s: the report says %+v", what, s)
+			}
+		}
 		return sd
 	}
 	equal := func(what string) {
@@ -78,7 +86,7 @@ INSERT INTO nokey SELECT seq FROM seq_1_to_3000`)
 	}
 
 	settle()
-	sd := sync("first sync", false)
+	sd := sync("first sync", false, 0)
 	for _, tb := range []string{"big", "child", "comp", "trig", "log", "nokey"} {
 		if copied(sd)[tb] != "whole" {
 			t.Errorf("first sync: %s copied %q, want whole", tb, copied(sd)[tb])
@@ -99,7 +107,7 @@ DELETE FROM big ORDER BY id DESC LIMIT 1;
 UPDATE comp SET v = -v WHERE v % 100 = 1;
 UPDATE trig SET v = 0 WHERE id <= 5;
 UPDATE nokey SET v = 0 WHERE v <= 5`)
-	sd = sync("rows changed on web1", false)
+	sd = sync("rows changed on web1", false, 3)
 	want := map[string]string{"big": "100/2/2", "child": "0/0/1", "comp": "31/0/0", "trig": "whole", "log": "whole", "nokey": "whole"}
 	if got := copied(sd); !reflect.DeepEqual(got, want) {
 		t.Errorf("copied %v, want %v", got, want)
@@ -114,7 +122,7 @@ UPDATE nokey SET v = 0 WHERE v <= 5`)
 	settle()
 	web2.sql("mysql", "shop", "UPDATE big SET v = 'on web2' WHERE id = 10; DELETE FROM comp WHERE v = 5")
 	web1.sql("mysql", "shop", "UPDATE big SET n = 1 WHERE id = 11")
-	sd = sync("rows changed on both hosts", false)
+	sd = sync("rows changed on both hosts", false, 3)
 	if got, want := copied(sd), map[string]string{"big": "2/0/0", "comp": "0/1/0"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("copied %v, want %v", got, want)
 	}
@@ -124,7 +132,7 @@ UPDATE nokey SET v = 0 WHERE v <= 5`)
 	// the row copy is checked by the sums at once.
 	settle()
 	web1.sql("mysql", "shop", "UPDATE big SET v = CONCAT(v, '+'); UPDATE comp SET v = v + 1 WHERE v % 500 = 0")
-	sd = sync("final sync, most of big changed", true)
+	sd = sync("final sync, most of big changed", true, 2)
 	if got, want := copied(sd), map[string]string{"big": "whole", "comp": "7/0/0"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("copied %v, want %v", got, want)
 	}

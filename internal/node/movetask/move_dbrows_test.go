@@ -22,7 +22,7 @@ func TestParseRowList(t *testing.T) {
 	if h.Def != "0a1b2c3d" || !slices.Equal(h.Key, []string{"id", "k"}) || h.AutoIncrement != 12 {
 		t.Errorf("head %+v", h)
 	}
-	if want := []rowEntry{{"31,6162", 0xff}, {"32,", 0x0123456789abcdef}}; !slices.Equal(got, want) {
+	if want := []rowEntry{{key: "31,6162", hash: 0xff}, {key: "32,", hash: 0x0123456789abcdef}}; !slices.Equal(got, want) {
 		t.Errorf("rows %+v, want %+v", got, want)
 	}
 	for name, in := range map[string]string{
@@ -93,16 +93,16 @@ func TestMergeRows(t *testing.T) {
 	var ours, theirs []rowEntry
 	for i := range 3000 {
 		k := string(rune('A'+i/1000)) + strings.Repeat("0", 4) + string(rune('0'+i%10)) + string(rune('a'+i/10%26)) + string(rune('a'+i/260%26))
-		ours = append(ours, rowEntry{k, uint64(i)})
+		ours = append(ours, rowEntry{key: k, hash: uint64(i)})
 	}
 	slices.SortFunc(ours, func(a, b rowEntry) int { return strings.Compare(a.key, b.key) })
 	ours = slices.CompactFunc(ours, func(a, b rowEntry) bool { return a.key == b.key })
 	theirs = slices.Clone(ours)
-	theirs[10].hash++                         // changed
-	gone := theirs[20].key                    // only here: to send
-	theirs = slices.Delete(theirs, 20, 21)    //
-	extra := rowEntry{ours[30].key + "0", 1}  // only there: to delete
-	theirs = slices.Insert(theirs, 30, extra) // keeps the order
+	theirs[10].hash++                                   // changed
+	gone := theirs[20].key                              // only here: to send
+	theirs = slices.Delete(theirs, 20, 21)              //
+	extra := rowEntry{key: ours[30].key + "0", hash: 1} // only there: to delete
+	theirs = slices.Insert(theirs, 30, extra)           // keeps the order
 	d, err := mergeRows(list(ours...), list(theirs...))
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,10 @@ type tableStamp struct {
 	Written int64 `json:"written"`
 	// Def is the hash of the table's definition, as in its checksum.
 	Def string `json:"def,omitempty"`
+	// Keyed says a row list can be made of the table (MariaDB): it has
+	// a primary key of columns whose values read back exactly, and no
+	// trigger (move_dbrows.go).
+	Keyed bool `json:"keyed,omitempty"`
 }
 
 // stampsMargin is how many seconds before a sync's start a table's last
@@ -93,7 +97,12 @@ FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW'`,
 	if err != nil {
 		return dbStamps{}, err
 	}
+	keyed, err := mysqlKeyedTables(ctx, conn, name)
+	if err != nil {
+		return dbStamps{}, err
+	}
 	for t, s := range st.Tables {
+		s.Keyed = keyed[t]
 		tq, err := dbengine.MySQLIdent(t)
 		if err != nil {
 			return dbStamps{}, err
