@@ -37,6 +37,12 @@ type FreezeAt struct {
 	TrackedPaths int    `json:"tracked_paths"`
 	FullReason   string `json:"full_reason,omitempty"`
 	TablesCopied int    `json:"tables_copied"`
+	// TablesListed, TablesByRows and RowsByRows say how the final sync
+	// found and copied the changed tables: listed row by row instead of
+	// summed, copied row by row, and the rows those copies touched.
+	TablesListed int   `json:"tables_listed"`
+	TablesByRows int   `json:"tables_by_rows"`
+	RowsByRows   int64 `json:"rows_by_rows"`
 	// AgentPeakKiB is each node agent's peak resident memory (VmHWM)
 	// during this size's move, from its sync to its cutover.
 	AgentPeakKiB map[string]int64 `json:"agent_peak_kib"`
@@ -75,7 +81,7 @@ func (b *benchLab) freezeBySize(ctx context.Context, o Options) ([]FreezeAt, err
 			return out, fmt.Errorf("freeze of the %s site: %w", f.Name, err)
 		}
 		b.log.Info("freeze measured", "size", f.Name, "files", f.Files, "db_bytes", f.DBBytes, "freeze", f.Seconds,
-			"steps", f.Steps, "tracked_paths", f.TrackedPaths, "agent_peak_kib", f.AgentPeakKiB)
+			"steps", f.Steps, "tracked_paths", f.TrackedPaths, "tables_listed", f.TablesListed, "tables_by_rows", f.TablesByRows, "agent_peak_kib", f.AgentPeakKiB)
 		out = append(out, f)
 	}
 	return out, nil
@@ -167,6 +173,7 @@ func (b *benchLab) freezeOnce(ctx context.Context, o Options, i int, scale float
 	f.Seconds, f.Steps = d.Cutover.FreezeSeconds, d.Cutover.FreezeSteps
 	if s := lastSyncOf(d, true); s != nil {
 		f.TrackedPaths, f.FullReason, f.TablesCopied = s.Files.TrackedPaths, s.Files.FullReason, s.DB.TablesCopied
+		f.TablesListed, f.TablesByRows, f.RowsByRows = s.DB.TablesListed, s.DB.TablesByRows, s.DB.RowsByRows
 	}
 	if _, err := b.ferry(ctx, "move", "cleanup", order, "--skip-ttl-wait"); err != nil {
 		return f, err
@@ -302,14 +309,15 @@ func printFreezeBySize(w io.Writer, sizes []FreezeAt) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FREEZE BY SITE SIZE\tFILES\tTREE\tDB\tCHANGED\tFREEZE s\tMAINT\tFILES s\tDB s\tPROXY\tTRACKED\tAGENT PEAK MiB (web1, web2)")
+	fmt.Fprintln(tw, "FREEZE BY SITE SIZE\tFILES\tTREE\tDB\tCHANGED\tFREEZE s\tMAINT\tFILES s\tDB s\tPROXY\tTRACKED\tTABLES LISTED, BY ROWS (ROWS)\tAGENT PEAK MiB (web1, web2)")
 	for _, f := range sizes {
 		tracked := strconv.Itoa(f.TrackedPaths)
 		if f.FullReason != "" {
 			tracked = "full"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d files, %d tables\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%.0f, %.0f\n", f.Name, f.Files, human(f.TreeBytes), human(f.DBBytes),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d files, %d tables\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%d, %d (%d)\t%.0f, %.0f\n", f.Name, f.Files, human(f.TreeBytes), human(f.DBBytes),
 			f.ChurnFiles, len(f.ChangedTables), f.Seconds, f.Steps["maintenance"], f.Steps["files"], f.Steps["db"], f.Steps["proxy"], tracked,
+			f.TablesListed, f.TablesByRows, f.RowsByRows,
 			float64(f.AgentPeakKiB["web1"])/1024, float64(f.AgentPeakKiB["web2"])/1024)
 	}
 	tw.Flush()

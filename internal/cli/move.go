@@ -441,9 +441,13 @@ func syncLine(s wire.SyncReport) string {
 		}
 	}
 	copied = max(copied, s.DB.TablesCopied)
-	return fmt.Sprintf("%s sent of %s, %d of %d files; %d of %d tables copied (%s); %.1f s",
+	byRows := ""
+	if s.DB.TablesByRows > 0 {
+		byRows = fmt.Sprintf(", %d of them row by row: %d rows", s.DB.TablesByRows, s.DB.RowsByRows)
+	}
+	return fmt.Sprintf("%s sent of %s, %d of %d files; %d of %d tables copied (%s%s); %.1f s",
 		humanBytes(s.Files.Bytes), humanBytes(s.Files.TotalBytes), s.Files.Files, s.Files.TotalFiles,
-		copied, len(s.DB.Tables), humanBytes(s.DB.Bytes), s.Seconds())
+		copied, len(s.DB.Tables), humanBytes(s.DB.Bytes), byRows, s.Seconds())
 }
 
 // printVerify shows the old and the new host side by side.

@@ -121,3 +121,16 @@ func TestMoveThroughTheCLI(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncLineSaysWhatWentRowByRow(t *testing.T) {
+	s := wire.SyncReport{}
+	s.DB.Tables = []model.TableSum{{DB: "shop", Table: "a", Copied: true, ByRows: &model.RowChanges{Changed: 700, Added: 3}}, {DB: "shop", Table: "b"}}
+	s.DB.TablesCopied, s.DB.TablesByRows, s.DB.RowsByRows, s.DB.Bytes = 1, 1, 703, 2<<20
+	if got, want := syncLine(s), "1 of 2 tables copied (2.0M, 1 of them row by row: 703 rows)"; !strings.Contains(got, want) {
+		t.Errorf("sync line %q does not say %q", got, want)
+	}
+	s.DB.TablesByRows, s.DB.RowsByRows = 0, 0
+	if got := syncLine(s); strings.Contains(got, "row by row") {
+		t.Errorf("sync line %q speaks of rows copied row by row", got)
+	}
+}
