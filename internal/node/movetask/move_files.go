@@ -176,6 +176,30 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 		argv = m.rsyncListArgv(p, t)
 		stdin = strings.NewReader(strings.Join(ch.paths, "\x00") + "\x00")
 	}
+	// The crontabs and the walk for what is not carried go beside rsync:
+	// none of them waits for the others. The certificates follow rsync,
+	// as the site they serve does.
+	var side sideWork
+	side.start(func() error {
+		t0 := time.Now()
+		var err error
+		if side.notCarried, err = notCarried(p.OrderDir); err != nil {
+			m.log.Warn("move sync: could not list what is not carried", "move", p.MoveID, "err", err)
+		}
+		stepSince(ctx, "files.notcarried", t0)
+		side.notCarriedD = time.Since(t0)
+		return nil
+	})
+	side.start(func() error {
+		t0 := time.Now()
+		defer stepSince(ctx, "files.crontab", t0)
+		for _, login := range p.Logins {
+			if err := m.sendCrontab(ctx, p, t, login); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	var stats []string
 	var err error
 	var errOut string
@@ -199,10 +223,21 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	stop()
 	rsyncD := time.Since(t0)
 	stepSince(ctx, "files.rsync", t0)
+	sideErr := side.wait()
 	if err != nil && hostexec.ExitCode(err) != rsyncVanished {
 		ch.settle(false)
 		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: rsync to %s: %s", p.MoveID, t.host(), rsyncFailure(err, errOut))
 	}
+	if sideErr != nil {
+		ch.settle(false)
+		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, sideErr)
+	}
+	t1 := time.Now()
+	if err := m.sendCerts(ctx, t, p.Order); err != nil {
+		ch.settle(false)
+		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
+	}
+	stepSince(ctx, "files.certs", t1)
 	if err != nil {
 		m.log.Warn("move sync: files vanished during the sync; the next sync copies the rest", "move", p.MoveID)
 	}
@@ -213,32 +248,45 @@ func (m *mover) sendFiles(ctx context.Context, p model.MoveTaskPayload, t moveTa
 	if ch.tracked {
 		res.TrackedPaths = len(ch.paths)
 	}
-	t0 = time.Now()
-	if res.NotCarried, err = notCarried(p.OrderDir); err != nil {
-		m.log.Warn("move sync: could not list what is not carried", "move", p.MoveID, "err", err)
-	}
-	stepSince(ctx, "files.notcarried", t0)
-	notCarriedD := time.Since(t0)
-	t0 = time.Now()
-	for _, login := range p.Logins {
-		if err := m.sendCrontab(ctx, p, t, login); err != nil {
-			ch.settle(false)
-			return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
-		}
-	}
-	stepSince(ctx, "files.crontab", t0)
-	t0 = time.Now()
-	if err := m.sendCerts(ctx, t, p.Order); err != nil {
-		ch.settle(false)
-		return model.MoveSyncFilesResult{}, fmt.Errorf("move %d: %w", p.MoveID, err)
-	}
-	stepSince(ctx, "files.certs", t0)
+	res.NotCarried = side.notCarried
+	notCarriedD := side.notCarriedD
 	ch.settle(true)
 	res.Seconds = roundSeconds(time.Since(start))
 	m.log.Info("move files synced", "move", p.MoveID, "bytes", res.Bytes, "files", res.Files, "total_files", res.TotalFiles,
 		"tracked_paths", res.TrackedPaths, "full_reason", res.FullReason, "tracker_seconds", res.TrackerSeconds,
 		"rsync_seconds", roundSeconds(rsyncD), "not_carried_seconds", roundSeconds(notCarriedD), "seconds", res.Seconds)
 	return res, nil
+}
+
+// sideWork runs a file sync's work beside its rsync and keeps the first
+// error.
+type sideWork struct {
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	err         error
+	notCarried  []string
+	notCarriedD time.Duration
+}
+
+// start runs f beside the rest.
+func (w *sideWork) start(f func() error) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		if err := f(); err != nil {
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = err
+			}
+			w.mu.Unlock()
+		}
+	}()
+}
+
+// wait waits for all of it and returns the first error.
+func (w *sideWork) wait() error {
+	w.wg.Wait()
+	return w.err
 }
 
 // sendCerts carries the installed certificate and key of each of the
