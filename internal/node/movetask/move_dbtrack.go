@@ -46,6 +46,10 @@ type tableStamp struct {
 	// a primary key of columns whose values read back exactly, and no
 	// trigger (move_dbrows.go).
 	Keyed bool `json:"keyed,omitempty"`
+	// Counters are PostgreSQL's counters of the table's writes
+	// (pgStampsSQL), compared as they are; empty when the server cannot
+	// say.
+	Counters string `json:"counters,omitempty"`
 }
 
 // stampsMargin is how many seconds before a sync's start a table's last
@@ -117,19 +121,66 @@ FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW'`,
 	return st, nil
 }
 
-// pgStamps lists the tables of db on this host, each with an unknown
-// last write: PostgreSQL's per-table counters reach the statistics a
-// second or more after the commit, so a re-sync sums every table, and
-// the list only tells whether the new host holds any table yet.
+// pgStampsSQL lists a database's tables, each as a JSON array: its
+// quoted, qualified name, its counters and the hash of its definition
+// (pgDefSQL). The counters are what the statistics say of the table's
+// inserted, updated and deleted rows, with the file that holds them (a
+// TRUNCATE or a rewrite makes a new one), the time the server started
+// and the time the database's statistics were last reset (either loses the
+// counters); they are empty, and the table is summed, when the table has
+// rows outside itself (a partitioned table, a parent of inheritance) or
+// the server does not count (track_counts off). The live rows' count is
+// left out: VACUUM and ANALYZE set it to an estimate, which would make
+// a freshly loaded table look written to.
+var pgStampsSQL = `SELECT json_build_array(format('%s.%s', quote_ident(tn.nspname), quote_ident(tc.relname)),
+  CASE WHEN tc.relkind = 'r' AND current_setting('track_counts')::bool AND ts.relid IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = tc.oid)
+    THEN concat_ws('/', ts.n_tup_ins, ts.n_tup_upd, ts.n_tup_del, tc.relfilenode,
+      extract(epoch FROM pg_postmaster_start_time()), extract(epoch FROM tdb.stats_reset))
+    ELSE '' END,
+  ` + pgDefSQL("tc.oid") + `)
+FROM pg_class tc JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+  LEFT JOIN pg_stat_user_tables ts ON ts.relid = tc.oid
+  LEFT JOIN pg_stat_database tdb ON tdb.datname = current_database()
+WHERE tc.relkind IN ('r', 'p', 'f') AND tn.nspname NOT IN ('pg_catalog', 'information_schema') AND tn.nspname NOT LIKE 'pg\_%'
+AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_class'::regclass AND dep.objid = tc.oid AND dep.deptype = 'e');
+`
+
+// pgStamps reads the stamps of database db on this host: no table has a
+// time of its last write (Written is -1), but each has its counters
+// (pgStampsSQL). A backend reports its counters late (when it goes idle,
+// at most once a second, and may put that off), so a re-sync trusts them
+// only to skip a table whose counters are the same as at the last sync
+// on both hosts, and only in a sync before the final one.
 func (m *mover) pgStamps(ctx context.Context, db string) (dbStamps, error) {
 	tables, err := m.pgTables(ctx, db)
 	if err != nil {
 		return dbStamps{}, err
 	}
-	// No stamp is used, so the host's clock stands for the server's.
+	// The time is not used: the host's clock stands for the server's.
 	st := dbStamps{Now: time.Now().Unix(), Tables: map[string]tableStamp{}}
 	for _, t := range tables {
 		st.Tables[t] = tableStamp{Written: -1}
+	}
+	out, err := m.a.Run(ctx, []byte(pgStampsSQL), m.psqlArgv(db)...)
+	if err != nil {
+		return dbStamps{}, fmt.Errorf("database %s: stamps: %w", db, err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		var row []string
+		if err := json.Unmarshal([]byte(l), &row); err != nil || len(row) != 3 {
+			return dbStamps{}, fmt.Errorf("database %s: psql printed %q", db, hostexec.OneLine(l, 200))
+		}
+		s, ok := st.Tables[row[0]]
+		if !ok {
+			// Made since the list: summed.
+			continue
+		}
+		s.Counters, s.Def = row[1], cutString(row[2], 8)
+		st.Tables[row[0]] = s
 	}
 	return st, nil
 }
@@ -153,6 +204,9 @@ func (m *mover) remoteStamps(ctx context.Context, t moveTarget, db model.MoveDB)
 	return st, nil
 }
 
+// maxCounters is the most bytes a table's counters take: six numbers.
+const maxCounters = 200
+
 // parseStamps reads the stamps the new host printed for database db: a
 // JSON object with the server's clock and the tables, each named as a
 // table can be, stamped -1 or at a time not after that clock.
@@ -173,6 +227,9 @@ func parseStamps(db string, out []byte) (dbStamps, error) {
 		}
 		if s.Written < -1 || s.Written > st.Now {
 			return dbStamps{}, fmt.Errorf("table %s: stamp %d out of range", hostexec.OneLine(name, 80), s.Written)
+		}
+		if len(s.Counters) > maxCounters {
+			return dbStamps{}, fmt.Errorf("table %s: counters of %d bytes, more than %d", hostexec.OneLine(name, 80), len(s.Counters), maxCounters)
 		}
 	}
 	return st, nil
@@ -218,6 +275,12 @@ type syncedTable struct {
 	// would leave the stamp as it was).
 	NewWritten int64 `json:"new_written"`
 	NewAt      int64 `json:"new_at"`
+	// OldCounters and NewCounters are the table's counters on each host
+	// (PostgreSQL), read before that host's sums of the table were
+	// taken: a write they count is in the sums, and one they do not
+	// count yet changes them later.
+	OldCounters string `json:"old_counters,omitempty"`
+	NewCounters string `json:"new_counters,omitempty"`
 }
 
 // syncState is what a move's last sync of one database left on the old
@@ -269,13 +332,23 @@ func (m *mover) saveSyncState(moveID int64, db model.MoveDB, st syncState) {
 // definition is the same as then. On the new host: its stamp is the one
 // that sync saw and lay before the new host's sums were taken (by
 // stampsMargin), and its definition is the same as then. Neither clock
-// may have gone back. Every other table is summed on that host.
-func (st syncState) unchanged(old, cur dbStamps) (oldKnown, newKnown map[string]syncedTable) {
+// may have gone back. A table with counters (PostgreSQL) is known on
+// both hosts or on neither: when counters is true (a sync before the
+// final one) and the counters and definitions on both hosts are those the
+// last sync saw. Every other table is summed on that host.
+func (st syncState) unchanged(old, cur dbStamps, counters bool) (oldKnown, newKnown map[string]syncedTable) {
 	oldKnown, newKnown = map[string]syncedTable{}, map[string]syncedTable{}
 	for name, s := range st.Tables {
 		o, ok1 := old.Tables[name]
 		n, ok2 := cur.Tables[name]
 		if !ok1 || !ok2 {
+			continue
+		}
+		if o.Counters != "" || n.Counters != "" {
+			if counters && o.Counters == s.OldCounters && n.Counters == s.NewCounters && s.OldCounters != "" && s.NewCounters != "" &&
+				o.Def != "" && o.Def == ddlHash(s.Checksum) && n.Def == ddlHash(s.NewChecksum) {
+				oldKnown[name], newKnown[name] = s, s
+			}
 			continue
 		}
 		if o.Written >= 0 && o.Def != "" && old.Now >= s.OldSince && o.Written <= s.OldSince-stampsMargin && o.Def == ddlHash(s.Checksum) {
@@ -319,4 +392,30 @@ func withKnown(db string, sums []model.TableSum, known map[string]syncedTable, n
 	}
 	slices.SortFunc(tables, func(a, b model.TableSum) int { return strings.Compare(a.Table, b.Table) })
 	return append(tables, objects...)
+}
+
+// countedState is what a sync leaves of a database whose tables have
+// counters (PostgreSQL): every table now the same on both hosts, with the
+// counters each host showed before its sums of it were taken, the new
+// host's from afterSt for a table copied (its sums were taken again after
+// the copy), from curSt for the others. A table without counters on
+// either host is left out: the next sync sums it.
+func countedState(oldSt, curSt, afterSt dbStamps, sums []model.TableSum) syncState {
+	st := syncState{Tables: map[string]syncedTable{}}
+	for _, s := range sums {
+		if s.Kind != "" || s.Rows != s.NewRows || s.Checksum != s.NewChecksum {
+			continue
+		}
+		newSt := curSt
+		if s.Copied {
+			newSt = afterSt
+		}
+		o, n := oldSt.Tables[s.Table], newSt.Tables[s.Table]
+		if o.Counters == "" || n.Counters == "" {
+			continue
+		}
+		st.Tables[s.Table] = syncedTable{Rows: s.Rows, Checksum: s.Checksum, NewRows: s.NewRows, NewChecksum: s.NewChecksum,
+			OldCounters: o.Counters, NewCounters: n.Counters, NewAt: -1}
+	}
+	return st
 }

@@ -29,19 +29,10 @@ CREATE VIEW av AS SELECT id FROM a`)
 
 	// Stamps are whole seconds, trusted only once a margin has passed.
 	settle := func() { time.Sleep(3 * time.Second) }
-	copiedOf := func(r model.MoveSyncDBResult) []string {
-		var out []string
-		for _, s := range r.Tables {
-			if s.Copied && s.Kind == "" {
-				out = append(out, s.Table)
-			}
-		}
-		return out
-	}
 	sync := func(what string) model.MoveSyncDBResult {
 		var sd model.MoveSyncDBResult
 		web1.task(model.TaskMoveSyncDB, p, &sd)
-		t.Logf("%s: summed %d, copied %q, %.3fs", what, sd.TablesSummed, copiedOf(sd), sd.Seconds)
+		t.Logf("%s: summed %d, copied %q, %.3fs", what, sd.TablesSummed, copiedTables(sd), sd.Seconds)
 		return sd
 	}
 
@@ -49,7 +40,7 @@ CREATE VIEW av AS SELECT id FROM a`)
 	// before; the report's sums are those the new host holds.
 	settle()
 	sd := sync("first sync")
-	if got := copiedOf(sd); !slices.Equal(got, []string{"a", "b", "c"}) || sd.TablesSummed != 0 {
+	if got := copiedTables(sd); !slices.Equal(got, []string{"a", "b", "c"}) || sd.TablesSummed != 0 {
 		t.Errorf("first sync copied %q, summed %d; want a, b, c and 0", got, sd.TablesSummed)
 	}
 	for _, s := range sd.Tables {
@@ -65,8 +56,8 @@ CREATE VIEW av AS SELECT id FROM a`)
 	// cannot vouch for yet: tables loaded within the margin before their
 	// sums were taken.
 	settle()
-	if sd = sync("nothing changed, just after the copy"); len(copiedOf(sd)) != 0 {
-		t.Errorf("copied %q, want nothing", copiedOf(sd))
+	if sd = sync("nothing changed, just after the copy"); len(copiedTables(sd)) != 0 {
+		t.Errorf("copied %q, want nothing", copiedTables(sd))
 	}
 
 	// A row changed on the old host: that table is copied, the other
@@ -75,7 +66,7 @@ CREATE VIEW av AS SELECT id FROM a`)
 	settle()
 	web1.sql("mysql", "shop", "UPDATE a SET v = 'changed' WHERE id = 7")
 	sd = sync("after a row of a changed on web1")
-	if got := copiedOf(sd); !slices.Equal(got, []string{"a"}) {
+	if got := copiedTables(sd); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("copied %q, want a", got)
 	}
 	if sd.TablesSummed != 2 {
@@ -90,7 +81,7 @@ CREATE VIEW av AS SELECT id FROM a`)
 	settle()
 	web2.sql("mysql", "shop", "UPDATE b SET v = 'on web2' WHERE id = 3")
 	sd = sync("after a row of b changed on web2")
-	if got := copiedOf(sd); !slices.Equal(got, []string{"b"}) {
+	if got := copiedTables(sd); !slices.Equal(got, []string{"b"}) {
 		t.Errorf("copied %q, want b", got)
 	}
 	if got := web2.sql("mysql", "shop", "SELECT v FROM b WHERE id = 3"); got != "b3" {
@@ -103,7 +94,7 @@ CREATE VIEW av AS SELECT id FROM a`)
 	sync("nothing changed")
 	settle()
 	sd = sync("nothing changed, settled")
-	if got := copiedOf(sd); len(got) != 0 || sd.TablesSummed != 1 {
+	if got := copiedTables(sd); len(got) != 0 || sd.TablesSummed != 1 {
 		t.Errorf("copied %q, summed %d; want nothing copied and 1 (c) summed", got, sd.TablesSummed)
 	}
 
@@ -126,43 +117,180 @@ CREATE VIEW av AS SELECT id FROM a`)
 	settle()
 	web1.sql("mysql", "shop", "ALTER TABLE a ADD COLUMN w INT, ALGORITHM=INSTANT")
 	sd = sync("after a's definition changed and b's row")
-	if got := copiedOf(sd); !slices.Equal(got, []string{"a", "b"}) {
+	if got := copiedTables(sd); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("copied %q, want a and b", got)
 	}
 	if got := web2.sql("mysql", "shop", "SHOW CREATE TABLE a"); !strings.Contains(got, "`w` int") {
 		t.Errorf("a on web2 lacks the new column: %s", got)
 	}
-	web1.task(model.TaskMoveVerify, p, &v)
-	if !reflect.DeepEqual(v.Old, v.New) {
-		t.Errorf("verify after the re-sync:\nold %+v\nnew %+v", v.Old, v.New)
-	}
+	ml.checkLevel(p, "after the re-sync")
 }
 
 // mysqlMove makes database shop (with its account shopuser) on both
 // hosts, its tables (schema) on web1 alone, and the keys of move id of it
 // from web1 to web2, and returns the move's task payload.
 func (ml *moveLab) mysqlMove(id int64, schema string) model.MoveTaskPayload {
-	web1, web2 := ml.web1, ml.web2
-	const dir = "/home/members/coop/sites/example.net"
-	web1.run("mkdir", "-p", dir+"/web")
-	web2.run("mkdir", "-p", "/home/members/coop/sites")
-	for _, h := range []*moveLabHost{web1, web2} {
-		h.sql("mysql", "", "CREATE DATABASE shop; CREATE USER shopuser@localhost; GRANT ALL ON shop.* TO shopuser@localhost")
+	return ml.dbMove(id, "example.net", model.MoveDB{Engine: "mysql", Name: "shop", Users: []string{"shopuser"}},
+		"CREATE DATABASE shop; CREATE USER shopuser@localhost; GRANT ALL ON shop.* TO shopuser@localhost", schema)
+}
+
+// dbMove makes database db on both hosts (with the statements make), its
+// tables (schema) on web1 alone, the directory of order ident on web1,
+// and the keys of move id of it from web1 to web2, and returns the move's
+// task payload.
+func (ml *moveLab) dbMove(id int64, ident string, db model.MoveDB, make, schema string) model.MoveTaskPayload {
+	for _, h := range []*moveLabHost{ml.web1, ml.web2} {
+		h.sql(db.Engine, "", make)
 	}
-	web1.sql("mysql", "shop", schema)
+	ml.web1.sql(db.Engine, db.Name, schema)
 	p := model.MoveTaskPayload{
 		MoveID:    id,
-		Order:     model.Order{ID: 4, Identifier: "example.net", Member: "coop", Host: "web1"},
-		OrderDir:  dir,
-		FromAddr:  web1.addr,
-		ToAddr:    web2.addr,
-		Databases: []model.MoveDB{{Engine: "mysql", Name: "shop", Users: []string{"shopuser"}}},
+		Order:     model.Order{ID: 4, Identifier: ident, Member: "coop", Host: "web1"},
+		OrderDir:  "/home/members/coop/sites/" + ident,
+		FromAddr:  ml.web1.addr,
+		ToAddr:    ml.web2.addr,
+		Databases: []model.MoveDB{db},
 	}
+	ml.web1.run("mkdir", "-p", p.OrderDir+"/web")
+	ml.web2.run("mkdir", "-p", "/home/members/coop/sites")
 	var kg model.MoveKeygenResult
-	web1.task(model.TaskMoveKeygen, p, &kg)
+	ml.web1.task(model.TaskMoveKeygen, p, &kg)
 	p.PublicKey = kg.PublicKey
 	var au model.MoveAuthorizeResult
-	web2.task(model.TaskMoveAuthorize, p, &au)
+	ml.web2.task(model.TaskMoveAuthorize, p, &au)
 	p.HostKey = au.HostKey
 	return p
+}
+
+// TestMoveDBResyncKnowsChangedPgTables copies a PostgreSQL database to a
+// new host that holds none of it, then writes to one host or the other
+// between syncs: a re-sync copies the written table, and only that one,
+// and reads no rows of tables whose counters neither host changed; the
+// final sync trusts no counter and sums every table.
+func TestMoveDBResyncKnowsChangedPgTables(t *testing.T) {
+	ml := newMoveLab(t)
+	web1, web2 := ml.web1, ml.web2
+	p := ml.pgMove(9, `SET ROLE blogger;
+CREATE TABLE a (id int PRIMARY KEY, v text);
+CREATE TABLE b (id int PRIMARY KEY, v text);
+CREATE TABLE m (id int, v text) PARTITION BY RANGE (id);
+CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (1000);
+INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 100) g;
+INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 100) g;
+INSERT INTO m SELECT g, 'm' || g FROM generate_series(1, 100) g;`)
+
+	sync := func(what string, p model.MoveTaskPayload) model.MoveSyncDBResult {
+		var sd model.MoveSyncDBResult
+		web1.task(model.TaskMoveSyncDB, p, &sd)
+		t.Logf("%s: summed %d, copied %q, %.3fs", what, sd.TablesSummed, copiedTables(sd), sd.Seconds)
+		return sd
+	}
+	// steady syncs until a sync copies nothing (the counters of the last
+	// copy may reach the new host's statistics after that sync read them)
+	// and returns that sync's report.
+	steady := func(what string) model.MoveSyncDBResult {
+		for i := 0; i < 3; i++ {
+			if sd := sync(what, p); len(copiedTables(sd)) == 0 {
+				return sd
+			}
+		}
+		t.Fatalf("%s: three syncs in a row copied tables", what)
+		return model.MoveSyncDBResult{}
+	}
+	all := []string{"public.a", "public.b", "public.m", "public.m1"}
+
+	sd := sync("first sync", p)
+	if got := copiedTables(sd); !slices.Equal(got, all) || sd.TablesSummed != 0 {
+		t.Errorf("first sync copied %q, summed %d; want %q and 0", got, sd.TablesSummed, all)
+	}
+	// Nothing changed: the partitioned table alone, which has no counters
+	// of its own, is summed.
+	steady("nothing changed")
+	if sd = steady("nothing changed, again"); sd.TablesSummed != 1 {
+		t.Errorf("nothing changed: summed %d tables, want 1 (m)", sd.TablesSummed)
+	}
+
+	// Each write, on one host or the other, once the syncs before it
+	// copied nothing: the tables the next sync copies, how many tables it
+	// sums (-1: not checked), and what web2 holds then.
+	for _, w := range []struct {
+		what, host, sql string
+		copied          []string
+		summed          int
+		query, want     string
+	}{
+		// The written table alone is summed (with m) and copied.
+		{"a row of a changed on web1", "web1", "UPDATE a SET v = 'changed' WHERE id = 7",
+			[]string{"public.a"}, 2, "SELECT v FROM a WHERE id = 7", "changed"},
+		// Someone tried the site on the new host: the table is summed on
+		// both hosts and copied again from the old one.
+		{"a row of b changed on web2", "web2", "UPDATE b SET v = 'on web2' WHERE id = 3",
+			[]string{"public.b"}, 2, "SELECT v FROM b WHERE id = 3", "b3"},
+		// A partition's row: the partition and its parent.
+		{"a row of m1 changed on web1", "web1", "UPDATE m SET v = 'moved' WHERE id = 5",
+			[]string{"public.m", "public.m1"}, 2, "SELECT v FROM m WHERE id = 5", "moved"},
+		// A TRUNCATE counts no row, but makes the table a new file.
+		{"b emptied on web1", "web1", "TRUNCATE b",
+			[]string{"public.b"}, 2, "SELECT count(*) FROM b", "0"},
+		// A definition changed in place, no row written: the whole
+		// database is loaded.
+		{"a's definition changed on web1", "web1", "SET ROLE blogger; ALTER TABLE a ADD COLUMN w int",
+			all, -1, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'a' AND column_name = 'w'", "1"},
+	} {
+		steady("before " + w.what)
+		h := web1
+		if w.host == "web2" {
+			h = web2
+		}
+		h.sql("pgsql", "blog", w.sql)
+		sd = sync("after "+w.what, p)
+		if got := copiedTables(sd); !slices.Equal(got, w.copied) || w.summed >= 0 && sd.TablesSummed != w.summed {
+			t.Errorf("after %s: copied %q, summed %d; want %q and %d", w.what, got, sd.TablesSummed, w.copied, w.summed)
+		}
+		if got := web2.sql("pgsql", "blog", w.query); got != w.want {
+			t.Errorf("after %s: web2 answers %q to %s, want %q", w.what, got, w.query, w.want)
+		}
+	}
+
+	// The final sync sums every table, changed or not.
+	steady("before the final sync")
+	final := p
+	final.Final = true
+	if sd = sync("final sync", final); sd.TablesSummed != len(all) || len(copiedTables(sd)) != 0 {
+		t.Errorf("final sync: summed %d, copied %q; want %d and nothing", sd.TablesSummed, copiedTables(sd), len(all))
+	}
+	ml.checkLevel(p, "after the final sync")
+}
+
+// pgMove makes database blog (owned by role blogger) on both hosts, its
+// tables (schema) on web1 alone, and the keys of move id of it from web1
+// to web2, and returns the move's task payload.
+func (ml *moveLab) pgMove(id int64, schema string) model.MoveTaskPayload {
+	for _, h := range []*moveLabHost{ml.web1, ml.web2} {
+		h.run("useradd", "-M", "-s", "/usr/sbin/nologin", "blogger")
+	}
+	return ml.dbMove(id, "example.com", model.MoveDB{Engine: "pgsql", Name: "blog", Owner: "blogger"},
+		"CREATE ROLE blogger; CREATE DATABASE blog OWNER blogger", schema)
+}
+
+// copiedTables are the tables a sync reports copied.
+func copiedTables(r model.MoveSyncDBResult) []string {
+	var out []string
+	for _, s := range r.Tables {
+		if s.Copied && s.Kind == "" {
+			out = append(out, s.Table)
+		}
+	}
+	return out
+}
+
+// checkLevel runs verify of p and fails the test, saying when, unless
+// every table and object is the same on both hosts.
+func (ml *moveLab) checkLevel(p model.MoveTaskPayload, when string) {
+	ml.t.Helper()
+	var v model.MoveVerifyResult
+	ml.web1.task(model.TaskMoveVerify, p, &v)
+	if !reflect.DeepEqual(v.Old, v.New) {
+		ml.t.Errorf("verify %s:\nold %+v\nnew %+v", when, v.Old, v.New)
+	}
 }

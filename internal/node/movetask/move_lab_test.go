@@ -308,6 +308,9 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 	// A view or a trigger changed on web2 afterwards fails verify, by name.
 	web2.sql("mysql", "shop", "CREATE OR REPLACE VIEW `big orders` AS SELECT id, amount FROM orders WHERE amount > 200")
 	web2.sql("pgsql", "blog", `SET ROLE blogger; ALTER TABLE "odd schema"."T 1" DISABLE TRIGGER "log it"`)
+	// And so does one PostgreSQL row changed by one character, by its
+	// table.
+	web2.sql("pgsql", "blog", "UPDATE comments SET body = 'comment 8' WHERE id = 7")
 	web1.task(model.TaskMoveVerify, p, &v)
 	var differ []string
 	for i := range v.Old {
@@ -315,7 +318,7 @@ INSERT INTO "odd schema"."T 1" (name, m, p) VALUES ('Ada', 'happy', 1), ('Grace'
 			differ = append(differ, v.Old[i].Object())
 		}
 	}
-	if want := []string{"view shop.big orders", `trigger blog."log it" on "odd schema"."T 1"`}; len(v.Old) != len(v.New) || !slices.Equal(differ, want) {
+	if want := []string{"view shop.big orders", "blog.public.comments", `trigger blog."log it" on "odd schema"."T 1"`}; len(v.Old) != len(v.New) || !slices.Equal(differ, want) {
 		t.Errorf("after changing a view and a trigger on web2, verify finds %q differing, want %q", differ, want)
 	}
 	web1.task(model.TaskMoveSyncDB, p, &sd)
