@@ -850,8 +850,25 @@ func (m *mover) checkRowCopies(ctx context.Context, t moveTarget, run dbSyncRun,
 	if len(done) == 0 {
 		return nil
 	}
-	after, err := m.remoteSums(ctx, t, run.db, done)
-	if err != nil {
+	// One table a session, side by side: the new host's server reads
+	// them on as many cores.
+	var after []model.TableSum
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, tb := range done {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sums, err := m.remoteSums(ctx, t, run.db, []string{tb})
+			mu.Lock()
+			defer mu.Unlock()
+			after = append(after, sums...)
+			errs = append(errs, err)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	want := map[string]model.TableSum{}
