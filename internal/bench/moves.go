@@ -247,6 +247,7 @@ func (b *benchLab) moveRuns(ctx context.Context, o Options, t tree, db DBSpec) (
 		b.log.Info("run done", "n", run+1, "first_files", first.report.Files.Seconds, "plain_rsync", first.plainFiles,
 			"first_db", first.report.DB.Seconds, "plain_dump", first.plainDB, "resync_files", re.report.Files.Seconds,
 			"plain_rsync_again", re.plainFiles, "resync_db", re.report.DB.Seconds, "plain_dump_again", re.plainDB,
+			"resync_db_steps", re.report.DB.Steps, "resync_db_listed", re.report.DB.TablesListed, "resync_db_by_rows", re.report.DB.TablesByRows,
 			"freeze", note.FreezeSeconds)
 	}
 	for _, c := range []*Comparison{&fig.FirstFiles, &fig.ResyncFiles, &fig.FirstDB, &fig.ResyncDB, &fig.WholeSync, &fig.Options} {

@@ -199,6 +199,10 @@ type MoveSyncDBResult struct {
 	// Notes say what the sync changed on the way: a definer mapped to one
 	// of the order's accounts, events kept disabled until cutover.
 	Notes []string `json:"notes,omitempty"`
+	// Steps are the seconds of the sync's finer steps ("db.stamps",
+	// "db.sums", "db.copy.rows", …; a sync inside the cutover's freeze
+	// reports them in the freeze's steps instead).
+	Steps map[string]float64 `json:"steps,omitempty"`
 }
 
 // TableCount is how many of Tables are tables (the rest are other objects).

@@ -668,10 +668,13 @@ func (m *mover) syncDB(ctx context.Context, p model.MoveTaskPayload, progress fu
 		t, closeMux = m.multiplex(ctx, t, m.moveDir(p.MoveID))
 		defer closeMux()
 	}
-	res, err := m.sendDB(ctx, p, t, progress)
+	fine := &stepTimes{}
+	res, err := m.sendDB(withStepTimes(ctx, fine), p, t, progress)
 	if err != nil {
 		return nil, err
 	}
+	res.Steps = map[string]float64{}
+	fine.into(res.Steps)
 	return res, nil
 }
 
@@ -730,7 +733,8 @@ func (m *mover) sendDB(ctx context.Context, p model.MoveTaskPayload, t moveTarge
 	}
 	res.Bytes = counted.Load()
 	res.Seconds = roundSeconds(time.Since(start))
-	m.log.Info("move databases synced", "move", p.MoveID, "tables", len(res.Tables), "summed", res.TablesSummed, "copied", res.TablesCopied, "objects_copied", res.ObjectsCopied,
+	m.log.Info("move databases synced", "move", p.MoveID, "tables", len(res.Tables), "summed", res.TablesSummed, "listed", res.TablesListed,
+		"copied", res.TablesCopied, "by_rows", res.TablesByRows, "objects_copied", res.ObjectsCopied,
 		"dropped", len(res.Dropped), "bytes", res.Bytes, "seconds", res.Seconds, "unregistered", len(res.Unregistered))
 	return res, nil
 }

@@ -56,7 +56,10 @@ INSERT INTO nokey SELECT seq FROM seq_1_to_3000`)
 		var sd model.MoveSyncDBResult
 		p.Final = final
 		web1.task(model.TaskMoveSyncDB, p, &sd)
-		t.Logf("%s: copied %v, %d tables by rows (%d rows), %d summed, %d listed, %d bytes, %.3fs", what, copied(sd), sd.TablesByRows, sd.RowsByRows, sd.TablesSummed, sd.TablesListed, sd.Bytes, sd.Seconds)
+		t.Logf("%s: copied %v, %d tables by rows (%d rows), %d summed, %d listed, %d bytes, %.3fs, steps %v", what, copied(sd), sd.TablesByRows, sd.RowsByRows, sd.TablesSummed, sd.TablesListed, sd.Bytes, sd.Seconds, sd.Steps)
+		if sd.Steps["db.stamps"] <= 0 {
+			t.Errorf("%s: no step times in the report: %v", what, sd.Steps)
+		}
 		if sd.TablesListed != listed {
 			t.Errorf("%s: %d tables listed row by row instead of summed, want %d", what, sd.TablesListed, listed)
 		}
