@@ -900,6 +900,7 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	after := cur
 	afterAt := curSt.Now // the new host's clock before its sums in after
 	afterSt := curSt     // the new host's stamps before its sums in after
+	summedAfter := false // sums of the new host taken after the copy
 	if len(copied) > 0 || len(res.dropped) > 0 {
 		var tables []string
 		objects := false
@@ -917,18 +918,27 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 			afterSt = dbStamps{}
 			if st, err := m.remoteStamps(ctx, t, db); err == nil {
 				afterAt, afterSt = st.Now, st
+				if fresh {
+					// A first copy: every table is the new host's to sum
+					// at the next sync unless its sums lie past the
+					// margin.
+					if st, err := m.outlastMargin(ctx, t, db, st, tables); err == nil {
+						afterAt, afterSt = st.Now, st
+					}
+				}
 			}
 		}
-		var fresh []model.TableSum
+		var newSums []model.TableSum
 		if len(tables) > 0 || objects || len(res.dropped) > 0 {
 			var err error
-			if fresh, err = m.remoteSums(ctx, t, db, append([]string{}, tables...)); err != nil {
+			if newSums, err = m.remoteSums(ctx, t, db, append([]string{}, tables...)); err != nil {
 				return dbSync{}, err
 			}
+			summedAfter = true
 		} else {
-			_, fresh = splitSums(cur)
+			_, newSums = splitSums(cur)
 		}
-		after = fresh
+		after = newSums
 		for _, c := range cur {
 			if c.Kind == "" && !slices.Contains(tables, c.Table) && !hasKey(res.byRows, c.Key()) && !res.level[c.Table] {
 				after = append(after, c)
@@ -970,10 +980,34 @@ func (m *mover) syncOneDB(ctx context.Context, t moveTarget, moveID int64, db mo
 	// read (a run of the freeze again, after a failure, sums every table).
 	if curSt.Tables != nil && !final {
 		t0 = time.Now()
-		m.keepSyncState(ctx, t, moveID, db, oldSt, curSt, afterSt, afterAt, old)
+		m.keepSyncState(ctx, t, moveID, db, oldSt, curSt, afterSt, afterAt, old, summedAfter)
 		stepSince(ctx, "db.keep", t0)
 	}
 	return res, nil
+}
+
+// outlastMargin waits, when a table of tables (copied whole just now)
+// was last written on the new host within stampsMargin of st's clock,
+// until the margin has passed, and returns the new host's stamps read
+// then: the sums taken next lie after its last write by the margin, so
+// the next sync can trust them instead of summing the table again. It
+// waits 3 s at most, and not at all when no such table was written
+// within the margin; it returns st when it did not wait.
+func (m *mover) outlastMargin(ctx context.Context, t moveTarget, db model.MoveDB, st dbStamps, tables []string) (dbStamps, error) {
+	last := int64(-1)
+	for _, tb := range tables {
+		last = max(last, st.Tables[tb].Written)
+	}
+	wait := last + stampsMargin + 1 - st.Now
+	if last < 0 || wait <= 0 {
+		return st, nil
+	}
+	select {
+	case <-time.After(time.Duration(min(wait, 3)) * time.Second):
+	case <-ctx.Done():
+		return st, ctx.Err()
+	}
+	return m.remoteStamps(ctx, t, db)
 }
 
 // hasKey says whether m holds k.
@@ -989,7 +1023,7 @@ func hasKey[V any](m map[string]V, k string) bool {
 // clock read curSt.Now (its stamps curSt). A table that differs, or whose
 // stamps say nothing, is left out: the next sync sums it. Tables with
 // counters (PostgreSQL) keep those read before each host's sums.
-func (m *mover) keepSyncState(ctx context.Context, t moveTarget, moveID int64, db model.MoveDB, oldSt, curSt, afterSt dbStamps, afterAt int64, sums []model.TableSum) {
+func (m *mover) keepSyncState(ctx context.Context, t moveTarget, moveID int64, db model.MoveDB, oldSt, curSt, afterSt dbStamps, afterAt int64, sums []model.TableSum, summedAfter bool) {
 	tracked, counted := false, false
 	for _, s := range oldSt.Tables {
 		tracked = tracked || s.Written >= 0
@@ -1003,10 +1037,16 @@ func (m *mover) keepSyncState(ctx context.Context, t moveTarget, moveID int64, d
 		return
 	}
 	curAt := curSt.Now
-	curSt, err := m.remoteStamps(ctx, t, db)
-	if err != nil {
-		m.log.Warn("move sync: no stamps of the new host; the next sync sums every table", "database", db.Name, "err", err)
-		return
+	// The new host's stamps now. Without sums taken since afterSt was
+	// read, those are as good: a table written after them shows a later
+	// stamp at the next sync, which then sums it.
+	curSt = afterSt
+	if summedAfter || afterSt.Tables == nil {
+		var err error
+		if curSt, err = m.remoteStamps(ctx, t, db); err != nil {
+			m.log.Warn("move sync: no stamps of the new host; the next sync sums every table", "database", db.Name, "err", err)
+			return
+		}
 	}
 	st := syncState{Tables: map[string]syncedTable{}}
 	for _, s := range sums {

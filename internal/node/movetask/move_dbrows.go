@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"ferry/internal/model"
 	"ferry/internal/node/dbengine"
@@ -587,6 +588,7 @@ func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB
 	if err != nil {
 		return rowResult{}, err
 	}
+	t0 := time.Now()
 	var wg sync.WaitGroup
 	// Their list: the new host's rows, parsed as they arrive.
 	theirs := make(chan []rowEntry, 16)
@@ -693,14 +695,17 @@ func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB
 	if err := finish(false); err != nil {
 		return rowResult{}, err
 	}
+	stepSince(ctx, "db.copy.rows.lists", t0)
 	res := rowResult{ok: true, sum: &model.TableSum{DB: db.Name, Table: tb, Rows: int64(rows),
 		Checksum: strconv.FormatUint(crcs, 10) + "-" + mine.SumDef}}
 	if len(diff.del) == 0 && len(diff.send) == 0 && mine.AutoIncrement == their.AutoIncrement {
 		return res, nil
 	}
+	t0 = time.Now()
 	if res.changes, err = m.sendRows(ctx, t, db, tb, mine, their, diff, load, counted); err != nil {
 		return rowResult{}, err
 	}
+	stepSince(ctx, "db.copy.rows.send", t0)
 	res.sent = true
 	return res, nil
 }
@@ -850,6 +855,8 @@ func (m *mover) checkRowCopies(ctx context.Context, t moveTarget, run dbSyncRun,
 	if len(done) == 0 {
 		return nil
 	}
+	t0 := time.Now()
+	defer stepSince(ctx, "db.copy.rows.check", t0)
 	// One table a session, side by side: the new host's server reads
 	// them on as many cores.
 	var after []model.TableSum
