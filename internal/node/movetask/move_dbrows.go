@@ -562,18 +562,13 @@ func keyChunks(head rowListHead, literals []string, maxBytes int) ([]string, err
 // argument.
 const maxWhere = 96 << 10
 
-// rowCopy is what a table's copy row by row changed on the new host.
-type rowCopy struct {
-	changed, added, removed int64
-}
-
 // rowResult is what copyMySQLRows did with one table.
 type rowResult struct {
 	// ok: the table is level; else it was left alone and must be copied
 	// whole.
 	ok      bool
 	sent    bool // rows or a counter were sent
-	changes rowCopy
+	changes model.RowChanges
 	// sum is this host's sums of the table, from its row list, when the
 	// list was read to its end.
 	sum *model.TableSum
@@ -713,26 +708,26 @@ func (m *mover) copyMySQLRows(ctx context.Context, t moveTarget, db model.MoveDB
 // sendRows deletes diff.del and sends diff.send of table tb in one
 // transaction on the new host, then sets its AUTO_INCREMENT counter to
 // this host's.
-func (m *mover) sendRows(ctx context.Context, t moveTarget, db model.MoveDB, tb string, mine, their rowListHead, diff rowDiff, load string, counted *atomic.Int64) (rowCopy, error) {
+func (m *mover) sendRows(ctx context.Context, t moveTarget, db model.MoveDB, tb string, mine, their rowListHead, diff rowDiff, load string, counted *atomic.Int64) (model.RowChanges, error) {
 	tq, err := dbengine.MySQLIdent(tb)
 	if err != nil {
-		return rowCopy{}, err
+		return model.RowChanges{}, err
 	}
 	del, err := keyLiterals(mine, diff.del)
 	if err != nil {
-		return rowCopy{}, err
+		return model.RowChanges{}, err
 	}
 	send, err := keyLiterals(mine, diff.send)
 	if err != nil {
-		return rowCopy{}, err
+		return model.RowChanges{}, err
 	}
 	delChunks, err := keyChunks(mine, del, 1<<20)
 	if err != nil {
-		return rowCopy{}, err
+		return model.RowChanges{}, err
 	}
 	sendChunks, err := keyChunks(mine, send, maxWhere)
 	if err != nil {
-		return rowCopy{}, err
+		return model.RowChanges{}, err
 	}
 	var in remoteInput
 	var b strings.Builder
@@ -743,7 +738,7 @@ func (m *mover) sendRows(ctx context.Context, t moveTarget, db model.MoveDB, tb 
 	in.prefix = b.String()
 	eng, err := dbengine.New("mysql", m.dbHost())
 	if err != nil {
-		return rowCopy{}, err
+		return model.RowChanges{}, err
 	}
 	for _, c := range sendChunks {
 		in.producers = append(in.producers, eng.Dump(db.Name, &dbengine.DumpPart{Tables: []string{tb}, Where: c}))
@@ -753,9 +748,9 @@ func (m *mover) sendRows(ctx context.Context, t moveTarget, db model.MoveDB, tb 
 		in.suffix += "ALTER TABLE " + tq + " AUTO_INCREMENT=" + strconv.FormatInt(mine.AutoIncrement, 10) + ";\n"
 	}
 	if err := m.streamToRemote(ctx, t, in, load, counted); err != nil {
-		return rowCopy{}, fmt.Errorf("table %s, changed rows: %w", tb, err)
+		return model.RowChanges{}, fmt.Errorf("table %s, changed rows: %w", tb, err)
 	}
-	return rowCopy{changed: diff.changed, added: diff.added, removed: diff.removed}, nil
+	return model.RowChanges{Changed: diff.changed, Added: diff.added, Removed: diff.removed}, nil
 }
 
 // rowCopyMinRows is the size under which a table is copied whole: one
@@ -817,7 +812,7 @@ func (m *mover) copyChangedRows(ctx context.Context, t moveTarget, run dbSyncRun
 					if run.res.byRows == nil {
 						run.res.byRows = map[string]model.RowChanges{}
 					}
-					run.res.byRows[model.TableSum{DB: run.db.Name, Table: tb}.Key()] = model.RowChanges{Changed: r.changes.changed, Added: r.changes.added, Removed: r.changes.removed}
+					run.res.byRows[model.TableSum{DB: run.db.Name, Table: tb}.Key()] = r.changes
 				default:
 					whole = append(whole, tb)
 				}
